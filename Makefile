@@ -1,0 +1,56 @@
+# The one entry point: CI calls `make test`; people call `make demo`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: help install demo test lint typecheck pytest docs bench bench-quick soak fuzz clean
+
+help:
+	@echo "make demo | test | docs | bench | bench-quick | soak | fuzz | clean"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev,docs]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/python -m eventsource.demo
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench docs
+	$(BIN)/ruff format --check src tests bench docs
+
+typecheck: $(STAMP)
+	$(BIN)/mypy --strict src
+
+pytest: $(STAMP)
+	$(BIN)/coverage erase
+	$(BIN)/coverage run -m pytest
+	$(BIN)/coverage report --include='*/eventsource/_parser.py' --fail-under=100
+	$(BIN)/coverage report
+
+test: lint typecheck pytest
+
+docs: $(STAMP)
+	$(BIN)/mkdocs build --strict
+
+bench: $(STAMP)
+	$(BIN)/python bench/parser.py
+
+bench-quick: $(STAMP)
+	$(BIN)/python bench/parser.py --quick
+
+soak: $(STAMP)
+	$(BIN)/python -m pytest -m soak --soak-long
+
+fuzz: $(STAMP)
+	$(BIN)/python -m pytest tests/test_parser_properties.py --hypothesis-profile=fuzz
+
+clean:
+	rm -rf $(VENV) .coverage .mypy_cache .ruff_cache .pytest_cache .hypothesis site build dist

@@ -1,0 +1,104 @@
+"""The exception tree: every error the library raises on purpose lives here.
+
+Imports nothing from the package, so every layer may use it::
+
+    EventSourceError
+    ├── ResponseError        the server answered, but not with an event stream
+    │   ├── StatusError      a status other than 200 (status, headers, body excerpt)
+    │   ├── ContentTypeError a 200 whose content type is not text/event-stream
+    │   └── RedirectError    too many redirects, a loop, or a forbidden target
+    ├── TransportError       network failure; the transport's exception is __cause__
+    │   └── ReadTimeout      no byte arrived for ``read_timeout`` seconds
+    └── ProtocolError        the stream broke a limit we enforce (``max_event_size``)
+
+Header values are kept as attributes for the caller to inspect, but never put in
+an exception's message, since they may hold credentials.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+__all__ = [
+    "ContentTypeError",
+    "EventSourceError",
+    "ProtocolError",
+    "ReadTimeout",
+    "RedirectError",
+    "ResponseError",
+    "StatusError",
+    "TransportError",
+]
+
+
+class EventSourceError(Exception):
+    """Base class of every error raised by this library."""
+
+
+class ResponseError(EventSourceError):
+    """The server answered, but not with an event stream we may read.
+
+    Attributes:
+        status: The HTTP status code of the response.
+        headers: The response headers (never shown in the message).
+        body: Up to a few KiB of the response body, decoded leniently as UTF-8.
+        url: The URL that gave this response.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int,
+        headers: Mapping[str, str] | None = None,
+        body: str = "",
+        url: str = "",
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.headers: Mapping[str, str] = dict(headers or {})
+        self.body = body
+        self.url = url
+
+    @property
+    def content_type(self) -> str:
+        """The response's ``Content-Type`` header, or ``""``."""
+        for name, value in self.headers.items():
+            if name.lower() == "content-type":
+                return value
+        return ""
+
+
+class StatusError(ResponseError):
+    """The response status was not 200 (and the status policy did not retry it)."""
+
+
+class ContentTypeError(ResponseError):
+    """The response was a 200 whose content type is not ``text/event-stream``."""
+
+
+class RedirectError(ResponseError):
+    """A redirect could not be followed: too many hops, a loop, or a bad target."""
+
+
+class TransportError(EventSourceError):
+    """The network failed: connecting, sending or reading.
+
+    The transport library's own exception is chained as ``__cause__``.
+    """
+
+
+class ReadTimeout(TransportError):
+    """No byte (heartbeat comments included) arrived within ``read_timeout``."""
+
+
+class ProtocolError(EventSourceError):
+    """The stream broke a limit this client enforces.
+
+    Attributes:
+        limit: The limit that was exceeded, in bytes (or characters) of one line or event.
+    """
+
+    def __init__(self, message: str, *, limit: int = 0) -> None:
+        super().__init__(message)
+        self.limit = limit

@@ -1,0 +1,193 @@
+"""The WHATWG "parse an event stream" and "interpret" algorithms, incremental and sans-IO.
+
+Bytes in, :class:`MessageEvent` values out. No I/O, no asyncio: this module
+imports only ``_event`` and ``_errors`` from the package. Any chunking of the
+same bytes gives the same events, retry value and last event ID.
+
+Spec: https://html.spec.whatwg.org/multipage/server-sent-events.html
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ._errors import ProtocolError
+from ._event import MessageEvent
+
+__all__ = ["DEFAULT_MAX_EVENT_SIZE", "Parser"]
+
+#: Default bound on one pending line or one event's data, in bytes/characters.
+DEFAULT_MAX_EVENT_SIZE = 16 * 1024 * 1024
+
+
+class Parser:
+    """An incremental decoder for one ``text/event-stream`` at a time.
+
+    Feed it the bytes of a response as they arrive; call :meth:`reset` when the
+    connection ends (the next bytes are then a new stream). The last event ID
+    and the reconnection time survive :meth:`reset`, as they do in a browser.
+
+    Attributes:
+        last_event_id: The spec's "last event ID string": updated when an event
+            (or an id-only block) is dispatched.
+        retry: The reconnection time in seconds set by the last valid ``retry:``
+            field, or ``None`` if the stream never sent one.
+        origin: Copied into every event's ``origin``.
+    """
+
+    __slots__ = (
+        "_at_start",
+        "_data",
+        "_data_size",
+        "_error",
+        "_event_type",
+        "_id_buffer",
+        "_max",
+        "_on_comment",
+        "_pending",
+        "_pending_size",
+        "_skip_lf",
+        "last_event_id",
+        "origin",
+        "retry",
+    )
+
+    def __init__(
+        self,
+        *,
+        origin: str = "",
+        last_event_id: str = "",
+        max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
+        on_comment: Callable[[str], object] | None = None,
+    ) -> None:
+        if max_event_size <= 0:
+            raise ValueError("max_event_size must be a positive number of bytes")
+        self.origin = origin
+        self.last_event_id = last_event_id
+        self.retry: float | None = None
+        self._max = max_event_size
+        self._on_comment = on_comment
+        self._id_buffer = last_event_id
+        self._error: ProtocolError | None = None
+        self._start_stream()
+
+    def _start_stream(self) -> None:
+        self._pending: list[bytes] = []  # bytes after the last line break seen
+        self._pending_size = 0
+        self._at_start = True  # a BOM is stripped only here
+        self._skip_lf = False  # the previous block ended in CR: a leading LF is its pair
+        self._data: list[str] = []
+        self._data_size = 0
+        self._event_type = ""
+
+    def reset(self) -> None:
+        """End the current stream: discard a partial line and a partial event.
+
+        [spec] "Once the end of the file is reached, any pending data must be
+        discarded." The ID of a discarded event is discarded with it: the next
+        stream starts from the last *dispatched* ID, as browsers do.
+        """
+        self._start_stream()
+        self._id_buffer = self.last_event_id
+        self._error = None
+
+    def feed(self, data: bytes) -> list[MessageEvent]:
+        """Decode ``data`` and return the events it completes, in stream order.
+
+        Raises:
+            ProtocolError: a line or an event's data grew past ``max_event_size``.
+                Events completed before the violation are returned first; the
+                error is raised by the next call.
+        """
+        if self._error is not None:
+            raise self._error
+        end = max(data.rfind(b"\n"), data.rfind(b"\r"))
+        if end < 0:
+            if data:
+                self._pending.append(data)
+                self._pending_size += len(data)
+                if self._pending_size > self._max:
+                    self._fail(f"a line exceeded max_event_size ({self._max} bytes)")
+            return []
+        if self._pending:
+            self._pending.append(data[: end + 1])
+            block = b"".join(self._pending)
+        else:
+            block = data if end == len(data) - 1 else data[: end + 1]
+        rest = data[end + 1 :]
+        self._pending = [rest] if rest else []
+        self._pending_size = len(rest)
+        # Line breaks are ASCII, so no UTF-8 sequence straddles `end`: decoding up
+        # to a line break never splits a valid character. [spec] decode with
+        # replacement (U+FFFD for each maximal invalid subpart).
+        text = block.decode("utf-8", "replace")
+        if self._at_start:
+            self._at_start = False
+            if text[:1] == "\ufeff":  # [spec] one leading BOM, at the start only
+                text = text[1:]
+        if self._skip_lf and text[:1] == "\n":
+            text = text[1:]
+        self._skip_lf = text[-1:] == "\r"
+        if "\r" in text:  # [spec] CRLF, LF and CR each end a line
+            text = text.replace("\r\n", "\n").replace("\r", "\n")
+        lines = text.split("\n")
+        lines.pop()  # text ends with a line break: the last piece is empty
+        return self._interpret(lines)
+
+    def _interpret(self, lines: list[str]) -> list[MessageEvent]:
+        events: list[MessageEvent] = []
+        append = events.append
+        data = self._data
+        data_size = self._data_size
+        event_type = self._event_type
+        id_buffer = self._id_buffer
+        limit = self._max
+        origin = self.origin
+        for line in lines:
+            if not line:  # [spec] empty line: dispatch the event
+                self.last_event_id = id_buffer
+                if data:
+                    append(
+                        MessageEvent(event_type or "message", "\n".join(data), id_buffer, origin)
+                    )
+                    data = []
+                    data_size = 0
+                event_type = ""
+                continue
+            field, _, value = line.partition(":")
+            if value[:1] == " ":  # [spec] remove exactly one leading space
+                value = value[1:]
+            if field == "data":
+                data.append(value)
+                data_size += len(value) + 1
+                if data_size > limit:
+                    self._data, self._data_size = [], 0
+                    self._event_type, self._id_buffer = "", id_buffer
+                    self._fail(
+                        f"an event's data exceeded max_event_size ({limit} characters)", events
+                    )
+                    return events
+            elif not field:  # [spec] a line starting with ':' is a comment
+                if self._on_comment is not None:
+                    self._on_comment(value)
+            elif field == "event":
+                event_type = value
+            elif field == "id":
+                if "\0" not in value:  # [spec] an id containing NULL is ignored
+                    id_buffer = value
+            elif field == "retry" and value.isascii() and value.isdigit():
+                self.retry = int(value) / 1000  # [spec] ASCII digits only, milliseconds
+            # [spec] any other field is ignored
+        self._data = data
+        self._data_size = data_size
+        self._event_type = event_type
+        self._id_buffer = id_buffer
+        return events
+
+    def _fail(self, message: str, events: list[MessageEvent] | None = None) -> None:
+        error = ProtocolError(message, limit=self._max)
+        self._pending = []
+        self._pending_size = 0
+        self._error = error  # the stream is unusable until reset()
+        if not events:
+            raise error

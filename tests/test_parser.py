@@ -1,0 +1,242 @@
+"""Spec rules of the WHATWG event-stream parser, one test per rule."""
+
+from __future__ import annotations
+
+import pytest
+
+from eventsource import MessageEvent, Parser, ProtocolError
+
+
+def parse(data: bytes, **kwargs: object) -> tuple[list[MessageEvent], Parser]:
+    parser = Parser(**kwargs)  # type: ignore[arg-type]
+    return parser.feed(data), parser
+
+
+def datas(data: bytes) -> list[str]:
+    return [e.data for e in parse(data)[0]]
+
+
+def test_simple_event_has_message_type_and_data() -> None:
+    events, _ = parse(b"data: hello\n\n")
+    assert events == [MessageEvent("message", "hello", "", "")]
+
+
+@pytest.mark.parametrize(
+    "stream",
+    [b"data: a\r\n\r\n", b"data: a\n\n", b"data: a\r\r", b"data: a\r\n\n", b"data: a\r\r\n"],
+)
+def test_crlf_lf_and_cr_each_end_a_line(stream: bytes) -> None:
+    assert datas(stream) == ["a"]
+
+
+def test_cr_at_chunk_end_and_lf_in_next_chunk_is_one_line_break() -> None:
+    parser = Parser()
+    assert parser.feed(b"data: a\r") == []
+    assert parser.feed(b"\ndata: b\r") == []
+    events = parser.feed(b"\n\r\n")
+    assert [e.data for e in events] == ["a\nb"]
+
+
+def test_lone_cr_then_lf_in_later_chunk_after_empty_chunk() -> None:
+    parser = Parser()
+    parser.feed(b"data: a\r")
+    assert parser.feed(b"") == []
+    assert [e.data for e in parser.feed(b"\n\n")] == ["a"]
+
+
+def test_data_lines_are_joined_with_lf_and_final_lf_removed() -> None:
+    assert datas(b"data: a\ndata: b\ndata\ndata:\n\n") == ["a\nb\n\n"]
+
+
+def test_exactly_one_leading_space_is_removed() -> None:
+    assert datas(b"data:  two\n\ndata:none\n\n") == [" two", "none"]
+
+
+def test_field_without_colon_has_empty_value() -> None:
+    assert datas(b"data\n\n") == [""]
+
+
+def test_comment_lines_are_ignored_and_reported() -> None:
+    seen: list[str] = []
+    events, _ = parse(b": hello\n:world\ndata: x\n\n", on_comment=seen.append)
+    assert [e.data for e in events] == ["x"]
+    assert seen == ["hello", "world"]
+
+
+def test_comment_without_callback_is_ignored() -> None:
+    assert datas(b":keepalive\n\n") == []
+
+
+def test_unknown_fields_are_ignored() -> None:
+    assert datas(b"foo: bar\ndata: x\nDATA: y\n\n") == ["x"]
+
+
+def test_empty_data_buffer_dispatches_nothing_but_updates_last_event_id() -> None:
+    events, parser = parse(b"id: 7\n\n")
+    assert events == []
+    assert parser.last_event_id == "7"
+
+
+def test_event_field_sets_type_and_resets_after_dispatch() -> None:
+    events, _ = parse(b"event: chat\ndata: a\n\ndata: b\n\n")
+    assert [(e.type, e.data) for e in events] == [("chat", "a"), ("message", "b")]
+
+
+def test_empty_event_field_means_message() -> None:
+    events, _ = parse(b"event:\ndata: a\n\n")
+    assert events[0].type == "message"
+
+
+def test_event_type_without_data_is_discarded_at_blank_line() -> None:
+    events, _ = parse(b"event: chat\n\ndata: b\n\n")
+    assert [(e.type, e.data) for e in events] == [("message", "b")]
+
+
+def test_id_persists_to_later_events_and_empty_id_resets_it() -> None:
+    events, parser = parse(b"id: 1\ndata: a\n\ndata: b\n\nid\ndata: c\n\n")
+    assert [e.last_event_id for e in events] == ["1", "1", ""]
+    assert parser.last_event_id == ""
+
+
+def test_id_containing_nul_is_ignored() -> None:
+    events, _ = parse(b"id: 1\n\nid: a\x00b\ndata: x\n\n")
+    assert events[0].last_event_id == "1"
+
+
+def test_id_set_after_data_in_same_block_applies_to_that_event() -> None:
+    events, _ = parse(b"data: x\nid: 5\n\n")
+    assert events[0].last_event_id == "5"
+
+
+@pytest.mark.parametrize(
+    ("stream", "expected"),
+    [
+        (b"retry: 1500\n", 1.5),
+        (b"retry:0\n", 0.0),
+        (b"retry: 10\nretry: x\n", 0.01),
+        (b"retry: 1.5\n", None),
+        (b"retry: -1\n", None),
+        (b"retry: \n", None),
+        (b"retry: 12a\n", None),
+        ("retry: \u0661\u0662\n".encode(), None),  # Arabic-Indic digits are not ASCII digits
+    ],
+)
+def test_retry_only_accepts_ascii_digits(stream: bytes, expected: float | None) -> None:
+    _, parser = parse(stream)
+    assert parser.retry == expected
+
+
+def test_leading_bom_is_stripped_once_at_stream_start_only() -> None:
+    events, _ = parse(b"\xef\xbb\xbfdata: a\n\n\xef\xbb\xbfdata: b\n\n")
+    assert [e.data for e in events] == ["a"]  # the second BOM makes the field unknown
+
+
+def test_bom_split_across_chunks_is_stripped() -> None:
+    parser = Parser()
+    assert parser.feed(b"\xef") == []
+    assert parser.feed(b"\xbb") == []
+    assert [e.data for e in parser.feed(b"\xbfdata: a\n\n")] == ["a"]
+
+
+def test_invalid_utf8_becomes_replacement_character() -> None:
+    assert datas(b"data: a\xffb\xc3\n\n") == ["a\ufffdb\ufffd"]
+
+
+def test_multibyte_character_split_across_chunks_is_decoded() -> None:
+    parser = Parser()
+    raw = "data: h\u00e9llo \u20ac \U0001f600\n\n".encode()
+    events: list[MessageEvent] = []
+    for i in range(len(raw)):
+        events += parser.feed(raw[i : i + 1])
+    assert [e.data for e in events] == ["h\u00e9llo \u20ac \U0001f600"]
+
+
+def test_incomplete_event_at_end_of_stream_is_discarded_by_reset() -> None:
+    parser = Parser()
+    assert parser.feed(b"id: 1\ndata: a\n\nid: 2\ndata: partial\n") != []
+    parser.reset()
+    assert parser.last_event_id == "1"
+    assert [(e.data, e.last_event_id) for e in parser.feed(b"data: b\n\n")] == [("b", "1")]
+
+
+def test_reset_discards_a_partial_line_and_allows_a_new_bom() -> None:
+    parser = Parser()
+    parser.feed(b"data: part")
+    parser.reset()
+    assert [e.data for e in parser.feed(b"\xef\xbb\xbfdata: new\n\n")] == ["new"]
+
+
+def test_retry_survives_reset() -> None:
+    parser = Parser()
+    parser.feed(b"retry: 250\n")
+    parser.reset()
+    assert parser.retry == 0.25
+
+
+def test_origin_and_initial_last_event_id_are_used() -> None:
+    events, _ = parse(b"data: a\n\n", origin="http://h:1", last_event_id="9")
+    assert events == [MessageEvent("message", "a", "9", "http://h:1")]
+
+
+def test_json_helper_decodes_data() -> None:
+    events, _ = parse(b'data: {"a": [1, 2]}\n\n')
+    assert events[0].json() == {"a": [1, 2]}
+    assert events[0].lastEventId == ""
+
+
+def test_spec_example_stock_ticker() -> None:
+    stream = b"data: YHOO\ndata: +2\ndata: 10\n\n"
+    assert datas(stream) == ["YHOO\n+2\n10"]
+
+
+def test_spec_example_four_blocks() -> None:
+    stream = (
+        b": test stream\n\ndata: first event\nid: 1\n\n"
+        b"data:second event\nid\n\ndata:  third event\n"
+    )
+    events, parser = parse(stream)
+    assert [(e.data, e.last_event_id) for e in events] == [
+        ("first event", "1"),
+        ("second event", ""),
+    ]
+    parser.reset()
+    assert parser.feed(b"\n") == []
+
+
+def test_spec_example_two_events_one_empty() -> None:
+    assert datas(b"data\n\ndata\ndata\n\ndata:\n") == ["", "\n"]
+
+
+def test_spec_example_space_after_colon_is_optional() -> None:
+    assert datas(b"data:test\n\ndata: test\n\n") == ["test", "test"]
+
+
+def test_pending_line_longer_than_limit_raises_protocol_error() -> None:
+    parser = Parser(max_event_size=10)
+    parser.feed(b"data: 1234")
+    with pytest.raises(ProtocolError, match="max_event_size") as info:
+        parser.feed(b"5")
+    assert info.value.limit == 10
+
+
+def test_event_data_larger_than_limit_raises_protocol_error() -> None:
+    parser = Parser(max_event_size=10)
+    with pytest.raises(ProtocolError):
+        parser.feed(b"data: 12345\ndata: 12345\n")
+    with pytest.raises(ProtocolError):  # stays failed until reset
+        parser.feed(b"\n")
+    parser.reset()
+    assert [e.data for e in parser.feed(b"data: ok\n\n")] == ["ok"]
+
+
+def test_events_before_a_limit_violation_are_returned_then_error_raised() -> None:
+    parser = Parser(max_event_size=10)
+    events = parser.feed(b"data: a\n\ndata: 0123456789ab\n")
+    assert [e.data for e in events] == ["a"]
+    with pytest.raises(ProtocolError):
+        parser.feed(b"\n")
+
+
+def test_max_event_size_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="positive"):
+        Parser(max_event_size=0)
