@@ -1,0 +1,105 @@
+"""The default transport, on aiohttp: a session of ours or one the user passed.
+
+Knows HTTP only; turns aiohttp's exceptions into the library's once, here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+import aiohttp
+
+from .._errors import ReadTimeout, TransportError
+from ._base import Request
+
+__all__ = ["AiohttpResponse", "AiohttpTransport"]
+
+
+class AiohttpResponse:
+    """An aiohttp response read chunk by chunk with ``iter_any()``."""
+
+    def __init__(self, response: aiohttp.ClientResponse) -> None:
+        self._response = response
+
+    @property
+    def status(self) -> int:
+        """The HTTP status code."""
+        return self._response.status
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        """The response headers (case-insensitive)."""
+        return self._response.headers
+
+    @property
+    def url(self) -> str:
+        """The URL that produced this response."""
+        return str(self._response.url)
+
+    async def aiter_bytes(self) -> AsyncIterator[bytes]:
+        """Yield body chunks as they arrive, as soon as they arrive."""
+        content = self._response.content
+        try:
+            while True:
+                chunk = await content.readany()
+                if not chunk:
+                    return
+                yield chunk
+        except (aiohttp.ServerTimeoutError, asyncio.TimeoutError) as exc:
+            raise ReadTimeout("no data received within read_timeout") from exc
+        except aiohttp.ClientError as exc:
+            raise TransportError(f"reading the stream failed: {type(exc).__name__}") from exc
+
+    async def aclose(self) -> None:
+        """Close the connection (an unfinished body cannot go back to the pool)."""
+        self._response.close()
+
+
+class AiohttpTransport:
+    """Opens requests on an ``aiohttp.ClientSession``.
+
+    A session passed in is used as-is and never closed; otherwise one is made on
+    first use (with aiohttp's 5-minute total timeout turned off) and closed by
+    :meth:`aclose`.
+    """
+
+    def __init__(
+        self, session: aiohttp.ClientSession | None = None, **session_kwargs: Any
+    ) -> None:
+        self._session = session
+        self._owns_session = session is None
+        self._session_kwargs = session_kwargs
+
+    async def open(self, request: Request) -> AiohttpResponse:
+        """Send the request without following redirects."""
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=None), **self._session_kwargs
+            )
+        timeout = aiohttp.ClientTimeout(
+            total=None, connect=request.connect_timeout, sock_read=request.read_timeout
+        )
+        try:
+            response = await self._session.request(
+                request.method,
+                request.url,
+                headers=dict(request.headers),
+                data=request.content,
+                allow_redirects=False,
+                timeout=timeout,
+            )
+        except (aiohttp.ServerTimeoutError, asyncio.TimeoutError) as exc:
+            raise TransportError("timed out waiting for the response") from exc
+        except (aiohttp.ClientError, OSError, ValueError) as exc:
+            raise TransportError(f"request failed: {type(exc).__name__}: {exc}") from exc
+        return AiohttpResponse(response)
+
+    async def aclose(self) -> None:
+        """Close the session if we made it."""
+        session, self._session = self._session, None
+        if session is not None and self._owns_session:
+            await session.close()
+        if not self._owns_session:
+            self._session = session

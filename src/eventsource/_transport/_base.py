@@ -1,0 +1,81 @@
+"""The transport protocol shared by the aiohttp and httpx adapters.
+
+Imports nothing from aiohttp, httpx or anyio.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+__all__ = ["Request", "Response", "Transport"]
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """One HTTP request to send, without following redirects.
+
+    Attributes:
+        method: The HTTP method.
+        url: The absolute URL, query included.
+        headers: Header names and values to send.
+        content: The request body, sent again as-is on every reconnect.
+        connect_timeout: Seconds to establish the connection, or ``None``.
+        read_timeout: Seconds the body may go without a byte, or ``None``.
+    """
+
+    method: str
+    url: str
+    headers: Mapping[str, str] = field(default_factory=dict)
+    content: bytes | None = None
+    connect_timeout: float | None = None
+    read_timeout: float | None = None
+
+
+class Response(Protocol):
+    """An open response whose body is read as chunks of bytes."""
+
+    @property
+    def status(self) -> int:
+        """The HTTP status code."""
+        ...
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        """The response headers, looked up case-insensitively."""
+        ...
+
+    @property
+    def url(self) -> str:
+        """The URL that produced this response."""
+        ...
+
+    def aiter_bytes(self) -> AsyncIterator[bytes]:
+        """Yield body chunks as they arrive.
+
+        Raises:
+            TransportError: the connection failed while reading.
+            ReadTimeout: no byte arrived within the request's ``read_timeout``.
+        """
+        ...
+
+    async def aclose(self) -> None:
+        """Release the connection; safe to call more than once."""
+        ...
+
+
+class Transport(Protocol):
+    """Opens requests. One transport serves every connection of an EventSource."""
+
+    async def open(self, request: Request) -> Response:
+        """Send ``request`` and return once the response headers have arrived.
+
+        Raises:
+            TransportError: the request could not be sent or answered.
+        """
+        ...
+
+    async def aclose(self) -> None:
+        """Close what the transport created; a session or client the user passed stays open."""
+        ...
