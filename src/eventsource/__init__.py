@@ -15,6 +15,8 @@ from ._event import Event as Event
 from ._event import MessageEvent as MessageEvent
 from ._event import ReadyState as ReadyState
 from ._parser import Parser as Parser
+from ._retry import RetryPolicy as RetryPolicy
+from ._source import EventSource as EventSource
 
 try:
     __version__ = version("eventsource-client")
@@ -25,6 +27,7 @@ __all__ = [
     "ContentTypeError",
     "ErrorEvent",
     "Event",
+    "EventSource",
     "EventSourceError",
     "MessageEvent",
     "Parser",
@@ -33,6 +36,7 @@ __all__ = [
     "ReadyState",
     "RedirectError",
     "ResponseError",
+    "RetryPolicy",
     "StatusError",
     "TransportError",
     "__version__",

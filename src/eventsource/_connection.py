@@ -1,0 +1,313 @@
+"""The processing model of an EventSource as pure decisions, in the manner of h11.
+
+It builds each request, judges each response (open, redirect, fail, stop),
+feeds the parser, and decides after a lost connection whether and when to
+reconnect. No I/O and no async library: ``_source`` moves the bytes and sleeps.
+"""
+
+from __future__ import annotations
+
+import json as _json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode, urljoin, urlsplit, urlunsplit
+
+from ._errors import (
+    ContentTypeError,
+    EventSourceError,
+    ProtocolError,
+    RedirectError,
+    StatusError,
+    TransportError,
+)
+from ._event import MessageEvent, ReadyState
+from ._parser import DEFAULT_MAX_EVENT_SIZE, Parser
+from ._retry import RetryPolicy
+from ._transport._base import Request
+
+__all__ = [
+    "Connection",
+    "Fail",
+    "Open",
+    "Reconnect",
+    "Redirect",
+    "Stop",
+    "build_url",
+    "encode_body",
+    "origin_of",
+]
+
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+#: Headers that never follow a redirect to another origin, whatever the user says.
+CREDENTIAL_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
+
+
+@dataclass(frozen=True, slots=True)
+class Open:
+    """The response is an event stream: the connection is open."""
+
+
+@dataclass(frozen=True, slots=True)
+class Redirect:
+    """Follow a redirect: send the next request from :meth:`Connection.build_request`."""
+
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
+class Fail:
+    """Fail the connection: CLOSED, no reconnect; ``error`` is raised to the caller."""
+
+    error: EventSourceError
+
+
+@dataclass(frozen=True, slots=True)
+class Stop:
+    """End normally without reconnecting (a 204 No Content)."""
+
+    status: int
+
+
+@dataclass(frozen=True, slots=True)
+class Reconnect:
+    """Wait ``delay`` seconds, then reconnect; ``attempt`` counts failures in a row."""
+
+    delay: float
+    attempt: int
+
+
+def origin_of(url: str) -> str:
+    """The serialised origin (``scheme://host[:port]``) of an absolute URL."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}".lower()
+
+
+def build_url(url: str, params: Mapping[str, Any] | Iterable[tuple[str, Any]] | None) -> str:
+    """Append ``params`` to the query of ``url``."""
+    if not params:
+        return url
+    parts = urlsplit(url)
+    extra = urlencode(list(params.items()) if isinstance(params, Mapping) else list(params))
+    query = f"{parts.query}&{extra}" if parts.query else extra
+    return urlunsplit(parts._replace(query=query))
+
+
+def encode_body(body: str | bytes | None, json: Any) -> tuple[bytes | None, str | None]:
+    """The request body and its default content type, from ``body=`` or ``json=``."""
+    if body is not None and json is not None:
+        raise TypeError("pass body= or json=, not both")
+    if json is not None:
+        return _json.dumps(json, separators=(",", ":")).encode(), "application/json"
+    if isinstance(body, str):
+        return body.encode(), "text/plain; charset=utf-8"
+    return body, None
+
+
+class Connection:
+    """The EventSource processing model for one URL, across reconnections."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        method: str = "GET",
+        headers: Mapping[str, str] | None = None,
+        content: bytes | None = None,
+        last_event_id: str = "",
+        retry: float = 3.0,
+        policy: RetryPolicy | None = None,
+        max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
+        max_redirects: int = 20,
+        max_reconnects: int | None = None,
+        secret_headers: Iterable[str] = (),
+        allow_insecure_redirects: bool = False,
+        connect_timeout: float | None = None,
+        read_timeout: float | None = None,
+    ) -> None:
+        if urlsplit(url).scheme not in ("http", "https"):
+            raise ValueError("the URL must be absolute, with the http or https scheme")
+        if retry < 0:
+            raise ValueError("retry must not be negative")
+        self.url = url
+        self.method = method.upper()
+        self.headers = dict(headers or {})
+        self.content = content
+        self.reconnection_time = retry
+        self.policy = policy or RetryPolicy()
+        self.max_redirects = max_redirects
+        self.max_reconnects = max_reconnects
+        self.secret_headers = CREDENTIAL_HEADERS | {h.lower() for h in secret_headers}
+        self.allow_insecure_redirects = allow_insecure_redirects
+        self.connect_timeout = connect_timeout
+        self.read_timeout = read_timeout
+        self.state = ReadyState.CONNECTING
+        self.parser = Parser(
+            origin=origin_of(url), last_event_id=last_event_id, max_event_size=max_event_size
+        )
+        self.failures = 0  # failed attempts since the last connection that delivered an event
+        self._delivered = False
+        self._seen_retry: float | None = None
+        self._hop_url = url  # where the next request goes (a redirect target mid-attempt)
+        self._hop_method = self.method
+        self._hop_content = content
+        self._cross_origin = False
+        self._hops: list[str] = []
+        self.error: ProtocolError | None = None
+
+    @property
+    def last_event_id(self) -> str:
+        """The last event ID string: sent as ``Last-Event-ID`` when not empty."""
+        return self.parser.last_event_id
+
+    def build_request(self) -> Request:
+        """The next request: the first of an attempt, or the next hop of a redirect."""
+        headers = {
+            name: value
+            for name, value in self.headers.items()
+            if not (self._cross_origin and name.lower() in self.secret_headers)
+        }
+        lowered = {name.lower() for name in headers}
+        if "accept" not in lowered:
+            headers["Accept"] = "text/event-stream"
+        if "cache-control" not in lowered:
+            # [spec] the request's cache mode is "no-store"; browsers send this header for it
+            headers["Cache-Control"] = "no-cache"
+        for name in [n for n in headers if n.lower() == "last-event-id"]:
+            del headers[name]
+        if self.last_event_id:  # [spec] only when the last event ID string is not empty
+            headers["Last-Event-ID"] = self.last_event_id
+        if self._hop_content is None:
+            headers = {k: v for k, v in headers.items() if k.lower() != "content-type"}
+        return Request(
+            method=self._hop_method,
+            url=self._hop_url,
+            headers=headers,
+            content=self._hop_content,
+            connect_timeout=self.connect_timeout,
+            read_timeout=self.read_timeout,
+        )
+
+    def receive_response(
+        self, status: int, headers: Mapping[str, str], url: str
+    ) -> Open | Redirect | Fail | Stop:
+        """Judge a response's status and headers."""
+        if status in REDIRECT_STATUSES:
+            return self._redirect(status, headers, url)
+        if status == 204:
+            self.state = ReadyState.CLOSED
+            return Stop(status)
+        if status != 200:  # [spec] any other status fails the connection
+            self.state = ReadyState.CLOSED
+            return Fail(
+                StatusError(f"server answered {status}", status=status, headers=headers, url=url)
+            )
+        content_type = _header(headers, "content-type")
+        essence = content_type.partition(";")[0].strip().lower()
+        if essence != "text/event-stream":
+            self.state = ReadyState.CLOSED
+            shown = essence or "none"
+            return Fail(
+                ContentTypeError(
+                    f"expected text/event-stream, got content type {shown!r}",
+                    status=status,
+                    headers=headers,
+                    url=url,
+                )
+            )
+        self.state = ReadyState.OPEN
+        self.parser.origin = origin_of(url)
+        self._delivered = False
+        return Open()
+
+    def _redirect(self, status: int, headers: Mapping[str, str], url: str) -> Redirect | Fail:
+        location = _header(headers, "location")
+        error: str | None = None
+        target = urljoin(url, location) if location else ""
+        if not location:
+            error = f"redirect {status} without a Location header"
+        elif urlsplit(target).scheme not in ("http", "https"):
+            error = "redirect to a URL that is not http or https"
+        elif (
+            urlsplit(url).scheme == "https"
+            and urlsplit(target).scheme == "http"
+            and not self.allow_insecure_redirects
+        ):
+            error = "redirect from https to http refused (allow_insecure_redirects=False)"
+        elif len(self._hops) >= self.max_redirects:
+            error = f"more than {self.max_redirects} redirects"
+        elif target in self._hops or target == self.url:
+            error = "redirect loop"
+        if error is not None:
+            self.state = ReadyState.CLOSED
+            return Fail(RedirectError(error, status=status, headers=headers, url=url))
+        self._hops.append(target)
+        if origin_of(target) != origin_of(self.url):
+            self._cross_origin = True  # once credentials are dropped they stay dropped
+        if status == 303 or (status in (301, 302) and self._hop_method == "POST"):
+            # fetch turns these into a GET without a body
+            self._hop_method, self._hop_content = "GET", None
+        self._hop_url = target
+        return Redirect(target)
+
+    def feed(self, data: bytes) -> list[MessageEvent]:
+        """Decode bytes of the open stream into events (see :class:`Parser`).
+
+        Raises:
+            ProtocolError: a limit was broken before any event of ``data`` completed.
+                When events completed first, they are returned and the error is kept
+                in :attr:`error` for the caller to raise after delivering them.
+        """
+        events = self.parser.feed(data)
+        if events:
+            try:
+                self.parser.feed(b"")  # raises the error held back behind `events`, if any
+            except ProtocolError as exc:
+                self.error = exc
+        retry = self.parser.retry
+        if retry is not None and retry != self._seen_retry:
+            self._seen_retry = retry
+            self.reconnection_time = self.policy.clamp_server_retry(retry)
+        if events:
+            self._delivered = True
+        return events
+
+    def connection_lost(self, error: EventSourceError | None) -> Reconnect | Fail:
+        """The stream ended (EOF) or failed: decide to reconnect, or give up."""
+        self.parser.reset()
+        self._restart_attempt()
+        if self._delivered:
+            self.failures = 0
+            self._delivered = False
+        self.failures += 1
+        if self.max_reconnects is not None and self.failures > self.max_reconnects:
+            self.state = ReadyState.CLOSED
+            return Fail(error or TransportError("the server closed the stream"))
+        self.state = ReadyState.CONNECTING
+        return Reconnect(self.policy.delay(self.reconnection_time, self.failures), self.failures)
+
+    def fail(self) -> None:
+        """A fatal error (a broken limit): CLOSED."""
+        self.parser.reset()
+        self.error = None
+        self.state = ReadyState.CLOSED
+
+    def close(self) -> None:
+        """The user closed the EventSource."""
+        self.state = ReadyState.CLOSED
+
+    def _restart_attempt(self) -> None:
+        # [spec] reconnect to the original URL, not the last redirect target
+        self._hop_url, self._hop_method, self._hop_content = self.url, self.method, self.content
+        self._cross_origin = False
+        self._hops = []
+
+
+def _header(headers: Mapping[str, str], name: str) -> str:
+    value = headers.get(name)
+    if value is None:
+        for key, candidate in headers.items():
+            if key.lower() == name:
+                return candidate
+        return ""
+    return value

@@ -1,0 +1,488 @@
+"""EventSource: the anyio loop that moves bytes and sleeps, plus listeners and iteration.
+
+Every decision is delegated to ``_connection``; this module only performs I/O
+(through a transport), waits, and hands events to the caller or to listeners.
+The callback API (``run()``) is a thin layer over the same pull-based steps
+that ``async for`` uses: there is no background task and no unbounded queue.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from types import TracebackType
+from typing import Any, ClassVar, Literal, TypeAlias
+from urllib.parse import urlsplit
+
+import anyio
+
+from ._connection import Connection, Fail, Open, Reconnect, Redirect, Stop, build_url, encode_body
+from ._errors import EventSourceError, ProtocolError, ResponseError, TransportError
+from ._event import ErrorEvent, Event, MessageEvent, ReadyState
+from ._parser import DEFAULT_MAX_EVENT_SIZE
+from ._retry import RetryPolicy
+from ._transport._base import Response, Transport
+
+__all__ = ["EventSource", "Listener"]
+
+logger = logging.getLogger("eventsource")
+
+Listener: TypeAlias = Callable[[Any], "Awaitable[object] | object"]
+Item: TypeAlias = "MessageEvent | Event"
+
+#: How much of an error response's body is kept on the exception.
+BODY_EXCERPT_BYTES = 4096
+#: How long to wait for that excerpt before giving up on it.
+BODY_EXCERPT_TIMEOUT = 5.0
+
+
+def _redact(url: str) -> str:
+    # Logs name the endpoint, never a query string or userinfo (they may hold tokens).
+    parts = urlsplit(url)
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{parts.hostname or ''}{port}{parts.path}"
+
+
+class EventSource:
+    """A Server-Sent Events client with the browser's API, for asyncio and trio.
+
+    Use it as ``async for event in EventSource(url)`` (message events of every
+    type, in stream order), or set ``onmessage``/``addEventListener`` and
+    ``await es.run()``. It reconnects after a network error or the end of the
+    stream, waiting the reconnection time (the server's ``retry:`` wins) and
+    sending ``Last-Event-ID``. A status other than 200, a content type other
+    than ``text/event-stream``, or a broken limit fails it for good: it becomes
+    CLOSED, fires ``error``, and iteration raises the typed error. A 204 ends it
+    without an error.
+
+    Prefer ``async with EventSource(url) as es``: leaving the block releases the
+    connection and any session we created. A session or client you pass is
+    never closed by us.
+
+    Args:
+        url: An absolute ``http``/``https`` URL.
+        headers: Extra request headers, sent on every connection.
+        params: Query parameters appended to ``url``.
+        method: The HTTP method; any verb.
+        body: A request body (``str`` or ``bytes``), sent again on every reconnect.
+        json: A value sent as a JSON body (instead of ``body``).
+        last_event_id: Resume from this id: sent as ``Last-Event-ID`` on the first request.
+        retry: The initial reconnection time in seconds (the server's ``retry:`` replaces it).
+        backoff_factor: Growth of the delay per consecutive failure (1.0: constant, as browsers).
+        max_backoff: Ceiling in seconds of the grown delay.
+        jitter: Fraction of each delay that may be removed at random (0 to 1).
+        min_retry: Floor in seconds for the server's ``retry:``.
+        max_retry: Ceiling in seconds for the server's ``retry:``.
+        max_reconnects: Give up after this many failed attempts in a row, raising the last error.
+        read_timeout: Seconds without a byte (comments count) after which the connection is
+            treated as dead and reconnected; ``None`` waits forever, as browsers do.
+        connect_timeout: Seconds to get the response headers; ``None`` waits forever.
+        max_event_size: Bound in bytes on one line or one event's data (``ProtocolError``).
+        max_redirects: How many redirects one connection attempt may follow.
+        secret_headers: More header names that, like ``Authorization`` and ``Cookie``, are
+            never sent after a redirect to another origin.
+        allow_insecure_redirects: Follow a redirect from https to http.
+        session: An ``aiohttp.ClientSession`` to use (never closed by us).
+        transport: A :class:`~eventsource._transport.Transport` instance, or ``"aiohttp"``.
+        with_credentials: Accepted for parity with the browser; it has no effect here
+            (send cookies or tokens with ``headers`` or your session).
+        raise_listener_errors: Let a listener's exception propagate out of ``run()`` and
+            iteration instead of logging it.
+    """
+
+    CONNECTING: ClassVar[ReadyState] = ReadyState.CONNECTING
+    OPEN: ClassVar[ReadyState] = ReadyState.OPEN
+    CLOSED: ClassVar[ReadyState] = ReadyState.CLOSED
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        params: Mapping[str, Any] | Iterable[tuple[str, Any]] | None = None,
+        method: str = "GET",
+        body: str | bytes | None = None,
+        json: Any = None,
+        last_event_id: str = "",
+        retry: float = 3.0,
+        backoff_factor: float = 2.0,
+        max_backoff: float = 30.0,
+        jitter: float = 0.0,
+        min_retry: float = 0.0,
+        max_retry: float | None = None,
+        max_reconnects: int | None = None,
+        read_timeout: float | None = None,
+        connect_timeout: float | None = 30.0,
+        max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
+        max_redirects: int = 20,
+        secret_headers: Iterable[str] = (),
+        allow_insecure_redirects: bool = False,
+        session: Any = None,
+        transport: Transport | Literal["aiohttp"] | None = None,
+        with_credentials: bool = False,
+        raise_listener_errors: bool = False,
+    ) -> None:
+        content, content_type = encode_body(body, json)
+        all_headers = dict(headers or {})
+        if content_type and not any(k.lower() == "content-type" for k in all_headers):
+            all_headers["Content-Type"] = content_type
+        self._conn = Connection(
+            build_url(url, params),
+            method=method,
+            headers=all_headers,
+            content=content,
+            last_event_id=last_event_id,
+            retry=retry,
+            policy=RetryPolicy(
+                backoff_factor=backoff_factor,
+                max_backoff=max_backoff,
+                jitter=jitter,
+                min_retry=min_retry,
+                max_retry=max_retry,
+            ),
+            max_event_size=max_event_size,
+            max_redirects=max_redirects,
+            max_reconnects=max_reconnects,
+            secret_headers=secret_headers,
+            allow_insecure_redirects=allow_insecure_redirects,
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+        )
+        self._transport = _make_transport(transport, session)
+        self.withCredentials = with_credentials
+        self.raise_listener_errors = raise_listener_errors
+        self.onopen: Listener | None = None
+        self.onmessage: Listener | None = None
+        self.onerror: Listener | None = None
+        self._listeners: dict[str, list[Listener]] = {}
+        self._items: deque[Item] = deque()
+        self._response: Response | None = None
+        self._chunks: Any = None
+        self._delay: float | None = None
+        self._fatal: EventSourceError | None = None
+        self._closed = False
+        self._released = False
+        self._busy = False
+        self._scope: anyio.CancelScope | None = None
+        self._last_id = last_event_id
+
+    # -- the browser's attributes -------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        """The URL this EventSource connects to (with ``params`` applied)."""
+        return self._conn.url
+
+    @property
+    def readyState(self) -> ReadyState:
+        """``CONNECTING`` (0), ``OPEN`` (1) or ``CLOSED`` (2)."""
+        return self._conn.state
+
+    ready_state = readyState
+
+    @property
+    def lastEventId(self) -> str:
+        """The last event ID seen: sent as ``Last-Event-ID`` on reconnect."""
+        return self._last_id
+
+    last_event_id = lastEventId
+
+    @property
+    def with_credentials(self) -> bool:
+        """Python spelling of ``withCredentials`` (no effect outside a browser)."""
+        return self.withCredentials
+
+    @property
+    def reconnection_time(self) -> float:
+        """The current reconnection time in seconds (the server's ``retry:`` wins)."""
+        return self._conn.reconnection_time
+
+    def addEventListener(self, type: str, listener: Listener) -> None:
+        """Call ``listener`` (sync or async) with each event of ``type``; added once."""
+        listeners = self._listeners.setdefault(type, [])
+        if listener not in listeners:
+            listeners.append(listener)
+
+    def removeEventListener(self, type: str, listener: Listener) -> None:
+        """Stop calling ``listener`` for ``type``; unknown listeners are ignored."""
+        listeners = self._listeners.get(type, [])
+        if listener in listeners:
+            listeners.remove(listener)
+
+    add_event_listener = addEventListener
+    remove_event_listener = removeEventListener
+
+    def close(self) -> None:
+        """Close now: CLOSED at once, and no event, callback or request after this.
+
+        Safe from any task and from inside a listener. The connection is released
+        by the iteration or ``run()`` that was in progress, or by ``aclose()``.
+        """
+        if self._closed:
+            return
+        logger.debug("closing %s", _redact(self.url))
+        self._closed = True
+        self._conn.close()
+        self._items.clear()
+        if self._scope is not None:
+            self._scope.cancel()
+
+    async def aclose(self) -> None:
+        """Close, and wait until the connection and any session we made are released."""
+        self.close()
+        await self._release_all()
+
+    async def __aenter__(self) -> EventSource:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    # -- iteration ------------------------------------------------------------------
+
+    def __aiter__(self) -> EventSource:
+        return self
+
+    async def __anext__(self) -> MessageEvent:
+        """The next message event; ``open``/``error`` go to their listeners on the way.
+
+        Raises:
+            StopAsyncIteration: closed, or the server answered 204.
+            EventSourceError: the connection failed for good.
+        """
+        while True:
+            item = await self._next_item()
+            if type(item) is MessageEvent:
+                return item
+            await self._dispatch(item)
+
+    async def run(self) -> None:
+        """Dispatch every event to the listeners until the EventSource is closed.
+
+        Async listeners are awaited before the next event is read (back-pressure).
+        Returns when closed or after a 204; cancelling it closes the EventSource.
+
+        Raises:
+            EventSourceError: the connection failed for good (after ``onerror`` ran).
+        """
+        try:
+            while True:
+                try:
+                    item = await self._next_item()
+                except StopAsyncIteration:
+                    return
+                await self._dispatch(item)
+        finally:
+            with anyio.CancelScope(shield=True):
+                await self.aclose()
+
+    async def _next_item(self) -> Item:
+        if self._busy:
+            raise RuntimeError("this EventSource is already being iterated by another task")
+        self._busy = True
+        try:
+            while True:
+                if self._closed:
+                    await self._release_all()
+                    raise StopAsyncIteration
+                if self._items:
+                    item = self._items.popleft()
+                    if not self._items:
+                        self._last_id = self._conn.last_event_id
+                    elif type(item) is MessageEvent:
+                        self._last_id = item.last_event_id
+                    return item
+                if self._fatal is not None:
+                    error, self._fatal = self._fatal, None
+                    self.close()
+                    await self._release_all()
+                    raise error
+                with anyio.CancelScope() as scope:
+                    self._scope = scope
+                    try:
+                        await self._advance()
+                    except BaseException:
+                        with anyio.CancelScope(shield=True):
+                            await self._release_response()
+                        raise
+                    finally:
+                        self._scope = None
+        finally:
+            self._busy = False
+
+    async def _advance(self) -> None:
+        if self._response is None:
+            if self._delay is not None:
+                await anyio.sleep(self._delay)
+                self._delay = None
+            await self._connect()
+            return
+        try:
+            chunk = await self._chunks.__anext__()
+        except StopAsyncIteration:
+            logger.debug("stream ended by the server")
+            await self._lost(None)
+            return
+        except TransportError as exc:
+            logger.debug("stream failed: %s", exc)
+            await self._lost(exc)
+            return
+        try:
+            events = self._conn.feed(chunk)
+        except ProtocolError as exc:
+            await self._fail(exc)
+            return
+        if events:
+            self._items.extend(events)
+        else:
+            self._last_id = self._conn.last_event_id
+        if self._conn.error is not None:
+            await self._fail(self._conn.error)
+
+    async def _connect(self) -> None:
+        while True:
+            request = self._conn.build_request()
+            logger.debug("connecting to %s", _redact(request.url))
+            try:
+                response = await self._transport.open(request)
+            except TransportError as exc:
+                logger.debug("connection failed: %s", exc)
+                await self._lost(exc)
+                return
+            verdict = self._conn.receive_response(response.status, response.headers, response.url)
+            if isinstance(verdict, Redirect):
+                logger.debug("redirected (%d) to %s", response.status, _redact(verdict.url))
+                await response.aclose()
+                continue
+            if isinstance(verdict, Open):
+                logger.debug("open: %s", _redact(response.url))
+                self._response = response
+                self._chunks = response.aiter_bytes()
+                self._items.append(Event("open"))
+                return
+            if isinstance(verdict, Stop):
+                await response.aclose()
+                logger.debug("server answered %d: not reconnecting", verdict.status)
+                self._items.append(ErrorEvent(status=verdict.status))
+                self._closed = True
+                return
+            assert isinstance(verdict, Fail)
+            error = verdict.error
+            if isinstance(error, ResponseError):
+                error.body = await _excerpt(response)
+            await response.aclose()
+            await self._fail(error)
+            return
+
+    async def _lost(self, error: EventSourceError | None) -> None:
+        await self._release_response()
+        verdict = self._conn.connection_lost(error)
+        if isinstance(verdict, Reconnect):
+            logger.info(
+                "reconnecting to %s in %.3f s (attempt %d): %s",
+                _redact(self.url),
+                verdict.delay,
+                verdict.attempt,
+                error or "stream ended",
+            )
+            self._delay = verdict.delay
+            self._items.append(
+                ErrorEvent(
+                    error=error,
+                    attempt=verdict.attempt,
+                    delay=verdict.delay,
+                    reconnecting=True,
+                )
+            )
+        else:
+            logger.info("giving up on %s: %s", _redact(self.url), verdict.error)
+            await self._fail(verdict.error)
+
+    async def _fail(self, error: EventSourceError) -> None:
+        await self._release_response()
+        self._conn.fail()
+        status = error.status if isinstance(error, ResponseError) else None
+        logger.info("connection to %s failed: %s", _redact(self.url), error)
+        self._items.append(ErrorEvent(error=error, status=status, attempt=self._conn.failures))
+        self._fatal = error
+
+    # -- listeners ------------------------------------------------------------------
+
+    async def _dispatch(self, event: Item) -> None:
+        kind = event.type
+        handler = None
+        if isinstance(event, MessageEvent):
+            if kind == "message":
+                handler = self.onmessage
+        elif kind == "open":
+            handler = self.onopen
+        elif kind == "error":
+            handler = self.onerror
+        listeners = self._listeners.get(kind)
+        if handler is not None:
+            await self._call(handler, event)
+        if listeners:
+            for listener in tuple(listeners):
+                if self._closed:
+                    return
+                await self._call(listener, event)
+
+    async def _call(self, listener: Listener, event: Item) -> None:
+        if self._closed:
+            return
+        try:
+            result = listener(event)
+            if inspect.isawaitable(result):
+                await result
+        except Exception:
+            if self.raise_listener_errors:
+                raise
+            logger.exception("listener %r raised on a %r event", listener, event.type)
+
+    # -- resources ------------------------------------------------------------------
+
+    async def _release_response(self) -> None:
+        response, self._response = self._response, None
+        chunks, self._chunks = self._chunks, None
+        if chunks is not None:
+            await chunks.aclose()
+        if response is not None:
+            await response.aclose()
+
+    async def _release_all(self) -> None:
+        await self._release_response()
+        if not self._released:
+            self._released = True
+            await self._transport.aclose()
+
+
+def _make_transport(transport: Transport | str | None, session: Any) -> Transport:
+    if transport is None or transport == "aiohttp":
+        from ._transport._aiohttp import AiohttpTransport
+
+        return AiohttpTransport(session)
+    if isinstance(transport, str):
+        raise ValueError(f"unknown transport {transport!r}: use 'aiohttp' or a Transport")
+    if session is not None:
+        raise TypeError("pass session= or transport=, not both")
+    return transport
+
+
+async def _excerpt(response: Response) -> str:
+    data = bytearray()
+    with anyio.move_on_after(BODY_EXCERPT_TIMEOUT):
+        try:
+            async for chunk in response.aiter_bytes():
+                data += chunk
+                if len(data) >= BODY_EXCERPT_BYTES:
+                    break
+        except TransportError:
+            pass
+    return bytes(data[:BODY_EXCERPT_BYTES]).decode("utf-8", "replace")
