@@ -163,6 +163,7 @@ class EventSource:
         self._delay: float | None = None
         self._fatal: EventSourceError | None = None
         self._closed = False
+        self._finished = False  # a 204: end once the pending items are delivered
         self._released = False
         self._busy = False
         self._scope: anyio.CancelScope | None = None
@@ -304,6 +305,9 @@ class EventSource:
                     self.close()
                     await self._release_all()
                     raise error
+                if self._finished:
+                    self.close()
+                    continue
                 with anyio.CancelScope() as scope:
                     self._scope = scope
                     try:
@@ -371,7 +375,7 @@ class EventSource:
                 await response.aclose()
                 logger.debug("server answered %d: not reconnecting", verdict.status)
                 self._items.append(ErrorEvent(status=verdict.status))
-                self._closed = True
+                self._finished = True
                 return
             assert isinstance(verdict, Fail)
             error = verdict.error
