@@ -286,6 +286,12 @@ class Connection:
         self.state = ReadyState.CONNECTING
         return Reconnect(self.policy.delay(self.reconnection_time, self.failures), self.failures)
 
+    def interrupted(self) -> None:
+        """The caller abandoned the open connection (cancelled): reconnect with no delay."""
+        self.parser.reset()
+        self._restart_attempt()
+        self.state = ReadyState.CONNECTING
+
     def fail(self) -> None:
         """A fatal error (a broken limit): CLOSED."""
         self.parser.reset()

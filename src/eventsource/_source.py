@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import warnings
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from types import TracebackType
@@ -165,6 +166,7 @@ class EventSource:
         self._closed = False
         self._finished = False  # a 204: end once the pending items are delivered
         self._released = False
+        self._used = False  # a connection was attempted: there may be something to release
         self._busy = False
         self._scope: anyio.CancelScope | None = None
         self._last_id = last_event_id
@@ -313,6 +315,10 @@ class EventSource:
                     try:
                         await self._advance()
                     except BaseException:
+                        # Cancelled (or worse) mid-step: drop the connection; the next
+                        # step reconnects with Last-Event-ID, as after a network error.
+                        if not self._closed:
+                            self._conn.interrupted()
                         with anyio.CancelScope(shield=True):
                             await self._release_response()
                         raise
@@ -354,25 +360,26 @@ class EventSource:
         while True:
             request = self._conn.build_request()
             logger.debug("connecting to %s", _redact(request.url))
+            self._used = True
             try:
                 response = await self._transport.open(request)
             except TransportError as exc:
                 logger.debug("connection failed: %s", exc)
                 await self._lost(exc)
                 return
+            self._response = response  # from here on, any exit releases it
             verdict = self._conn.receive_response(response.status, response.headers, response.url)
             if isinstance(verdict, Redirect):
                 logger.debug("redirected (%d) to %s", response.status, _redact(verdict.url))
-                await response.aclose()
+                await self._release_response()
                 continue
             if isinstance(verdict, Open):
                 logger.debug("open: %s", _redact(response.url))
-                self._response = response
                 self._chunks = response.aiter_bytes()
                 self._items.append(Event("open"))
                 return
             if isinstance(verdict, Stop):
-                await response.aclose()
+                await self._release_response()
                 logger.debug("server answered %d: not reconnecting", verdict.status)
                 self._items.append(ErrorEvent(status=verdict.status))
                 self._finished = True
@@ -381,7 +388,6 @@ class EventSource:
             error = verdict.error
             if isinstance(error, ResponseError):
                 error.body = await _excerpt(response)
-            await response.aclose()
             await self._fail(error)
             return
 
@@ -451,6 +457,16 @@ class EventSource:
             logger.exception("listener %r raised on a %r event", listener, event.type)
 
     # -- resources ------------------------------------------------------------------
+
+    def __del__(self, _warn: Callable[..., None] = warnings.warn) -> None:
+        if getattr(self, "_used", False) and not self._released:
+            _warn(
+                f"unclosed EventSource for {_redact(self.url)}: use 'async with' or "
+                "'await es.aclose()'",
+                ResourceWarning,
+                source=self,
+                stacklevel=2,
+            )
 
     async def _release_response(self) -> None:
         response, self._response = self._response, None

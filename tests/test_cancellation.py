@@ -1,0 +1,134 @@
+"""Cancellation at every await: connecting, reading, sleeping; and garbage collection."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+
+import anyio
+import pytest
+from aiohttp import web
+
+from eventsource import EventSource, ReadyState
+
+from ._web import Handler, serve, stream
+
+pytestmark = pytest.mark.asyncio
+
+
+def sse_handler(first: bytes, disconnected: asyncio.Event) -> Handler:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await response.prepare(request)
+        await response.write(first)
+        try:
+            for _ in range(100):
+                await asyncio.sleep(0.02)
+                await response.write(b": ping\n")
+        except ConnectionError:
+            disconnected.set()
+        return response
+
+    return handler
+
+
+async def test_cancelling_a_read_releases_the_connection_and_the_next_read_resumes() -> None:
+    disconnected = asyncio.Event()
+    handler = sse_handler(b"id: 1\ndata: one\n\n", disconnected)
+    async with serve({"/": handler}) as server, EventSource(server.url("/")) as es:
+        assert (await es.__anext__()).data == "one"
+        with anyio.move_on_after(0.1) as scope:
+            await es.__anext__()  # only pings follow: blocks until cancelled
+        assert scope.cancelled_caught
+        assert es.readyState == ReadyState.CONNECTING
+        with anyio.fail_after(5):
+            await disconnected.wait()
+            again = await es.__anext__()
+        assert again.data == "one"
+        assert server.requests[1].headers["Last-Event-ID"] == "1"
+
+
+async def test_cancelling_while_connecting_releases_and_restarts_from_the_original_url() -> None:
+    entered = asyncio.Event()
+    calls = 0
+
+    async def slow(request: web.Request) -> web.StreamResponse:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            entered.set()
+            await asyncio.sleep(5)
+        return await stream(request, b"data: ok\n\n")
+
+    async def hop(request: web.Request) -> web.StreamResponse:
+        raise web.HTTPTemporaryRedirect("/slow")
+
+    async with serve({"/hop": hop, "/slow": slow}) as server:
+        async with EventSource(server.url("/hop")) as es:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(es.__anext__)
+                with anyio.fail_after(5):
+                    await entered.wait()
+                tg.cancel_scope.cancel()
+            assert es.readyState == ReadyState.CONNECTING
+            with anyio.fail_after(5):
+                assert (await es.__anext__()).data == "ok"
+        assert [r.path for r in server.requests] == ["/hop", "/slow", "/hop", "/slow"]
+
+
+async def test_cancelling_during_the_reconnect_sleep_then_close_is_clean() -> None:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        return await stream(request, b"data: x\n\n")
+
+    async with serve({"/": handler}) as server:
+        es = EventSource(server.url("/"), retry=30.0)
+        assert (await es.__anext__()).data == "x"
+        with anyio.move_on_after(0.1) as scope:
+            await es.__anext__()  # the stream ended: now sleeping 30 s
+        assert scope.cancelled_caught
+        assert es.readyState == ReadyState.CONNECTING
+        await es.aclose()
+        assert es.readyState == ReadyState.CLOSED
+        assert len(server.requests) == 1
+
+
+async def test_cancelling_run_closes_the_event_source() -> None:
+    disconnected = asyncio.Event()
+    handler = sse_handler(b"data: one\n\n", disconnected)
+    async with serve({"/": handler}) as server:
+        es = EventSource(server.url("/"))
+        got: list[str] = []
+        es.onmessage = lambda e: got.append(e.data)
+        with anyio.move_on_after(0.2):
+            await es.run()
+        assert got == ["one"]
+        assert es.readyState == ReadyState.CLOSED
+        with anyio.fail_after(5):
+            await disconnected.wait()
+
+
+async def test_an_unclosed_event_source_warns_when_collected() -> None:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        return await stream(request, b"data: x\n\n")
+
+    async with serve({"/": handler}) as server:
+        es = EventSource(server.url("/"))
+        await es.__anext__()
+        transport = es._transport  # keep the session to close it ourselves
+        holder = [es]
+        del es
+        with pytest.warns(ResourceWarning, match="unclosed EventSource"):
+            holder.clear()
+        await transport.aclose()
+
+
+async def test_a_closed_event_source_does_not_warn() -> None:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        return await stream(request, b"data: x\n\n")
+
+    async with serve({"/": handler}) as server:
+        es = EventSource(server.url("/"))
+        await es.__anext__()
+        await es.aclose()
+        del es
+        gc.collect()  # filterwarnings=error turns any warning into a failure
