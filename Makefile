@@ -38,7 +38,7 @@ pytest: $(STAMP)
 test: lint typecheck pytest
 
 docs: $(STAMP)
-	$(BIN)/mkdocs build --strict
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 bench: $(STAMP)
 	$(BIN)/python bench/parser.py
