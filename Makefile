@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+LINT_PATHS := $(wildcard src tests bench docs examples)
 
 .PHONY: help install demo test lint typecheck pytest docs bench bench-quick soak fuzz clean
 
@@ -23,8 +24,8 @@ demo: $(STAMP)
 	$(BIN)/python -m eventsource.demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench docs
-	$(BIN)/ruff format --check src tests bench docs
+	$(BIN)/ruff check $(LINT_PATHS)
+	$(BIN)/ruff format --check $(LINT_PATHS)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy --strict src
