@@ -8,6 +8,7 @@ names the extra to install.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
@@ -30,6 +31,26 @@ __all__ = ["HttpxResponse", "HttpxTransport"]
 _FAILURES = (httpx.RequestError, httpx.StreamError, httpx.InvalidURL)
 
 
+class _Chunks(AsyncIterator[bytes]):
+    """httpx's body iterator with its exceptions translated.
+
+    A class, not an async generator: trio warns about (and pytest fails on) an
+    async generator that is dropped before it is exhausted, which is what an
+    endless event stream always is when the reader stops.
+    """
+
+    def __init__(self, chunks: AsyncIterator[bytes]) -> None:
+        self._chunks = chunks
+
+    async def __anext__(self) -> bytes:
+        try:
+            return await self._chunks.__anext__()
+        except httpx.ReadTimeout as exc:
+            raise ReadTimeout("no data received within read_timeout") from exc
+        except _FAILURES as exc:
+            raise TransportError(f"reading the stream failed: {type(exc).__name__}") from exc
+
+
 class HttpxResponse:
     """An httpx response read chunk by chunk with ``aiter_bytes()``.
 
@@ -39,6 +60,7 @@ class HttpxResponse:
 
     def __init__(self, response: httpx.Response) -> None:
         self._response = response
+        self._iterators: list[AsyncIterator[bytes]] = []
 
     @property
     def status(self) -> int:
@@ -55,25 +77,31 @@ class HttpxResponse:
         """The URL that produced this response."""
         return str(self._response.url)
 
-    async def aiter_bytes(self) -> AsyncIterator[bytes]:
+    def aiter_bytes(self) -> AsyncIterator[bytes]:
         """Yield body chunks as they arrive, as soon as they arrive.
 
         Raises:
             ReadTimeout: no byte arrived within the request's ``read_timeout``.
             TransportError: the connection failed or broke while reading.
         """
-        try:
-            async for chunk in self._response.aiter_bytes():
-                if chunk:
-                    yield chunk
-        except httpx.ReadTimeout as exc:
-            raise ReadTimeout("no data received within read_timeout") from exc
-        except _FAILURES as exc:
-            raise TransportError(f"reading the stream failed: {type(exc).__name__}") from exc
+        chunks = self._response.aiter_bytes()
+        self._iterators.append(chunks)
+        return _Chunks(chunks)
 
     async def aclose(self) -> None:
         """Close the response and release its connection; safe to call twice."""
-        await self._response.aclose()
+        try:
+            await self._response.aclose()
+        finally:
+            # httpx's body iterators are nested async generators that do not
+            # close each other (encode/httpx#3686). With the connection closed,
+            # running one to its end takes at most what is already buffered,
+            # and leaves no half-finished generator behind for trio to flag.
+            iterators, self._iterators = self._iterators, []
+            for chunks in iterators:
+                with contextlib.suppress(Exception):
+                    async for _ in chunks:
+                        pass
 
 
 class HttpxTransport:
