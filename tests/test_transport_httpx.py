@@ -361,6 +361,25 @@ async def test_a_mocked_streamed_response_yields_the_given_chunks() -> None:
             await transport.aclose()
 
 
+async def test_aclose_after_a_partial_read_runs_httpx_iterator_to_its_end() -> None:
+    # With a mocked stream, chunks remain after the close: aclose drains them
+    # rather than leave httpx's generators half-finished.
+    url = "http://127.0.0.1/sse"
+    with respx.mock(assert_all_called=True) as mock:
+        mock.get(url).mock(return_value=httpx.Response(200, content=_chunks([b"a", b"b", b"c"])))
+        transport = HttpxTransport()
+        try:
+            response = await transport.open(Request("GET", url))
+            chunks = response.aiter_bytes()
+            assert await chunks.__anext__() == b"a"
+            await response.aclose()
+            with pytest.raises(StopAsyncIteration):
+                await chunks.__anext__()
+        finally:
+            await transport.aclose()
+        gc.collect()
+
+
 async def test_the_request_headers_reach_respx() -> None:
     url = "http://127.0.0.1/sse?x=1"
     headers = {"Last-Event-ID": "7", "Authorization": "Bearer abc", "Cache-Control": "no-cache"}
