@@ -1,0 +1,169 @@
+"""The httpx transport (the ``httpx`` extra): runs on asyncio and on trio.
+
+Knows HTTP only; turns httpx's exceptions into the library's once, here. Nothing
+else in the package imports this module at import time: whoever selects this
+transport imports it then, and a missing httpx gives an ``ImportError`` that
+names the extra to install.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+try:
+    import httpx
+except ImportError as exc:
+    raise ImportError(
+        "the httpx transport needs the 'httpx' extra: pip install 'eventsource-client[httpx]'",
+        name="httpx",
+    ) from exc
+
+from .._errors import ReadTimeout, TransportError
+from ._base import Request
+
+__all__ = ["HttpxResponse", "HttpxTransport"]
+
+# What httpx raises for a failed connection, request or body read. ``StreamError``
+# is a ``RuntimeError`` (stream closed or consumed), ``InvalidURL`` a plain
+# ``Exception``; both still mean "this request could not be carried out".
+_FAILURES = (httpx.RequestError, httpx.StreamError, httpx.InvalidURL)
+
+
+class _Chunks(AsyncIterator[bytes]):
+    """httpx's body iterator with its exceptions translated.
+
+    A class, not an async generator: trio warns about (and pytest fails on) an
+    async generator that is dropped before it is exhausted, which is what an
+    endless event stream always is when the reader stops.
+    """
+
+    def __init__(self, chunks: AsyncIterator[bytes]) -> None:
+        self._chunks = chunks
+
+    async def __anext__(self) -> bytes:
+        try:
+            return await self._chunks.__anext__()
+        except httpx.ReadTimeout as exc:
+            raise ReadTimeout("no data received within read_timeout") from exc
+        except _FAILURES as exc:
+            raise TransportError(f"reading the stream failed: {type(exc).__name__}") from exc
+
+
+class HttpxResponse:
+    """An httpx response read chunk by chunk with ``aiter_bytes()``.
+
+    Chunks are decoded from any ``Content-Encoding`` the server used, as
+    aiohttp does, and handed over as soon as they arrive.
+    """
+
+    def __init__(self, response: httpx.Response) -> None:
+        self._response = response
+        self._iterators: list[AsyncIterator[bytes]] = []
+
+    @property
+    def status(self) -> int:
+        """The HTTP status code."""
+        return self._response.status_code
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        """The response headers (case-insensitive)."""
+        return self._response.headers
+
+    @property
+    def url(self) -> str:
+        """The URL that produced this response."""
+        return str(self._response.url)
+
+    def aiter_bytes(self) -> AsyncIterator[bytes]:
+        """Yield body chunks as they arrive, as soon as they arrive.
+
+        Raises:
+            ReadTimeout: no byte arrived within the request's ``read_timeout``.
+            TransportError: the connection failed or broke while reading.
+        """
+        chunks = self._response.aiter_bytes()
+        self._iterators.append(chunks)
+        return _Chunks(chunks)
+
+    async def aclose(self) -> None:
+        """Close the response and release its connection; safe to call twice."""
+        try:
+            await self._response.aclose()
+        finally:
+            # httpx's body iterators are nested async generators that do not
+            # close each other (encode/httpx#3686). With the connection closed,
+            # running one to its end takes at most what is already buffered,
+            # and leaves no half-finished generator behind for trio to flag.
+            iterators, self._iterators = self._iterators, []
+            for chunks in iterators:
+                with contextlib.suppress(Exception):
+                    async for _ in chunks:
+                        pass
+
+
+class HttpxTransport:
+    """Opens requests on an ``httpx.AsyncClient``.
+
+    A client passed in is used as-is and never closed; otherwise one is made on
+    first use from ``client_kwargs`` (``verify``, ``cert``, ``proxy``, ``http2``,
+    ``trust_env``, ...) and closed by :meth:`aclose`. Redirects are never
+    followed, whatever the client's own ``follow_redirects`` says.
+
+    Args:
+        client: An ``httpx.AsyncClient`` to send requests with, or ``None``.
+        **client_kwargs: Arguments for the ``httpx.AsyncClient`` we make when
+            ``client`` is ``None``.
+
+    Raises:
+        TypeError: both ``client`` and ``client_kwargs`` were given.
+    """
+
+    def __init__(self, client: httpx.AsyncClient | None = None, **client_kwargs: Any) -> None:
+        if client is not None and client_kwargs:
+            raise TypeError("pass either an httpx.AsyncClient or client keyword arguments")
+        self._client = client
+        self._owns_client = client is None
+        self._client_kwargs = client_kwargs
+
+    async def open(self, request: Request) -> HttpxResponse:
+        """Send the request without following redirects; return once headers arrive.
+
+        Raises:
+            ReadTimeout: the response headers did not arrive within ``read_timeout``.
+            TransportError: the request could not be sent or answered.
+        """
+        if self._client is None:
+            self._client = httpx.AsyncClient(**self._client_kwargs)
+        # A None duration means no limit. Acquiring a pooled connection is part
+        # of connecting; a stalled write is judged like a stalled read.
+        timeout = httpx.Timeout(
+            connect=request.connect_timeout,
+            read=request.read_timeout,
+            write=request.read_timeout,
+            pool=request.connect_timeout,
+        )
+        try:
+            http_request = self._client.build_request(
+                request.method,
+                request.url,
+                headers=dict(request.headers),
+                content=request.content,
+                timeout=timeout,
+            )
+            response = await self._client.send(http_request, stream=True, follow_redirects=False)
+        except httpx.ReadTimeout as exc:
+            raise ReadTimeout("no response received within read_timeout") from exc
+        except _FAILURES as exc:
+            raise TransportError(f"request failed: {type(exc).__name__}") from exc
+        return HttpxResponse(response)
+
+    async def aclose(self) -> None:
+        """Close the client if we made it; a client the user passed stays open."""
+        if not self._owns_client:
+            return
+        client, self._client = self._client, None
+        if client is not None:
+            await client.aclose()
