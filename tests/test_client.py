@@ -692,3 +692,33 @@ async def test_iterating_twice_at_once_is_a_runtime_error() -> None:
         with pytest.raises(RuntimeError, match="already"):
             await es.__anext__()
         tg.cancel_scope.cancel()
+
+
+async def test_httpx_transport_by_name_and_by_client_reads_the_same_stream() -> None:
+    import httpx
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        return await stream(request, b"id: 1\ndata: via httpx\n\n")
+
+    async with serve({"/": handler}) as server:
+        async with EventSource(server.url("/"), transport="httpx") as es:
+            [event] = await collect(es, 1)
+        async with httpx.AsyncClient() as client:
+            async with EventSource(server.url("/"), client=client) as es:
+                [again] = await collect(es, 1)
+            assert not client.is_closed
+    assert (event.data, again.data) == ("via httpx", "via httpx")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error"),
+    [
+        ({"transport": "nope"}, ValueError),
+        ({"session": object(), "client": object()}, TypeError),
+        ({"transport": "aiohttp", "client": object()}, TypeError),
+        ({"transport": "httpx", "session": object()}, TypeError),
+    ],
+)
+async def test_transport_selection_errors(kwargs: dict[str, Any], error: type[Exception]) -> None:
+    with pytest.raises(error):
+        EventSource("http://127.0.0.1:9/", **kwargs)

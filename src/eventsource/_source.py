@@ -86,7 +86,9 @@ class EventSource:
             never sent after a redirect to another origin.
         allow_insecure_redirects: Follow a redirect from https to http.
         session: An ``aiohttp.ClientSession`` to use (never closed by us).
-        transport: A :class:`~eventsource._transport.Transport` instance, or ``"aiohttp"``.
+        client: An ``httpx.AsyncClient`` to use (never closed by us); selects httpx.
+        transport: ``"aiohttp"`` (the default), ``"httpx"`` (the ``httpx`` extra; runs on
+            asyncio and trio), or an object implementing the transport protocol.
         with_credentials: Accepted for parity with the browser; it has no effect here
             (send cookies or tokens with ``headers`` or your session).
         raise_listener_errors: Let a listener's exception propagate out of ``run()`` and
@@ -121,7 +123,8 @@ class EventSource:
         secret_headers: Iterable[str] = (),
         allow_insecure_redirects: bool = False,
         session: Any = None,
-        transport: Transport | Literal["aiohttp"] | None = None,
+        client: Any = None,
+        transport: Transport | Literal["aiohttp", "httpx"] | None = None,
         with_credentials: bool = False,
         raise_listener_errors: bool = False,
     ) -> None:
@@ -151,7 +154,7 @@ class EventSource:
             connect_timeout=connect_timeout,
             read_timeout=read_timeout,
         )
-        self._transport = _make_transport(transport, session)
+        self._transport = _make_transport(transport, session, client)
         self.withCredentials = with_credentials
         self.raise_listener_errors = raise_listener_errors
         self.onopen: Listener | None = None
@@ -471,8 +474,9 @@ class EventSource:
     async def _release_response(self) -> None:
         response, self._response = self._response, None
         chunks, self._chunks = self._chunks, None
-        if chunks is not None:
-            await chunks.aclose()
+        close_chunks = getattr(chunks, "aclose", None)
+        if close_chunks is not None:
+            await close_chunks()
         if response is not None:
             await response.aclose()
 
@@ -483,15 +487,29 @@ class EventSource:
             await self._transport.aclose()
 
 
-def _make_transport(transport: Transport | str | None, session: Any) -> Transport:
-    if transport is None or transport == "aiohttp":
+def _make_transport(transport: Transport | str | None, session: Any, client: Any) -> Transport:
+    if session is not None and client is not None:
+        raise TypeError("pass session= (aiohttp) or client= (httpx), not both")
+    if transport is None:
+        transport = "httpx" if client is not None else "aiohttp"
+    if transport == "aiohttp":
+        if client is not None:
+            raise TypeError("client= is an httpx.AsyncClient: use it with transport='httpx'")
         from ._transport._aiohttp import AiohttpTransport
 
         return AiohttpTransport(session)
+    if transport == "httpx":
+        if session is not None:
+            raise TypeError(
+                "session= is an aiohttp.ClientSession: use it with transport='aiohttp'"
+            )
+        from ._transport._httpx import HttpxTransport  # ImportError names the extra
+
+        return HttpxTransport(client)
     if isinstance(transport, str):
-        raise ValueError(f"unknown transport {transport!r}: use 'aiohttp' or a Transport")
-    if session is not None:
-        raise TypeError("pass session= or transport=, not both")
+        raise ValueError(f"unknown transport {transport!r}: use 'aiohttp', 'httpx' or a Transport")
+    if session is not None or client is not None:
+        raise TypeError("a Transport instance brings its own session or client")
     return transport
 
 
