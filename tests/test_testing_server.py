@@ -543,6 +543,19 @@ async def test_closing_the_server_drops_stalled_and_live_clients_without_warning
 
 
 @pytest.mark.asyncio
+async def test_closing_the_server_during_a_stall_runs_no_further_step(
+    session: aiohttp.ClientSession,
+) -> None:
+    async with SSEServer() as server:
+        server.script(Event("a"), Stall(), Event("never"))
+        response = await session.get(server.url)
+        await read_until(response, b"\n\n")
+    body, error = await read_all(response)
+    response.release()
+    assert (body, type(error)) == (b"", aiohttp.ClientPayloadError)
+
+
+@pytest.mark.asyncio
 async def test_waiting_for_connections_that_never_come_times_out(server: SSEServer) -> None:
     with pytest.raises(TimeoutError, match="1 open connections"):
         await server.wait_for_connections(1, timeout=0.05)

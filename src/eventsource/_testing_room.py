@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from ._testing_steps import _Wire, format_comment, format_event, format_retry
+from ._testing_steps import Wire, format_comment, format_event, format_retry
 
 __all__ = ["ChatRoom", "Message"]
 
@@ -69,7 +69,7 @@ class ChatRoom:
         self.replay = replay
         self.heartbeat = heartbeat
         self._history: list[Message] = []
-        self._listeners: set[_Wire] = set()
+        self._listeners: set[Wire] = set()
 
     @property
     def history(self) -> tuple[Message, ...]:
@@ -122,7 +122,7 @@ class ChatRoom:
                 return position
         return 0 if self.replay == "all" else len(self._history)
 
-    async def _serve(self, wire: _Wire, last_event_id: str | None) -> None:
+    async def _serve(self, wire: Wire, last_event_id: str | None) -> None:
         """Serve one connection until it is dropped, stopped or the client leaves."""
         position = self._start(last_event_id)
         self._listeners.add(wire)

@@ -27,6 +27,7 @@ __all__ = [
     "Sleep",
     "Stall",
     "Step",
+    "Wire",
     "format_comment",
     "format_event",
     "format_retry",
@@ -145,8 +146,8 @@ class Drop:
     written has been sent, but the chunked body is never finished: a client
     reads every event sent before, then a network error (aiohttp:
     ``ClientPayloadError``, httpx: ``RemoteProtocolError``). With ``reset=True``
-    the connection is reset (RST) instead, which clients see as
-    ``ConnectionResetError``; bytes still in flight may be lost.
+    the connection is reset (RST) instead, once the bytes written so far have
+    left the server (aiohttp: ``ClientPayloadError``, httpx: ``ReadError``).
     """
 
     reset: bool = False
@@ -209,7 +210,7 @@ Step = Event | Comment | Retry | Raw | Drop | Stall | Sleep | Respond | Redirect
 """Any script step."""
 
 
-class _Wire:
+class Wire:
     """One prepared stream response: writes chunks, waits, drops the connection.
 
     ``stop()`` (server shutdown, ``ChatRoom.close_all``) wakes any wait; the
@@ -254,13 +255,13 @@ class _Wire:
             return
         if reset:
             # Let written bytes leave first; abort() would discard them.
-            for _ in range(100):
+            for _ in range(100):  # pragma: no branch - a second at most, then RST anyway
                 if not transport.get_write_buffer_size():
                     break
-                await asyncio.sleep(0.01)
+                await asyncio.sleep(0.01)  # pragma: no cover - only with a full send buffer
+            # SO_LINGER with a zero timeout: close() sends RST, not FIN.
             sock = transport.get_extra_info("socket")
-            if sock is not None:
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             transport.abort()
         else:
             transport.close()

@@ -35,6 +35,7 @@ from aiohttp import web
 from multidict import CIMultiDictProxy
 
 from ._testing_room import ChatRoom, Message
+from ._testing_script import DEFAULT_HEADERS, Script, make_script, run_steps
 from ._testing_steps import (
     Comment,
     Drop,
@@ -47,13 +48,14 @@ from ._testing_steps import (
     Sleep,
     Stall,
     Step,
-    _Wire,
+    Wire,
     format_comment,
     format_event,
     format_retry,
 )
 
 __all__ = [
+    "DEFAULT_HEADERS",
     "ChatRoom",
     "Comment",
     "Drop",
@@ -75,12 +77,6 @@ __all__ = [
     "main",
 ]
 
-DEFAULT_HEADERS: Mapping[str, str] = {
-    "Content-Type": "text/event-stream; charset=utf-8",
-    "Cache-Control": "no-cache",
-}
-"""The headers of a stream response unless a script overrides them."""
-
 
 @dataclass(frozen=True, slots=True)
 class RecordedRequest:
@@ -101,34 +97,6 @@ class RecordedRequest:
     headers: CIMultiDictProxy[str]
     body: bytes
     last_event_id: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class _Script:
-    steps: tuple[Step, ...]
-    status: int
-    headers: Mapping[str, str]
-
-
-def _make_script(
-    steps: tuple[Step, ...], status: int | None, headers: Mapping[str, str] | None
-) -> _Script:
-    first = steps[0] if steps else None
-    for position, step in enumerate(steps):
-        if isinstance(step, (Respond, Redirect)) and len(steps) > 1:
-            raise ValueError(f"{type(step).__name__} must be a script's only step")
-        if isinstance(step, Headers) and position > 0:
-            raise ValueError("Headers can only be a script's first step")
-    if isinstance(first, (Respond, Redirect)):
-        if status is not None or headers is not None:
-            raise ValueError(f"give the status and headers to {type(first).__name__} itself")
-        return _Script(steps, 0, {})
-    merged = dict(DEFAULT_HEADERS)
-    if isinstance(first, Headers):
-        merged.update(first.headers)
-        steps, status = steps[1:], status if status is not None else first.status
-    merged.update(headers or {})
-    return _Script(steps, 200 if status is None else status, merged)
 
 
 class SSEServer:
@@ -157,9 +125,9 @@ class SSEServer:
         self._port = port
         self._path = path
         self._shutdown_timeout = shutdown_timeout
-        self._scripts: deque[_Script] = deque()
-        self._routes: dict[str, _Script] = {}
-        self._wires: set[_Wire] = set()
+        self._scripts: deque[Script] = deque()
+        self._routes: dict[str, Script] = {}
+        self._wires: set[Wire] = set()
         self._changed = asyncio.Event()
         self._runner: web.ServerRunner | None = None
 
@@ -251,7 +219,7 @@ class SSEServer:
                 is not the first, or ``status``/``headers`` come with `Respond`
                 or `Redirect`.
         """
-        self._scripts.append(_make_script(steps, status, headers))
+        self._scripts.append(make_script(steps, status, headers))
 
     def route(
         self,
@@ -265,7 +233,7 @@ class SSEServer:
         Raises:
             ValueError: As for `script`.
         """
-        self._routes[path if path.startswith("/") else "/" + path] = _make_script(
+        self._routes[path if path.startswith("/") else "/" + path] = make_script(
             steps, status, headers
         )
 
@@ -334,7 +302,7 @@ class SSEServer:
         else:
             response = web.StreamResponse(status=script.status, headers=script.headers)
         await response.prepare(request)
-        wire = _Wire(request, response)
+        wire = Wire(request, response)
         self.connections += 1
         self._wires.add(wire)
         self._notify()
@@ -342,34 +310,15 @@ class SSEServer:
             if script is None:
                 await self.room._serve(wire, last_event_id)
             else:
-                await _run_steps(wire, script.steps)
-        except ConnectionError:
-            pass  # the client went away; nothing is left to send
+                await run_steps(wire, script.steps)
+        except ConnectionError:  # pragma: no cover - a race, see below
+            # The client went away between a write and the cancellation of this
+            # handler (handler_cancellation); nothing is left to send.
+            pass
         finally:
             self._wires.discard(wire)
             self._notify()
         return response
-
-
-async def _run_steps(wire: _Wire, steps: tuple[Step, ...]) -> None:
-    for step in steps:
-        if wire.stopping:
-            break
-        if isinstance(step, Event):
-            await wire.send(format_event(step.data, step.event, step.id, step.retry))
-        elif isinstance(step, Comment):
-            await wire.send(format_comment(step.text))
-        elif isinstance(step, Retry):
-            await wire.send(format_retry(step.ms))
-        elif isinstance(step, Raw):
-            await wire.send(step.data)
-        elif isinstance(step, Drop):
-            await wire.drop(reset=step.reset)
-            return
-        elif isinstance(step, (Stall, Sleep)):
-            await wire.wait(step.seconds)
-    if wire.stopping:
-        await wire.drop()
 
 
 async def _publish_forever(server: SSEServer, interval: float, count: int | None) -> None:
@@ -413,7 +362,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         asyncio.run(_serve_chat(args))
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # pragma: no cover - tested through a subprocess
         print("Stopped.", flush=True)
     return 0
 
