@@ -109,6 +109,12 @@ class SSEServer:
         shutdown_timeout: How long closing waits for a handler that does not
             stop when asked (one blocked writing to a client that reads
             nothing) before cancelling it.
+
+    Attributes:
+        room: The `ChatRoom` serving requests that no route or script takes.
+        requests: Every request received, in order (redirects included).
+        connections: The number of stream responses opened so far (scripted or
+            room); a `Respond` or `Redirect` answer is not a stream.
     """
 
     def __init__(
