@@ -640,3 +640,27 @@ def test_python_m_eventsource_testing_streams_until_ctrl_c() -> None:
         if process.poll() is None:
             process.kill()
             process.wait(TIMEOUT)
+
+
+# The public surface
+
+
+def test_every_name_in_all_is_exported_and_documented() -> None:
+    import eventsource.testing as testing
+
+    for name in testing.__all__:
+        value = getattr(testing, name)
+        if callable(value):
+            assert value.__doc__, name
+
+
+def test_the_testing_module_does_not_import_the_client() -> None:
+    code = (
+        "import sys, eventsource.testing; "
+        "print(sorted(m for m in sys.modules if m.startswith(('eventsource._source', "
+        "'eventsource._connection', 'eventsource._transport'))))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=TIMEOUT, check=True
+    )
+    assert result.stdout.strip() == "[]"
