@@ -1,0 +1,377 @@
+"""A real, scripted Server-Sent Events server on 127.0.0.1, for tests and demos.
+
+```python
+from eventsource.testing import SSEServer, Event, Drop
+
+async with SSEServer() as server:
+    server.script(Event("hello", id="1"), Drop())  # the first connection
+    # the next one is served by server.room, a chat room with resume
+    ...  # point the code under test at server.url
+```
+
+Built on ``aiohttp.web``; independent of the client in this package. Every
+request is recorded; a request to a path given to `SSEServer.route` runs that
+route's script; any other request takes the next script queued with
+`SSEServer.script`, or, when none is queued, is served by the `ChatRoom`.
+Leaving the ``async with`` block drops every open connection and closes the
+listening socket: no task or socket outlives it.
+
+Run ``python -m eventsource.testing [--port N] [--interval S]`` for a chat room
+that publishes a message every few seconds, until Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from types import TracebackType
+
+from aiohttp import web
+from multidict import CIMultiDictProxy
+
+from ._testing_room import ChatRoom, Message
+from ._testing_script import DEFAULT_HEADERS, Script, make_script, run_steps
+from ._testing_steps import (
+    Comment,
+    Drop,
+    Event,
+    Headers,
+    Raw,
+    Redirect,
+    Respond,
+    Retry,
+    Sleep,
+    Stall,
+    Step,
+    Wire,
+    format_comment,
+    format_event,
+    format_retry,
+)
+
+__all__ = [
+    "DEFAULT_HEADERS",
+    "ChatRoom",
+    "Comment",
+    "Drop",
+    "Event",
+    "Headers",
+    "Message",
+    "Raw",
+    "RecordedRequest",
+    "Redirect",
+    "Respond",
+    "Retry",
+    "SSEServer",
+    "Sleep",
+    "Stall",
+    "Step",
+    "format_comment",
+    "format_event",
+    "format_retry",
+    "main",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedRequest:
+    """One request the server received, as it arrived.
+
+    Attributes:
+        method: The HTTP method.
+        path: The path, without the query.
+        query: The query parameters (the first value of a repeated name).
+        headers: The request headers (case-insensitive).
+        body: The request body.
+        last_event_id: The ``Last-Event-ID`` header, or ``None`` without one.
+    """
+
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: CIMultiDictProxy[str]
+    body: bytes
+    last_event_id: str | None
+
+
+class SSEServer:
+    """A loopback SSE server running scripts and a chat room; an async context manager.
+
+    Args:
+        room: The chat room serving unscripted requests (a new `ChatRoom` if omitted).
+        port: The port on 127.0.0.1; 0 (the default) picks a free one.
+        path: The path of `url`, the default stream.
+        shutdown_timeout: How long closing waits for a handler that does not
+            stop when asked (one blocked writing to a client that reads
+            nothing) before cancelling it.
+
+    Attributes:
+        room: The `ChatRoom` serving requests that no route or script takes.
+        requests: Every request received, in order (redirects included).
+        connections: The number of stream responses opened so far (scripted or
+            room); a `Respond` or `Redirect` answer is not a stream.
+    """
+
+    def __init__(
+        self,
+        *,
+        room: ChatRoom | None = None,
+        port: int = 0,
+        path: str = "/stream",
+        shutdown_timeout: float = 1.0,
+    ) -> None:
+        self.room = room if room is not None else ChatRoom()
+        self.requests: list[RecordedRequest] = []
+        self.connections = 0
+        self._port = port
+        self._path = path
+        self._shutdown_timeout = shutdown_timeout
+        self._scripts: deque[Script] = deque()
+        self._routes: dict[str, Script] = {}
+        self._wires: set[Wire] = set()
+        self._changed = asyncio.Event()
+        self._runner: web.ServerRunner | None = None
+
+    async def __aenter__(self) -> SSEServer:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def start(self) -> None:
+        """Start listening on 127.0.0.1.
+
+        Raises:
+            RuntimeError: The server is already started.
+            OSError: The port is taken.
+        """
+        if self._runner is not None:
+            raise RuntimeError("the server is already started")
+        # handler_cancellation: a handler waiting for the next message learns
+        # at once that its client has gone, rather than at the next write.
+        server = web.Server(self._handle, handler_cancellation=True)
+        runner = web.ServerRunner(server, shutdown_timeout=self._shutdown_timeout)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", self._port)
+        try:
+            await site.start()
+        except BaseException:
+            await runner.cleanup()
+            raise
+        self._runner = runner
+        self._port = runner.addresses[0][1]
+
+    async def aclose(self) -> None:
+        """Drop every open connection and stop listening; waits until all is closed."""
+        runner, self._runner = self._runner, None
+        if runner is None:
+            return
+        for wire in self._wires:
+            wire.stop()
+        await runner.cleanup()
+
+    @property
+    def port(self) -> int:
+        """The port the server listens on."""
+        return self._port
+
+    @property
+    def base_url(self) -> str:
+        """``http://127.0.0.1:PORT``."""
+        return f"http://127.0.0.1:{self._port}"
+
+    @property
+    def url(self) -> str:
+        """The URL of the default stream, ``http://127.0.0.1:PORT/stream``."""
+        return self.url_for(self._path)
+
+    def url_for(self, path: str) -> str:
+        """The absolute URL of ``path`` on this server (any path is served)."""
+        return self.base_url + (path if path.startswith("/") else "/" + path)
+
+    @property
+    def active_connections(self) -> int:
+        """The number of stream responses open right now."""
+        return len(self._wires)
+
+    @property
+    def pending_scripts(self) -> int:
+        """The number of queued scripts no request has taken yet."""
+        return len(self._scripts)
+
+    def script(
+        self, *steps: Step, status: int | None = None, headers: Mapping[str, str] | None = None
+    ) -> None:
+        """Queue a script for one connection; requests take scripts in FIFO order.
+
+        A stream answers ``status`` (default 200) with `DEFAULT_HEADERS` updated
+        by ``headers`` (or by a first `Headers` step), then runs the steps in
+        order, each written and flushed as one chunk. A script that runs out of
+        steps ends the response normally (the client sees EOF).
+
+        Raises:
+            ValueError: `Respond` or `Redirect` is not the only step, `Headers`
+                is not the first, or ``status``/``headers`` come with `Respond`
+                or `Redirect`.
+        """
+        self._scripts.append(make_script(steps, status, headers))
+
+    def route(
+        self,
+        path: str,
+        *steps: Step,
+        status: int | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        """Serve this script on every request to ``path`` (queued scripts are left alone).
+
+        Raises:
+            ValueError: As for `script`.
+        """
+        self._routes[path if path.startswith("/") else "/" + path] = make_script(
+            steps, status, headers
+        )
+
+    async def wait_for_connections(self, n: int, *, timeout: float = 5.0) -> None:
+        """Wait until at least ``n`` stream connections are open at once.
+
+        Raises:
+            TimeoutError: Not reached within ``timeout`` seconds.
+        """
+        await self._wait_until(lambda: len(self._wires) >= n, timeout, f"{n} open connections")
+
+    async def wait_for_idle(self, *, timeout: float = 5.0) -> None:
+        """Wait until no stream connection is open (every handler has finished).
+
+        Raises:
+            TimeoutError: Not reached within ``timeout`` seconds.
+        """
+        await self._wait_until(lambda: not self._wires, timeout, "no open connection")
+
+    async def wait_for_requests(self, n: int, *, timeout: float = 5.0) -> None:
+        """Wait until at least ``n`` requests have been received in all.
+
+        Raises:
+            TimeoutError: Not reached within ``timeout`` seconds.
+        """
+        await self._wait_until(lambda: len(self.requests) >= n, timeout, f"{n} requests")
+
+    async def _wait_until(self, done: Callable[[], bool], timeout: float, what: str) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not done():
+            self._changed.clear()
+            try:
+                await asyncio.wait_for(self._changed.wait(), deadline - loop.time())
+            except asyncio.TimeoutError:
+                raise TimeoutError(f"waited {timeout} s for {what}") from None
+
+    def _notify(self) -> None:
+        self._changed.set()
+
+    async def _handle(self, request: web.BaseRequest) -> web.StreamResponse:
+        body = await request.read()
+        last_event_id = request.headers.get("Last-Event-ID")
+        self.requests.append(
+            RecordedRequest(
+                request.method,
+                request.path,
+                dict(request.query),
+                request.headers,
+                body,
+                last_event_id,
+            )
+        )
+        self._notify()
+        script = self._routes.get(request.path)
+        if script is None and self._scripts:
+            script = self._scripts.popleft()
+        if script is not None and script.steps:
+            first = script.steps[0]
+            if isinstance(first, Respond):
+                return web.Response(status=first.status, headers=first.headers, body=first.body)
+            if isinstance(first, Redirect):
+                return web.Response(status=first.status, headers={"Location": first.location})
+        if script is None:
+            response = web.StreamResponse(status=200, headers=DEFAULT_HEADERS)
+        else:
+            response = web.StreamResponse(status=script.status, headers=script.headers)
+        await response.prepare(request)
+        wire = Wire(request, response)
+        self.connections += 1
+        self._wires.add(wire)
+        self._notify()
+        try:
+            if script is None:
+                await self.room._serve(wire, last_event_id)
+            else:
+                await run_steps(wire, script.steps)
+        except ConnectionError:  # pragma: no cover - a race, see below
+            # The client went away between a write and the cancellation of this
+            # handler (handler_cancellation); nothing is left to send.
+            pass
+        finally:
+            self._wires.discard(wire)
+            self._notify()
+        return response
+
+
+async def _publish_forever(server: SSEServer, interval: float, count: int | None) -> None:
+    users = ("alice", "bob", "carol")
+    n = 0
+    while count is None or n < count:
+        await asyncio.sleep(interval)
+        n += 1
+        text = json.dumps({"user": users[n % len(users)], "text": f"hello #{n}"})
+        server.room.publish(text)
+
+
+async def _serve_chat(args: argparse.Namespace) -> None:
+    room = ChatRoom(retry_ms=args.retry_ms, drop_every=args.drop_every)
+    async with SSEServer(room=room, port=args.port) as server:
+        print(f"Chat room streaming at {server.url} (Ctrl-C to stop)", flush=True)
+        await _publish_forever(server, args.interval, args.count)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run a chat room on 127.0.0.1 that publishes a message every interval, until Ctrl-C.
+
+    Args:
+        argv: The command-line arguments (default: ``sys.argv[1:]``).
+
+    Returns:
+        The exit status, 0.
+    """
+    parser = argparse.ArgumentParser(
+        prog="python -m eventsource.testing",
+        description="A loopback Server-Sent Events chat room for trying a client.",
+    )
+    parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0: any free)")
+    parser.add_argument("--interval", type=float, default=1.0, help="seconds between messages")
+    parser.add_argument("--retry-ms", type=int, default=None, help="send retry: on connect")
+    parser.add_argument(
+        "--drop-every", type=int, default=None, help="drop a connection after N messages"
+    )
+    parser.add_argument("--count", type=int, default=None, help="stop after N messages")
+    args = parser.parse_args(argv)
+
+    try:
+        asyncio.run(_serve_chat(args))
+    except KeyboardInterrupt:  # pragma: no cover - tested through a subprocess
+        print("Stopped.", flush=True)
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover - exercised through a subprocess
+    sys.exit(main())
