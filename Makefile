@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/python -m eventsource.demo
+	$(BIN)/python -m eventsource._demo
 
 lint: $(STAMP)
 	$(BIN)/ruff check $(LINT_PATHS)
