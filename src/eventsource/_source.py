@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import inspect
 import logging
+import ssl
 import warnings
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, ClassVar, Literal, TypeAlias
 from urllib.parse import urlsplit
@@ -89,6 +91,12 @@ class EventSource:
         client: An ``httpx.AsyncClient`` to use (never closed by us); selects httpx.
         transport: ``"aiohttp"`` (the default), ``"httpx"`` (the ``httpx`` extra; runs on
             asyncio and trio), or an object implementing the transport protocol.
+        proxy: A proxy URL for every request (``http://user:pass@host:port``).
+        verify: ``False`` to skip TLS verification, or an ``ssl.SSLContext`` to use.
+        cert: A client certificate: a PEM file with the key, or ``(certfile, keyfile)``.
+        http2: Use HTTP/2 where the server offers it (httpx only; needs the ``h2`` package).
+        trust_env: Read proxies and CA bundles from the environment; ``None`` keeps the
+            transport's default (httpx: yes, aiohttp: no).
         with_credentials: Accepted for parity with the browser; it has no effect here
             (send cookies or tokens with ``headers`` or your session).
         raise_listener_errors: Let a listener's exception propagate out of ``run()`` and
@@ -125,6 +133,11 @@ class EventSource:
         session: Any = None,
         client: Any = None,
         transport: Transport | Literal["aiohttp", "httpx"] | None = None,
+        proxy: str | None = None,
+        verify: bool | ssl.SSLContext = True,
+        cert: str | tuple[str, str] | None = None,
+        http2: bool = False,
+        trust_env: bool | None = None,
         with_credentials: bool = False,
         raise_listener_errors: bool = False,
     ) -> None:
@@ -154,7 +167,12 @@ class EventSource:
             connect_timeout=connect_timeout,
             read_timeout=read_timeout,
         )
-        self._transport = _make_transport(transport, session, client)
+        self._transport = _make_transport(
+            transport,
+            session,
+            client,
+            _TransportOptions(proxy, verify, cert, http2, trust_env),
+        )
         self.withCredentials = with_credentials
         self.raise_listener_errors = raise_listener_errors
         self.onopen: Listener | None = None
@@ -487,17 +505,58 @@ class EventSource:
             await self._transport.aclose()
 
 
-def _make_transport(transport: Transport | str | None, session: Any, client: Any) -> Transport:
+@dataclass(frozen=True, slots=True)
+class _TransportOptions:
+    proxy: str | None = None
+    verify: bool | ssl.SSLContext = True
+    cert: str | tuple[str, str] | None = None
+    http2: bool = False
+    trust_env: bool | None = None
+
+    def is_default(self) -> bool:
+        return self == _TransportOptions()
+
+    def ssl_context(self) -> ssl.SSLContext | bool:
+        """What to verify TLS with: ``True`` (defaults), ``False``, or a context."""
+        if self.cert is None:
+            return self.verify
+        if isinstance(self.verify, ssl.SSLContext):
+            context = self.verify
+        else:
+            context = ssl.create_default_context()
+            if not self.verify:
+                context.check_hostname = False
+                context.verify_mode = ssl.CERT_NONE
+        certfile, keyfile = self.cert if isinstance(self.cert, tuple) else (self.cert, None)
+        context.load_cert_chain(certfile, keyfile)
+        return context
+
+
+def _make_transport(
+    transport: Transport | str | None, session: Any, client: Any, options: _TransportOptions
+) -> Transport:
     if session is not None and client is not None:
         raise TypeError("pass session= (aiohttp) or client= (httpx), not both")
+    if (session is not None or client is not None) and not options.is_default():
+        raise TypeError(
+            "proxy/verify/cert/http2/trust_env configure a session or client that we make: "
+            "set them on the session or client you pass instead"
+        )
     if transport is None:
         transport = "httpx" if client is not None else "aiohttp"
     if transport == "aiohttp":
         if client is not None:
             raise TypeError("client= is an httpx.AsyncClient: use it with transport='httpx'")
+        if options.http2:
+            raise ValueError("aiohttp does not speak HTTP/2: use transport='httpx' for http2=True")
         from ._transport._aiohttp import AiohttpTransport
 
-        return AiohttpTransport(session)
+        extra: dict[str, Any] = {}
+        if options.trust_env is not None:
+            extra["trust_env"] = options.trust_env
+        if session is not None:
+            return AiohttpTransport(session, proxy=options.proxy, ssl=options.ssl_context())
+        return AiohttpTransport(proxy=options.proxy, ssl=options.ssl_context(), **extra)
     if transport == "httpx":
         if session is not None:
             raise TypeError(
@@ -505,11 +564,18 @@ def _make_transport(transport: Transport | str | None, session: Any, client: Any
             )
         from ._transport._httpx import HttpxTransport  # ImportError names the extra
 
-        return HttpxTransport(client)
+        if client is not None:
+            return HttpxTransport(client)
+        kwargs: dict[str, Any] = {"verify": options.ssl_context(), "http2": options.http2}
+        if options.proxy is not None:
+            kwargs["proxy"] = options.proxy
+        if options.trust_env is not None:
+            kwargs["trust_env"] = options.trust_env
+        return HttpxTransport(**kwargs)
     if isinstance(transport, str):
         raise ValueError(f"unknown transport {transport!r}: use 'aiohttp', 'httpx' or a Transport")
-    if session is not None or client is not None:
-        raise TypeError("a Transport instance brings its own session or client")
+    if session is not None or client is not None or not options.is_default():
+        raise TypeError("a Transport instance brings its own session or client and settings")
     return transport
 
 

@@ -6,6 +6,7 @@ Knows HTTP only; turns aiohttp's exceptions into the library's once, here.
 from __future__ import annotations
 
 import asyncio
+import ssl as ssl_module
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
@@ -66,11 +67,18 @@ class AiohttpTransport:
     """
 
     def __init__(
-        self, session: aiohttp.ClientSession | None = None, **session_kwargs: Any
+        self,
+        session: aiohttp.ClientSession | None = None,
+        *,
+        proxy: str | None = None,
+        ssl: ssl_module.SSLContext | bool = True,
+        **session_kwargs: Any,
     ) -> None:
         self._session = session
         self._owns_session = session is None
         self._session_kwargs = session_kwargs
+        self._proxy = proxy
+        self._ssl = ssl
 
     async def open(self, request: Request) -> AiohttpResponse:
         """Send the request without following redirects."""
@@ -89,6 +97,8 @@ class AiohttpTransport:
                 data=request.content,
                 allow_redirects=False,
                 timeout=timeout,
+                proxy=self._proxy,
+                ssl=self._ssl,
             )
         except (aiohttp.ServerTimeoutError, asyncio.TimeoutError) as exc:
             raise TransportError("timed out waiting for the response") from exc
