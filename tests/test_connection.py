@@ -144,7 +144,8 @@ def test_connection_lost_reconnects_with_growing_delay_and_last_event_id() -> No
     assert conn.connection_lost(None) == Reconnect(1.0, 1)
     assert conn.state is ReadyState.CONNECTING
     assert conn.build_request().headers["Last-Event-ID"] == "5"
-    assert conn.connection_lost(TransportError("x")) == Reconnect(2.0, 2)
+    error = TransportError("x")
+    assert conn.connection_lost(error) == Reconnect(2.0, 2, error)
     conn.receive_response(200, SSE, URL)
     conn.feed(b"data: x\n\n")
     assert conn.connection_lost(None) == Reconnect(1.0, 1)

@@ -8,10 +8,11 @@ reconnect. No I/O and no async library: ``_source`` moves the bytes and sleeps.
 from __future__ import annotations
 
 import json as _json
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 from ._errors import (
     ContentTypeError,
@@ -23,10 +24,12 @@ from ._errors import (
 )
 from ._event import MessageEvent, ReadyState
 from ._parser import DEFAULT_MAX_EVENT_SIZE, Parser
+from ._policy import ResponseInfo, StatusPolicy
 from ._retry import RetryPolicy
 from ._transport._base import Request
 
 __all__ = [
+    "ConnectAttempt",
     "Connection",
     "Fail",
     "Open",
@@ -64,17 +67,58 @@ class Fail:
 
 @dataclass(frozen=True, slots=True)
 class Stop:
-    """End normally without reconnecting (a 204 No Content)."""
+    """End normally without reconnecting: a 204, or the end of a one-shot stream."""
 
-    status: int
+    status: int | None
 
 
 @dataclass(frozen=True, slots=True)
 class Reconnect:
-    """Wait ``delay`` seconds, then reconnect; ``attempt`` counts failures in a row."""
+    """Wait ``delay`` seconds, then reconnect; ``attempt`` counts failures in a row.
+
+    ``error`` is what went wrong, when something did (``None`` after a plain end
+    of stream).
+    """
 
     delay: float
     attempt: int
+    error: EventSourceError | None = None
+
+
+@dataclass(slots=True)
+class ConnectAttempt:
+    """The request about to be made, handed to ``prepare_request`` to change.
+
+    Change ``headers`` (refresh a token), ``url`` (query included), ``method`` or
+    ``body`` in place, or return a new value. ``Last-Event-ID`` is added after the
+    hook, from :attr:`last_event_id`.
+
+    Attributes:
+        method: The HTTP method.
+        url: The absolute URL to request.
+        headers: The request headers (a fresh copy for each attempt).
+        body: The request body, or ``None``.
+        number: 0 for the first connection, then 1, 2, ... for each reconnection.
+        failures: Failed attempts in a row before this one.
+        last_event_id: What will be sent as ``Last-Event-ID`` (empty: not sent).
+    """
+
+    method: str
+    url: str
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes | None = None
+    number: int = 0
+    failures: int = 0
+    last_event_id: str = ""
+
+    def set_query(self, **params: str | None) -> None:
+        """Set (or, with ``None``, remove) query parameters of :attr:`url`."""
+        parts = urlsplit(self.url)
+        pairs = [
+            (k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in params
+        ]
+        pairs += [(k, v) for k, v in params.items() if v is not None]
+        self.url = urlunsplit(parts._replace(query=urlencode(pairs)))
 
 
 def origin_of(url: str) -> str:
@@ -124,6 +168,11 @@ class Connection:
         allow_insecure_redirects: bool = False,
         connect_timeout: float | None = None,
         read_timeout: float | None = None,
+        reconnect: bool = True,
+        max_reconnect_time: float | None = None,
+        status_policy: StatusPolicy | None = None,
+        on_comment: Callable[[str], object] | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if urlsplit(url).scheme not in ("http", "https"):
             raise ValueError("the URL must be absolute, with the http or https scheme")
@@ -142,29 +191,60 @@ class Connection:
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
         self.state = ReadyState.CONNECTING
+        self.reconnect = reconnect
+        self.max_reconnect_time = max_reconnect_time
+        self.status_policy = status_policy
+        self._clock = clock
         self.parser = Parser(
-            origin=origin_of(url), last_event_id=last_event_id, max_event_size=max_event_size
+            origin=origin_of(url),
+            last_event_id=last_event_id,
+            max_event_size=max_event_size,
+            on_comment=on_comment,
         )
         self.failures = 0  # failed attempts since the last connection that delivered an event
+        self.attempts = 0  # connection attempts begun so far
+        self._failing_since: float | None = None
         self._delivered = False
         self._seen_retry: float | None = None
-        self._hop_url = url  # where the next request goes (a redirect target mid-attempt)
-        self._hop_method = self.method
-        self._hop_content = content
-        self._cross_origin = False
-        self._hops: list[str] = []
         self.error: ProtocolError | None = None
+        self._hops: list[str] = []
+        self._restart_attempt()
 
     @property
     def last_event_id(self) -> str:
         """The last event ID string: sent as ``Last-Event-ID`` when not empty."""
         return self.parser.last_event_id
 
+    def next_attempt(self) -> ConnectAttempt:
+        """The request the next attempt would make, for a hook to change."""
+        return ConnectAttempt(
+            method=self.method,
+            url=self.url,
+            headers=dict(self.headers),
+            body=self.content,
+            number=self.attempts,
+            failures=self.failures,
+            last_event_id=self.last_event_id,
+        )
+
+    def begin_attempt(self, attempt: ConnectAttempt | None = None) -> None:
+        """Start a connection attempt, with the request a hook may have changed."""
+        attempt = attempt or self.next_attempt()
+        if urlsplit(attempt.url).scheme not in ("http", "https"):
+            raise ValueError("prepare_request must leave an absolute http or https URL")
+        self.attempts += 1
+        self._attempt_url = self._hop_url = attempt.url
+        self._hop_method = attempt.method.upper()
+        self._hop_content = attempt.body
+        self._attempt_headers = dict(attempt.headers)
+        self._cross_origin = False
+        self._hops = []
+
     def build_request(self) -> Request:
         """The next request: the first of an attempt, or the next hop of a redirect."""
         headers = {
             name: value
-            for name, value in self.headers.items()
+            for name, value in self._attempt_headers.items()
             if not (self._cross_origin and name.lower() in self.secret_headers)
         }
         lowered = {name.lower() for name in headers}
@@ -190,31 +270,43 @@ class Connection:
 
     def receive_response(
         self, status: int, headers: Mapping[str, str], url: str
-    ) -> Open | Redirect | Fail | Stop:
-        """Judge a response's status and headers."""
+    ) -> Open | Redirect | Fail | Stop | Reconnect:
+        """Judge a response's status and headers.
+
+        A status other than 200, or a 200 that is not ``text/event-stream``, fails
+        the connection as in the browser, unless the status policy says to retry
+        (``Reconnect``) or to read the body anyway (``Open``).
+        """
         if status in REDIRECT_STATUSES:
             return self._redirect(status, headers, url)
-        if status == 204:
+        if status == 204:  # [spec] fail the connection; NON-SPEC: no error is raised
             self.state = ReadyState.CLOSED
             return Stop(status)
+        error: StatusError | ContentTypeError | None = None
         if status != 200:  # [spec] any other status fails the connection
-            self.state = ReadyState.CLOSED
-            return Fail(
-                StatusError(f"server answered {status}", status=status, headers=headers, url=url)
+            error = StatusError(
+                f"server answered {status}", status=status, headers=headers, url=url
             )
-        content_type = _header(headers, "content-type")
-        essence = content_type.partition(";")[0].strip().lower()
-        if essence != "text/event-stream":
-            self.state = ReadyState.CLOSED
-            shown = essence or "none"
-            return Fail(
-                ContentTypeError(
-                    f"expected text/event-stream, got content type {shown!r}",
+        else:
+            content_type = _header(headers, "content-type")
+            essence = content_type.partition(";")[0].strip().lower()
+            if essence != "text/event-stream":
+                error = ContentTypeError(
+                    f"expected text/event-stream, got content type {essence or 'none'!r}",
                     status=status,
                     headers=headers,
                     url=url,
                 )
-            )
+        if error is not None:
+            verdict = None
+            if self.status_policy is not None:
+                verdict = self.status_policy(ResponseInfo(status, headers, url))
+            if verdict == "retry" or isinstance(verdict, (int, float)):
+                wait = 0.0 if verdict == "retry" else float(verdict)
+                return self.connection_lost(error, min_delay=wait)
+            if verdict != "accept":
+                self.state = ReadyState.CLOSED
+                return Fail(error)
         self.state = ReadyState.OPEN
         self.parser.origin = origin_of(url)
         self._delivered = False
@@ -236,13 +328,13 @@ class Connection:
             error = "redirect from https to http refused (allow_insecure_redirects=False)"
         elif len(self._hops) >= self.max_redirects:
             error = f"more than {self.max_redirects} redirects"
-        elif target in self._hops or target == self.url:
+        elif target in self._hops or target == self._attempt_url:
             error = "redirect loop"
         if error is not None:
             self.state = ReadyState.CLOSED
             return Fail(RedirectError(error, status=status, headers=headers, url=url))
         self._hops.append(target)
-        if origin_of(target) != origin_of(self.url):
+        if origin_of(target) != origin_of(self._attempt_url):
             self._cross_origin = True  # once credentials are dropped they stay dropped
         if status == 303 or (status in (301, 302) and self._hop_method == "POST"):
             # fetch turns these into a GET without a body
@@ -272,19 +364,40 @@ class Connection:
             self._delivered = True
         return events
 
-    def connection_lost(self, error: EventSourceError | None) -> Reconnect | Fail:
-        """The stream ended (EOF) or failed: decide to reconnect, or give up."""
+    def connection_lost(
+        self, error: EventSourceError | None, *, min_delay: float = 0.0
+    ) -> Reconnect | Fail | Stop:
+        """The stream ended (EOF) or failed: decide to reconnect, or give up.
+
+        ``min_delay`` is a lower bound on the wait (a ``Retry-After``). A one-shot
+        stream (``reconnect=False``) ends here: normally after EOF, with ``error``
+        otherwise. The reconnect budget (``max_reconnects``, ``max_reconnect_time``)
+        ends retrying with the last real error.
+        """
         self.parser.reset()
         self._restart_attempt()
+        if not self.reconnect:
+            self.state = ReadyState.CLOSED
+            return Stop(None) if error is None else Fail(error)
         if self._delivered:
             self.failures = 0
+            self._failing_since = None
             self._delivered = False
         self.failures += 1
-        if self.max_reconnects is not None and self.failures > self.max_reconnects:
+        now = self._clock()
+        if self._failing_since is None:
+            self._failing_since = now
+        delay = max(self.policy.delay(self.reconnection_time, self.failures), min_delay)
+        over_count = self.max_reconnects is not None and self.failures > self.max_reconnects
+        over_time = (
+            self.max_reconnect_time is not None
+            and now + delay - self._failing_since > self.max_reconnect_time
+        )
+        if over_count or over_time:
             self.state = ReadyState.CLOSED
             return Fail(error or TransportError("the server closed the stream"))
         self.state = ReadyState.CONNECTING
-        return Reconnect(self.policy.delay(self.reconnection_time, self.failures), self.failures)
+        return Reconnect(delay, self.failures, error)
 
     def interrupted(self) -> None:
         """The caller abandoned the open connection (cancelled): reconnect with no delay."""
@@ -304,7 +417,9 @@ class Connection:
 
     def _restart_attempt(self) -> None:
         # [spec] reconnect to the original URL, not the last redirect target
-        self._hop_url, self._hop_method, self._hop_content = self.url, self.method, self.content
+        self._attempt_url = self._hop_url = self.url
+        self._hop_method, self._hop_content = self.method, self.content
+        self._attempt_headers = dict(self.headers)
         self._cross_origin = False
         self._hops = []
 

@@ -9,7 +9,8 @@ Imports nothing from the package, so every layer may use it::
     │   └── RedirectError    too many redirects, a loop, or a forbidden target
     ├── TransportError       network failure; the transport's exception is __cause__
     │   └── ReadTimeout      no byte arrived for ``read_timeout`` seconds
-    └── ProtocolError        the stream broke a limit we enforce (``max_event_size``)
+    ├── ProtocolError        the stream broke a limit we enforce (``max_event_size``)
+    └── ServerEventError     an event the caller's ``error_when`` marks as an error
 
 Header values are kept as attributes for the caller to inspect, but never put in
 an exception's message, since they may hold credentials.
@@ -26,6 +27,7 @@ __all__ = [
     "ReadTimeout",
     "RedirectError",
     "ResponseError",
+    "ServerEventError",
     "StatusError",
     "TransportError",
 ]
@@ -102,3 +104,18 @@ class ProtocolError(EventSourceError):
     def __init__(self, message: str, *, limit: int = 0) -> None:
         super().__init__(message)
         self.limit = limit
+
+
+class ServerEventError(EventSourceError):
+    """The stream carried an event that ``error_when`` marks as an error.
+
+    Raised instead of yielding, for APIs that report failures mid-stream
+    (``event: error``). The stream is closed; nothing after it is delivered.
+
+    Attributes:
+        event: The offending :class:`~eventsource.MessageEvent`.
+    """
+
+    def __init__(self, message: str, *, event: object) -> None:
+        super().__init__(message)
+        self.event = event

@@ -12,6 +12,7 @@ import inspect
 import logging
 import ssl
 import warnings
+import weakref
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -21,24 +22,61 @@ from urllib.parse import urlsplit
 
 import anyio
 
-from ._connection import Connection, Fail, Open, Reconnect, Redirect, Stop, build_url, encode_body
-from ._errors import EventSourceError, ProtocolError, ResponseError, TransportError
+from ._connection import (
+    ConnectAttempt,
+    Connection,
+    Open,
+    Reconnect,
+    Redirect,
+    Stop,
+    build_url,
+    encode_body,
+)
+from ._decode import drain, error_message, excerpt
+from ._errors import (
+    EventSourceError,
+    ProtocolError,
+    ResponseError,
+    ServerEventError,
+    TransportError,
+)
 from ._event import ErrorEvent, Event, MessageEvent, ReadyState
 from ._parser import DEFAULT_MAX_EVENT_SIZE
+from ._policy import ResponseInfo, StatusPolicy
 from ._retry import RetryPolicy
+from ._store import LastEventIdStore
 from ._transport._base import Response, Transport
+from ._transport._select import TransportOptions, make_transport
 
 __all__ = ["EventSource", "Listener"]
 
 logger = logging.getLogger("eventsource")
 
 Listener: TypeAlias = Callable[[Any], "Awaitable[object] | object"]
-Item: TypeAlias = "MessageEvent | Event"
+Predicate: TypeAlias = Callable[[MessageEvent], bool]
+PrepareRequest: TypeAlias = Callable[
+    [ConnectAttempt], "Awaitable[ConnectAttempt | None] | ConnectAttempt | None"
+]
+ValidateResponse: TypeAlias = Callable[[ResponseInfo], "Awaitable[object] | object"]
 
-#: How much of an error response's body is kept on the exception.
-BODY_EXCERPT_BYTES = 4096
-#: How long to wait for that excerpt before giving up on it.
-BODY_EXCERPT_TIMEOUT = 5.0
+
+@dataclass(frozen=True, slots=True)
+class _Comment:
+    text: str
+
+
+Item: TypeAlias = "MessageEvent | Event | _Comment"
+
+
+def _comment_collector(ref: weakref.ref[EventSource]) -> Callable[[str], None]:
+    # A weak reference: the parser must not keep its EventSource alive (the
+    # unclosed-EventSource warning relies on prompt collection).
+    def collect(text: str) -> None:
+        source = ref()
+        if source is not None and source.on_comment is not None:
+            source._items.append(_Comment(text))
+
+    return collect
 
 
 def _redact(url: str) -> str:
@@ -97,6 +135,27 @@ class EventSource:
         http2: Use HTTP/2 where the server offers it (httpx only; needs the ``h2`` package).
         trust_env: Read proxies and CA bundles from the environment; ``None`` keeps the
             transport's default (httpx: yes, aiohttp: no).
+        reconnect: ``False`` for one-shot streams (an LLM completion): the end of the body
+            ends iteration normally and a network error raises; nothing reconnects.
+        max_reconnect_time: Give up when failures in a row have lasted this many seconds.
+        status_policy: Decides what a non-200 (or non-event-stream) response means:
+            ``"fail"`` (the browser's answer), ``"retry"``, seconds to wait, or
+            ``"accept"``. :func:`~eventsource.retry_transient` retries 429/5xx.
+        validate_response: Called with each response before it is accepted as OPEN
+            (sync or async); raise to refuse it. An ``EventSourceError`` fails the
+            EventSource; any other exception propagates to the caller.
+        prepare_request: Called before every connection attempt (sync or async) with a
+            :class:`~eventsource.ConnectAttempt` to change (headers, URL, method, body).
+        stop_when: End the stream, without delivering it, at the event this matches
+            (:func:`~eventsource.is_done` for ``data: [DONE]``).
+        stop_after: End the stream after delivering the event this matches
+            (:func:`~eventsource.is_message_stop`, :func:`~eventsource.is_response_completed`).
+        error_when: Raise :class:`~eventsource.ServerEventError` for the event this
+            matches (:func:`~eventsource.is_error_event`), instead of yielding it.
+        on_comment: Called (sync or async) with the text of each comment line, such as
+            heartbeats; also settable as the ``on_comment`` attribute.
+        last_event_id_store: Loads the last event ID before the first connection (unless
+            ``last_event_id`` is given) and saves each new one after its event is delivered.
         with_credentials: Accepted for parity with the browser; it has no effect here
             (send cookies or tokens with ``headers`` or your session).
         raise_listener_errors: Let a listener's exception propagate out of ``run()`` and
@@ -138,9 +197,21 @@ class EventSource:
         cert: str | tuple[str, str] | None = None,
         http2: bool = False,
         trust_env: bool | None = None,
+        reconnect: bool = True,
+        max_reconnect_time: float | None = None,
+        status_policy: StatusPolicy | None = None,
+        validate_response: ValidateResponse | None = None,
+        prepare_request: PrepareRequest | None = None,
+        stop_when: Predicate | None = None,
+        stop_after: Predicate | None = None,
+        error_when: Predicate | None = None,
+        on_comment: Listener | None = None,
+        last_event_id_store: LastEventIdStore | None = None,
         with_credentials: bool = False,
         raise_listener_errors: bool = False,
     ) -> None:
+        if last_event_id_store is not None and not last_event_id:
+            last_event_id = last_event_id_store.load() or ""
         content, content_type = encode_body(body, json)
         all_headers = dict(headers or {})
         if content_type and not any(k.lower() == "content-type" for k in all_headers):
@@ -166,13 +237,21 @@ class EventSource:
             allow_insecure_redirects=allow_insecure_redirects,
             connect_timeout=connect_timeout,
             read_timeout=read_timeout,
+            reconnect=reconnect,
+            max_reconnect_time=max_reconnect_time,
+            status_policy=status_policy,
+            on_comment=_comment_collector(weakref.ref(self)),
         )
-        self._transport = _make_transport(
-            transport,
-            session,
-            client,
-            _TransportOptions(proxy, verify, cert, http2, trust_env),
+        self._transport = make_transport(
+            transport, session, client, TransportOptions(proxy, verify, cert, http2, trust_env)
         )
+        self.validate_response = validate_response
+        self.prepare_request = prepare_request
+        self.stop_when = stop_when
+        self.stop_after = stop_after
+        self.error_when = error_when
+        self.on_comment: Listener | None = on_comment
+        self._store = last_event_id_store
         self.withCredentials = with_credentials
         self.raise_listener_errors = raise_listener_errors
         self.onopen: Listener | None = None
@@ -189,6 +268,7 @@ class EventSource:
         self._released = False
         self._used = False  # a connection was attempted: there may be something to release
         self._busy = False
+        self._restart_requested = False
         self._scope: anyio.CancelScope | None = None
         self._last_id = last_event_id
 
@@ -253,6 +333,20 @@ class EventSource:
         if self._scope is not None:
             self._scope.cancel()
 
+    def restart(self) -> None:
+        """Drop the current connection and reconnect at once, sending ``Last-Event-ID``.
+
+        For a caller who knows the stream went stale or its credentials changed:
+        ``prepare_request`` runs again. Events already received are still
+        delivered first. Does nothing once closed.
+        """
+        if self._closed:
+            return
+        logger.debug("restart requested for %s", _redact(self.url))
+        self._restart_requested = True
+        if self._scope is not None:
+            self._scope.cancel()
+
     async def aclose(self) -> None:
         """Close, and wait until the connection and any session we made are released."""
         self.close()
@@ -285,7 +379,7 @@ class EventSource:
             item = await self._next_item()
             if type(item) is MessageEvent:
                 return item
-            await self._dispatch(item)
+            await self._dispatch(item)  # open, error and comment items
 
     async def run(self) -> None:
         """Dispatch every event to the listeners until the EventSource is closed.
@@ -318,10 +412,12 @@ class EventSource:
                     raise StopAsyncIteration
                 if self._items:
                     item = self._items.popleft()
+                    if type(item) is MessageEvent and not await self._admit(item):
+                        continue
                     if not self._items:
-                        self._last_id = self._conn.last_event_id
+                        self._set_last_id(self._conn.last_event_id)
                     elif type(item) is MessageEvent:
-                        self._last_id = item.last_event_id
+                        self._set_last_id(item.last_event_id)
                     return item
                 if self._fatal is not None:
                     error, self._fatal = self._fatal, None
@@ -331,6 +427,11 @@ class EventSource:
                 if self._finished:
                     self.close()
                     continue
+                if self._restart_requested:
+                    self._restart_requested = False
+                    self._delay = None
+                    self._conn.interrupted()
+                    await self._release_response()
                 with anyio.CancelScope() as scope:
                     self._scope = scope
                     try:
@@ -347,6 +448,36 @@ class EventSource:
                         self._scope = None
         finally:
             self._busy = False
+
+    async def _admit(self, event: MessageEvent) -> bool:
+        """Apply ``error_when``/``stop_when``/``stop_after``; ``False`` withholds the event."""
+        if self.error_when is not None and self.error_when(event):
+            self._items.clear()
+            await self._fail(ServerEventError(error_message(event), event=event))
+            return False
+        if self.stop_when is not None and self.stop_when(event):
+            self._items.clear()
+            await self._finish()
+            return False
+        if self.stop_after is not None and self.stop_after(event):
+            self._items.clear()
+            await self._finish()
+        return True
+
+    async def _finish(self) -> None:
+        """A terminal event: drain the rest of the body (bounded) and end normally."""
+        if self._chunks is not None:
+            with anyio.CancelScope(shield=True):
+                await drain(self._chunks, (TransportError,))
+        await self._release_response()
+        self._conn.close()
+        self._finished = True
+
+    def _set_last_id(self, value: str) -> None:
+        if value != self._last_id:
+            self._last_id = value
+            if self._store is not None:
+                self._store.save(value)
 
     async def _advance(self) -> None:
         if self._response is None:
@@ -372,12 +503,20 @@ class EventSource:
             return
         if events:
             self._items.extend(events)
-        else:
-            self._last_id = self._conn.last_event_id
+        elif not self._items:
+            self._set_last_id(self._conn.last_event_id)  # an id-only block
         if self._conn.error is not None:
             await self._fail(self._conn.error)
 
     async def _connect(self) -> None:
+        attempt = self._conn.next_attempt()
+        if self.prepare_request is not None:
+            changed = self.prepare_request(attempt)
+            if inspect.isawaitable(changed):
+                changed = await changed
+            if changed is not None:
+                attempt = changed
+        self._conn.begin_attempt(attempt)
         while True:
             request = self._conn.build_request()
             logger.debug("connecting to %s", _redact(request.url))
@@ -395,46 +534,72 @@ class EventSource:
                 await self._release_response()
                 continue
             if isinstance(verdict, Open):
-                logger.debug("open: %s", _redact(response.url))
-                self._chunks = response.aiter_bytes()
-                self._items.append(Event("open"))
+                await self._open(response)
                 return
             if isinstance(verdict, Stop):
                 await self._release_response()
-                logger.debug("server answered %d: not reconnecting", verdict.status)
+                logger.debug("server answered %s: not reconnecting", verdict.status)
                 self._items.append(ErrorEvent(status=verdict.status))
                 self._finished = True
                 return
-            assert isinstance(verdict, Fail)
             error = verdict.error
             if isinstance(error, ResponseError):
-                error.body = await _excerpt(response)
-            await self._fail(error)
+                error.body = await excerpt(response.aiter_bytes(), (TransportError,))
+            if isinstance(verdict, Reconnect):
+                await self._release_response()
+                self._schedule(verdict)
+            else:
+                await self._fail(verdict.error)
             return
+
+    async def _open(self, response: Response) -> None:
+        if self.validate_response is not None:
+            info = ResponseInfo(response.status, response.headers, response.url)
+            try:
+                result = self.validate_response(info)
+                if inspect.isawaitable(result):
+                    await result
+            except EventSourceError as exc:
+                await self._fail(exc)
+                return
+            except Exception:
+                self.close()
+                raise
+        logger.debug("open: %s", _redact(response.url))
+        self._chunks = response.aiter_bytes()
+        self._items.append(Event("open"))
 
     async def _lost(self, error: EventSourceError | None) -> None:
         await self._release_response()
         verdict = self._conn.connection_lost(error)
         if isinstance(verdict, Reconnect):
-            logger.info(
-                "reconnecting to %s in %.3f s (attempt %d): %s",
-                _redact(self.url),
-                verdict.delay,
-                verdict.attempt,
-                error or "stream ended",
-            )
-            self._delay = verdict.delay
-            self._items.append(
-                ErrorEvent(
-                    error=error,
-                    attempt=verdict.attempt,
-                    delay=verdict.delay,
-                    reconnecting=True,
-                )
-            )
+            self._schedule(verdict)
+        elif isinstance(verdict, Stop):
+            logger.debug("one-shot stream ended")
+            self._finished = True
         else:
             logger.info("giving up on %s: %s", _redact(self.url), verdict.error)
             await self._fail(verdict.error)
+
+    def _schedule(self, verdict: Reconnect) -> None:
+        logger.info(
+            "reconnecting to %s in %.3f s (attempt %d): %s",
+            _redact(self.url),
+            verdict.delay,
+            verdict.attempt,
+            verdict.error or "stream ended",
+        )
+        self._delay = verdict.delay
+        status = verdict.error.status if isinstance(verdict.error, ResponseError) else None
+        self._items.append(
+            ErrorEvent(
+                error=verdict.error,
+                status=status,
+                attempt=verdict.attempt,
+                delay=verdict.delay,
+                reconnecting=True,
+            )
+        )
 
     async def _fail(self, error: EventSourceError) -> None:
         await self._release_response()
@@ -447,6 +612,10 @@ class EventSource:
     # -- listeners ------------------------------------------------------------------
 
     async def _dispatch(self, event: Item) -> None:
+        if isinstance(event, _Comment):
+            if self.on_comment is not None:
+                await self._call(self.on_comment, event.text)
+            return
         kind = event.type
         handler = None
         if isinstance(event, MessageEvent):
@@ -465,7 +634,7 @@ class EventSource:
                     return
                 await self._call(listener, event)
 
-    async def _call(self, listener: Listener, event: Item) -> None:
+    async def _call(self, listener: Listener, event: object) -> None:
         if self._closed:
             return
         try:
@@ -475,7 +644,8 @@ class EventSource:
         except Exception:
             if self.raise_listener_errors:
                 raise
-            logger.exception("listener %r raised on a %r event", listener, event.type)
+            kind = getattr(event, "type", "comment")
+            logger.exception("listener %r raised on a %r event", listener, kind)
 
     # -- resources ------------------------------------------------------------------
 
@@ -503,90 +673,3 @@ class EventSource:
         if not self._released:
             self._released = True
             await self._transport.aclose()
-
-
-@dataclass(frozen=True, slots=True)
-class _TransportOptions:
-    proxy: str | None = None
-    verify: bool | ssl.SSLContext = True
-    cert: str | tuple[str, str] | None = None
-    http2: bool = False
-    trust_env: bool | None = None
-
-    def is_default(self) -> bool:
-        return self == _TransportOptions()
-
-    def ssl_context(self) -> ssl.SSLContext | bool:
-        """What to verify TLS with: ``True`` (defaults), ``False``, or a context."""
-        if self.cert is None:
-            return self.verify
-        if isinstance(self.verify, ssl.SSLContext):
-            context = self.verify
-        else:
-            context = ssl.create_default_context()
-            if not self.verify:
-                context.check_hostname = False
-                context.verify_mode = ssl.CERT_NONE
-        certfile, keyfile = self.cert if isinstance(self.cert, tuple) else (self.cert, None)
-        context.load_cert_chain(certfile, keyfile)
-        return context
-
-
-def _make_transport(
-    transport: Transport | str | None, session: Any, client: Any, options: _TransportOptions
-) -> Transport:
-    if session is not None and client is not None:
-        raise TypeError("pass session= (aiohttp) or client= (httpx), not both")
-    if (session is not None or client is not None) and not options.is_default():
-        raise TypeError(
-            "proxy/verify/cert/http2/trust_env configure a session or client that we make: "
-            "set them on the session or client you pass instead"
-        )
-    if transport is None:
-        transport = "httpx" if client is not None else "aiohttp"
-    if transport == "aiohttp":
-        if client is not None:
-            raise TypeError("client= is an httpx.AsyncClient: use it with transport='httpx'")
-        if options.http2:
-            raise ValueError("aiohttp does not speak HTTP/2: use transport='httpx' for http2=True")
-        from ._transport._aiohttp import AiohttpTransport
-
-        extra: dict[str, Any] = {}
-        if options.trust_env is not None:
-            extra["trust_env"] = options.trust_env
-        if session is not None:
-            return AiohttpTransport(session, proxy=options.proxy, ssl=options.ssl_context())
-        return AiohttpTransport(proxy=options.proxy, ssl=options.ssl_context(), **extra)
-    if transport == "httpx":
-        if session is not None:
-            raise TypeError(
-                "session= is an aiohttp.ClientSession: use it with transport='aiohttp'"
-            )
-        from ._transport._httpx import HttpxTransport  # ImportError names the extra
-
-        if client is not None:
-            return HttpxTransport(client)
-        kwargs: dict[str, Any] = {"verify": options.ssl_context(), "http2": options.http2}
-        if options.proxy is not None:
-            kwargs["proxy"] = options.proxy
-        if options.trust_env is not None:
-            kwargs["trust_env"] = options.trust_env
-        return HttpxTransport(**kwargs)
-    if isinstance(transport, str):
-        raise ValueError(f"unknown transport {transport!r}: use 'aiohttp', 'httpx' or a Transport")
-    if session is not None or client is not None or not options.is_default():
-        raise TypeError("a Transport instance brings its own session or client and settings")
-    return transport
-
-
-async def _excerpt(response: Response) -> str:
-    data = bytearray()
-    with anyio.move_on_after(BODY_EXCERPT_TIMEOUT):
-        try:
-            async for chunk in response.aiter_bytes():
-                data += chunk
-                if len(data) >= BODY_EXCERPT_BYTES:
-                    break
-        except TransportError:
-            pass
-    return bytes(data[:BODY_EXCERPT_BYTES]).decode("utf-8", "replace")

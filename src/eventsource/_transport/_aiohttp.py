@@ -54,8 +54,11 @@ class AiohttpResponse:
             raise TransportError(f"reading the stream failed: {type(exc).__name__}") from exc
 
     async def aclose(self) -> None:
-        """Close the connection (an unfinished body cannot go back to the pool)."""
-        self._response.close()
+        """Release the connection: back to the pool after a complete body, else closed."""
+        if self._response.content.is_eof():
+            self._response.release()
+        else:
+            self._response.close()
 
 
 class AiohttpTransport:

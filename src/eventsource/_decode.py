@@ -1,0 +1,135 @@
+"""Reading bodies: decode a response the user opened, and bounded excerpts and drains.
+
+``aiter_events`` is for callers who made the request themselves (an aiohttp
+or httpx response): we only decode it, with the same parser and the same
+checks as ``EventSource``. Neither aiohttp nor httpx is imported here; a
+response is recognised by its shape.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import anyio
+
+from ._connection import origin_of
+from ._errors import ContentTypeError, ServerEventError, StatusError
+from ._event import MessageEvent
+from ._parser import DEFAULT_MAX_EVENT_SIZE, Parser
+
+__all__ = ["aiter_events", "drain", "error_message", "excerpt"]
+
+#: How much of an error response's body is kept on the exception.
+BODY_EXCERPT_BYTES = 4096
+#: How long to wait for that excerpt, or for a drain, before giving up on it.
+BODY_WAIT = 5.0
+#: How much of the rest of a body is read after a terminal event, so the
+#: connection can go back to the pool; a longer rest closes the connection.
+DRAIN_LIMIT = 64 * 1024
+
+Predicate = Callable[[MessageEvent], bool]
+
+
+async def excerpt(
+    chunks: AsyncIterator[bytes], exceptions: tuple[type[BaseException], ...]
+) -> str:
+    """Up to ``BODY_EXCERPT_BYTES`` of a body, decoded leniently; never waits long."""
+    data = bytearray()
+    with anyio.move_on_after(BODY_WAIT):
+        try:
+            async for chunk in chunks:
+                data += chunk
+                if len(data) >= BODY_EXCERPT_BYTES:
+                    break
+        except exceptions:
+            pass
+    return bytes(data[:BODY_EXCERPT_BYTES]).decode("utf-8", "replace")
+
+
+async def drain(chunks: AsyncIterator[bytes], exceptions: tuple[type[BaseException], ...]) -> bool:
+    """Read the rest of a body, up to ``DRAIN_LIMIT`` bytes; ``True`` if it ended."""
+    read = 0
+    with anyio.move_on_after(BODY_WAIT):
+        try:
+            async for chunk in chunks:
+                read += len(chunk)
+                if read > DRAIN_LIMIT:
+                    return False
+        except exceptions:
+            return False
+        return True
+    return False
+
+
+def _shape(response: Any) -> tuple[int, Any, str, AsyncIterator[bytes]]:
+    if hasattr(response, "status_code") and hasattr(response, "aiter_bytes"):  # httpx
+        return response.status_code, response.headers, str(response.url), response.aiter_bytes()
+    content: Any = getattr(response, "content", None)
+    if hasattr(response, "status") and hasattr(content, "iter_any"):  # aiohttp
+        return response.status, response.headers, str(response.url), content.iter_any()
+    raise TypeError("aiter_events() takes an aiohttp.ClientResponse or an httpx.Response")
+
+
+async def aiter_events(
+    response: Any,
+    *,
+    max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
+    stop_when: Predicate | None = None,
+    stop_after: Predicate | None = None,
+    error_when: Predicate | None = None,
+    on_comment: Callable[[str], object] | None = None,
+) -> AsyncIterator[MessageEvent]:
+    """Decode the event stream of a response you opened yourself.
+
+    Works with an ``aiohttp.ClientResponse`` or a streamed ``httpx.Response``.
+    Nothing reconnects and nothing is closed: the response stays yours. After a
+    terminal event the rest of the body is drained (bounded), so the connection
+    can go back to the pool.
+
+    Args:
+        response: The open response.
+        max_event_size: Bound on one line or one event's data (``ProtocolError``).
+        stop_when: End before yielding the event it matches (``is_done`` for ``[DONE]``).
+        stop_after: End after yielding the event it matches (``is_message_stop``).
+        error_when: Raise :class:`ServerEventError` for the event it matches.
+        on_comment: Called with the text of each comment line.
+
+    Raises:
+        StatusError: the status is not 200 (``body`` holds an excerpt, e.g. a JSON error).
+        ContentTypeError: a 200 that is not ``text/event-stream``.
+        ProtocolError: a line or event exceeded ``max_event_size``.
+        ServerEventError: ``error_when`` matched an event.
+    """
+    status, headers, url, chunks = _shape(response)
+    if status != 200:
+        body = await excerpt(chunks, (Exception,))
+        raise StatusError(
+            f"server answered {status}", status=status, headers=headers, body=body, url=url
+        )
+    essence = headers.get("content-type", "").partition(";")[0].strip().lower()
+    if essence != "text/event-stream":
+        raise ContentTypeError(
+            f"expected text/event-stream, got content type {essence or 'none'!r}",
+            status=status,
+            headers=headers,
+            url=url,
+        )
+    parser = Parser(origin=origin_of(url), max_event_size=max_event_size, on_comment=on_comment)
+    async for chunk in chunks:
+        for event in parser.feed(chunk):
+            if error_when is not None and error_when(event):
+                raise ServerEventError(error_message(event), event=event)
+            if stop_when is not None and stop_when(event):
+                await drain(chunks, (Exception,))
+                return
+            yield event
+            if stop_after is not None and stop_after(event):
+                await drain(chunks, (Exception,))
+                return
+
+
+def error_message(event: MessageEvent) -> str:
+    """The message of a :class:`ServerEventError`: the event's type and (bounded) data."""
+    data = event.data if len(event.data) <= 200 else event.data[:200] + "..."
+    return f"the server sent an {event.type!r} event: {data}"
