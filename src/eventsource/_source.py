@@ -269,6 +269,7 @@ class EventSource:
         self._used = False  # a connection was attempted: there may be something to release
         self._busy = False
         self._restart_requested = False
+        self._unsaved = False  # the last event ID changed but is not in the store yet
         self._scope: anyio.CancelScope | None = None
         self._last_id = last_event_id
 
@@ -349,6 +350,7 @@ class EventSource:
 
     async def aclose(self) -> None:
         """Close, and wait until the connection and any session we made are released."""
+        self._save_last_id()
         self.close()
         await self._release_all()
 
@@ -405,6 +407,7 @@ class EventSource:
         if self._busy:
             raise RuntimeError("this EventSource is already being iterated by another task")
         self._busy = True
+        self._save_last_id()
         try:
             while True:
                 if self._closed:
@@ -439,10 +442,12 @@ class EventSource:
                     except BaseException:
                         # Cancelled (or worse) mid-step: drop the connection; the next
                         # step reconnects with Last-Event-ID, as after a network error.
-                        if not self._closed:
-                            self._conn.interrupted()
                         with anyio.CancelScope(shield=True):
-                            await self._release_response()
+                            if self._closed:
+                                await self._release_all()
+                            else:
+                                self._conn.interrupted()
+                                await self._release_response()
                         raise
                     finally:
                         self._scope = None
@@ -477,7 +482,14 @@ class EventSource:
         if value != self._last_id:
             self._last_id = value
             if self._store is not None:
-                self._store.save(value)
+                # Saved when the caller comes back for more (or closes): by then it
+                # has handled the event, so a crash never skips an unhandled event.
+                self._unsaved = True
+
+    def _save_last_id(self) -> None:
+        if self._unsaved and self._store is not None:
+            self._unsaved = False
+            self._store.save(self._last_id)
 
     async def _advance(self) -> None:
         if self._response is None:

@@ -1,0 +1,157 @@
+"""Resuming across restarts: the last-event-id store, down to a SIGKILLed consumer."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import anyio
+import pytest
+from aiohttp import web
+
+from eventsource import EventSource, FileLastEventIdStore, LastEventIdStore
+
+from ._web import serve, stream
+
+
+def test_file_store_round_trips_and_starts_empty(tmp_path: Path) -> None:
+    store = FileLastEventIdStore(tmp_path / "last-id")
+    assert isinstance(store, LastEventIdStore)
+    assert store.load() is None
+    store.save("42")
+    store.save("héllo 43")
+    assert store.load() == "héllo 43"
+    assert FileLastEventIdStore(tmp_path / "last-id", durable=False).load() == "héllo 43"
+    assert [p.name for p in tmp_path.iterdir()] == ["last-id"]  # no temporary file left
+    assert "last-id" in repr(store)
+
+
+def test_file_store_leaves_the_old_value_when_a_save_fails(tmp_path: Path) -> None:
+    store = FileLastEventIdStore(tmp_path / "id")
+    store.save("1")
+    with pytest.raises(TypeError):
+        store.save(1)  # type: ignore[arg-type]
+    assert store.load() == "1"
+    assert [p.name for p in tmp_path.iterdir()] == ["id"]
+
+
+class MemoryStore:
+    def __init__(self, value: str | None) -> None:
+        self.value = value
+        self.saves: list[str] = []
+
+    def load(self) -> str | None:
+        return self.value
+
+    def save(self, last_event_id: str) -> None:
+        self.saves.append(last_event_id)
+        self.value = last_event_id
+
+
+@pytest.mark.asyncio
+async def test_event_source_loads_the_store_and_saves_each_handled_id_once() -> None:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        return await stream(
+            request, b"id: 8\ndata: a\n\ndata: same id\n\nid: 9\n\nid: 10\ndata: c\n\n"
+        )
+
+    async with serve({"/": handler}) as server:
+        store = MemoryStore("7")
+        es = EventSource(server.url("/"), last_event_id_store=store)
+        assert es.last_event_id == "7"
+        got: list[str] = []
+        with anyio.fail_after(5):
+            async for event in es:
+                got.append(event.data)
+                # the store lags by one: the id is saved once the event was handled
+                assert store.value == {"a": "7", "same id": "8", "c": "8"}[event.data]
+                if event.data == "c":
+                    break
+        await es.aclose()
+        assert server.requests[0].headers["Last-Event-ID"] == "7"
+    assert got == ["a", "same id", "c"]
+    assert store.saves == ["8", "10"]  # the id-only block (9) was superseded before a save
+
+
+@pytest.mark.asyncio
+async def test_an_explicit_last_event_id_wins_over_the_store() -> None:
+    es = EventSource(
+        "http://127.0.0.1:9/", last_event_id="3", last_event_id_store=MemoryStore("7")
+    )
+    assert es.lastEventId == "3"
+    await es.aclose()
+
+
+CONSUMER = textwrap.dedent(
+    """
+    import asyncio, sys
+    from eventsource import EventSource, FileLastEventIdStore
+
+    async def main(url, store_path, out_path):
+        store = FileLastEventIdStore(store_path)
+        with open(out_path, "a", encoding="utf-8") as out:
+            async with EventSource(url, last_event_id_store=store, retry=0.01) as es:
+                async for event in es:
+                    out.write(event.last_event_id + "\\n")
+                    out.flush()
+                    if event.data == "last":
+                        break
+
+    asyncio.run(main(*sys.argv[1:]))
+    """
+)
+
+
+@pytest.mark.asyncio
+async def test_a_sigkilled_consumer_resumes_after_its_last_saved_id(tmp_path: Path) -> None:
+    total = 300
+    halfway = asyncio.Event()
+    killed = asyncio.Event()
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        start = int(request.headers.get("Last-Event-ID", "0"))
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await response.prepare(request)
+        for i in range(start + 1, total + 1):
+            data = "last" if i == total else f"event {i}"
+            await response.write(f"id: {i}\ndata: {data}\n\n".encode())
+            if i == total // 2:
+                halfway.set()
+                await killed.wait()  # hold here until the consumer is killed
+            await asyncio.sleep(0.001)
+        return response
+
+    script = tmp_path / "consumer.py"
+    script.write_text(CONSUMER)
+    store_path, out_path = tmp_path / "last-id", tmp_path / "out.txt"
+    async with serve({"/": handler}) as server:
+        args = [sys.executable, str(script), server.url("/"), str(store_path), str(out_path)]
+        first = await anyio.open_process(args, stdout=None, stderr=None)
+        try:
+            with anyio.fail_after(30):
+                await halfway.wait()
+                while len(out_path.read_text().split()) < total // 2:
+                    await asyncio.sleep(0.01)
+        finally:
+            first.send_signal(signal.SIGKILL)
+            with anyio.fail_after(10):
+                await first.wait()
+            killed.set()
+        assert first.returncode == -signal.SIGKILL
+        saved = int(FileLastEventIdStore(store_path).load() or "0")
+        before = [int(x) for x in out_path.read_text().split()]
+        assert before == list(range(1, len(before) + 1))
+        assert saved in (len(before) - 1, len(before))  # saved once handled
+
+        second = await anyio.to_thread.run_sync(
+            lambda: subprocess.run(args, timeout=60, check=True)
+        )
+        assert second.returncode == 0
+    after = [int(x) for x in out_path.read_text().split()][len(before) :]
+    assert after == list(range(saved + 1, total + 1))  # resumed right after the saved id
+    assert sorted(set(before) | set(after)) == list(range(1, total + 1))  # nothing lost
+    assert set(before) & set(after) <= {saved + 1}  # at most the one unsaved event again
