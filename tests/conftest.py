@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, settings
 # two cores). `fuzz`: what `make fuzz` selects with --hypothesis-profile=fuzz.
 settings.register_profile(
     "default",
-    max_examples=300,
+    max_examples=500,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
