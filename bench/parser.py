@@ -150,7 +150,7 @@ def bench(workloads: list[Workload], rounds: int) -> None:
                 ratio = f"{theirs / ours:14.2f}x" if name == "eventsource" else ""
                 print(
                     f"{workload.name:37} {mode:6} {name:12} {workload.events / median:12,.0f}"
-                    f" {mb / median:8.1f} {spread(times[name]):6.0%} {ratio:>15}"
+                    f" {mb / median:8.1f} {spread(times[name]):6.0%} {ratio:>15}".rstrip()
                 )
 
 
