@@ -16,8 +16,19 @@ from ._event import MessageEvent
 
 __all__ = ["DEFAULT_MAX_EVENT_SIZE", "Parser"]
 
-#: Default bound on one pending line or one event's data, in bytes/characters.
+#: Default bound on one line (in bytes) and on one event's data (in characters).
 DEFAULT_MAX_EVENT_SIZE = 16 * 1024 * 1024
+
+LINE_TOO_LONG = "a line exceeded max_event_size ({} bytes)"
+
+
+def _first_long_line(block: bytes, limit: int) -> int:
+    """Return the index of the first line of ``block`` longer than ``limit`` bytes, or -1."""
+    lines = block.replace(b"\r\n", b"\n").replace(b"\r", b"\n").split(b"\n")
+    lines.pop()  # block ends with a line break: the last piece is empty
+    if max(map(len, lines)) <= limit:
+        return -1
+    return next(index for index, line in enumerate(lines) if len(line) > limit)
 
 
 class Parser:
@@ -101,13 +112,14 @@ class Parser:
         """
         if self._error is not None:
             raise self._error
+        limit = self._max
         end = max(data.rfind(b"\n"), data.rfind(b"\r"))
         if end < 0:
             if data:
                 self._pending.append(data)
                 self._pending_size += len(data)
-                if self._pending_size > self._max:
-                    self._fail(f"a line exceeded max_event_size ({self._max} bytes)")
+                if self._pending_size > limit:
+                    self._fail(LINE_TOO_LONG.format(limit))
             return []
         if self._pending:
             self._pending.append(data[: end + 1])
@@ -117,6 +129,11 @@ class Parser:
         rest = data[end + 1 :]
         self._pending = [rest] if rest else []
         self._pending_size = len(rest)
+        if self._skip_lf and block[:1] == b"\n":
+            block = block[1:]
+        self._skip_lf = block[-1:] == b"\r"
+        # Only a block longer than the limit can hold a line longer than it.
+        long_line = _first_long_line(block, limit) if len(block) > limit else -1
         # Line breaks are ASCII, so no UTF-8 sequence straddles `end`: decoding up
         # to a line break never splits a valid character. [spec] decode with
         # replacement (U+FFFD for each maximal invalid subpart).
@@ -125,14 +142,20 @@ class Parser:
             self._at_start = False
             if text[:1] == "\ufeff":  # [spec] one leading BOM, at the start only
                 text = text[1:]
-        if self._skip_lf and text[:1] == "\n":
-            text = text[1:]
-        self._skip_lf = text[-1:] == "\r"
         if "\r" in text:  # [spec] CRLF, LF and CR each end a line
             text = text.replace("\r\n", "\n").replace("\r", "\n")
         lines = text.split("\n")
         lines.pop()  # text ends with a line break: the last piece is empty
-        return self._interpret(lines)
+        if long_line >= 0:
+            # The limit applies in stream order, whatever the chunking: the lines
+            # before the long one count, the long one and all after it do not.
+            del lines[long_line:]
+        elif len(rest) <= limit:
+            return self._interpret(lines)
+        events = self._interpret(lines)
+        if self._error is None:
+            self._fail(LINE_TOO_LONG.format(limit), events)
+        return events
 
     def _interpret(self, lines: list[str]) -> list[MessageEvent]:
         events: list[MessageEvent] = []
