@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import enum
 import json as _json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["ErrorEvent", "Event", "MessageEvent", "ReadyState"]
+__all__ = ["ErrorEvent", "Event", "MessageEvent", "ReadyState", "new_message_event"]
 
 
 class ReadyState(enum.IntEnum):
@@ -49,6 +50,35 @@ class MessageEvent:
             json.JSONDecodeError: the data is not valid JSON.
         """
         return _json.loads(self.data, **kwargs)
+
+
+def _event_factory() -> Callable[[str, str, str, str], MessageEvent]:
+    """A constructor for trusted callers (the parser) that skips the frozen ``__init__``.
+
+    A frozen dataclass sets each field through ``object.__setattr__``, which
+    costs about four times a plain slotted class. Setting the slots through
+    their descriptors gives the same immutable object at half the cost; on a
+    stream of small events this is a large share of the parser's time.
+    """
+    new = object.__new__
+    set_type = MessageEvent.__dict__["type"].__set__
+    set_data = MessageEvent.__dict__["data"].__set__
+    set_id = MessageEvent.__dict__["last_event_id"].__set__
+    set_origin = MessageEvent.__dict__["origin"].__set__
+
+    def make(type: str, data: str, last_event_id: str, origin: str) -> MessageEvent:
+        event = new(MessageEvent)
+        set_type(event, type)
+        set_data(event, data)
+        set_id(event, last_event_id)
+        set_origin(event, origin)
+        return event
+
+    return make
+
+
+#: Build a :class:`MessageEvent` from trusted values, fast (see ``_event_factory``).
+new_message_event = _event_factory()
 
 
 @dataclass(frozen=True, slots=True)

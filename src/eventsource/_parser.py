@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ._errors import ProtocolError
-from ._event import MessageEvent
+from ._event import MessageEvent, new_message_event
 
 __all__ = ["DEFAULT_MAX_EVENT_SIZE", "Parser"]
 
@@ -164,43 +164,47 @@ class Parser:
         data_size = self._data_size
         event_type = self._event_type
         id_buffer = self._id_buffer
+        dispatched_id = self.last_event_id
         limit = self._max
         origin = self.origin
+        new_event = new_message_event
         for line in lines:
-            if not line:  # [spec] empty line: dispatch the event
-                self.last_event_id = id_buffer
+            if line[:6] == "data: ":  # the common case, first: no partition needed
+                value = line[6:]
+            elif not line:  # [spec] empty line: dispatch the event
+                dispatched_id = id_buffer
                 if data:
-                    append(
-                        MessageEvent(event_type or "message", "\n".join(data), id_buffer, origin)
-                    )
+                    append(new_event(event_type or "message", "\n".join(data), id_buffer, origin))
                     data = []
                     data_size = 0
                 event_type = ""
                 continue
-            field, _, value = line.partition(":")
-            if value[:1] == " ":  # [spec] remove exactly one leading space
-                value = value[1:]
-            if field == "data":
-                data.append(value)
-                data_size += len(value) + 1
-                if data_size > limit:
-                    self._data, self._data_size = [], 0
-                    self._event_type, self._id_buffer = "", id_buffer
-                    self._fail(
-                        f"an event's data exceeded max_event_size ({limit} characters)", events
-                    )
-                    return events
-            elif not field:  # [spec] a line starting with ':' is a comment
-                if self._on_comment is not None:
-                    self._on_comment(value)
-            elif field == "event":
-                event_type = value
-            elif field == "id":
-                if "\0" not in value:  # [spec] an id containing NULL is ignored
-                    id_buffer = value
-            elif field == "retry" and value.isascii() and value.isdigit():
-                self.retry = int(value) / 1000  # [spec] ASCII digits only, milliseconds
-            # [spec] any other field is ignored
+            else:
+                field, _, value = line.partition(":")
+                if value[:1] == " ":  # [spec] remove exactly one leading space
+                    value = value[1:]
+                if field != "data":
+                    if not field:  # [spec] a line starting with ':' is a comment
+                        if self._on_comment is not None:
+                            self._on_comment(value)
+                    elif field == "event":
+                        event_type = value
+                    elif field == "id":
+                        if "\0" not in value:  # [spec] an id containing NULL is ignored
+                            id_buffer = value
+                    elif field == "retry" and value.isascii() and value.isdigit():
+                        self.retry = int(value) / 1000  # [spec] ASCII digits, milliseconds
+                    # [spec] any other field is ignored
+                    continue
+            data.append(value)  # [spec] data: append the value and a LF (joined at dispatch)
+            data_size += len(value) + 1
+            if data_size > limit:
+                self.last_event_id = dispatched_id
+                self._data, self._data_size = [], 0
+                self._event_type, self._id_buffer = "", id_buffer
+                self._fail(f"an event's data exceeded max_event_size ({limit} characters)", events)
+                return events
+        self.last_event_id = dispatched_id
         self._data = data
         self._data_size = data_size
         self._event_type = event_type
