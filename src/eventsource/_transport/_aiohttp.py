@@ -17,6 +17,12 @@ from ._base import Request
 
 __all__ = ["AiohttpResponse", "AiohttpTransport"]
 
+# Waiting too long for the response headers is a read timeout (``sock_read``), as
+# with httpx; aiohttp >= 3.10 tells it apart from a connect timeout by its class.
+_READ_TIMEOUTS: tuple[type[Exception], ...] = tuple(
+    getattr(aiohttp, name) for name in ("SocketTimeoutError",) if hasattr(aiohttp, name)
+)
+
 
 class AiohttpResponse:
     """An aiohttp response read chunk by chunk with ``iter_any()``."""
@@ -100,6 +106,8 @@ class AiohttpTransport:
                 proxy=self._proxy,
                 ssl=self._ssl,
             )
+        except _READ_TIMEOUTS as exc:
+            raise ReadTimeout("no response received within read_timeout") from exc
         except (aiohttp.ServerTimeoutError, asyncio.TimeoutError) as exc:
             raise TransportError("timed out waiting for the response") from exc
         except (aiohttp.ClientError, OSError, ValueError) as exc:
