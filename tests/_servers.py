@@ -4,6 +4,13 @@ The server is an ``aiohttp.web`` app on 127.0.0.1, port 0, running in a
 background thread with its own asyncio loop, so the test's own event loop (of
 either backend) only ever talks to it over a socket. Handlers that must wait
 for the test wait on named *gates* that the test opens from its own thread.
+
+Besides its fixed scenarios, a test may install its own handler for a path
+with :meth:`LoopbackServer.handle`; the handler runs on the server's loop (so it
+uses asyncio, whatever the test's backend) and may use :func:`sse`,
+:func:`drop` and :meth:`LoopbackServer.wait_gate`. The server may also serve
+https (``ssl_context=``), and :class:`ForwardingProxy` is a plain-HTTP forward
+proxy on 127.0.0.1 for proxy tests.
 """
 
 from __future__ import annotations
@@ -13,9 +20,11 @@ import contextlib
 import gzip
 import os
 import socket
+import ssl
 import threading
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit, urlunsplit
 
 from aiohttp import web
 
@@ -32,13 +41,21 @@ class Recorded:
     path: str
     headers: dict[str, str]
     body: bytes
+    query: str = ""
+
+
+#: A test's own handler: runs on the server's asyncio loop, in the server's thread.
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 class LoopbackServer:
     """The scenario server; start it, use :meth:`url`, then stop it."""
 
-    def __init__(self) -> None:
+    def __init__(self, ssl_context: ssl.SSLContext | None = None) -> None:
         self.requests: list[Recorded] = []
+        self._ssl_context = ssl_context
+        self.scheme = "http" if ssl_context is None else "https"
+        self._handlers: dict[str, Handler] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._runner: web.AppRunner | None = None
         self._gates: dict[str, asyncio.Event] = {}
@@ -67,9 +84,18 @@ class LoopbackServer:
         thread.join(SERVER_WAIT)
         assert not thread.is_alive()
 
+    @property
+    def origin(self) -> str:
+        """``scheme://127.0.0.1:port``: the origin of every URL of this server."""
+        return f"{self.scheme}://{HOST}:{self.port}"
+
     def url(self, path: str) -> str:
         """The absolute URL of ``path`` on this server."""
-        return f"http://{HOST}:{self.port}{path}"
+        return f"{self.origin}{path}"
+
+    def handle(self, path: str, handler: Handler) -> None:
+        """Answer requests to ``path`` (any method) with ``handler``; each one is recorded."""
+        self._handlers[path] = handler
 
     def open_gate(self, name: str) -> None:
         """Let handlers waiting on gate ``name`` go on (safe from any thread)."""
@@ -102,9 +128,10 @@ class LoopbackServer:
         app.router.add_get("/stall-body", self._stall_body)
         app.router.add_get("/drop", self._drop)
         app.router.add_get("/gzip", self._gzip)
+        app.router.add_route("*", "/{tail:.*}", self._scripted)  # last: the fixed routes win
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, HOST, 0)
+        site = web.TCPSite(self._runner, HOST, 0, ssl_context=self._ssl_context)
         await site.start()
         server = site._server
         assert isinstance(server, asyncio.base_events.Server)
@@ -119,8 +146,11 @@ class LoopbackServer:
     def _gate(self, name: str) -> asyncio.Event:
         return self._gates.setdefault(name, asyncio.Event())
 
-    async def _wait_gate(self, name: str) -> bool:
-        """Wait for gate ``name``; False if the server is stopping or waited too long."""
+    async def wait_gate(self, name: str) -> bool:
+        """Wait for gate ``name``; False if the server is stopping or waited too long.
+
+        For handlers: call it on the server's loop only.
+        """
         assert self._stopping is not None
         gate = asyncio.ensure_future(self._gate(name).wait())
         stopping = asyncio.ensure_future(self._stopping.wait())
@@ -135,8 +165,21 @@ class LoopbackServer:
 
     async def _record(self, request: web.Request) -> None:
         self.requests.append(
-            Recorded(request.method, request.path, dict(request.headers), await request.read())
+            Recorded(
+                request.method,
+                request.path,
+                dict(request.headers),
+                await request.read(),
+                request.query_string,
+            )
         )
+
+    async def _scripted(self, request: web.Request) -> web.StreamResponse:
+        await self._record(request)
+        handler = self._handlers.get(request.path)
+        if handler is None:
+            return web.Response(status=404, text=f"no handler for {request.path}")
+        return await handler(request)
 
     async def _start_stream(self, request: web.Request) -> web.StreamResponse:
         response = web.StreamResponse(
@@ -150,7 +193,7 @@ class LoopbackServer:
         await self._record(request)
         response = await self._start_stream(request)
         await response.write(b"data: one\n\n")
-        if await self._wait_gate("second"):
+        if await self.wait_gate("second"):
             await response.write(b"data: two\n\n")
             await response.write_eof()
         return response
@@ -163,13 +206,13 @@ class LoopbackServer:
         return web.Response(status=307, headers={"Location": "/stream"})
 
     async def _stall_headers(self, request: web.Request) -> web.Response:
-        await self._wait_gate("never")
+        await self.wait_gate("never")
         return web.Response(body=b"", content_type="text/event-stream")
 
     async def _stall_body(self, request: web.Request) -> web.StreamResponse:
         response = await self._start_stream(request)
         await response.write(b": heartbeat\n\n")
-        await self._wait_gate("never")
+        await self.wait_gate("never")
         return response
 
     async def _drop(self, request: web.Request) -> web.StreamResponse:
@@ -187,15 +230,178 @@ class LoopbackServer:
         )
 
 
+async def sse(
+    request: web.Request, *chunks: bytes, content_type: str = "text/event-stream"
+) -> web.StreamResponse:
+    """For handlers: answer 200 with ``content_type``, write ``chunks`` one by one, end."""
+    response = web.StreamResponse(headers={"Content-Type": content_type})
+    await response.prepare(request)
+    for chunk in chunks:
+        await response.write(chunk)
+    await response.write_eof()
+    return response
+
+
+async def open_stream(request: web.Request) -> web.StreamResponse:
+    """For handlers: answer 200 ``text/event-stream`` and leave the body open."""
+    response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+    await response.prepare(request)
+    return response
+
+
+def drop(request: web.Request) -> None:
+    """For handlers: close the connection abruptly, in the middle of the body."""
+    assert request.transport is not None
+    request.transport.close()
+
+
 @contextlib.contextmanager
-def running_server() -> Iterator[LoopbackServer]:
+def running_server(ssl_context: ssl.SSLContext | None = None) -> Iterator[LoopbackServer]:
     """Run a :class:`LoopbackServer` for the duration of the block."""
-    server = LoopbackServer()
+    server = LoopbackServer(ssl_context)
     server.start()
     try:
         yield server
     finally:
         server.stop()
+
+
+@dataclass(frozen=True)
+class Proxied:
+    """One request as the proxy saw it: the absolute-form target and the headers."""
+
+    method: str
+    target: str
+    headers: dict[str, str]
+
+
+@dataclass
+class ForwardingProxy:
+    """A plain-HTTP forward proxy on 127.0.0.1, in its own thread and asyncio loop.
+
+    It reads the head of the first request on each client connection, records
+    it, rewrites its absolute-form target (``GET http://127.0.0.1:P/x``) to
+    origin form, drops ``Proxy-*`` headers, and then pipes bytes both ways
+    until either side closes. Only loopback targets are forwarded; anything
+    else gets a 502.
+    """
+
+    requests: list[Proxied] = field(default_factory=list)
+    port: int = 0
+    _loop: asyncio.AbstractEventLoop | None = None
+    _server: asyncio.base_events.Server | None = None
+    _thread: threading.Thread | None = None
+    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    _ready: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def url(self) -> str:
+        """The proxy URL to give a client."""
+        return f"http://{HOST}:{self.port}"
+
+    def start(self) -> None:
+        """Start the proxy thread and return once the port is bound."""
+        self._thread = threading.Thread(target=self._run, name="loopback-proxy", daemon=True)
+        self._thread.start()
+        self._ready.wait(SERVER_WAIT)
+        if not self.port:
+            raise RuntimeError("loopback proxy did not start")
+
+    def stop(self) -> None:
+        """Close the listening socket and every piped connection; join the thread."""
+        loop, thread = self._loop, self._thread
+        assert loop is not None
+        assert thread is not None
+        asyncio.run_coroutine_threadsafe(self._shutdown(), loop).result(SERVER_WAIT)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(SERVER_WAIT)
+        assert not thread.is_alive()
+
+    def _run(self) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        try:
+            try:
+                self._server = loop.run_until_complete(asyncio.start_server(self._serve, HOST, 0))
+                self.port = self._server.sockets[0].getsockname()[1]
+            finally:
+                self._ready.set()
+            loop.run_forever()
+        finally:
+            loop.close()
+
+    async def _shutdown(self) -> None:
+        assert self._server is not None
+        self._server.close()
+        for task in list(self._tasks):
+            task.cancel()
+        for task in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._tasks.add(task)
+        upstream: asyncio.StreamWriter | None = None
+        try:
+            try:
+                head = await reader.readuntil(b"\r\n\r\n")
+            except (asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+                return
+            request_line, *lines = head.decode("latin-1").split("\r\n")[:-2]
+            method, target, version = request_line.split(" ", 2)
+            headers = {}
+            for line in lines:
+                name, _, value = line.partition(":")
+                headers[name.strip()] = value.strip()
+            self.requests.append(Proxied(method, target, headers))
+            parts = urlsplit(target)
+            if parts.scheme != "http" or parts.hostname != HOST or parts.port is None:
+                writer.write(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n")
+                await writer.drain()
+                return
+            upstream_reader, upstream = await asyncio.open_connection(HOST, parts.port)
+            path = urlunsplit(("", "", parts.path or "/", parts.query, ""))
+            kept = [line for line in lines if not line.lower().startswith("proxy-")]
+            upstream.write(
+                "\r\n".join([f"{method} {path} {version}", *kept, "", ""]).encode("latin-1")
+            )
+            pipes = {
+                asyncio.ensure_future(_pipe(reader, upstream)),
+                asyncio.ensure_future(_pipe(upstream_reader, writer)),
+            }
+            try:
+                await asyncio.wait(pipes, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for pipe in pipes:
+                    pipe.cancel()
+                await asyncio.gather(*pipes, return_exceptions=True)
+        finally:
+            for stream in (upstream, writer):
+                if stream is not None:
+                    stream.close()
+                    with contextlib.suppress(OSError):
+                        await stream.wait_closed()
+            self._tasks.discard(task)
+
+
+async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    with contextlib.suppress(OSError):
+        while data := await reader.read(65536):
+            writer.write(data)
+            await writer.drain()
+
+
+@contextlib.contextmanager
+def running_proxy() -> Iterator[ForwardingProxy]:
+    """Run a :class:`ForwardingProxy` for the duration of the block."""
+    proxy = ForwardingProxy()
+    proxy.start()
+    try:
+        yield proxy
+    finally:
+        proxy.stop()
 
 
 @contextlib.contextmanager

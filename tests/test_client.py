@@ -722,3 +722,11 @@ async def test_httpx_transport_by_name_and_by_client_reads_the_same_stream() -> 
 async def test_transport_selection_errors(kwargs: dict[str, Any], error: type[Exception]) -> None:
     with pytest.raises(error):
         EventSource("http://127.0.0.1:9/", **kwargs)
+
+
+async def test_a_client_certificate_with_a_callers_ssl_context_is_refused() -> None:
+    import ssl
+
+    context = ssl.create_default_context()
+    with pytest.raises(TypeError, match="load the client certificate into that context"):
+        EventSource("https://127.0.0.1:9/", verify=context, cert="client.pem")

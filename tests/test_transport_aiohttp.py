@@ -5,9 +5,7 @@ The server is the same threaded scenario server the httpx tests use.
 What aiohttp gives when the server drops the connection in the middle of a
 chunked body: ``aiohttp.ClientPayloadError`` ("Response payload is not
 completed"), which the adapter turns into ``TransportError`` -- never a clean
-EOF. A stall before the response headers is a plain ``TransportError`` here
-(aiohttp's ``ServerTimeoutError`` while opening), where httpx gives
-``ReadTimeout``; both are ``TransportError``.
+EOF. A stall before the response headers is a ``ReadTimeout``, as with httpx.
 """
 
 from __future__ import annotations

@@ -119,7 +119,8 @@ class EventSource:
         max_reconnects: Give up after this many failed attempts in a row, raising the last error.
         read_timeout: Seconds without a byte (comments count) after which the connection is
             treated as dead and reconnected; ``None`` waits forever, as browsers do.
-        connect_timeout: Seconds to get the response headers; ``None`` waits forever.
+        connect_timeout: Seconds to open the connection (TCP, TLS, a pool slot); ``None``
+            waits forever. Waiting for the response headers counts as reading.
         max_event_size: Bound in bytes on one line or one event's data (``ProtocolError``).
         max_redirects: How many redirects one connection attempt may follow.
         secret_headers: More header names that, like ``Authorization`` and ``Cookie``, are
@@ -130,7 +131,8 @@ class EventSource:
         transport: ``"aiohttp"`` (the default), ``"httpx"`` (the ``httpx`` extra; runs on
             asyncio and trio), or an object implementing the transport protocol.
         proxy: A proxy URL for every request (``http://user:pass@host:port``).
-        verify: ``False`` to skip TLS verification, or an ``ssl.SSLContext`` to use.
+        verify: ``False`` to skip TLS verification, a CA bundle file to trust, or an
+            ``ssl.SSLContext`` to use as is.
         cert: A client certificate: a PEM file with the key, or ``(certfile, keyfile)``.
         http2: Use HTTP/2 where the server offers it (httpx only; needs the ``h2`` package).
         trust_env: Read proxies and CA bundles from the environment; ``None`` keeps the
@@ -193,7 +195,7 @@ class EventSource:
         client: Any = None,
         transport: Transport | Literal["aiohttp", "httpx"] | None = None,
         proxy: str | None = None,
-        verify: bool | ssl.SSLContext = True,
+        verify: bool | str | ssl.SSLContext = True,
         cert: str | tuple[str, str] | None = None,
         http2: bool = False,
         trust_env: bool | None = None,

@@ -6,6 +6,7 @@ Knows HTTP only; turns aiohttp's exceptions into the library's once, here.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ssl as ssl_module
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
@@ -16,6 +17,15 @@ from .._errors import ReadTimeout, TransportError
 from ._base import Request
 
 __all__ = ["AiohttpResponse", "AiohttpTransport"]
+
+# Waiting too long for the response headers is a read timeout (``sock_read``), as
+# with httpx; aiohttp >= 3.10 tells it apart from a connect timeout by its class.
+#: How long ``aclose`` waits for the socket to be really closed (a TLS shutdown).
+CLOSE_WAIT = 1.0
+
+_READ_TIMEOUTS: tuple[type[Exception], ...] = tuple(
+    getattr(aiohttp, name) for name in ("SocketTimeoutError",) if hasattr(aiohttp, name)
+)
 
 
 class AiohttpResponse:
@@ -54,11 +64,23 @@ class AiohttpResponse:
             raise TransportError(f"reading the stream failed: {type(exc).__name__}") from exc
 
     async def aclose(self) -> None:
-        """Release the connection: back to the pool after a complete body, else closed."""
+        """Release the connection: back to the pool after a complete body, else closed.
+
+        Closing returns once the socket is gone, or after ``CLOSE_WAIT`` seconds.
+        """
         if self._response.content.is_eof():
             self._response.release()
-        else:
-            self._response.close()
+            return
+        connection = self._response.connection
+        protocol = connection.protocol if connection is not None else None
+        # aiohttp >= 3.11: a future set when the socket is gone. Ask before closing.
+        closed = getattr(protocol, "closed", None)
+        self._response.close()
+        if isinstance(closed, asyncio.Future):
+            # An https connection ends with a TLS shutdown exchange that outlives
+            # close(): without this wait its socket could outlive the event loop.
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(asyncio.shield(closed), CLOSE_WAIT)
 
 
 class AiohttpTransport:
@@ -103,6 +125,8 @@ class AiohttpTransport:
                 proxy=self._proxy,
                 ssl=self._ssl,
             )
+        except _READ_TIMEOUTS as exc:
+            raise ReadTimeout("no response received within read_timeout") from exc
         except (aiohttp.ServerTimeoutError, asyncio.TimeoutError) as exc:
             raise TransportError("timed out waiting for the response") from exc
         except (aiohttp.ClientError, OSError, ValueError) as exc:

@@ -20,7 +20,7 @@ class TransportOptions:
     """Settings for a session or client that we create (not for one the user passes)."""
 
     proxy: str | None = None
-    verify: bool | ssl.SSLContext = True
+    verify: bool | str | ssl.SSLContext = True
     cert: str | tuple[str, str] | None = None
     http2: bool = False
     trust_env: bool | None = None
@@ -31,17 +31,26 @@ class TransportOptions:
 
     def ssl_context(self) -> ssl.SSLContext | bool:
         """What to verify TLS with: ``True`` (defaults), ``False``, or a context."""
-        if self.cert is None:
-            return self.verify
         if isinstance(self.verify, ssl.SSLContext):
-            context = self.verify
+            if self.cert is not None:
+                # Loading the certificate would change a context the caller may share.
+                raise TypeError(
+                    "with verify=<SSLContext>, load the client certificate into that context "
+                    "(or pass verify=<CA file path> with cert=)"
+                )
+            return self.verify
+        if isinstance(self.verify, str):
+            context = ssl.create_default_context(cafile=self.verify)
+        elif self.cert is None:
+            return self.verify
         else:
             context = ssl.create_default_context()
             if not self.verify:
                 context.check_hostname = False
                 context.verify_mode = ssl.CERT_NONE
-        certfile, keyfile = self.cert if isinstance(self.cert, tuple) else (self.cert, None)
-        context.load_cert_chain(certfile, keyfile)
+        if self.cert is not None:
+            certfile, keyfile = self.cert if isinstance(self.cert, tuple) else (self.cert, None)
+            context.load_cert_chain(certfile, keyfile)
         return context
 
 

@@ -1,0 +1,85 @@
+"""Shared fixtures for tests run on every transport and backend.
+
+A test module opts in by importing the fixtures it uses (``from ._fixtures
+import combo as combo``, ...) and marking its tests ``pytest.mark.anyio``: the
+``combo`` fixture then runs each test three times, as aiohttp on asyncio,
+httpx on asyncio and httpx on trio, and ``anyio_backend`` follows it. The
+servers run in their own threads (``_servers``), so they work under trio too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+import pytest
+
+from eventsource import EventSource, MessageEvent
+
+from ._servers import LoopbackServer, running_server
+
+#: Upper bound on every wait of a test, so that a hang fails fast.
+LIMIT = 10.0
+#: Reconnect at once, without backoff: no test waits real seconds.
+FAST: dict[str, Any] = {"retry": 0.001, "backoff_factor": 1.0}
+
+
+@dataclass(frozen=True)
+class Combo:
+    """One transport on one anyio backend."""
+
+    transport: str
+    backend: str
+
+    def __str__(self) -> str:
+        return f"{self.transport}-{self.backend}"
+
+    def source(self, url: str, **options: Any) -> EventSource:
+        """An EventSource for ``url`` on this combo's transport."""
+        return EventSource(url, transport=self.transport, **options)  # type: ignore[arg-type]
+
+
+COMBOS = [Combo("aiohttp", "asyncio"), Combo("httpx", "asyncio"), Combo("httpx", "trio")]
+
+
+@pytest.fixture(params=COMBOS, ids=str)
+def combo(request: pytest.FixtureRequest) -> Combo:
+    return request.param  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def anyio_backend(combo: Combo) -> str:
+    return combo.backend
+
+
+@pytest.fixture
+def server() -> Iterator[LoopbackServer]:
+    with running_server() as server:
+        yield server
+
+
+@pytest.fixture
+def other_server() -> Iterator[LoopbackServer]:
+    """A second server: another port, so another origin."""
+    with running_server() as server:
+        yield server
+
+
+async def collect(es: EventSource, n: int, limit: float = LIMIT) -> list[MessageEvent]:
+    """The next ``n`` message events (fewer if iteration ends first)."""
+    got: list[MessageEvent] = []
+    with anyio.fail_after(limit):
+        async for event in es:
+            got.append(event)
+            if len(got) == n:
+                break
+    return got
+
+
+async def eventually(condition: Callable[[], bool], limit: float = LIMIT) -> None:
+    """Poll ``condition`` (set by another thread, say) until it holds; fail after ``limit``."""
+    with anyio.fail_after(limit):
+        while not condition():
+            await anyio.sleep(0.005)

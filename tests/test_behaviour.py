@@ -1,0 +1,636 @@
+"""The behaviour of EventSource, the same on every transport and backend.
+
+Each test runs three times (``combo``): aiohttp on asyncio, httpx on asyncio
+and httpx on trio, against real servers on 127.0.0.1 that live in their own
+threads. A test that passes on one combo and fails on another is a bug in a
+transport adapter: the behaviour belongs to the processing model.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import aiohttp
+import anyio
+import anyio.lowlevel
+import httpx
+import pytest
+from aiohttp import web
+
+from eventsource import (
+    ContentTypeError,
+    ErrorEvent,
+    Event,
+    MessageEvent,
+    ReadTimeout,
+    ReadyState,
+    StatusError,
+    TransportError,
+)
+
+from ._fixtures import FAST, LIMIT, Combo, collect, eventually
+from ._fixtures import anyio_backend as anyio_backend
+from ._fixtures import combo as combo
+from ._fixtures import other_server as other_server
+from ._fixtures import server as server
+from ._servers import (
+    HOST,
+    LoopbackServer,
+    client_sockets_to,
+    drop,
+    open_fd_count,
+    open_stream,
+    refused_port,
+    running_server,
+    sse,
+)
+
+pytestmark = pytest.mark.anyio
+
+
+def pinging(first: bytes, pings: int = 500) -> Any:
+    """A handler: ``first``, then a comment every 20 ms until the client goes (bounded)."""
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        response = await open_stream(request)
+        await response.write(first)
+        try:
+            for _ in range(pings):
+                await asyncio.sleep(0.02)
+                await response.write(b": ping\n")
+        except ConnectionError:
+            pass
+        return response
+
+    return handler
+
+
+# -- events and listeners -----------------------------------------------------------
+
+
+async def test_events_arrive_in_order_with_type_data_id_and_origin(
+    combo: Combo, server: LoopbackServer
+) -> None:
+    body = (
+        b": a comment\r\n"
+        b"data: plain\r\n\r\n"
+        b"event: chat\nid: 7\ndata: line 1\ndata: line 2\n\n"
+        b'data: {"n": 1}\n\n'
+        b"event: done\rdata:\r\r"
+    )
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        return await sse(request, body)
+
+    server.handle("/", handler)
+    async with combo.source(server.url("/")) as es:
+        events = await collect(es, 4)
+    assert [(e.type, e.data, e.last_event_id) for e in events] == [
+        ("message", "plain", ""),
+        ("chat", "line 1\nline 2", "7"),
+        ("message", '{"n": 1}', "7"),
+        ("done", "", "7"),
+    ]
+    assert events[2].json() == {"n": 1}
+    assert {e.origin for e in events} == {server.origin}
+
+
+async def test_onmessage_gets_message_events_and_listeners_get_their_type_via_run(
+    combo: Combo, server: LoopbackServer
+) -> None:
+    calls: list[tuple[str, str]] = []
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        body = b"event: chat\ndata: c1\n\ndata: m1\n\nevent: other\ndata: o\n\ndata: end\n\n"
+        return await sse(request, body)
+
+    server.handle("/", handler)
+    es = combo.source(server.url("/"))
+
+    async def on_message(event: MessageEvent) -> None:
+        await anyio.lowlevel.checkpoint()
+        calls.append(("onmessage", event.data))
+        if event.data == "end":
+            es.close()
+
+    def removed(event: MessageEvent) -> None:
+        calls.append(("removed", event.data))
+
+    es.onopen = lambda event: calls.append(("onopen", event.type))
+    es.onmessage = on_message
+    es.addEventListener("chat", lambda event: calls.append(("chat", event.data)))
+    es.addEventListener("other", removed)
+    es.removeEventListener("other", removed)
+    with anyio.fail_after(LIMIT):
+        await es.run()
+    assert calls == [
+        ("onopen", "open"),
+        ("chat", "c1"),
+        ("onmessage", "m1"),
+        ("onmessage", "end"),
+    ]
+    assert es.readyState == ReadyState.CLOSED
+
+
+async def test_ready_state_goes_connecting_open_connecting_open_closed(
+    combo: Combo, server: LoopbackServer
+) -> None:
+    states: list[tuple[str, ReadyState]] = []
+    served = 0
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        nonlocal served
+        served += 1
+        return await sse(request, b"data: x\n\n")
+
+    server.handle("/", handler)
+    es = combo.source(server.url("/"), **FAST)
+    states.append(("new", es.readyState))
+    es.onopen = lambda e: states.append(("open", es.readyState))
+    es.onerror = lambda e: states.append(("error", es.readyState))
+
+    def on_message(event: MessageEvent) -> None:
+        states.append(("message", es.readyState))
+        if served == 2:
+            es.close()
+            states.append(("closed", es.readyState))
+
+    es.onmessage = on_message
+    with anyio.fail_after(LIMIT):
+        await es.run()
+    assert states == [
+        ("new", ReadyState.CONNECTING),
+        ("open", ReadyState.OPEN),
+        ("message", ReadyState.OPEN),
+        ("error", ReadyState.CONNECTING),
+        ("open", ReadyState.OPEN),
+        ("message", ReadyState.OPEN),
+        ("closed", ReadyState.CLOSED),
+    ]
+
+
+async def test_a_gzip_encoded_stream_is_decoded(combo: Combo, server: LoopbackServer) -> None:
+    async with combo.source(server.url("/gzip")) as es:
+        [event] = await collect(es, 1)
+    assert event.data == "zipped"
+
+
+# -- requests -----------------------------------------------------------------------
+
+
+async def test_request_headers_on_first_connect_and_on_reconnect(
+    combo: Combo, server: LoopbackServer
+) -> None:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        return await sse(request, b"id: abc\ndata: x\n\n")
+
+    server.handle("/", handler)
+    async with combo.source(server.url("/"), headers={"X-Token": "t"}, **FAST) as es:
+        await collect(es, 2)
+    first, second = server.requests[0].headers, server.requests[1].headers
+    assert (first["Accept"], first["Cache-Control"], first["X-Token"]) == (
+        "text/event-stream",
+        "no-cache",
+        "t",
+    )
+    assert "Last-Event-ID" not in first
+    assert (second["Accept"], second["Cache-Control"], second["Last-Event-ID"]) == (
+        "text/event-stream",
+        "no-cache",
+        "abc",
+    )
+    assert second["X-Token"] == "t"
+
+
+async def test_a_starting_last_event_id_is_sent_on_the_first_request(
+    combo: Combo, server: LoopbackServer
+) -> None:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        return await sse(request, b"data: x\n\n")
+
+    server.handle("/", handler)
+    async with combo.source(server.url("/"), last_event_id="41") as es:
+        [event] = await collect(es, 1)
+        assert es.lastEventId == "41"
+    assert server.requests[0].headers["Last-Event-ID"] == "41"
+    assert event.last_event_id == "41"
+
+
+async def test_a_post_json_body_is_sent_again_on_reconnect(
+    combo: Combo, server: LoopbackServer
+) -> None:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        return await sse(request, b"data: x\n\n")
+
+    server.handle("/", handler)
+    async with combo.source(server.url("/"), method="POST", json={"q": 1}, **FAST) as es:
+        await collect(es, 3)
+    sent = [(r.method, r.headers["Content-Type"], r.body) for r in server.requests]
+    assert sent == [("POST", "application/json", b'{"q":1}')] * 3
+
+
+# -- reconnection ---------------------------------------------------------------------
+
+
+async def test_the_servers_retry_sets_the_next_delay(combo: Combo, server: LoopbackServer) -> None:
+    errors: list[ErrorEvent] = []
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        return await sse(request, b"retry: 20\ndata: x\n\n")
+
+    server.handle("/", handler)
+    async with combo.source(server.url("/"), retry=5.0) as es:
+        es.onerror = errors.append
+        await collect(es, 2)
+        assert es.reconnection_time == pytest.approx(0.02)
+    assert [(e.delay, e.attempt, e.reconnecting) for e in errors] == [
+        (pytest.approx(0.02), 1, True)
+    ]
+    assert errors[0].error is None  # the server ended the stream
+
+
+async def test_backoff_grows_on_consecutive_failures_up_to_the_cap(
+    combo: Combo, server: LoopbackServer
+) -> None:
+    served = 0
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        nonlocal served
+        served += 1
+        return await sse(request, b"data: ok\n\n" if served == 5 else b": nothing\n\n")
+
+    server.handle("/", handler)
+    es = combo.source(server.url("/"), retry=0.001, backoff_factor=3.0, max_backoff=0.02)
+    errors: list[ErrorEvent] = []
+    es.onerror = errors.append
+    async with es:
+        await collect(es, 1)
+    assert [e.delay for e in errors] == pytest.approx([0.001, 0.003, 0.009, 0.02])
+    assert [e.attempt for e in errors] == [1, 2, 3, 4]
+
+
+async def test_backoff_resets_after_a_connection_that_delivered_an_event(
+    combo: Combo, server: LoopbackServer
+) -> None:
+    served = 0
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        nonlocal served
+        served += 1
+        return await sse(request, b"data: ok\n\n" if served in (3, 5) else b"")
+
+    server.handle("/", handler)
+    errors: list[ErrorEvent] = []
+    es = combo.source(server.url("/"), retry=0.001, backoff_factor=2.0)
+    es.onerror = errors.append
+    async with es:
+        await collect(es, 2)
+    assert [e.attempt for e in errors] == [1, 2, 1, 2]
+    assert [e.delay for e in errors] == pytest.approx([0.001, 0.002, 0.001, 0.002])
+
+
+async def test_a_stalled_body_is_a_read_timeout_and_a_reconnect(
+    combo: Combo, server: LoopbackServer
+) -> None:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        response = await open_stream(request)
+        await response.write(b"id: 1\ndata: first\n\n")
+        await server.wait_gate("never")
+        return response
+
+    server.handle("/", handler)
+    errors: list[ErrorEvent] = []
+    es = combo.source(server.url("/"), read_timeout=0.2, **FAST)
+    es.onerror = errors.append
+    async with es:
+        events = await collect(es, 2)
+    assert [e.data for e in events] == ["first", "first"]
+    assert isinstance(errors[0].error, ReadTimeout)
+    assert errors[0].reconnecting
+    assert server.requests[1].headers["Last-Event-ID"] == "1"
+
+
+async def test_stalled_response_headers_are_a_read_timeout_and_a_reconnect(
+    combo: Combo, server: LoopbackServer
+) -> None:
+    served = 0
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        nonlocal served
+        served += 1
+        if served == 1 and not await server.wait_gate("never"):
+            return web.Response(status=503)  # the server is stopping
+        return await sse(request, b"data: late\n\n")
+
+    server.handle("/", handler)
+    errors: list[ErrorEvent] = []
+    es = combo.source(server.url("/"), read_timeout=0.2, **FAST)
+    es.onerror = errors.append
+    async with es:
+        [event] = await collect(es, 1)
+    assert event.data == "late"
+    assert isinstance(errors[0].error, ReadTimeout)
+    assert errors[0].reconnecting
+
+
+async def test_network_errors_reconnect_until_max_reconnects_then_raise_the_last_one(
+    combo: Combo,
+) -> None:
+    errors: list[ErrorEvent] = []
+    with refused_port() as port:
+        es = combo.source(f"http://{HOST}:{port}/", max_reconnects=2, **FAST)
+        es.onerror = errors.append
+        with pytest.raises(TransportError) as caught:
+            await collect(es, 1)
+    library_error = aiohttp.ClientError if combo.transport == "aiohttp" else httpx.ConnectError
+    assert isinstance(caught.value.__cause__, library_error)
+    assert [(e.attempt, e.reconnecting) for e in errors] == [(1, True), (2, True), (3, False)]
+    assert es.readyState == ReadyState.CLOSED
+
+
+async def test_drops_every_7_events_still_deliver_500_exactly_once_in_order(
+    combo: Combo, server: LoopbackServer
+) -> None:
+    total = 500
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        start = int(request.headers.get("Last-Event-ID", "0"))
+        response = await open_stream(request)
+        await response.write(b"retry: 1\n\n")
+        for i in range(start + 1, min(start + 7, total) + 1):
+            await response.write(f"id: {i}\ndata: message {i}\n\n".encode())
+        drop(request)
+        return response
+
+    server.handle("/", handler)
+    errors: list[ErrorEvent] = []
+    es = combo.source(server.url("/"))
+    es.onerror = errors.append
+    async with es:
+        events = await collect(es, total, limit=60)
+    assert [e.data for e in events] == [f"message {i}" for i in range(1, total + 1)]
+    assert [e.last_event_id for e in events] == [str(i) for i in range(1, total + 1)]
+    assert len(server.requests) == total // 7 + 1
+    assert all(isinstance(e.error, TransportError) for e in errors)
+
+
+# -- redirects ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("status", [301, 302, 307, 308])
+async def test_redirects_are_followed_and_credentials_never_cross_origins(
+    combo: Combo, server: LoopbackServer, other_server: LoopbackServer, status: int
+) -> None:
+    async def start(request: web.Request) -> web.StreamResponse:
+        return web.Response(status=status, headers={"Location": "/hop"})
+
+    async def hop(request: web.Request) -> web.StreamResponse:
+        return web.Response(status=status, headers={"Location": other_server.url("/target")})
+
+    async def target(request: web.Request) -> web.StreamResponse:
+        return await sse(request, b"data: here\n\n")
+
+    server.handle("/start", start)
+    server.handle("/hop", hop)
+    other_server.handle("/target", target)
+    headers = {"Authorization": "Bearer s3", "Cookie": "a=b", "X-API-Key": "k", "X-Ok": "1"}
+    es = combo.source(server.url("/start"), headers=headers, secret_headers=["x-api-key"], **FAST)
+    async with es:
+        events = await collect(es, 2)
+    assert [(e.data, e.origin) for e in events] == [("here", other_server.origin)] * 2
+    # A reconnect starts again from the original URL.
+    assert [r.path for r in server.requests] == ["/start", "/hop", "/start", "/hop"]
+    assert [r.path for r in other_server.requests] == ["/target", "/target"]
+    for same_origin in server.requests:
+        assert same_origin.headers["Authorization"] == "Bearer s3"
+        assert same_origin.headers["X-API-Key"] == "k"
+    for other_origin in other_server.requests:
+        for name in ("Authorization", "Cookie", "X-API-Key"):
+            assert name not in other_origin.headers
+        assert other_origin.headers["X-Ok"] == "1"
+        assert other_origin.headers["Accept"] == "text/event-stream"
+
+
+@pytest.mark.parametrize(
+    ("status", "method", "body"),
+    [(301, "GET", b""), (302, "GET", b""), (307, "POST", b'{"q":1}'), (308, "POST", b'{"q":1}')],
+)
+async def test_a_post_is_resent_after_307_and_308_and_becomes_a_get_after_301_and_302(
+    combo: Combo, server: LoopbackServer, status: int, method: str, body: bytes
+) -> None:
+    async def start(request: web.Request) -> web.StreamResponse:
+        return web.Response(status=status, headers={"Location": "/target"})
+
+    async def target(request: web.Request) -> web.StreamResponse:
+        return await sse(request, b"data: here\n\n")
+
+    server.handle("/start", start)
+    server.handle("/target", target)
+    async with combo.source(server.url("/start"), method="POST", json={"q": 1}) as es:
+        await collect(es, 1)
+    first, second = server.requests
+    assert (first.method, first.body) == ("POST", b'{"q":1}')
+    assert (second.method, second.body) == (method, body)
+
+
+# -- failures -------------------------------------------------------------------------
+
+
+async def test_a_401_is_a_status_error_with_the_body_and_no_reconnect(
+    combo: Combo, server: LoopbackServer
+) -> None:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        return web.json_response({"error": "bad token"}, status=401)
+
+    server.handle("/", handler)
+    errors: list[ErrorEvent] = []
+    es = combo.source(server.url("/"), **FAST)
+    es.onerror = errors.append
+    with pytest.raises(StatusError) as caught:
+        await collect(es, 1)
+    assert len(server.requests) == 1
+    assert caught.value.status == 401
+    assert json.loads(caught.value.body) == {"error": "bad token"}
+    assert caught.value.content_type.startswith("application/json")
+    assert es.readyState == ReadyState.CLOSED
+    assert [(e.status, e.reconnecting) for e in errors] == [(401, False)]
+
+
+async def test_a_large_error_body_is_cut_to_a_bounded_excerpt(
+    combo: Combo, server: LoopbackServer
+) -> None:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        return web.Response(status=500, text="x" * 100_000)
+
+    server.handle("/", handler)
+    with pytest.raises(StatusError) as caught:
+        await collect(combo.source(server.url("/")), 1)
+    assert caught.value.status == 500
+    assert caught.value.body == "x" * 4096
+
+
+async def test_a_wrong_content_type_is_a_content_type_error_with_the_body(
+    combo: Combo, server: LoopbackServer
+) -> None:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        return web.Response(text="<html>nope</html>", content_type="text/html")
+
+    server.handle("/", handler)
+    es = combo.source(server.url("/"), **FAST)
+    with pytest.raises(ContentTypeError, match="text/html") as caught:
+        await collect(es, 1)
+    assert (caught.value.status, caught.value.body) == (200, "<html>nope</html>")
+    assert len(server.requests) == 1
+
+
+async def test_a_204_ends_iteration_without_error_or_reconnect(
+    combo: Combo, server: LoopbackServer
+) -> None:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        return web.Response(status=204)
+
+    server.handle("/", handler)
+    errors: list[Event] = []
+    es = combo.source(server.url("/"), **FAST)
+    es.onerror = errors.append
+    assert await collect(es, 1) == []
+    assert len(server.requests) == 1
+    assert es.readyState == ReadyState.CLOSED
+    assert [(e.status, e.error) for e in errors if isinstance(e, ErrorEvent)] == [(204, None)]
+
+
+# -- close and cancellation -------------------------------------------------------------
+
+
+async def test_close_while_connecting_ends_iteration_and_releases_the_socket(
+    combo: Combo, server: LoopbackServer
+) -> None:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        if not await server.wait_gate("never"):
+            return web.Response(status=503)  # the server is stopping
+        return await sse(request, b"data: late\n\n")
+
+    server.handle("/", handler)
+    es = combo.source(server.url("/"))
+    got: list[MessageEvent] = []
+
+    async def consume() -> None:
+        async for event in es:
+            got.append(event)
+
+    with anyio.fail_after(LIMIT):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(consume)
+            await eventually(lambda: len(server.requests) == 1)
+            es.close()
+            assert es.readyState == ReadyState.CLOSED
+    assert got == []
+    await eventually(lambda: client_sockets_to(server.port) == 0)
+    assert len(server.requests) == 1
+
+
+async def test_close_from_another_task_during_a_read_ends_iteration(
+    combo: Combo, server: LoopbackServer
+) -> None:
+    server.handle("/", pinging(b"data: one\n\n"))
+    es = combo.source(server.url("/"))
+    got: list[str] = []
+
+    async def consume() -> None:
+        async for event in es:
+            got.append(event.data)
+
+    with anyio.fail_after(LIMIT):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(consume)
+            await eventually(lambda: got == ["one"])
+            es.close()
+    assert got == ["one"]
+    assert len(server.requests) == 1
+    await eventually(lambda: client_sockets_to(server.port) == 0)
+
+
+async def test_close_inside_a_listener_stops_dispatch_and_requests(
+    combo: Combo, server: LoopbackServer
+) -> None:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        return await sse(request, b"data: 1\n\ndata: 2\n\ndata: 3\n\n")
+
+    server.handle("/", handler)
+    es = combo.source(server.url("/"), **FAST)
+    seen: list[str] = []
+    others: list[str] = []
+
+    def on_message(event: MessageEvent) -> None:
+        seen.append(event.data)
+        if event.data == "2":
+            es.close()
+
+    es.onmessage = on_message
+    es.addEventListener("message", lambda e: others.append(e.data))
+    with anyio.fail_after(LIMIT):
+        await es.run()
+    assert (seen, others) == (["1", "2"], ["1"])
+    assert len(server.requests) == 1
+    assert es.readyState == ReadyState.CLOSED
+
+
+async def test_cancelling_a_pending_read_releases_the_connection_and_the_next_read_resumes(
+    combo: Combo, server: LoopbackServer
+) -> None:
+    server.handle("/", pinging(b"id: 1\ndata: one\n\n"))
+    async with combo.source(server.url("/")) as es:
+        with anyio.fail_after(LIMIT):
+            assert (await es.__anext__()).data == "one"
+        with anyio.move_on_after(0.2) as scope:
+            await es.__anext__()  # only pings follow: blocks until cancelled
+        assert scope.cancelled_caught
+        assert es.readyState == ReadyState.CONNECTING
+        await eventually(lambda: client_sockets_to(server.port) == 0)
+        with anyio.fail_after(LIMIT):
+            again = await es.__anext__()
+    assert again.data == "one"
+    assert server.requests[1].headers["Last-Event-ID"] == "1"
+
+
+async def test_no_socket_or_fd_outlives_aclose(combo: Combo) -> None:
+    baseline = open_fd_count()
+    with running_server() as server:
+        server.handle("/", pinging(b"data: one\n\n"))
+        es = combo.source(server.url("/"))
+        await collect(es, 1)
+        assert client_sockets_to(server.port) == 1
+        await es.aclose()
+        await eventually(lambda: client_sockets_to(server.port) == 0)
+    await eventually(lambda: open_fd_count() <= baseline)
+
+
+async def _users_client(combo: Combo) -> Any:
+    if combo.transport == "aiohttp":
+        return aiohttp.ClientSession()
+    return httpx.AsyncClient()
+
+
+async def test_a_users_session_or_client_is_used_and_never_closed(
+    combo: Combo, server: LoopbackServer
+) -> None:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        return await sse(request, b"data: x\n\n")
+
+    server.handle("/", handler)
+    theirs = await _users_client(combo)
+    key = "session" if combo.transport == "aiohttp" else "client"
+    try:
+        for _ in range(2):  # still usable after the first EventSource closed
+            async with combo.source(server.url("/"), **{key: theirs}) as es:
+                [event] = await collect(es, 1)
+            assert event.data == "x"
+            assert not (theirs.closed if key == "session" else theirs.is_closed)
+            es.close()
+            await es.aclose()
+            assert not (theirs.closed if key == "session" else theirs.is_closed)
+    finally:
+        await (theirs.close() if key == "session" else theirs.aclose())
+    assert len(server.requests) == 2
