@@ -108,7 +108,7 @@ def build(name: str, scale: float = 1.0) -> Workload:
         if name == "large":
             n, lines, width = max(1, int(2_000 * scale)), 64, 1023
         else:
-            n, lines, width = max(1, int(16 * scale)), 2_048, 511
+            n, lines, width = max(2, int(16 * scale)), 2_048, 511
         datas = []
         for i in range(n):
             rows = _block_lines(i, lines, width)
