@@ -29,7 +29,10 @@ def _need(thing: Any, name: str) -> Any:
 
 
 async def _async_for(url: str, sink: Sink, **options: Any) -> None:
-    es = _need(EventSource, "EventSource")(url, **options)
+    try:
+        es = _need(EventSource, "EventSource")(url, **options)
+    except ValueError as exc:  # e.g. transport="httpx" before that transport exists
+        raise Skip(str(exc)) from exc
     try:
         async for event in es:
             if sink(event.data):
