@@ -7,12 +7,13 @@ readers). Prints, per workload, median events/s and MB/s (wire bytes of the
 response body), the min-max spread, ratios to the raw_aiohttp and raw_lines
 floors, and, once our client exists, our ratio to the best peer and the best
 async peer. Then a latency table (one event every 5 ms; delivery delay of
-each event, p50/p99).
+each event, p50/p99) and, on request, a fan-out table (1,000 concurrent
+connections from one process: events/s, KiB per connection, fds after close).
 
     python bench/e2e.py --quick                 # < 60 s
     python bench/e2e.py                         # ~10 minutes
     python bench/e2e.py --workloads small,llm --drivers raw_lines,httpx_sse --rounds 3
-    python bench/e2e.py --latency-only
+    python bench/e2e.py --modes latency,fanout  # fan-out: 1,000 connections, one process
 
 Raw results also go to bench/results/e2e-<time>.json (git-ignored).
 """
@@ -50,7 +51,12 @@ class Cell:
 
 
 def run_driver(
-    driver: Driver, url: str, expect: dict[str, int], timeout: float, latency: bool = False
+    driver: Driver,
+    url: str,
+    expect: dict[str, int],
+    timeout: float,
+    latency: bool = False,
+    fanout: int = 0,
 ) -> dict[str, Any]:
     cmd = [
         sys.executable,
@@ -73,6 +79,8 @@ def run_driver(
     ]
     if latency:
         cmd.append("--latency")
+    if fanout:
+        cmd += ["--fanout", str(fanout)]
     try:
         proc = subprocess.run(cmd, cwd=BENCH, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -255,6 +263,36 @@ def latency(
     print(table(rows, ["driver", "p50 ms", "p99 ms"]))
 
 
+def fan_out(
+    args: argparse.Namespace, drivers: list[Driver], info: dict[str, Any], log: dict[str, Any]
+) -> None:
+    n = args.connections
+    expect = info["workloads"]["fanout"]
+    url = f"http://127.0.0.1:{info['port']}/fanout"
+    rows = []
+    for d in drivers:
+        if not d.is_async or d.feeds not in ("str", "bytes"):
+            continue
+        r = run_driver(d, url, expect, timeout=args.timeout * 2, fanout=n)
+        log["runs"].append({"workload": "fanout", **r})
+        if "skip" in r:
+            continue
+        if not r.get("ok"):
+            rows.append([d.name, "FAIL", r.get("error", "failed")[:60], "", ""])
+            continue
+        rows.append(
+            [
+                d.name,
+                fmt_rate(r["events"] / r["elapsed"]),
+                f"{r['elapsed']:.2f}",
+                f"{r['kib_per_conn']:.0f}",
+                f"{r['fds_before']} -> {r['fds_after']}",
+            ]
+        )
+    print(f"\n## fan-out: {n} connections x {expect['events']:,} events from one process")
+    print(table(rows, ["driver", "events/s", "seconds", "KiB/conn", "fds before -> after"]))
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--quick", action="store_true", help="small workloads, 2 rounds: < 60 s")
@@ -262,12 +300,16 @@ def main() -> None:
     p.add_argument("--drivers", default="", help="comma-separated; default: all")
     p.add_argument("--rounds", type=int, default=0, help="default 5 (quick: 2)")
     p.add_argument("--timeout", type=float, default=0, help="per run, s (default 120; quick 20)")
-    p.add_argument("--no-latency", action="store_true")
-    p.add_argument("--latency-only", action="store_true")
+    p.add_argument(
+        "--modes", default="throughput,latency", help="any of throughput,latency,fanout"
+    )
+    p.add_argument("--connections", type=int, default=0, help="fan-out (default 1000)")
     args = p.parse_args()
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     args.rounds = args.rounds or (2 if args.quick else 5)
     args.timeout = args.timeout or (20 if args.quick else 120)
     args.workloads = [w for w in args.workloads.split(",") if w]
+    args.connections = args.connections or (200 if args.quick else 1000)
     args.latency_events = 100 if args.quick else 400
     args.latency_rounds = 1 if args.quick else 3
     scale = 0.25 if args.quick else 1.0
@@ -288,10 +330,13 @@ def main() -> None:
     server, info = start_server(scale, args.workloads)
     log: dict[str, Any] = {"args": vars(args), "info": info, "runs": []}
     try:
-        if not args.latency_only:
+        modes = args.modes.split(",")
+        if "throughput" in modes:
             throughput(args, drivers, info, log)
-        if not args.no_latency:
+        if "latency" in modes:
             latency(args, drivers, info, log)
+        if "fanout" in modes:
+            fan_out(args, drivers, info, log)
     finally:
         server.terminate()
         server.wait(timeout=10)

@@ -5,6 +5,9 @@ python -m drivers --driver raw_lines --url http://127.0.0.1:PORT/small \\
 
 Throughput mode: the sink counts events and keeps a crc32 over every event's
 data; the result says whether they match the workload (``ok``).
+Fan-out mode (``--fanout N``, async drivers only): N concurrent connections
+from this one process, each verified; the result carries events/s over all,
+KiB per connection (peak RSS minus RSS before) and fds left open after close.
 Latency mode (``--latency``): data is "<seq> <time_ns>"; the sink records
 the delivery delay of every event and the result carries p50/p99/max.
 """
@@ -13,8 +16,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import importlib
 import json
+import os
 import sys
 import time
 import traceback
@@ -96,6 +101,57 @@ def percentile(values: list[int], q: float) -> float:
     return float(ordered[min(len(ordered) - 1, int(q * len(ordered)))])
 
 
+def _proc_status(key: str) -> int:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1])  # kB
+    return 0
+
+
+def _fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def fanout(driver: Driver, args: argparse.Namespace) -> dict[str, Any]:
+    if not driver.is_async or driver.feeds not in ("str", "bytes"):
+        raise Skip("fan-out needs an async driver that parses events")
+    tallies = [Tally() for _ in range(args.fanout)]
+
+    async def main() -> tuple[float, int, int, int]:
+        gc.collect()
+        rss0, fds0 = _proc_status("VmRSS"), _fds()
+        sinks = [throughput_sink(driver, args.events, t) for t in tallies]
+        t0 = time.perf_counter()
+        await asyncio.gather(*(driver.func(args.url, s) for s in sinks))
+        elapsed = time.perf_counter() - t0
+        for s in sinks:
+            s.flush()
+        del sinks
+        await asyncio.sleep(0.5)  # let closed transports go
+        gc.collect()
+        return elapsed, rss0, fds0, _fds()
+
+    elapsed, rss0, fds0, fds1 = asyncio.run(main())
+    peak = _proc_status("VmHWM")
+    want = (args.events, args.crc, args.data_bytes)
+    bad = sum((t.events, t.crc, t.size) != want for t in tallies)
+    total = sum(t.events for t in tallies)
+    out: dict[str, Any] = {
+        "driver": driver.name,
+        "elapsed": elapsed,
+        "ok": bad == 0,
+        "events": total,
+        "connections": args.fanout,
+        "kib_per_conn": (peak - rss0) / args.fanout,
+        "fds_before": fds0,
+        "fds_after": fds1,
+    }
+    if bad:
+        out["error"] = f"{bad} connections failed verification"
+    return out
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     driver = registry()[args.driver]
     for module in driver.imports:
@@ -103,6 +159,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             importlib.import_module(module)
         except ImportError as exc:
             raise Skip(str(exc)) from exc
+    if args.fanout:
+        return fanout(driver, args)
     tally = Tally()
     make = latency_sink if args.latency else throughput_sink
     sink = make(driver, args.events, tally)
@@ -154,6 +212,7 @@ def main() -> None:
     p.add_argument("--body-bytes", type=int, default=0)
     p.add_argument("--body-crc", type=int, default=0)
     p.add_argument("--latency", action="store_true")
+    p.add_argument("--fanout", type=int, default=0, help="concurrent connections")
     args = p.parse_args()
     try:
         out = run(args)
