@@ -94,10 +94,11 @@ def run_driver(
 
 
 def start_server(
-    scale: float, workloads: list[str]
+    quick: bool, workloads: list[str]
 ) -> tuple[subprocess.Popen[str], dict[str, Any]]:
-    cmd = [sys.executable, str(BENCH / "server.py"), "--scale", str(scale)]
-    cmd += ["--workloads", ",".join(workloads)]
+    cmd = [sys.executable, str(BENCH / "server.py"), "--workloads", ",".join(workloads)]
+    if quick:
+        cmd.append("--quick")
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None
     line = proc.stdout.readline()  # the server prints its port once the workloads are built
@@ -312,7 +313,6 @@ def main() -> None:
     args.connections = args.connections or (200 if args.quick else 1000)
     args.latency_events = 100 if args.quick else 400
     args.latency_rounds = 1 if args.quick else 3
-    scale = 0.25 if args.quick else 1.0
 
     known = registry()
     names = [n for n in args.drivers.split(",") if n] or list(known)
@@ -324,10 +324,10 @@ def main() -> None:
     load0 = os.getloadavg()
     print(
         f"# e2e {time.strftime('%Y-%m-%d %H:%M:%S %Z')}  python {platform.python_version()}  "
-        f"{os.cpu_count()} cpus  load {load0[0]:.2f}  scale {scale}  rounds {args.rounds}"
+        f"{os.cpu_count()} cpus  load {load0[0]:.2f}  quick {args.quick}  rounds {args.rounds}"
     )
     t0 = time.perf_counter()
-    server, info = start_server(scale, args.workloads)
+    server, info = start_server(args.quick, args.workloads)
     log: dict[str, Any] = {"args": vars(args), "info": info, "runs": []}
     try:
         modes = args.modes.split(",")

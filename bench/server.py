@@ -14,7 +14,7 @@ On start it prints one JSON line: the port and, for each workload, what a
 client must see (events, crc32 over the UTF-8 data of every event in order,
 data bytes, body bytes).
 
-Usage: python bench/server.py [--scale 0.25] [--port 0] [--selftest]
+Usage: python bench/server.py [--quick] [--port 0] [--selftest]
 """
 
 from __future__ import annotations
@@ -89,26 +89,28 @@ def _block_lines(i: int, lines: int, width: int) -> list[str]:
     return out
 
 
-def build(name: str, scale: float = 1.0) -> Workload:
-    """Encode one workload; ``scale`` shrinks the event count (for --quick)."""
+# events per workload: full runs, and --quick runs
+SIZES = {"small": 200_000, "llm": 200_000, "crlf": 200_000, "large": 2_000, "huge": 16}
+QUICK = {"small": 50_000, "llm": 50_000, "crlf": 50_000, "large": 500, "huge": 2}
+WORKLOADS = tuple(SIZES)
+
+
+def build(name: str, quick: bool = False) -> Workload:
+    """Encode one workload (fewer events with ``quick``)."""
+    n = 1_000 if name == "fanout" else (QUICK if quick else SIZES)[name]
     parts: list[str] = []
     crc = 0
     data_bytes = 0
     eol = "\n"
     if name in ("small", "crlf", "fanout"):
-        n = 1_000 if name == "fanout" else max(1, int(200_000 * scale))
         eol = "\r\n" if name == "crlf" else "\n"
         datas = [_small_data(i) for i in range(n)]
         parts = [f"id: {i}{eol}data: {d}{eol}{eol}" for i, d in enumerate(datas)]
     elif name == "llm":
-        n = max(1, int(200_000 * scale))
         datas = ['{"choices":[{"delta":{"content":"tok"}}]}'] * n
         parts = [f"data: {d}\n\n" for d in datas]
     elif name in ("large", "huge"):
-        if name == "large":
-            n, lines, width = max(1, int(2_000 * scale)), 64, 1023
-        else:
-            n, lines, width = max(2, int(16 * scale)), 2_048, 511
+        lines, width = (64, 1023) if name == "large" else (2_048, 511)
         datas = []
         for i in range(n):
             rows = _block_lines(i, lines, width)
@@ -122,9 +124,6 @@ def build(name: str, scale: float = 1.0) -> Workload:
         data_bytes += len(b)
     body = "".join(parts).encode()
     return Workload(name, len(datas), crc, data_bytes, body, frame(body))
-
-
-WORKLOADS = ("small", "llm", "crlf", "large", "huge")
 
 
 async def _serve_latency(writer: asyncio.StreamWriter, query: str) -> None:
@@ -192,7 +191,7 @@ def raw_read(port: int, path: str, timeout: float = 60.0) -> tuple[int, float]:
 async def main_async(args: argparse.Namespace) -> None:
     t0 = time.perf_counter()
     names = args.workloads.split(",")
-    workloads = {name: build(name, args.scale) for name in [*names, "fanout"]}
+    workloads = {name: build(name, args.quick) for name in [*names, "fanout"]}
     build_s = time.perf_counter() - t0
     server = await asyncio.start_server(
         make_handler(workloads), "127.0.0.1", args.port, backlog=4096
@@ -219,7 +218,7 @@ async def main_async(args: argparse.Namespace) -> None:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--port", type=int, default=0)
-    p.add_argument("--scale", type=float, default=1.0, help="shrink event counts (quick runs)")
+    p.add_argument("--quick", action="store_true", help="fewer events per workload")
     p.add_argument("--workloads", default=",".join(WORKLOADS))
     p.add_argument("--selftest", action="store_true", help="print the server's own rate, exit")
     args = p.parse_args()
