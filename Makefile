@@ -47,6 +47,19 @@ bench: $(STAMP)
 bench-quick: $(STAMP)
 	$(BIN)/python bench/parser.py --quick
 
+.PHONY: bench-e2e bench-e2e-quick
+BENCH_STAMP := $(VENV)/.bench-installed
+
+$(BENCH_STAMP): pyproject.toml | $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,docs,bench]'
+	touch $(BENCH_STAMP)
+
+bench-e2e: $(STAMP) $(BENCH_STAMP)
+	$(BIN)/python bench/e2e.py
+
+bench-e2e-quick: $(STAMP) $(BENCH_STAMP)
+	$(BIN)/python bench/e2e.py --quick
+
 soak: $(STAMP)
 	$(BIN)/python -m pytest -m soak --soak-long
 

@@ -1,0 +1,228 @@
+"""Run one driver once and print one JSON line (used by bench/e2e.py).
+
+python -m drivers --driver raw_lines --url http://127.0.0.1:PORT/small \\
+    --events 200000 --crc 123 --data-bytes 456 --body-bytes 789 --body-crc 12
+
+Throughput mode: the sink counts events and keeps a crc32 over every event's
+data; the result says whether they match the workload (``ok``).
+Fan-out mode (``--fanout N``, async drivers only): N concurrent connections
+from this one process, each verified; the result carries events/s over all,
+KiB per connection (peak RSS minus RSS before) and fds left open after close.
+Latency mode (``--latency``): data is "<seq> <time_ns>"; the sink records
+the delivery delay of every event and the result carries p50/p99/max.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import importlib
+import json
+import os
+import sys
+import time
+import traceback
+from typing import Any
+from zlib import crc32
+
+from . import Driver, Skip, registry
+
+
+class Tally:
+    """What the sink saw: count, crc32 of the data in order, bytes."""
+
+    def __init__(self) -> None:
+        self.events = 0
+        self.crc = 0
+        self.size = 0
+        self.delays_ns: list[int] = []
+        self.in_order = True
+
+
+def throughput_sink(driver: Driver, expect: int, tally: Tally) -> Any:
+    if driver.feeds == "wire":
+
+        def wire(n: int) -> bool:
+            tally.size += n
+            return False
+
+        return wire
+    if driver.feeds == "body":
+
+        def body(chunk: bytes) -> bool:
+            tally.crc = crc32(chunk, tally.crc)
+            tally.size += len(chunk)
+            return False
+
+        return body
+    # Locals in a closure: the per-event cost is the same small constant for all.
+    events = 0
+    crc = 0
+    size = 0
+
+    def on_bytes(data: bytes) -> bool:
+        nonlocal events, crc, size
+        crc = crc32(data, crc)
+        size += len(data)
+        events += 1
+        if events >= expect:
+            tally.events, tally.crc, tally.size = events, crc, size
+            return True
+        return False
+
+    def on_str(data: str) -> bool:
+        return on_bytes(data.encode())
+
+    def flush() -> None:
+        if tally.events != events:  # the stream ended early: keep what was seen
+            tally.events, tally.crc, tally.size = events, crc, size
+
+    sink = on_bytes if driver.feeds == "bytes" else on_str
+    sink.flush = flush  # type: ignore[attr-defined]
+    return sink
+
+
+def latency_sink(driver: Driver, expect: int, tally: Tally) -> Any:
+    def on_data(data: str | bytes) -> bool:
+        now = time.time_ns()
+        seq, _, stamp = data.partition(" " if isinstance(data, str) else b" ")
+        if int(seq) != tally.events:
+            tally.in_order = False
+        tally.delays_ns.append(now - int(stamp))
+        tally.events += 1
+        return tally.events >= expect
+
+    return on_data
+
+
+def percentile(values: list[int], q: float) -> float:
+    ordered = sorted(values)
+    return float(ordered[min(len(ordered) - 1, int(q * len(ordered)))])
+
+
+def _proc_status(key: str) -> int:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1])  # kB
+    return 0
+
+
+def _fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def fanout(driver: Driver, args: argparse.Namespace) -> dict[str, Any]:
+    if not driver.is_async or driver.feeds not in ("str", "bytes"):
+        raise Skip("fan-out needs an async driver that parses events")
+    tallies = [Tally() for _ in range(args.fanout)]
+
+    async def main() -> tuple[float, int, int, int]:
+        gc.collect()
+        rss0, fds0 = _proc_status("VmRSS"), _fds()
+        sinks = [throughput_sink(driver, args.events, t) for t in tallies]
+        t0 = time.perf_counter()
+        await asyncio.gather(*(driver.func(args.url, s) for s in sinks))
+        elapsed = time.perf_counter() - t0
+        for s in sinks:
+            s.flush()
+        del sinks
+        await asyncio.sleep(0.5)  # let closed transports go
+        gc.collect()
+        return elapsed, rss0, fds0, _fds()
+
+    elapsed, rss0, fds0, fds1 = asyncio.run(main())
+    peak = _proc_status("VmHWM")
+    want = (args.events, args.crc, args.data_bytes)
+    bad = sum((t.events, t.crc, t.size) != want for t in tallies)
+    total = sum(t.events for t in tallies)
+    out: dict[str, Any] = {
+        "driver": driver.name,
+        "elapsed": elapsed,
+        "ok": bad == 0,
+        "events": total,
+        "connections": args.fanout,
+        "kib_per_conn": (peak - rss0) / args.fanout,
+        "fds_before": fds0,
+        "fds_after": fds1,
+    }
+    if bad:
+        out["error"] = f"{bad} connections failed verification"
+    return out
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    driver = registry()[args.driver]
+    for module in driver.imports:
+        try:
+            importlib.import_module(module)
+        except ImportError as exc:
+            raise Skip(str(exc)) from exc
+    if args.fanout:
+        return fanout(driver, args)
+    tally = Tally()
+    make = latency_sink if args.latency else throughput_sink
+    sink = make(driver, args.events, tally)
+
+    async def timed() -> float:
+        t0 = time.perf_counter()
+        await driver.func(args.url, sink)
+        return time.perf_counter() - t0
+
+    if driver.is_async:
+        elapsed = asyncio.run(timed())
+    else:
+        t0 = time.perf_counter()
+        driver.func(args.url, sink)
+        elapsed = time.perf_counter() - t0
+    if hasattr(sink, "flush"):
+        sink.flush()
+
+    out: dict[str, Any] = {"driver": driver.name, "elapsed": elapsed}
+    if args.latency:
+        ok = tally.events == args.events and tally.in_order
+        out |= {"ok": ok, "events": tally.events}
+        if tally.delays_ns:
+            out |= {
+                "p50_us": percentile(tally.delays_ns, 0.50) / 1e3,
+                "p99_us": percentile(tally.delays_ns, 0.99) / 1e3,
+                "max_us": max(tally.delays_ns) / 1e3,
+            }
+    elif driver.feeds == "wire":
+        out |= {"ok": tally.size >= args.body_bytes, "events": args.events, "bytes": tally.size}
+    elif driver.feeds == "body":
+        ok = tally.size == args.body_bytes and tally.crc == args.body_crc
+        out |= {"ok": ok, "events": args.events, "bytes": tally.size}
+    else:
+        ok = (tally.events, tally.crc, tally.size) == (args.events, args.crc, args.data_bytes)
+        out |= {"ok": ok, "events": tally.events, "bytes": tally.size}
+    if not out["ok"]:
+        out["error"] = "verification failed (count, crc32 or bytes differ from the workload)"
+    return out
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(prog="python -m drivers", description=__doc__.split("\n")[0])
+    p.add_argument("--driver", required=True)
+    p.add_argument("--url", required=True)
+    p.add_argument("--events", type=int, required=True)
+    p.add_argument("--crc", type=int, default=0)
+    p.add_argument("--data-bytes", type=int, default=0)
+    p.add_argument("--body-bytes", type=int, default=0)
+    p.add_argument("--body-crc", type=int, default=0)
+    p.add_argument("--latency", action="store_true")
+    p.add_argument("--fanout", type=int, default=0, help="concurrent connections")
+    args = p.parse_args()
+    try:
+        out = run(args)
+    except Skip as exc:
+        out = {"driver": args.driver, "skip": str(exc)}
+    except Exception as exc:
+        traceback.print_exc(file=sys.stderr)
+        out = {"driver": args.driver, "ok": False, "error": f"{type(exc).__name__}: {exc}"}
+    print(json.dumps(out), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,87 @@
+"""Ours: the eventsource client. Each driver skips until the client lands.
+
+Only the announced API is used: ``async for event in EventSource(url)``,
+``es.onmessage = cb; await es.run()``, ``es.close()`` / ``await es.aclose()``,
+``EventSource(url, transport="httpx")``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import Driver, Sink, Skip
+
+try:
+    from eventsource import EventSource
+except ImportError:  # the client is not written yet: these drivers skip
+    EventSource = None
+
+try:
+    from eventsource import Parser
+except ImportError:
+    Parser = None
+
+
+def _need(thing: Any, name: str) -> Any:
+    if thing is None:
+        raise Skip(f"eventsource.{name} is not available yet")
+    return thing
+
+
+async def _async_for(url: str, sink: Sink, **options: Any) -> None:
+    try:
+        es = _need(EventSource, "EventSource")(url, **options)
+    except ValueError as exc:  # e.g. transport="httpx" before that transport exists
+        raise Skip(str(exc)) from exc
+    try:
+        async for event in es:
+            if sink(event.data):
+                return
+    finally:
+        await es.aclose()
+
+
+async def ours_async_for(url: str, sink: Sink) -> None:
+    await _async_for(url, sink)
+
+
+async def ours_httpx(url: str, sink: Sink) -> None:
+    await _async_for(url, sink, transport="httpx")
+
+
+async def ours_callbacks(url: str, sink: Sink) -> None:
+    es = _need(EventSource, "EventSource")(url)
+
+    def on_message(event: Any) -> None:
+        if sink(event.data):
+            es.close()
+
+    es.onmessage = on_message
+    try:
+        await es.run()  # returns once close() was called
+    finally:
+        await es.aclose()
+
+
+async def ours_parser(url: str, sink: Sink) -> None:
+    """aiohttp chunks fed to our sans-IO Parser: the parser's cost without the client."""
+    parser_cls = _need(Parser, "Parser")
+    import aiohttp
+
+    parser = parser_cls()
+    timeout = aiohttp.ClientTimeout(total=None)
+    async with aiohttp.ClientSession(timeout=timeout) as session, session.get(url) as resp:
+        async for chunk in resp.content.iter_any():
+            for event in parser.feed(chunk):
+                if sink(event.data):
+                    return
+
+
+# The slots: these start working the moment eventsource.EventSource exists.
+# (eventsource itself is imported above, before any clock starts.)
+DRIVERS = [
+    Driver("ours_parser", ours_parser, is_async=True, group="ours", imports=("aiohttp",)),
+    Driver("ours_async_for", ours_async_for, is_async=True, group="ours"),
+    Driver("ours_callbacks", ours_callbacks, is_async=True, group="ours"),
+    Driver("ours_httpx", ours_httpx, is_async=True, group="ours", imports=("httpx",)),
+]

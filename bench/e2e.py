@@ -1,0 +1,355 @@
+"""End-to-end benchmark: SSE clients against one loopback server, in one run.
+
+Starts bench/server.py in its own process, then runs every driver in its own
+process, interleaved (A B C ... A B C ...) for several rounds per workload,
+each run verified (event count + crc32 of all data, or body crc for the raw
+readers). Prints, per workload, median events/s and MB/s (wire bytes of the
+response body), the min-max spread, ratios to the raw_aiohttp and raw_lines
+floors, and, once our client exists, our ratio to the best peer and the best
+async peer. Then a latency table (one event every 5 ms; delivery delay of
+each event, p50/p99) and, on request, a fan-out table (1,000 concurrent
+connections from one process: events/s, KiB per connection, fds after close).
+
+    python bench/e2e.py --quick                 # < 60 s
+    python bench/e2e.py                         # ~10 minutes
+    python bench/e2e.py --workloads small,llm --drivers raw_lines,httpx_sse --rounds 3
+    python bench/e2e.py --modes latency,fanout  # fan-out: 1,000 connections, one process
+
+Raw results also go to bench/results/e2e-<time>.json (git-ignored).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH))
+
+from drivers import Driver, registry  # noqa: E402
+
+WORKLOADS = ("small", "llm", "crlf", "large", "huge")
+MB = 1e6
+
+
+@dataclass
+class Cell:
+    """All runs of one driver on one workload."""
+
+    rates: list[float] = field(default_factory=list)  # events/s
+    mbps: list[float] = field(default_factory=list)  # wire MB/s
+    error: str = ""
+
+
+def run_driver(
+    driver: Driver,
+    url: str,
+    expect: dict[str, int],
+    timeout: float,
+    latency: bool = False,
+    fanout: int = 0,
+) -> dict[str, Any]:
+    cmd = [
+        sys.executable,
+        "-m",
+        "drivers",
+        "--driver",
+        driver.name,
+        "--url",
+        url,
+        "--events",
+        str(expect["events"]),
+        "--crc",
+        str(expect.get("crc", 0)),
+        "--data-bytes",
+        str(expect.get("data_bytes", 0)),
+        "--body-bytes",
+        str(expect.get("body_bytes", 0)),
+        "--body-crc",
+        str(expect.get("body_crc", 0)),
+    ]
+    if latency:
+        cmd.append("--latency")
+    if fanout:
+        cmd += ["--fanout", str(fanout)]
+    try:
+        proc = subprocess.run(cmd, cwd=BENCH, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {"ok": False, "error": f"timeout after {timeout:.0f} s"}
+    lines = proc.stdout.strip().splitlines()
+    if not lines:
+        tail = proc.stderr.strip().splitlines()[-1:] or ["no output"]
+        return {"ok": False, "error": f"exit {proc.returncode}: {tail[0]}"}
+    result: dict[str, Any] = json.loads(lines[-1])
+    return result
+
+
+def start_server(
+    quick: bool, workloads: list[str]
+) -> tuple[subprocess.Popen[str], dict[str, Any]]:
+    cmd = [sys.executable, str(BENCH / "server.py"), "--workloads", ",".join(workloads)]
+    if quick:
+        cmd.append("--quick")
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    line = proc.stdout.readline()  # the server prints its port once the workloads are built
+    if not line:
+        proc.kill()
+        raise SystemExit("the benchmark server did not start")
+    info: dict[str, Any] = json.loads(line)
+    return proc, info
+
+
+def fmt_rate(v: float) -> str:
+    if v >= 1e6:
+        return f"{v / 1e6:.2f}M"
+    if v >= 1e3:
+        return f"{v / 1e3:.1f}k"
+    return f"{v:.1f}"
+
+
+def fmt_ratio(a: float, b: float) -> str:
+    return f"{a / b:.2f}x" if a and b else "-"
+
+
+def table(rows: list[list[str]], header: list[str]) -> str:
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))]
+    lines.append("  ".join("-" * w for w in widths))
+    for r in rows:
+        cells = [r[0].ljust(widths[0])] + [
+            c.rjust(w) for c, w in zip(r[1:], widths[1:], strict=True)
+        ]
+        lines.append("  ".join(cells))
+    return "\n".join(lines)
+
+
+def median(xs: list[float]) -> float:
+    return statistics.median(xs) if xs else 0.0
+
+
+def throughput(
+    args: argparse.Namespace, drivers: list[Driver], info: dict[str, Any], log: dict[str, Any]
+) -> None:
+    port = info["port"]
+    skipped: dict[str, str] = {}
+    for name in args.workloads:
+        expect = info["workloads"][name]
+        url = f"http://127.0.0.1:{port}/{name}"
+        cells = {d.name: Cell() for d in drivers}
+        t0 = time.perf_counter()
+        for _ in range(args.rounds):
+            for d in drivers:
+                cell = cells[d.name]
+                if d.name in skipped or cell.error:
+                    continue  # a failure is not retried: it would fail again, slowly
+                r = run_driver(d, url, expect, args.timeout)
+                log["runs"].append({"workload": name, **r})
+                if "skip" in r:
+                    skipped[d.name] = r["skip"]
+                elif not r.get("ok"):
+                    cell.error = r.get("error", "failed")
+                else:
+                    cell.rates.append(expect["events"] / r["elapsed"])
+                    cell.mbps.append(expect["body_bytes"] / r["elapsed"] / MB)
+        wall = time.perf_counter() - t0
+        print_workload(name, expect, drivers, cells, skipped, args.rounds, wall)
+    for name, why in skipped.items():
+        print(f"skipped {name}: {why}")
+
+
+def print_workload(
+    name: str,
+    expect: dict[str, int],
+    drivers: list[Driver],
+    cells: dict[str, Cell],
+    skipped: dict[str, str],
+    rounds: int,
+    wall: float,
+) -> None:
+    med = {n: median(c.rates) for n, c in cells.items()}
+    rows = []
+    for d in drivers:
+        if d.name in skipped:
+            continue
+        c = cells[d.name]
+        if c.error or not c.rates:
+            rows.append([d.name, "FAIL", "", c.error[:60], "", ""])
+            continue
+        spread = f"{fmt_rate(min(c.rates))}-{fmt_rate(max(c.rates))}"
+        rows.append(
+            [
+                d.name,
+                fmt_rate(med[d.name]),
+                f"{median(c.mbps):.0f}",
+                spread,
+                fmt_ratio(med[d.name], med.get("raw_aiohttp", 0)),
+                fmt_ratio(med[d.name], med.get("raw_lines", 0)),
+            ]
+        )
+    print(
+        f"\n## {name}: {expect['events']:,} events, {expect['body_bytes'] / MB:.1f} MB, "
+        f"{rounds} rounds, {wall:.0f} s"
+    )
+    header = ["driver", "events/s", "MB/s", "spread (min-max ev/s)", "/raw_aiohttp", "/raw_lines"]
+    print(table(rows, header))
+    mbps = {n: median(c.mbps) for n, c in cells.items()}
+    # the server must outrun every parsing client (raw_aiohttp only reads bytes)
+    clients = [d.name for d in drivers if d.feeds in ("str", "bytes") and mbps.get(d.name)]
+    if mbps.get("raw_socket") and clients:
+        fastest = max(clients, key=lambda n: mbps[n])
+        factor = mbps["raw_socket"] / mbps[fastest]
+        verdict = "not the bottleneck" if factor >= 2 else "CLOSE TO THE BOTTLENECK"
+        print(
+            f"server check: raw_socket {mbps['raw_socket']:.0f} MB/s = {factor:.1f}x "
+            f"the fastest parsing client ({fastest}): server {verdict}"
+        )
+    peers = [d for d in drivers if d.group == "peer" and med.get(d.name)]
+    if not peers:
+        return
+    best = max(peers, key=lambda d: med[d.name])
+    async_peers = [d for d in peers if d.is_async]
+    best_async = max(async_peers, key=lambda d: med[d.name]) if async_peers else None
+    for d in drivers:
+        if d.group != "ours" or not med.get(d.name):
+            continue
+        line = f"{d.name}: {fmt_ratio(med[d.name], med[best.name])} best peer ({best.name})"
+        if best_async is not None:
+            line += (
+                f", {fmt_ratio(med[d.name], med[best_async.name])} "
+                f"best async peer ({best_async.name})"
+            )
+        print(line)
+
+
+def latency(
+    args: argparse.Namespace, drivers: list[Driver], info: dict[str, Any], log: dict[str, Any]
+) -> None:
+    n = args.latency_events
+    url = f"http://127.0.0.1:{info['port']}/latency?n={n}&ms=5"
+    rows = []
+    for d in drivers:
+        if not d.latency:
+            continue
+        p50s: list[float] = []
+        p99s: list[float] = []
+        error = ""
+        for _ in range(args.latency_rounds):
+            r = run_driver(d, url, {"events": n}, timeout=n * 0.005 + 30, latency=True)
+            log["runs"].append({"workload": "latency", **r})
+            if "skip" in r:
+                error = "skip"
+                break
+            if not r.get("ok"):
+                error = r.get("error", "failed")
+                break
+            p50s.append(r["p50_us"])
+            p99s.append(r["p99_us"])
+        if error == "skip":
+            continue
+        if error:
+            rows.append([d.name, "FAIL", error[:60]])
+        else:
+            rows.append([d.name, f"{median(p50s) / 1e3:.3f}", f"{median(p99s) / 1e3:.3f}"])
+    print(f"\n## latency: {n} events, one every 5 ms, median of {args.latency_rounds} runs")
+    print(table(rows, ["driver", "p50 ms", "p99 ms"]))
+
+
+def fan_out(
+    args: argparse.Namespace, drivers: list[Driver], info: dict[str, Any], log: dict[str, Any]
+) -> None:
+    n = args.connections
+    expect = info["workloads"]["fanout"]
+    url = f"http://127.0.0.1:{info['port']}/fanout"
+    rows = []
+    for d in drivers:
+        if not d.is_async or d.feeds not in ("str", "bytes"):
+            continue
+        r = run_driver(d, url, expect, timeout=args.timeout * 2, fanout=n)
+        log["runs"].append({"workload": "fanout", **r})
+        if "skip" in r:
+            continue
+        if not r.get("ok"):
+            rows.append([d.name, "FAIL", r.get("error", "failed")[:60], "", ""])
+            continue
+        rows.append(
+            [
+                d.name,
+                fmt_rate(r["events"] / r["elapsed"]),
+                f"{r['elapsed']:.2f}",
+                f"{r['kib_per_conn']:.0f}",
+                f"{r['fds_before']} -> {r['fds_after']}",
+            ]
+        )
+    print(f"\n## fan-out: {n} connections x {expect['events']:,} events from one process")
+    print(table(rows, ["driver", "events/s", "seconds", "KiB/conn", "fds before -> after"]))
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--quick", action="store_true", help="small workloads, 2 rounds: < 60 s")
+    p.add_argument("--workloads", default=",".join(WORKLOADS))
+    p.add_argument("--drivers", default="", help="comma-separated; default: all")
+    p.add_argument("--rounds", type=int, default=0, help="default 5 (quick: 2)")
+    p.add_argument("--timeout", type=float, default=0, help="per run, s (default 120; quick 20)")
+    p.add_argument(
+        "--modes", default="throughput,latency", help="any of throughput,latency,fanout"
+    )
+    p.add_argument("--connections", type=int, default=0, help="fan-out (default 1000)")
+    args = p.parse_args()
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
+    args.rounds = args.rounds or (2 if args.quick else 5)
+    args.timeout = args.timeout or (20 if args.quick else 120)
+    args.workloads = [w for w in args.workloads.split(",") if w]
+    args.connections = args.connections or (200 if args.quick else 1000)
+    args.latency_events = 100 if args.quick else 400
+    args.latency_rounds = 1 if args.quick else 3
+
+    known = registry()
+    names = [n for n in args.drivers.split(",") if n] or list(known)
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise SystemExit(f"unknown drivers: {', '.join(unknown)}; known: {', '.join(known)}")
+    drivers = [known[n] for n in names]
+
+    load0 = os.getloadavg()
+    print(
+        f"# e2e {time.strftime('%Y-%m-%d %H:%M:%S %Z')}  python {platform.python_version()}  "
+        f"{os.cpu_count()} cpus  load {load0[0]:.2f}  quick {args.quick}  rounds {args.rounds}"
+    )
+    t0 = time.perf_counter()
+    server, info = start_server(args.quick, args.workloads)
+    log: dict[str, Any] = {"args": vars(args), "info": info, "runs": []}
+    try:
+        modes = args.modes.split(",")
+        if "throughput" in modes:
+            throughput(args, drivers, info, log)
+        if "latency" in modes:
+            latency(args, drivers, info, log)
+        if "fanout" in modes:
+            fan_out(args, drivers, info, log)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    load1 = os.getloadavg()
+    print(
+        f"\nload average {load0[0]:.2f} -> {load1[0]:.2f}; total {time.perf_counter() - t0:.0f} s"
+    )
+    out = BENCH / "results"
+    out.mkdir(exist_ok=True)
+    path = out / f"e2e-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    path.write_text(json.dumps(log, indent=1))
+    print(f"raw results: {path.relative_to(BENCH.parent)}")
+
+
+if __name__ == "__main__":
+    main()
