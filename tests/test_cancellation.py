@@ -132,3 +132,37 @@ async def test_a_closed_event_source_does_not_warn() -> None:
         await es.aclose()
         del es
         gc.collect()  # filterwarnings=error turns any warning into a failure
+
+
+async def test_a_cancel_is_noticed_within_a_bounded_number_of_buffered_events() -> None:
+    from eventsource._source import CHECKPOINT_EVERY
+
+    body = b"".join(f"data: {i}\n\n".encode() for i in range(500))
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        return await stream(request, body)
+
+    async with serve({"/": handler}) as server, EventSource(server.url("/")) as es:
+        seen: list[str] = []
+        with anyio.fail_after(5), anyio.CancelScope() as scope:
+            async for event in es:
+                seen.append(event.data)
+                if len(seen) == 3:
+                    scope.cancel()
+        assert 3 <= len(seen) <= 3 + CHECKPOINT_EVERY
+        assert len(seen) < 500
+
+
+async def test_predicates_set_after_construction_take_effect_on_buffered_events() -> None:
+    body = b"data: a\n\ndata: b\n\ndata: [DONE]\n\ndata: never\n\n"
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        return await stream(request, body)
+
+    async with serve({"/": handler}) as server, EventSource(server.url("/")) as es:
+        first = await es.__anext__()
+        es.stop_when = lambda e: e.data == "[DONE]"
+        rest = [e.data async for e in es]
+        assert es.stop_when is not None
+        assert es.stop_after is None
+    assert (first.data, rest) == ("a", ["b"])

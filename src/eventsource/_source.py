@@ -21,6 +21,7 @@ from typing import Any, ClassVar, Literal, TypeAlias
 from urllib.parse import urlsplit
 
 import anyio
+import anyio.lowlevel
 
 from ._connection import (
     ConnectAttempt,
@@ -51,6 +52,12 @@ from ._transport._select import TransportOptions, make_transport
 __all__ = ["EventSource", "Listener"]
 
 logger = logging.getLogger("eventsource")
+
+#: Hand out at most this many buffered events between two checkpoints, so that a
+#: cancellation is noticed and other tasks run even during a burst.
+CHECKPOINT_EVERY = 32
+#: Bytes of a network read decoded at once (see ``_advance``).
+FEED_SLICE = 16 * 1024
 
 Listener: TypeAlias = Callable[[Any], "Awaitable[object] | object"]
 Predicate: TypeAlias = Callable[[MessageEvent], bool]
@@ -249,11 +256,12 @@ class EventSource:
         )
         self.validate_response = validate_response
         self.prepare_request = prepare_request
+        self._store = last_event_id_store
         self.stop_when = stop_when
         self.stop_after = stop_after
         self.error_when = error_when
         self.on_comment: Listener | None = on_comment
-        self._store = last_event_id_store
+        self._until_checkpoint = CHECKPOINT_EVERY
         self.withCredentials = with_credentials
         self.raise_listener_errors = raise_listener_errors
         self.onopen: Listener | None = None
@@ -263,6 +271,8 @@ class EventSource:
         self._items: deque[Item] = deque()
         self._response: Response | None = None
         self._chunks: Any = None
+        self._backlog: bytes | None = None  # a big read, decoded a slice at a time
+        self._offset = 0
         self._delay: float | None = None
         self._fatal: EventSourceError | None = None
         self._closed = False
@@ -379,11 +389,28 @@ class EventSource:
             StopAsyncIteration: closed, or the server answered 204.
             EventSourceError: the connection failed for good.
         """
+        event = self._take_plain()
+        if event is not None:
+            if self._until_checkpoint:
+                self._until_checkpoint -= 1
+                return event
+            self._until_checkpoint = CHECKPOINT_EVERY
+            await anyio.lowlevel.checkpoint()  # cancellation and fairness, now and then
+            return event
         while True:
             item = await self._next_item()
             if type(item) is MessageEvent:
                 return item
             await self._dispatch(item)  # open, error and comment items
+
+    def _take_plain(self) -> MessageEvent | None:
+        """The fast path: the next decoded event when nothing but handing it out is due."""
+        items = self._items
+        if not items or not self._plain or self._busy or type(items[0]) is not MessageEvent:
+            return None
+        item: MessageEvent = items.popleft()  # type: ignore[assignment]
+        self._last_id = item.last_event_id if items else self._conn.last_event_id
+        return item
 
     async def run(self) -> None:
         """Dispatch every event to the listeners until the EventSource is closed.
@@ -396,14 +423,60 @@ class EventSource:
         """
         try:
             while True:
-                try:
-                    item = await self._next_item()
-                except StopAsyncIteration:
-                    return
+                item: Item | None = self._take_plain()
+                if item is None:
+                    try:
+                        item = await self._next_item()
+                    except StopAsyncIteration:
+                        return
+                elif self._until_checkpoint:
+                    self._until_checkpoint -= 1
+                else:
+                    self._until_checkpoint = CHECKPOINT_EVERY
+                    await anyio.lowlevel.checkpoint()
                 await self._dispatch(item)
         finally:
             with anyio.CancelScope(shield=True):
                 await self.aclose()
+
+    @property
+    def stop_when(self) -> Predicate | None:
+        """End the stream before the event this matches (see the constructor)."""
+        return self._stop_when
+
+    @stop_when.setter
+    def stop_when(self, predicate: Predicate | None) -> None:
+        self._stop_when = predicate
+        self._update_plain()
+
+    @property
+    def stop_after(self) -> Predicate | None:
+        """End the stream after the event this matches (see the constructor)."""
+        return self._stop_after
+
+    @stop_after.setter
+    def stop_after(self, predicate: Predicate | None) -> None:
+        self._stop_after = predicate
+        self._update_plain()
+
+    @property
+    def error_when(self) -> Predicate | None:
+        """Raise for the event this matches (see the constructor)."""
+        return self._error_when
+
+    @error_when.setter
+    def error_when(self, predicate: Predicate | None) -> None:
+        self._error_when = predicate
+        self._update_plain()
+
+    def _update_plain(self) -> None:
+        # Events can skip the slow path when no predicate or store must see them.
+        self._plain = (
+            getattr(self, "_stop_when", None) is None
+            and getattr(self, "_stop_after", None) is None
+            and getattr(self, "_error_when", None) is None
+            and getattr(self, "_store", None) is None
+        )
 
     async def _next_item(self) -> Item:
         if self._busy:
@@ -500,16 +573,29 @@ class EventSource:
                 self._delay = None
             await self._connect()
             return
-        try:
-            chunk = await self._chunks.__anext__()
-        except StopAsyncIteration:
-            logger.debug("stream ended by the server")
-            await self._lost(None)
-            return
-        except TransportError as exc:
-            logger.debug("stream failed: %s", exc)
-            await self._lost(exc)
-            return
+        backlog = self._backlog
+        if backlog is None:
+            try:
+                chunk = await self._chunks.__anext__()
+            except StopAsyncIteration:
+                logger.debug("stream ended by the server")
+                await self._lost(None)
+                return
+            except TransportError as exc:
+                logger.debug("stream failed: %s", exc)
+                await self._lost(exc)
+                return
+            if len(chunk) > FEED_SLICE:
+                self._backlog, self._offset = chunk, 0
+                backlog = chunk
+        if backlog is not None:
+            # A big read is decoded a slice at a time: fewer live events, less for
+            # the garbage collector to scan, and memory bounded by one slice's events.
+            start = self._offset
+            chunk = backlog[start : start + FEED_SLICE]
+            self._offset = start + FEED_SLICE
+            if self._offset >= len(backlog):
+                self._backlog = None
         try:
             events = self._conn.feed(chunk)
         except ProtocolError as exc:
@@ -632,34 +718,55 @@ class EventSource:
             return
         kind = event.type
         handler = None
-        if isinstance(event, MessageEvent):
+        if type(event) is MessageEvent:
             if kind == "message":
                 handler = self.onmessage
         elif kind == "open":
             handler = self.onopen
         elif kind == "error":
             handler = self.onerror
+        if handler is not None and not self._closed:
+            pending = self._invoke(handler, event)
+            if pending is not None:
+                await self._settle(pending, handler, event)
         listeners = self._listeners.get(kind)
-        if handler is not None:
-            await self._call(handler, event)
         if listeners:
             for listener in tuple(listeners):
                 if self._closed:
                     return
-                await self._call(listener, event)
+                pending = self._invoke(listener, event)
+                if pending is not None:
+                    await self._settle(pending, listener, event)
 
     async def _call(self, listener: Listener, event: object) -> None:
         if self._closed:
             return
+        pending = self._invoke(listener, event)
+        if pending is not None:
+            await self._settle(pending, listener, event)
+
+    def _invoke(self, listener: Listener, event: object) -> Awaitable[object] | None:
+        """Call a listener; return what must still be awaited (an async listener's result)."""
         try:
             result = listener(event)
-            if inspect.isawaitable(result):
-                await result
         except Exception:
-            if self.raise_listener_errors:
-                raise
-            kind = getattr(event, "type", "comment")
-            logger.exception("listener %r raised on a %r event", listener, kind)
+            self._listener_failed(listener, event)
+            return None
+        if result is not None and inspect.isawaitable(result):
+            return result
+        return None
+
+    async def _settle(self, pending: Awaitable[object], listener: Listener, event: object) -> None:
+        try:
+            await pending
+        except Exception:
+            self._listener_failed(listener, event)
+
+    def _listener_failed(self, listener: Listener, event: object) -> None:
+        if self.raise_listener_errors:
+            raise  # re-raises the exception being handled by the caller
+        kind = getattr(event, "type", "comment")
+        logger.exception("listener %r raised on a %r event", listener, kind)
 
     # -- resources ------------------------------------------------------------------
 
@@ -676,6 +783,7 @@ class EventSource:
     async def _release_response(self) -> None:
         response, self._response = self._response, None
         chunks, self._chunks = self._chunks, None
+        self._backlog = None
         close_chunks = getattr(chunks, "aclose", None)
         if close_chunks is not None:
             await close_chunks()

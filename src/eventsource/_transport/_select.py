@@ -1,7 +1,7 @@
 """Choosing and building the transport from ``EventSource`` options.
 
-Imports an adapter only when it is chosen, so a missing httpx costs nothing
-until ``transport="httpx"`` is asked for.
+aiohttp, the default, is imported with the package; httpx only when it is
+chosen, so a missing httpx costs nothing until ``transport="httpx"`` is asked for.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import ssl
 from dataclasses import dataclass
 from typing import Any
 
+from ._aiohttp import AiohttpTransport  # the default: imported with the package
 from ._base import Transport
 
 __all__ = ["TransportOptions", "make_transport"]
@@ -78,8 +79,6 @@ def make_transport(
             raise TypeError("client= is an httpx.AsyncClient: use it with transport='httpx'")
         if options.http2:
             raise ValueError("aiohttp does not speak HTTP/2: use transport='httpx' for http2=True")
-        from ._aiohttp import AiohttpTransport
-
         extra: dict[str, Any] = {}
         if options.trust_env is not None:
             extra["trust_env"] = options.trust_env
