@@ -8,10 +8,12 @@ API, never the other way round.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, TextIO
@@ -322,10 +324,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         return demo(argv[1:])
     parser = build_parser()
     command = make_command(parser.parse_args(argv), parser)
-    if command.verbose > 1:
-        import logging
+    with _debug_logging(command.verbose > 1):
+        return _run(command)
 
-        logging.basicConfig(level=logging.DEBUG, format="eventsource: %(name)s: %(message)s")
+
+@contextlib.contextmanager
+def _debug_logging(enabled: bool) -> Iterator[None]:
+    """Send the library's log records to stderr while the command runs (``-vv``)."""
+    if not enabled:
+        yield
+        return
+    logger = logging.getLogger("eventsource")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("eventsource: %(levelname)s: %(message)s"))
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
+def _run(command: Command) -> int:
     try:
         return anyio.run(tail, command, sys.stdout)
     except EventSourceError as exc:
