@@ -16,6 +16,7 @@ from urllib.parse import urljoin
 
 import aiohttp
 import anyio
+from anyio.abc import TaskStatus
 
 from eventsource import EventSource
 
@@ -29,15 +30,34 @@ def answer(text: str) -> str | None:
     return None
 
 
-async def main(url: str, *, name: str = BOT, retry: float = 1.0) -> None:
-    """Answer messages on the stream at ``url`` until cancelled."""
+async def main(
+    url: str,
+    *,
+    name: str = BOT,
+    retry: float = 1.0,
+    task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED,
+) -> None:
+    """Answer messages on the stream at ``url`` until cancelled.
+
+    With ``await task_group.start(main, url)``, the caller resumes once the bot
+    is connected (so no message it posts next can be missed).
+    """
     post_url = urljoin(url, "/messages")
+    connected = False
+
+    def on_open(event: object) -> None:
+        nonlocal connected
+        print(f"{name}: listening on {url}", flush=True)
+        if not connected:  # the first connection only: reconnections open again
+            connected = True
+            task_status.started()
+
     # One session for both directions; EventSource never closes a session it is given.
     async with (
         aiohttp.ClientSession() as session,
         EventSource(url, session=session, retry=retry) as events,
     ):
-        events.onopen = lambda event: print(f"{name}: listening on {url}", flush=True)
+        events.onopen = on_open
         async for event in events:
             message = event.json()
             if message["user"] == name:
@@ -56,10 +76,10 @@ async def _standalone() -> None:
     runner, base = await start()
     try:
         async with anyio.create_task_group() as tg:
-            tg.start_soon(main, f"{base}/events")
+            await tg.start(main, f"{base}/events")
             async with aiohttp.ClientSession() as session:
                 for text in ("hello", "!ping"):
-                    await anyio.sleep(0.5)
+                    await anyio.sleep(0.2)
                     await session.post(f"{base}/messages", json={"user": "ada", "text": text})
             await anyio.sleep(0.5)
             tg.cancel_scope.cancel()
