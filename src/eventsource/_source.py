@@ -364,7 +364,10 @@ class EventSource:
         """Close, and wait until the connection and any session we made are released."""
         self._save_last_id()
         self.close()
-        await self._release_all()
+        # Shielded: aclose() often runs in a task being cancelled (leaving a task
+        # group, a timeout), and a half-done cleanup would leak the connection.
+        with anyio.CancelScope(shield=True):
+            await self._release_all()
 
     async def __aenter__(self) -> EventSource:
         return self

@@ -1,0 +1,366 @@
+"""The ``eventsource`` command: tail any SSE stream, like curl but reconnecting and resuming.
+
+Parses arguments, builds one :class:`EventSource` from them, and writes each
+event with a formatter from ``_cli_format``. The top layer: imports the public
+API, never the other way round.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import logging
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, TextIO
+from urllib.parse import urlsplit
+
+import anyio
+
+from ._cli_format import FORMATS, Formatter, describe_error, make_formatter, use_color
+from ._errors import EventSourceError
+from ._event import ErrorEvent, Event
+from ._source import EventSource
+
+__all__ = ["build_parser", "main"]
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
+
+EXAMPLES = """\
+examples:
+  eventsource http://127.0.0.1:8000/stream
+  eventsource localhost:8000/stream --event chat -n 10
+  eventsource https://api.example/v1/stream -H "Authorization: Bearer $TOKEN" -v
+  eventsource https://llm.internal/v1/chat/completions --no-reconnect \\
+      --json '{"model": "m", "stream": true, "messages": []}'
+  eventsource URL --format jsonl | jq -r .data
+  eventsource URL --last-event-id 41 --format raw > events.txt
+
+subcommands:
+  eventsource demo-server [--port N] [--interval S]   a chat room on 127.0.0.1 to try it on
+  eventsource demo                                    the `make demo` scenario
+
+exit status: 0 done (-n reached, the server answered 204, or a one-shot stream
+ended), 1 the stream failed (the reason is printed on stderr), 2 bad usage,
+130 interrupted (Ctrl-C).
+"""
+
+
+def _version() -> str:
+    from . import __version__
+
+    return __version__
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0: {text!r}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {text!r}")
+    return value
+
+
+def _header(text: str) -> tuple[str, str]:
+    name, colon, value = text.partition(":")
+    if not colon or not name.strip():
+        raise argparse.ArgumentTypeError(f'expected "Name: value", got {text!r}')
+    return name.strip(), value.strip()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``eventsource URL [options]``."""
+    parser = argparse.ArgumentParser(
+        prog="eventsource",
+        description=(
+            "Print the events of a Server-Sent Events stream as they arrive; "
+            "reconnect and resume with Last-Event-ID like a browser."
+        ),
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("url", help="the stream URL (http:// is assumed without a scheme)")
+    parser.add_argument("--version", action="version", version=f"eventsource {_version()}")
+
+    request = parser.add_argument_group("request")
+    request.add_argument(
+        "-H",
+        "--header",
+        action="append",
+        type=_header,
+        default=[],
+        metavar='"NAME: VALUE"',
+        help="send this header (repeatable)",
+    )
+    request.add_argument(
+        "-X", "--method", help="the HTTP method (default: GET, or POST with a body)"
+    )
+    body = request.add_mutually_exclusive_group()
+    body.add_argument(
+        "-d", "--data", metavar="DATA", help="request body: a string, @FILE, or @- for stdin"
+    )
+    body.add_argument(
+        "--json",
+        metavar="JSON",
+        dest="json_body",
+        help="a JSON request body, sent with Content-Type: application/json",
+    )
+    request.add_argument("--last-event-id", default="", metavar="ID", help="resume after this id")
+    request.add_argument(
+        "--insecure", action="store_true", help="do not verify the server's TLS certificate"
+    )
+    request.add_argument(
+        "--transport",
+        choices=("aiohttp", "httpx"),
+        default="aiohttp",
+        help="the HTTP library (httpx needs the httpx extra)",
+    )
+
+    stream = parser.add_argument_group("stream")
+    stream.add_argument(
+        "--event",
+        action="append",
+        default=[],
+        metavar="TYPE",
+        dest="events",
+        help="print only events of this type (repeatable)",
+    )
+    stream.add_argument(
+        "-n", "--max-events", type=_positive_int, metavar="N", help="exit after N events"
+    )
+    stream.add_argument(
+        "--timeout",
+        type=_positive_float,
+        metavar="SECONDS",
+        help="reconnect when no byte (heartbeats included) arrives for this long",
+    )
+    stream.add_argument(
+        "--retry",
+        type=_positive_float,
+        default=3.0,
+        metavar="SECONDS",
+        help="initial reconnection time; the server's retry: replaces it (default: 3)",
+    )
+    stream.add_argument(
+        "--no-reconnect",
+        action="store_true",
+        help="one-shot: end at the end of the body, fail on a network error",
+    )
+
+    output = parser.add_argument_group("output")
+    output.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="text",
+        help="text (default), jsonl (one JSON object per event), raw (the wire form)",
+    )
+    output.add_argument(
+        "--color",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help="color text output (auto: on a terminal, unless NO_COLOR is set)",
+    )
+    output.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=0,
+        help="report connects, errors and reconnects on stderr (-vv: debug logging)",
+    )
+    return parser
+
+
+@dataclass
+class Command:
+    """What one run of the command does: the EventSource options and the output."""
+
+    url: str
+    options: dict[str, Any]
+    formatter: Formatter
+    types: frozenset[str]
+    max_events: int | None
+    verbose: int
+
+
+def _read_data(value: str) -> bytes:
+    if value == "@-":
+        return sys.stdin.buffer.read()
+    if value.startswith("@"):
+        with open(value[1:], "rb") as file:
+            return file.read()
+    return value.encode()
+
+
+def make_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Command:
+    """Turn parsed arguments into a :class:`Command`; bad values exit through ``parser``."""
+    url = args.url if "://" in args.url else f"http://{args.url}"
+    headers = dict(args.header)
+    body: bytes | None = None
+    if args.data is not None:
+        try:
+            body = _read_data(args.data)
+        except OSError as exc:
+            parser.error(f"--data: cannot read {args.data[1:]!r}: {exc.strerror}")
+    if args.json_body is not None:
+        try:
+            json.loads(args.json_body)
+        except ValueError as exc:
+            parser.error(f"--json: not valid JSON: {exc}")
+        body = args.json_body.encode()
+        if not any(name.lower() == "content-type" for name in headers):
+            headers["Content-Type"] = "application/json"
+    method = args.method or ("POST" if body is not None else "GET")
+    options: dict[str, Any] = {
+        "headers": headers,
+        "method": method.upper(),
+        "body": body,
+        "last_event_id": args.last_event_id,
+        "retry": args.retry,
+        "read_timeout": args.timeout,
+        "reconnect": not args.no_reconnect,
+        "transport": args.transport,
+    }
+    if args.insecure:
+        options["verify"] = False
+    color = use_color(args.color, sys.stdout, os.environ)
+    return Command(
+        url=url,
+        options=options,
+        formatter=make_formatter(args.format, color=color),
+        types=frozenset(args.events),
+        max_events=args.max_events,
+        verbose=args.verbose,
+    )
+
+
+def _endpoint(url: str) -> str:
+    # Lifecycle lines name the endpoint without its query (it may hold a token).
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}{parts.path}"
+
+
+def _note(text: str) -> None:
+    print(f"eventsource: {text}", file=sys.stderr, flush=True)
+
+
+def _lifecycle_listeners(es: EventSource) -> None:
+    """Report ``open`` and ``error`` events on stderr (they fire during ``async for`` too)."""
+
+    def on_open(event: Event) -> None:
+        resume = f" (Last-Event-ID: {es.last_event_id})" if es.last_event_id else ""
+        _note(f"connected to {_endpoint(es.url)}{resume}")
+
+    def on_error(event: ErrorEvent) -> None:
+        if event.reconnecting:
+            why = describe_error(event.error) if event.error is not None else "stream ended"
+            _note(f"{why}; reconnecting in {event.delay:.2f} s (attempt {event.attempt})")
+        elif event.error is None:
+            _note(f"server answered {event.status}: not reconnecting")
+        # A fatal error is reported once, by main(), as the last line.
+
+    es.onopen = on_open
+    es.onerror = on_error
+
+
+async def tail(command: Command, out: TextIO) -> int:
+    """Connect and write every matching event to ``out`` until done; the exit status.
+
+    Raises:
+        EventSourceError: the stream failed for good.
+    """
+    count = 0
+    async with EventSource(command.url, **command.options) as es:
+        if command.verbose:
+            _note(f"connecting to {_endpoint(es.url)}")
+            _lifecycle_listeners(es)
+        async for event in es:
+            if command.types and event.type not in command.types:
+                continue
+            out.write(command.formatter.format(event, datetime.now(timezone.utc)))
+            out.flush()  # a pipe must see each event when it arrives
+            count += 1
+            if command.max_events is not None and count >= command.max_events:
+                break
+    if command.verbose:
+        _note(f"done after {count} event{'s' * (count != 1)}")
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``eventsource URL [options]``, ``eventsource demo-server`` or ``eventsource demo``.
+
+    Args:
+        argv: The command-line arguments (default: ``sys.argv[1:]``).
+
+    Returns:
+        The exit status: 0 done, 1 the stream failed, 2 bad usage, 130 interrupted.
+    """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "demo-server":
+        from .testing import main as serve
+
+        return serve(argv[1:])
+    if argv and argv[0] == "demo":
+        from ._demo import main as demo
+
+        return demo(argv[1:])
+    parser = build_parser()
+    command = make_command(parser.parse_args(argv), parser)
+    with _debug_logging(command.verbose > 1):
+        return _run(command)
+
+
+@contextlib.contextmanager
+def _debug_logging(enabled: bool) -> Iterator[None]:
+    """Send the library's log records to stderr while the command runs (``-vv``)."""
+    if not enabled:
+        yield
+        return
+    logger = logging.getLogger("eventsource")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("eventsource: %(levelname)s: %(message)s"))
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
+def _run(command: Command) -> int:
+    try:
+        return anyio.run(tail, command, sys.stdout)
+    except EventSourceError as exc:
+        _note(describe_error(exc))
+        return EXIT_FAILED
+    except (ValueError, TypeError, ImportError) as exc:  # refused before connecting
+        _note(str(exc))
+        return EXIT_USAGE
+    except BrokenPipeError:  # pragma: no cover - tested through a subprocess (a closed pipe)
+        # The reader went away (`| head`): stop quietly, and keep the interpreter
+        # from failing again when it flushes stdout at exit.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
+    except KeyboardInterrupt:  # pragma: no cover - tested through a subprocess (SIGINT)
+        return EXIT_INTERRUPTED

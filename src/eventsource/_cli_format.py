@@ -1,0 +1,196 @@
+"""How the command line shows events: text (colored on a terminal), JSON lines, raw wire form.
+
+Pure functions and small stateful formatters over :class:`MessageEvent`; no
+I/O here beyond asking a stream whether it is a terminal.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, Protocol, TextIO
+
+from ._errors import RedirectError, ResponseError
+from ._event import MessageEvent
+
+__all__ = [
+    "FORMATS",
+    "Formatter",
+    "JsonLinesFormatter",
+    "RawFormatter",
+    "TextFormatter",
+    "describe_error",
+    "make_formatter",
+    "use_color",
+]
+
+FORMATS = ("text", "jsonl", "raw")
+
+# Plain SGR codes: every terminal that matters understands them.
+RESET = "\x1b[0m"
+BOLD_CYAN = "\x1b[1;36m"
+DIM = "\x1b[2m"
+YELLOW = "\x1b[33m"
+BLUE = "\x1b[34m"
+GREEN = "\x1b[32m"
+MAGENTA = "\x1b[35m"
+
+BODY_EXCERPT = 200
+
+
+def use_color(choice: str, stream: TextIO, environ: Mapping[str, str]) -> bool:
+    """Whether to color output: ``always``, ``never``, or ``auto`` (a terminal, no ``NO_COLOR``).
+
+    ``NO_COLOR`` counts when set to a non-empty value (https://no-color.org);
+    an explicit ``--color always`` wins over it.
+    """
+    if choice == "always":
+        return True
+    if choice == "never":
+        return False
+    if environ.get("NO_COLOR") or environ.get("TERM") == "dumb":
+        return False
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty is not None and isatty())
+
+
+def describe_error(error: BaseException) -> str:
+    """One line saying what the server or the network did, for stderr."""
+    if isinstance(error, ResponseError) and not isinstance(error, RedirectError):
+        kind = error.content_type or "no content type"
+        line = f"server answered {error.status} ({kind})"
+        body = " ".join(error.body.split())[:BODY_EXCERPT]
+        return f"{line}: {body}" if body else line
+    text = " ".join(str(error).split())
+    return text or type(error).__name__
+
+
+class Formatter(Protocol):
+    """Turns one event into the text written to stdout for it."""
+
+    def format(self, event: MessageEvent, received_at: datetime) -> str:
+        """The text for ``event``, ending with a line break."""
+        ...
+
+
+def _paint(text: str, code: str, color: bool) -> str:
+    return f"{code}{text}{RESET}" if color else text
+
+
+def _json_document(data: str) -> Any:
+    """The decoded data when it is a JSON object or array, else ``None``."""
+    stripped = data.strip()
+    if not stripped.startswith(("{", "[")):
+        return None
+    try:
+        return json.loads(stripped)
+    except ValueError:
+        return None
+
+
+def render_json(value: Any, color: bool, indent: int = 0) -> str:
+    """``value`` as indented JSON, keys and scalars colored when ``color`` is true."""
+    pad = "  " * (indent + 1)
+    end = "  " * indent
+    if isinstance(value, dict):
+        if not value:
+            return "{}"
+        items = [
+            f"{pad}{_paint(json.dumps(key, ensure_ascii=False), BLUE, color)}: "
+            f"{render_json(item, color, indent + 1)}"
+            for key, item in value.items()
+        ]
+        return "{\n" + ",\n".join(items) + f"\n{end}}}"
+    if isinstance(value, list):
+        if not value:
+            return "[]"
+        items = [f"{pad}{render_json(item, color, indent + 1)}" for item in value]
+        return "[\n" + ",\n".join(items) + f"\n{end}]"
+    text = json.dumps(value, ensure_ascii=False)
+    if isinstance(value, str):
+        return _paint(text, GREEN, color)
+    if value is None or isinstance(value, bool):
+        return _paint(text, MAGENTA, color)
+    return _paint(text, YELLOW, color)
+
+
+class TextFormatter:
+    """A header line (type, id) and the data indented below it.
+
+    With ``color`` (a terminal), the header also shows the local time of
+    arrival and JSON objects or arrays are pretty-printed and colored; without
+    it (a pipe), the data lines are written as they came.
+    """
+
+    def __init__(self, *, color: bool) -> None:
+        self.color = color
+
+    def format(self, event: MessageEvent, received_at: datetime) -> str:
+        """The header line and the data lines, each data line indented by two spaces."""
+        header = [_paint(event.type, BOLD_CYAN, self.color)]
+        if event.last_event_id:
+            ident = _paint(event.last_event_id, YELLOW, self.color)
+            header.append(_paint("id=", DIM, self.color) + ident)
+        if self.color:
+            clock = received_at.astimezone().strftime("%H:%M:%S.%f")[:-3]
+            header.insert(0, _paint(clock, DIM, True))
+        lines = [" ".join(header)]
+        document = _json_document(event.data) if self.color else None
+        body = render_json(document, True) if document is not None else event.data
+        if event.data:
+            lines.extend(f"  {line}" for line in body.split("\n"))
+        return "\n".join(lines) + "\n"
+
+
+class JsonLinesFormatter:
+    """One JSON object per event: ``type``, ``data``, ``id``, ``received_at`` (ISO-8601 UTC)."""
+
+    def format(self, event: MessageEvent, received_at: datetime) -> str:
+        """The event as one line of JSON."""
+        stamp = received_at.isoformat(timespec="microseconds").replace("+00:00", "Z")
+        record = {
+            "type": event.type,
+            "data": event.data,
+            "id": event.last_event_id,
+            "received_at": stamp,
+        }
+        return json.dumps(record, ensure_ascii=False) + "\n"
+
+
+class RawFormatter:
+    """The event re-encoded as ``text/event-stream``: reading it back gives the same events.
+
+    ``event:`` is written unless the type is the default ``message``; ``id:``
+    whenever the last event ID changed (so an empty ``id:`` resets it, as on
+    the wire); one ``data:`` line per line of data; then a blank line.
+    """
+
+    def __init__(self) -> None:
+        self._last_id = ""
+
+    def format(self, event: MessageEvent, received_at: datetime) -> str:
+        """The wire form of ``event``."""
+        lines = []
+        if event.type != "message":
+            lines.append(f"event: {event.type}")
+        if event.last_event_id != self._last_id:
+            self._last_id = event.last_event_id
+            lines.append(f"id: {event.last_event_id}" if event.last_event_id else "id:")
+        lines.extend(f"data: {line}" if line else "data:" for line in event.data.split("\n"))
+        return "\n".join(lines) + "\n\n"
+
+
+def make_formatter(name: str, *, color: bool) -> Formatter:
+    """The formatter for ``--format name``.
+
+    Raises:
+        ValueError: an unknown format name.
+    """
+    if name == "text":
+        return TextFormatter(color=color)
+    if name == "jsonl":
+        return JsonLinesFormatter()
+    if name == "raw":
+        return RawFormatter()
+    raise ValueError(f"unknown format {name!r}: use one of {', '.join(FORMATS)}")
