@@ -240,3 +240,29 @@ def test_events_before_a_limit_violation_are_returned_then_error_raised() -> Non
 def test_max_event_size_must_be_positive() -> None:
     with pytest.raises(ValueError, match="positive"):
         Parser(max_event_size=0)
+
+
+def test_data_lines_split_across_feeds_join_into_one_event() -> None:
+    parser = Parser()
+    assert parser.feed(b"event: chat\ndata: a\ndata: b\n") == []
+    [event] = parser.feed(b"data: c\ndata: d\n\n")
+    assert (event.type, event.data) == ("chat", "a\nb\nc\nd")
+
+
+def test_a_block_of_data_lines_counts_toward_the_limit_like_single_lines() -> None:
+    whole, chunked = Parser(max_event_size=11), Parser(max_event_size=11)
+    stream = b"data: 1234\ndata: 5678\ndata: 9\n\n"
+    with pytest.raises(ProtocolError):
+        whole.feed(stream)
+    with pytest.raises(ProtocolError):
+        for i in range(len(stream)):
+            chunked.feed(stream[i : i + 1])
+
+
+def test_a_block_of_data_lines_exactly_at_the_limit_is_accepted() -> None:
+    whole, chunked = Parser(max_event_size=12), Parser(max_event_size=12)
+    stream = b"data: 1234\ndata: 5678\ndata: 9\n\n"
+    events = [e.data for e in whole.feed(stream)]
+    for i in range(len(stream)):
+        events += [e.data for e in chunked.feed(stream[i : i + 1])]
+    assert events == ["1234\n5678\n9", "1234\n5678\n9"]
