@@ -168,7 +168,7 @@ class ChaosServer:
         if not data:
             return
         cuts = sorted(self._rng.sample(range(1, len(data)), min(3, len(data) - 1)))
-        for a, b in zip([0, *cuts], [*cuts, len(data)]):
+        for a, b in zip([0, *cuts], [*cuts, len(data)], strict=True):
             writer.write(_chunk(data[a:b]))
         await writer.drain()
 
