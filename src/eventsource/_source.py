@@ -8,6 +8,7 @@ that ``async for`` uses: there is no background task and no unbounded queue.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import logging
 import ssl
@@ -670,6 +671,13 @@ class EventSource:
                 source=self,
                 stacklevel=2,
             )
+            # Nothing can be awaited here, but an open response would stay checked
+            # out of the session's pool (a session the user passed outlives us):
+            # a transport that can close one synchronously does so now.
+            abort = getattr(self._response, "abort", None)
+            if abort is not None:
+                with contextlib.suppress(Exception):  # best effort during collection
+                    abort()
 
     async def _release_response(self) -> None:
         response, self._response = self._response, None
