@@ -19,7 +19,6 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, ClassVar, Literal, TypeAlias
-from urllib.parse import urlsplit
 
 import anyio
 
@@ -32,6 +31,7 @@ from ._connection import (
     Stop,
     build_url,
     encode_body,
+    redact_url,
 )
 from ._decode import drain, error_message, excerpt
 from ._errors import (
@@ -80,11 +80,8 @@ def _comment_collector(ref: weakref.ref[EventSource]) -> Callable[[str], None]:
     return collect
 
 
-def _redact(url: str) -> str:
-    # Logs name the endpoint, never a query string or userinfo (they may hold tokens).
-    parts = urlsplit(url)
-    port = f":{parts.port}" if parts.port else ""
-    return f"{parts.scheme}://{parts.hostname or ''}{port}{parts.path}"
+# Logs name the endpoint, never a query string or userinfo (they may hold tokens).
+_redact = redact_url
 
 
 class EventSource:
