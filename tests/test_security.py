@@ -121,6 +121,19 @@ async def test_a_redirect_to_anything_but_http_or_https_is_refused(location: str
         assert len(server.requests) == 1
 
 
+@pytest.mark.parametrize(
+    "location",
+    ["http://[::1", "http://127.0.0.1:99999/x", "http://127.0.0.1:port/x", "http://]/"],
+)
+async def test_a_redirect_to_a_malformed_url_ends_in_redirect_error(location: str) -> None:
+    async with SSEServer() as server:
+        server.route("/go", Redirect(location))
+        result = await first_event_or_error(EventSource(server.url_for("/go")))
+        assert isinstance(result, RedirectError)
+        assert "invalid URL" in str(result)
+        assert len(server.requests) == 1
+
+
 # -- credentials across origins -----------------------------------------------------
 
 

@@ -332,9 +332,12 @@ class Connection:
     def _redirect(self, status: int, headers: Mapping[str, str], url: str) -> Redirect | Fail:
         location = _header(headers, "location")
         error: str | None = None
-        target = urljoin(url, location) if location else ""
+        joined = _join(url, location) if location else ""
+        target = joined or ""
         if not location:
             error = f"redirect {status} without a Location header"
+        elif joined is None:
+            error = "redirect to an invalid URL"
         elif urlsplit(target).scheme not in ("http", "https"):
             error = "redirect to a URL that is not http or https"
         elif (
@@ -439,6 +442,17 @@ class Connection:
         self._attempt_headers = dict(self.headers)
         self._cross_origin = False
         self._hops = []
+
+
+def _join(base: str, location: str) -> str | None:
+    """The absolute redirect target, or ``None`` when it is not a valid URL."""
+    try:
+        target = urljoin(base, location)
+        parts = urlsplit(target)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a port number
+    except ValueError:
+        return None
+    return target if parts.hostname or parts.scheme not in ("http", "https") else None
 
 
 def _header(headers: Mapping[str, str], name: str) -> str:
