@@ -7,6 +7,7 @@ disconnect within a bounded wait.
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import aiohttp
 import anyio
@@ -22,13 +23,16 @@ pytestmark = pytest.mark.asyncio
 CYCLES = 1_000
 
 
-def our_tasks() -> set[asyncio.Task[object]]:
+def _is_server_task(task: asyncio.Task[Any]) -> bool:
+    code = getattr(task.get_coro(), "cr_code", None)
+    return code is not None and "aiohttp/web_" in code.co_filename
+
+
+def our_tasks() -> set[asyncio.Task[Any]]:
     """Running tasks, except the test's own and the aiohttp server's request handlers."""
     current = asyncio.current_task()
     return {
-        task
-        for task in asyncio.all_tasks()
-        if task is not current and "web_protocol" not in repr(task.get_coro())
+        task for task in asyncio.all_tasks() if task is not current and not _is_server_task(task)
     }
 
 
