@@ -147,7 +147,9 @@ def our_tasks() -> set[asyncio.Task[Any]]:
     }
 
 
-async def run_client(queued: list[tuple[Step, ...]], chosen: dict[str, Any]) -> str:
+async def run_client(
+    queued: list[tuple[Step, ...]], chosen: dict[str, Any], close_after: int | None
+) -> str:
     async with SSEServer() as server:
         for script in queued:
             server.script(*script)
@@ -161,11 +163,17 @@ async def run_client(queued: list[tuple[Step, ...]], chosen: dict[str, Any]) -> 
                     async for event in es:
                         assert type(event) is MessageEvent
                         received += 1
+                        if received == close_after:
+                            es.close()  # sync, as in the browser: iteration ends next
+                            assert es.readyState == ReadyState.CLOSED
                         if received >= 30:
                             break
             except EventSourceError as exc:
                 outcome = type(exc).__name__  # anything but these fails the example
             assert es.readyState == ReadyState.CLOSED
+            if close_after is not None and received >= close_after:
+                assert received == close_after  # nothing after close()
+                outcome = "closed"
             await server.wait_for_idle(timeout=5)  # the server saw every connection closed
         assert client_sockets_to(server.port) == 0
         assert our_tasks() == set()
@@ -180,11 +188,12 @@ async def run_client(queued: list[tuple[Step, ...]], chosen: dict[str, Any]) -> 
 @given(
     queued=st.tuples(streams, st.lists(scripts, max_size=3)).map(lambda t: [t[0], *t[1]]),
     chosen=options,
+    close_after=st.sampled_from([None, None, 1, 2]),
 )
 def test_any_server_behaviour_ends_in_events_a_typed_error_or_the_end_and_leaks_nothing(
-    queued: list[tuple[Step, ...]], chosen: dict[str, Any]
+    queued: list[tuple[Step, ...]], chosen: dict[str, Any], close_after: int | None
 ) -> None:
-    outcome = anyio.run(run_client, queued, chosen, backend="asyncio")
+    outcome = anyio.run(run_client, queued, chosen, close_after, backend="asyncio")
     event(outcome)  # see them with --hypothesis-show-statistics
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import aiohttp
 import anyio
+import httpx
 import pytest
 
 from eventsource import EventSource, ReadyState
@@ -127,3 +128,17 @@ async def test_an_unclosed_event_source_with_its_own_session_releases_when_colle
         await server.wait_for_idle(timeout=5)
         assert client_sockets_to(server.port) == 0
         await transport.aclose()
+
+
+async def test_an_unclosed_event_source_on_a_users_httpx_client_releases_when_collected() -> None:
+    async with SSEServer() as server, httpx.AsyncClient() as http_client:
+        server.script(Event("one"), Stall())
+        es = EventSource(server.url, client=http_client)
+        assert (await es.__anext__()).data == "one"
+        holder = [es]
+        del es
+        with pytest.warns(ResourceWarning, match="unclosed EventSource"):
+            holder.clear()
+        await server.wait_for_idle(timeout=5)
+        assert client_sockets_to(server.port) == 0
+        assert not http_client.is_closed
