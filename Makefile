@@ -62,7 +62,7 @@ soak: $(STAMP)
 	$(BIN)/python -m pytest -m soak --soak-long
 
 fuzz: $(STAMP)
-	$(BIN)/python -m pytest tests/test_parser_properties.py --hypothesis-profile=fuzz
+	$(BIN)/python -m pytest tests/test_parser_properties.py tests/test_fuzz_client.py --hypothesis-profile=fuzz
 
 clean:
 	rm -rf $(VENV) .coverage .mypy_cache .ruff_cache .pytest_cache .hypothesis site build dist

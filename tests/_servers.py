@@ -115,7 +115,13 @@ class LoopbackServer:
                 self._ready.set()
             loop.run_forever()
         finally:
+            leftovers = asyncio.all_tasks(loop)  # handlers of connections still open
+            for task in leftovers:
+                task.cancel()
+            if leftovers:
+                loop.run_until_complete(asyncio.wait(leftovers))
             loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.run_until_complete(asyncio.sleep(0))
             loop.close()
 
     async def _startup(self) -> None:
@@ -328,16 +334,27 @@ class ForwardingProxy:
                 self._ready.set()
             loop.run_forever()
         finally:
+            # Connections accepted while shutting down: finish them on this loop,
+            # or their sockets outlive it and warn in some later test.
+            leftovers = asyncio.all_tasks(loop)
+            for task in leftovers:
+                task.cancel()
+            if leftovers:
+                loop.run_until_complete(asyncio.wait(leftovers))
+            loop.run_until_complete(asyncio.sleep(0))
             loop.close()
 
     async def _shutdown(self) -> None:
         assert self._server is not None
         self._server.close()
-        for task in list(self._tasks):
+        tasks = list(self._tasks)
+        for task in tasks:
             task.cancel()
-        for task in list(self._tasks):
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        if tasks:
+            await asyncio.wait(tasks)
+        await self._server.wait_closed()
+        for _ in range(3):  # let the transports' close callbacks run
+            await asyncio.sleep(0)
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
@@ -378,12 +395,14 @@ class ForwardingProxy:
                     pipe.cancel()
                 await asyncio.gather(*pipes, return_exceptions=True)
         finally:
+            self._tasks.discard(task)
             for stream in (upstream, writer):
                 if stream is not None:
                     stream.close()
-                    with contextlib.suppress(OSError):
+            for stream in (upstream, writer):
+                if stream is not None:
+                    with contextlib.suppress(OSError, asyncio.CancelledError):
                         await stream.wait_closed()
-            self._tasks.discard(task)
 
 
 async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

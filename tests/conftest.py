@@ -27,5 +27,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--soak-long",
         action="store_true",
         default=False,
-        help="run the soak tests (-m soak) for their long duration",
+        help="run the long soak tests (make soak): 100,000 events through 2,000+ faults",
     )
+
+
+@pytest.fixture
+def soak_long(request: pytest.FixtureRequest) -> bool:
+    """Whether ``--soak-long`` was given."""
+    return bool(request.config.getoption("--soak-long"))

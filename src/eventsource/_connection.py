@@ -39,6 +39,7 @@ __all__ = [
     "build_url",
     "encode_body",
     "origin_of",
+    "redact_url",
 ]
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
@@ -85,7 +86,7 @@ class Reconnect:
     error: EventSourceError | None = None
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, repr=False)
 class ConnectAttempt:
     """The request about to be made, handed to ``prepare_request`` to change.
 
@@ -119,6 +120,22 @@ class ConnectAttempt:
         ]
         pairs += [(k, v) for k, v in params.items() if v is not None]
         self.url = urlunsplit(parts._replace(query=urlencode(pairs)))
+
+    def __repr__(self) -> str:
+        # Hooks get logged: header values, the query and the body may hold credentials.
+        body = None if self.body is None else f"<{len(self.body)} bytes>"
+        return (
+            f"ConnectAttempt(method={self.method!r}, url={redact_url(self.url)!r}, "
+            f"headers={sorted(self.headers)!r}, body={body}, number={self.number}, "
+            f"failures={self.failures}, last_event_id={self.last_event_id!r})"
+        )
+
+
+def redact_url(url: str) -> str:
+    """``scheme://host[:port]/path``: a URL without its query or userinfo, for logs."""
+    parts = urlsplit(url)
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{parts.hostname or ''}{port}{parts.path}"
 
 
 def origin_of(url: str) -> str:
@@ -315,9 +332,12 @@ class Connection:
     def _redirect(self, status: int, headers: Mapping[str, str], url: str) -> Redirect | Fail:
         location = _header(headers, "location")
         error: str | None = None
-        target = urljoin(url, location) if location else ""
+        joined = _join(url, location) if location else ""
+        target = joined or ""
         if not location:
             error = f"redirect {status} without a Location header"
+        elif joined is None:
+            error = "redirect to an invalid URL"
         elif urlsplit(target).scheme not in ("http", "https"):
             error = "redirect to a URL that is not http or https"
         elif (
@@ -422,6 +442,17 @@ class Connection:
         self._attempt_headers = dict(self.headers)
         self._cross_origin = False
         self._hops = []
+
+
+def _join(base: str, location: str) -> str | None:
+    """The absolute redirect target, or ``None`` when it is not a valid URL."""
+    try:
+        target = urljoin(base, location)
+        parts = urlsplit(target)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a port number
+    except ValueError:
+        return None
+    return target if parts.hostname or parts.scheme not in ("http", "https") else None
 
 
 def _header(headers: Mapping[str, str], name: str) -> str:

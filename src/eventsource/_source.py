@@ -8,6 +8,7 @@ that ``async for`` uses: there is no background task and no unbounded queue.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import logging
 import ssl
@@ -18,7 +19,6 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, ClassVar, Literal, TypeAlias
-from urllib.parse import urlsplit
 
 import anyio
 import anyio.lowlevel
@@ -32,6 +32,7 @@ from ._connection import (
     Stop,
     build_url,
     encode_body,
+    redact_url,
 )
 from ._decode import drain, error_message, excerpt
 from ._errors import (
@@ -86,11 +87,8 @@ def _comment_collector(ref: weakref.ref[EventSource]) -> Callable[[str], None]:
     return collect
 
 
-def _redact(url: str) -> str:
-    # Logs name the endpoint, never a query string or userinfo (they may hold tokens).
-    parts = urlsplit(url)
-    port = f":{parts.port}" if parts.port else ""
-    return f"{parts.scheme}://{parts.hostname or ''}{port}{parts.path}"
+# Logs name the endpoint, never a query string or userinfo (they may hold tokens).
+_redact = redact_url
 
 
 class EventSource:
@@ -782,6 +780,13 @@ class EventSource:
                 source=self,
                 stacklevel=2,
             )
+            # Nothing can be awaited here, but an open response would stay checked
+            # out of the session's pool (a session the user passed outlives us):
+            # a transport that can close one synchronously does so now.
+            abort = getattr(self._response, "abort", None)
+            if abort is not None:
+                with contextlib.suppress(Exception):  # best effort during collection
+                    abort()
 
     async def _release_response(self) -> None:
         response, self._response = self._response, None

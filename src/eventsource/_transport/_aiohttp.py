@@ -63,6 +63,10 @@ class AiohttpResponse:
         except aiohttp.ClientError as exc:
             raise TransportError(f"reading the stream failed: {type(exc).__name__}") from exc
 
+    def abort(self) -> None:
+        """Close the connection now, without waiting: for an EventSource being collected."""
+        self._response.close()
+
     async def aclose(self) -> None:
         """Release the connection: back to the pool after a complete body, else closed.
 

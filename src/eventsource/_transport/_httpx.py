@@ -149,7 +149,10 @@ class HttpxTransport:
             http_request = self._client.build_request(
                 request.method,
                 request.url,
-                headers=dict(request.headers),
+                # httpx encodes str values as ASCII; [spec] Last-Event-ID is UTF-8.
+                headers=[
+                    (name.encode(), value.encode()) for name, value in request.headers.items()
+                ],
                 content=request.content,
                 timeout=timeout,
             )

@@ -1,0 +1,144 @@
+"""Nothing leaks: file descriptors and tasks return to baseline; every way out releases.
+
+Counts are asserted, never durations: "promptly" means the server sees the
+disconnect within a bounded wait.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import aiohttp
+import anyio
+import httpx
+import pytest
+
+from eventsource import EventSource, ReadyState
+from eventsource.testing import ChatRoom, Comment, Event, SSEServer, Stall
+
+from ._servers import client_sockets_to, open_fd_count
+
+pytestmark = pytest.mark.asyncio
+
+CYCLES = 1_000
+
+
+def _is_server_task(task: asyncio.Task[Any]) -> bool:
+    code = getattr(task.get_coro(), "cr_code", None)
+    return code is not None and "aiohttp/web_" in code.co_filename
+
+
+def our_tasks() -> set[asyncio.Task[Any]]:
+    """Running tasks, except the test's own and the aiohttp server's request handlers."""
+    current = asyncio.current_task()
+    return {
+        task for task in asyncio.all_tasks() if task is not current and not _is_server_task(task)
+    }
+
+
+async def test_a_thousand_reconnect_cycles_leave_fds_and_tasks_at_baseline() -> None:
+    room = ChatRoom(drop_every=1)
+    room.preload(CYCLES + 10)
+    async with SSEServer(room=room) as server:
+        es = EventSource(server.url, retry=0.0, backoff_factor=1.0)
+        async with es:
+            ids = [(await es.__anext__()).last_event_id for _ in range(10)]
+            # The baseline: after the session, its connector and a connection exist.
+            base_fds = open_fd_count()
+            base_tasks = len(our_tasks())
+            with anyio.fail_after(120):
+                for _ in range(CYCLES):
+                    ids.append((await es.__anext__()).last_event_id)
+            assert open_fd_count() <= base_fds
+            assert len(our_tasks()) <= base_tasks
+            assert server.connections >= CYCLES
+        assert ids == [str(n) for n in range(1, CYCLES + 11)]
+        assert es.readyState == ReadyState.CLOSED
+        await server.wait_for_idle()
+        assert client_sockets_to(server.port) == 0
+        assert our_tasks() == set()
+    assert open_fd_count() <= base_fds
+
+
+async def test_cancelling_the_consuming_task_releases_the_connection() -> None:
+    async with SSEServer() as server:
+        server.script(Event("one", id="1"), Stall())
+        es = EventSource(server.url)
+        got: list[str] = []
+
+        async def consume() -> None:
+            async for event in es:
+                got.append(event.data)
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(consume)
+            await server.wait_for_connections(1)
+            with anyio.fail_after(5):
+                while not got:
+                    await anyio.sleep(0.001)
+            tg.cancel_scope.cancel()
+        assert got == ["one"]
+        await server.wait_for_idle(timeout=5)  # the server saw the disconnect
+        assert client_sockets_to(server.port) == 0
+        await es.aclose()
+        assert our_tasks() == set()
+
+
+async def test_breaking_out_of_async_for_inside_async_with_releases_the_connection() -> None:
+    async with SSEServer() as server:
+        server.script(Event("one"), Event("two"), Stall())
+        async with EventSource(server.url) as es:
+            async for event in es:
+                if event.data == "two":
+                    break
+        assert es.readyState == ReadyState.CLOSED
+        await server.wait_for_idle(timeout=5)
+        assert client_sockets_to(server.port) == 0
+        assert our_tasks() == set()
+
+
+async def test_an_unclosed_event_source_warns_and_releases_its_connection_when_collected() -> None:
+    # The session outlives the forgotten EventSource, as a bot's shared session
+    # does: the connection must not stay checked out of its pool.
+    async with SSEServer() as server, aiohttp.ClientSession() as session:
+        server.script(Event("one"), Comment("still here"), Stall())
+        es = EventSource(server.url, session=session)
+        assert (await es.__anext__()).data == "one"
+        assert server.active_connections == 1
+        holder = [es]
+        del es
+        with pytest.warns(ResourceWarning, match="unclosed EventSource"):
+            holder.clear()  # the last reference: collected at once
+        await server.wait_for_idle(timeout=5)  # the server saw the disconnect
+        assert client_sockets_to(server.port) == 0
+        assert not session.closed  # a session the user passed is never closed by us
+
+
+async def test_an_unclosed_event_source_with_its_own_session_releases_when_collected() -> None:
+    async with SSEServer() as server:
+        server.script(Event("one"), Stall())
+        es = EventSource(server.url)
+        assert (await es.__anext__()).data == "one"
+        transport = es._transport  # keep the session alive to close it by hand
+        holder = [es]
+        del es
+        with pytest.warns(ResourceWarning, match="unclosed EventSource"):
+            holder.clear()  # the last reference: collected at once
+        await server.wait_for_idle(timeout=5)
+        assert client_sockets_to(server.port) == 0
+        await transport.aclose()
+
+
+async def test_an_unclosed_event_source_on_a_users_httpx_client_releases_when_collected() -> None:
+    async with SSEServer() as server, httpx.AsyncClient() as http_client:
+        server.script(Event("one"), Stall())
+        es = EventSource(server.url, client=http_client)
+        assert (await es.__anext__()).data == "one"
+        holder = [es]
+        del es
+        with pytest.warns(ResourceWarning, match="unclosed EventSource"):
+            holder.clear()
+        await server.wait_for_idle(timeout=5)
+        assert client_sockets_to(server.port) == 0
+        assert not http_client.is_closed
