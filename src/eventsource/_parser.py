@@ -175,12 +175,22 @@ class Parser:
         limit = self._max
         origin = self.origin
         new_event = new_message_event
-        blocks = text.split("\n\n")
-        tail = blocks.pop()  # the lines after the last blank line: no dispatch yet
-        count = len(blocks)
-        for index in range(count + 1):
-            if index < count:
-                block = blocks[index]
+        blocks: list[str | None] = text.split("\n\n")  # type: ignore[assignment]
+        tail = blocks[-1]  # the lines after the last blank line: no dispatch yet
+        blocks[-1] = None
+        fast_limit = limit + 5  # a one-line "data: X" block whose data fits the limit
+        for block in blocks:
+            if block is not None:
+                if (
+                    not data
+                    and block[:6] == "data: "
+                    and len(block) <= fast_limit
+                    and "\n" not in block
+                ):  # the commonest event of all: one data line
+                    dispatched_id = id_buffer
+                    append(new_event(event_type or "message", block[6:], id_buffer, origin))
+                    event_type = ""
+                    continue
                 ends_event = True
             elif tail:
                 block = tail[:-1]  # the tail ends with a line break
