@@ -113,7 +113,10 @@ class Parser:
         if self._error is not None:
             raise self._error
         limit = self._max
-        end = max(data.rfind(b"\n"), data.rfind(b"\r"))
+        end = data.rfind(b"\n")
+        last_cr = data.rfind(b"\r", end + 1)  # only a CR after the last LF can end later
+        if last_cr > end:
+            end = last_cr
         if end < 0:
             if data:
                 self._pending.append(data)
@@ -193,21 +196,20 @@ class Parser:
                     continue
                 ends_event = True
             elif tail:
-                block = tail[:-1]  # the tail ends with a line break
+                block = tail  # it ends with the line break of its last line
                 ends_event = False
             else:
                 break
             if block[:6] == "data: ":
-                # Only data lines: the value is the block without the field names,
-                # made in one pass (the event's lines joined with LF, as the spec's
-                # data buffer would hold them).
-                if "\n" not in block:
-                    piece, count_lines = block[6:], 1
-                else:
-                    count_lines = block.count("\n") + 1
-                    if block.count("\ndata: ") != count_lines - 1:
-                        count_lines = 0  # other fields too: take the line loop
-                    piece = block[6:].replace("\ndata: ", "\n") if count_lines else ""
+                # Only data lines? Then the value is the block without the field
+                # names: the lines joined with LF, as the spec's data buffer holds
+                # them, made in one pass. Each "\ndata: " dropped shortens it by 6.
+                trail = 0 if ends_event else 1  # the tail's final line break
+                joined = block.replace("\ndata: ", "\n")
+                count_lines = (len(block) - len(joined)) // 6 + 1
+                if joined.count("\n") != count_lines - 1 + trail:
+                    count_lines = 0  # other fields too: take the line loop
+                piece = joined[6 : len(joined) - trail]
                 size = data_size + len(piece) + count_lines
                 if count_lines and size <= limit:
                     if not ends_event:
@@ -242,6 +244,8 @@ class Parser:
             lines = block.split("\n")
             if ends_event:
                 lines.append("")  # the blank line that ended the block
+            else:
+                lines.pop()  # the tail ends with a line break: the last piece is empty
             for line in lines:
                 if line[:6] == "data: ":  # the common case, first: no partition needed
                     value = line[6:]

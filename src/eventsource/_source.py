@@ -1,97 +1,51 @@
-"""EventSource: the anyio loop that moves bytes and sleeps, plus listeners and iteration.
+"""EventSource, the public class: options, the browser's API, listeners and iteration.
 
-Every decision is delegated to ``_connection``; this module only performs I/O
-(through a transport), waits, and hands events to the caller or to listeners.
-The callback API (``run()``) is a thin layer over the same pull-based steps
-that ``async for`` uses: there is no background task and no unbounded queue.
+The reading itself is the pull loop of ``_loop``; decisions come from
+``_connection``. The callback API (``run()``) is a thin layer over the same
+pull-based steps that ``async for`` uses: there is no background task and no
+unbounded queue.
 """
 
 from __future__ import annotations
 
-import contextlib
 import inspect
 import logging
 import ssl
-import warnings
 import weakref
-from collections import deque
-from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Awaitable, Iterable, Mapping
 from types import TracebackType
-from typing import Any, ClassVar, Literal, TypeAlias
+from typing import Any, ClassVar, Literal
 
 import anyio
 import anyio.lowlevel
 
-from ._connection import (
-    ConnectAttempt,
-    Connection,
-    Open,
-    Reconnect,
-    Redirect,
-    Stop,
-    build_url,
-    encode_body,
-    redact_url,
+from ._connection import Connection, build_url, encode_body
+from ._event import MessageEvent, ReadyState
+from ._loop import (
+    CHECKPOINT_EVERY,
+    FEED_SLICE,
+    Item,
+    Listener,
+    Predicate,
+    PrepareRequest,
+    StreamLoop,
+    ValidateResponse,
+    _Comment,
+    comment_collector,
 )
-from ._decode import drain, error_message, excerpt
-from ._errors import (
-    EventSourceError,
-    ProtocolError,
-    ResponseError,
-    ServerEventError,
-    TransportError,
-)
-from ._event import ErrorEvent, Event, MessageEvent, ReadyState
 from ._parser import DEFAULT_MAX_EVENT_SIZE
-from ._policy import ResponseInfo, StatusPolicy
+from ._policy import StatusPolicy
 from ._retry import RetryPolicy
 from ._store import LastEventIdStore
-from ._transport._base import Response, Transport
+from ._transport._base import Transport
 from ._transport._select import TransportOptions, make_transport
 
-__all__ = ["EventSource", "Listener"]
+__all__ = ["CHECKPOINT_EVERY", "FEED_SLICE", "EventSource", "Listener"]
 
 logger = logging.getLogger("eventsource")
 
-#: Hand out at most this many buffered events between two checkpoints, so that a
-#: cancellation is noticed and other tasks run even during a burst.
-CHECKPOINT_EVERY = 32
-#: Bytes of a network read decoded at once (see ``_advance``).
-FEED_SLICE = 16 * 1024
 
-Listener: TypeAlias = Callable[[Any], "Awaitable[object] | object"]
-Predicate: TypeAlias = Callable[[MessageEvent], bool]
-PrepareRequest: TypeAlias = Callable[
-    [ConnectAttempt], "Awaitable[ConnectAttempt | None] | ConnectAttempt | None"
-]
-ValidateResponse: TypeAlias = Callable[[ResponseInfo], "Awaitable[object] | object"]
-
-
-@dataclass(frozen=True, slots=True)
-class _Comment:
-    text: str
-
-
-Item: TypeAlias = "MessageEvent | Event | _Comment"
-
-
-def _comment_collector(ref: weakref.ref[EventSource]) -> Callable[[str], None]:
-    # A weak reference: the parser must not keep its EventSource alive (the
-    # unclosed-EventSource warning relies on prompt collection).
-    def collect(text: str) -> None:
-        source = ref()
-        if source is not None and source.on_comment is not None:
-            source._items.append(_Comment(text))
-
-    return collect
-
-
-# Logs name the endpoint, never a query string or userinfo (they may hold tokens).
-_redact = redact_url
-
-
-class EventSource:
+class EventSource(StreamLoop):
     """A Server-Sent Events client with the browser's API, for asyncio and trio.
 
     Use it as ``async for event in EventSource(url)`` (message events of every
@@ -247,41 +201,24 @@ class EventSource:
             reconnect=reconnect,
             max_reconnect_time=max_reconnect_time,
             status_policy=status_policy,
-            on_comment=_comment_collector(weakref.ref(self)),
+            on_comment=comment_collector(weakref.ref(self)),
         )
         self._transport = make_transport(
             transport, session, client, TransportOptions(proxy, verify, cert, http2, trust_env)
         )
         self.validate_response = validate_response
         self.prepare_request = prepare_request
-        self._store = last_event_id_store
+        self.on_comment: Listener | None = on_comment
+        self._init_loop(self._conn, self._transport, last_event_id_store, last_event_id)
         self.stop_when = stop_when
         self.stop_after = stop_after
         self.error_when = error_when
-        self.on_comment: Listener | None = on_comment
-        self._until_checkpoint = CHECKPOINT_EVERY
         self.withCredentials = with_credentials
         self.raise_listener_errors = raise_listener_errors
         self.onopen: Listener | None = None
         self.onmessage: Listener | None = None
         self.onerror: Listener | None = None
         self._listeners: dict[str, list[Listener]] = {}
-        self._items: deque[Item] = deque()
-        self._response: Response | None = None
-        self._chunks: Any = None
-        self._backlog: bytes | None = None  # a big read, decoded a slice at a time
-        self._offset = 0
-        self._delay: float | None = None
-        self._fatal: EventSourceError | None = None
-        self._closed = False
-        self._finished = False  # a 204: end once the pending items are delivered
-        self._released = False
-        self._used = False  # a connection was attempted: there may be something to release
-        self._busy = False
-        self._restart_requested = False
-        self._unsaved = False  # the last event ID changed but is not in the store yet
-        self._scope: anyio.CancelScope | None = None
-        self._last_id = last_event_id
 
     # -- the browser's attributes -------------------------------------------------
 
@@ -335,14 +272,7 @@ class EventSource:
         Safe from any task and from inside a listener. The connection is released
         by the iteration or ``run()`` that was in progress, or by ``aclose()``.
         """
-        if self._closed:
-            return
-        logger.debug("closing %s", _redact(self.url))
-        self._closed = True
-        self._conn.close()
-        self._items.clear()
-        if self._scope is not None:
-            self._scope.cancel()
+        self._close_now()
 
     def restart(self) -> None:
         """Drop the current connection and reconnect at once, sending ``Last-Event-ID``.
@@ -351,12 +281,7 @@ class EventSource:
         ``prepare_request`` runs again. Events already received are still
         delivered first. Does nothing once closed.
         """
-        if self._closed:
-            return
-        logger.debug("restart requested for %s", _redact(self.url))
-        self._restart_requested = True
-        if self._scope is not None:
-            self._scope.cancel()
+        self._request_restart()
 
     async def aclose(self) -> None:
         """Close, and wait until the connection and any session we made are released."""
@@ -443,276 +368,6 @@ class EventSource:
             with anyio.CancelScope(shield=True):
                 await self.aclose()
 
-    @property
-    def stop_when(self) -> Predicate | None:
-        """End the stream before the event this matches (see the constructor)."""
-        return self._stop_when
-
-    @stop_when.setter
-    def stop_when(self, predicate: Predicate | None) -> None:
-        self._stop_when = predicate
-        self._update_plain()
-
-    @property
-    def stop_after(self) -> Predicate | None:
-        """End the stream after the event this matches (see the constructor)."""
-        return self._stop_after
-
-    @stop_after.setter
-    def stop_after(self, predicate: Predicate | None) -> None:
-        self._stop_after = predicate
-        self._update_plain()
-
-    @property
-    def error_when(self) -> Predicate | None:
-        """Raise for the event this matches (see the constructor)."""
-        return self._error_when
-
-    @error_when.setter
-    def error_when(self, predicate: Predicate | None) -> None:
-        self._error_when = predicate
-        self._update_plain()
-
-    def _update_plain(self) -> None:
-        # Events can skip the slow path when no predicate or store must see them.
-        self._plain = (
-            getattr(self, "_stop_when", None) is None
-            and getattr(self, "_stop_after", None) is None
-            and getattr(self, "_error_when", None) is None
-            and getattr(self, "_store", None) is None
-        )
-
-    async def _next_item(self) -> Item:
-        if self._busy:
-            raise RuntimeError("this EventSource is already being iterated by another task")
-        self._busy = True
-        self._save_last_id()
-        try:
-            while True:
-                if self._closed:
-                    await self._release_all()
-                    raise StopAsyncIteration
-                if self._items:
-                    item = self._items.popleft()
-                    if type(item) is MessageEvent and not await self._admit(item):
-                        continue
-                    if not self._items:
-                        self._set_last_id(self._conn.last_event_id)
-                    elif type(item) is MessageEvent:
-                        self._set_last_id(item.last_event_id)
-                    return item
-                if self._fatal is not None:
-                    error, self._fatal = self._fatal, None
-                    self.close()
-                    await self._release_all()
-                    raise error
-                if self._finished:
-                    self.close()
-                    continue
-                if self._restart_requested:
-                    self._restart_requested = False
-                    self._delay = None
-                    self._conn.interrupted()
-                    await self._release_response()
-                with anyio.CancelScope() as scope:
-                    self._scope = scope
-                    try:
-                        await self._advance()
-                    except BaseException:
-                        # Cancelled (or worse) mid-step: drop the connection; the next
-                        # step reconnects with Last-Event-ID, as after a network error.
-                        with anyio.CancelScope(shield=True):
-                            if self._closed:
-                                await self._release_all()
-                            else:
-                                self._conn.interrupted()
-                                await self._release_response()
-                        raise
-                    finally:
-                        self._scope = None
-        finally:
-            self._busy = False
-
-    async def _admit(self, event: MessageEvent) -> bool:
-        """Apply ``error_when``/``stop_when``/``stop_after``; ``False`` withholds the event."""
-        if self.error_when is not None and self.error_when(event):
-            self._items.clear()
-            await self._fail(ServerEventError(error_message(event), event=event))
-            return False
-        if self.stop_when is not None and self.stop_when(event):
-            self._items.clear()
-            await self._finish()
-            return False
-        if self.stop_after is not None and self.stop_after(event):
-            self._items.clear()
-            await self._finish()
-        return True
-
-    async def _finish(self) -> None:
-        """A terminal event: drain the rest of the body (bounded) and end normally."""
-        if self._chunks is not None:
-            with anyio.CancelScope(shield=True):
-                await drain(self._chunks, (TransportError,))
-        await self._release_response()
-        self._conn.close()
-        self._finished = True
-
-    def _set_last_id(self, value: str) -> None:
-        if value != self._last_id:
-            self._last_id = value
-            if self._store is not None:
-                # Saved when the caller comes back for more (or closes): by then it
-                # has handled the event, so a crash never skips an unhandled event.
-                self._unsaved = True
-
-    def _save_last_id(self) -> None:
-        if self._unsaved and self._store is not None:
-            self._unsaved = False
-            self._store.save(self._last_id)
-
-    async def _advance(self) -> None:
-        if self._response is None:
-            if self._delay is not None:
-                await anyio.sleep(self._delay)
-                self._delay = None
-            await self._connect()
-            return
-        backlog = self._backlog
-        if backlog is None:
-            try:
-                chunk = await self._chunks.__anext__()
-            except StopAsyncIteration:
-                logger.debug("stream ended by the server")
-                await self._lost(None)
-                return
-            except TransportError as exc:
-                logger.debug("stream failed: %s", exc)
-                await self._lost(exc)
-                return
-            if len(chunk) > FEED_SLICE:
-                self._backlog, self._offset = chunk, 0
-                backlog = chunk
-        if backlog is not None:
-            # A big read is decoded a slice at a time: fewer live events, less for
-            # the garbage collector to scan, and memory bounded by one slice's events.
-            start = self._offset
-            chunk = backlog[start : start + FEED_SLICE]
-            self._offset = start + FEED_SLICE
-            if self._offset >= len(backlog):
-                self._backlog = None
-        try:
-            events = self._conn.feed(chunk)
-        except ProtocolError as exc:
-            await self._fail(exc)
-            return
-        if events:
-            self._items.extend(events)
-        elif not self._items:
-            self._set_last_id(self._conn.last_event_id)  # an id-only block
-        if self._conn.error is not None:
-            await self._fail(self._conn.error)
-
-    async def _connect(self) -> None:
-        attempt = self._conn.next_attempt()
-        if self.prepare_request is not None:
-            changed = self.prepare_request(attempt)
-            if inspect.isawaitable(changed):
-                changed = await changed
-            if changed is not None:
-                attempt = changed
-        self._conn.begin_attempt(attempt)
-        while True:
-            request = self._conn.build_request()
-            logger.debug("connecting to %s", _redact(request.url))
-            self._used = True
-            try:
-                response = await self._transport.open(request)
-            except TransportError as exc:
-                logger.debug("connection failed: %s", exc)
-                await self._lost(exc)
-                return
-            self._response = response  # from here on, any exit releases it
-            verdict = self._conn.receive_response(response.status, response.headers, response.url)
-            if isinstance(verdict, Redirect):
-                logger.debug("redirected (%d) to %s", response.status, _redact(verdict.url))
-                await self._release_response()
-                continue
-            if isinstance(verdict, Open):
-                await self._open(response)
-                return
-            if isinstance(verdict, Stop):
-                await self._release_response()
-                logger.debug("server answered %s: not reconnecting", verdict.status)
-                self._items.append(ErrorEvent(status=verdict.status))
-                self._finished = True
-                return
-            error = verdict.error
-            if isinstance(error, ResponseError):
-                error.body = await excerpt(response.aiter_bytes(), (TransportError,))
-            if isinstance(verdict, Reconnect):
-                await self._release_response()
-                self._schedule(verdict)
-            else:
-                await self._fail(verdict.error)
-            return
-
-    async def _open(self, response: Response) -> None:
-        if self.validate_response is not None:
-            info = ResponseInfo(response.status, response.headers, response.url)
-            try:
-                result = self.validate_response(info)
-                if inspect.isawaitable(result):
-                    await result
-            except EventSourceError as exc:
-                await self._fail(exc)
-                return
-            except Exception:
-                self.close()
-                raise
-        logger.debug("open: %s", _redact(response.url))
-        self._chunks = response.aiter_bytes()
-        self._items.append(Event("open"))
-
-    async def _lost(self, error: EventSourceError | None) -> None:
-        await self._release_response()
-        verdict = self._conn.connection_lost(error)
-        if isinstance(verdict, Reconnect):
-            self._schedule(verdict)
-        elif isinstance(verdict, Stop):
-            logger.debug("one-shot stream ended")
-            self._finished = True
-        else:
-            logger.info("giving up on %s: %s", _redact(self.url), verdict.error)
-            await self._fail(verdict.error)
-
-    def _schedule(self, verdict: Reconnect) -> None:
-        logger.info(
-            "reconnecting to %s in %.3f s (attempt %d): %s",
-            _redact(self.url),
-            verdict.delay,
-            verdict.attempt,
-            verdict.error or "stream ended",
-        )
-        self._delay = verdict.delay
-        status = verdict.error.status if isinstance(verdict.error, ResponseError) else None
-        self._items.append(
-            ErrorEvent(
-                error=verdict.error,
-                status=status,
-                attempt=verdict.attempt,
-                delay=verdict.delay,
-                reconnecting=True,
-            )
-        )
-
-    async def _fail(self, error: EventSourceError) -> None:
-        await self._release_response()
-        self._conn.fail()
-        status = error.status if isinstance(error, ResponseError) else None
-        logger.info("connection to %s failed: %s", _redact(self.url), error)
-        self._items.append(ErrorEvent(error=error, status=status, attempt=self._conn.failures))
-        self._fatal = error
-
     # -- listeners ------------------------------------------------------------------
 
     async def _dispatch(self, event: Item) -> None:
@@ -771,38 +426,3 @@ class EventSource:
             raise  # re-raises the exception being handled by the caller
         kind = getattr(event, "type", "comment")
         logger.exception("listener %r raised on a %r event", listener, kind)
-
-    # -- resources ------------------------------------------------------------------
-
-    def __del__(self, _warn: Callable[..., None] = warnings.warn) -> None:
-        if getattr(self, "_used", False) and not self._released:
-            _warn(
-                f"unclosed EventSource for {_redact(self.url)}: use 'async with' or "
-                "'await es.aclose()'",
-                ResourceWarning,
-                source=self,
-                stacklevel=2,
-            )
-            # Nothing can be awaited here, but an open response would stay checked
-            # out of the session's pool (a session the user passed outlives us):
-            # a transport that can close one synchronously does so now.
-            abort = getattr(self._response, "abort", None)
-            if abort is not None:
-                with contextlib.suppress(Exception):  # best effort during collection
-                    abort()
-
-    async def _release_response(self) -> None:
-        response, self._response = self._response, None
-        chunks, self._chunks = self._chunks, None
-        self._backlog = None
-        close_chunks = getattr(chunks, "aclose", None)
-        if close_chunks is not None:
-            await close_chunks()
-        if response is not None:
-            await response.aclose()
-
-    async def _release_all(self) -> None:
-        await self._release_response()
-        if not self._released:
-            self._released = True
-            await self._transport.aclose()
