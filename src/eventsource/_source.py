@@ -352,18 +352,29 @@ class EventSource(StreamLoop):
         """
         try:
             while True:
-                item: Item | None = self._take_plain()
-                if item is None:
+                event = self._take_plain()
+                if event is None:
                     try:
                         item = await self._next_item()
                     except StopAsyncIteration:
                         return
-                elif self._until_checkpoint:
+                    await self._dispatch(item)
+                    continue
+                if self._until_checkpoint:
                     self._until_checkpoint -= 1
                 else:
                     self._until_checkpoint = CHECKPOINT_EVERY
                     await anyio.lowlevel.checkpoint()
-                await self._dispatch(item)
+                if self._listeners.get(event.type):
+                    await self._dispatch(event)
+                    continue
+                # Only the onmessage attribute (or nothing) to call: no dispatch
+                # coroutine for the commonest case.
+                handler = self.onmessage if event.type == "message" else None
+                if handler is not None:
+                    pending = self._invoke(handler, event)
+                    if pending is not None:
+                        await self._settle(pending, handler, event)
         finally:
             with anyio.CancelScope(shield=True):
                 await self.aclose()
