@@ -459,6 +459,9 @@ async def test_ctrl_c_exits_130_without_a_traceback(server: SSEServer) -> None:
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
         env=_env(),
+        # A shell that starts a job in the background (as a CI runner may) leaves
+        # SIGINT ignored, and the child would inherit that: give it the default.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         assert process.stdout is not None

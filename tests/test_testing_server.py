@@ -610,12 +610,19 @@ def test_main_prints_the_url_and_publishes_until_the_count(
     assert "/stream" in out
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_python_m_eventsource_testing_streams_until_ctrl_c() -> None:
     process = subprocess.Popen(
         [sys.executable, "-m", "eventsource.testing", "--interval", "0.02"],
         stdout=subprocess.PIPE,
         text=True,
         env={**os.environ, "PYTHONWARNINGS": "error"},
+        # A shell that starts a job in the background (as a CI runner may) leaves
+        # SIGINT ignored, and the child would inherit that: give it the default.
+        preexec_fn=_default_sigint,
     )
     try:
         assert process.stdout is not None
