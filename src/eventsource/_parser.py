@@ -18,6 +18,8 @@ __all__ = ["DEFAULT_MAX_EVENT_SIZE", "Parser"]
 
 #: Default bound on one line (in bytes) and on one event's data (in characters).
 DEFAULT_MAX_EVENT_SIZE = 16 * 1024 * 1024
+#: An open event's data lines from one ``feed`` are kept as one string past this many.
+COMPACT_LINES = 32
 
 LINE_TOO_LONG = "a line exceeded max_event_size ({} bytes)"
 
@@ -147,27 +149,20 @@ class Parser:
                 text = text[1:]
         if "\r" in text:  # [spec] CRLF, LF and CR each end a line
             text = text.replace("\r\n", "\n").replace("\r", "\n")
+        lines = text.split("\n")
+        lines.pop()  # text ends with a line break: the last piece is empty
         if long_line >= 0:
             # The limit applies in stream order, whatever the chunking: the lines
             # before the long one count, the long one and all after it do not.
-            kept = text.split("\n")[:long_line]
-            text = "\n".join(kept) + "\n" if kept else ""
+            del lines[long_line:]
         elif len(rest) <= limit:
-            return self._interpret(text)
-        events = self._interpret(text)
+            return self._interpret(lines)
+        events = self._interpret(lines)
         if self._error is None:
             self._fail(LINE_TOO_LONG.format(limit), events)
         return events
 
-    def _interpret(self, text: str) -> list[MessageEvent]:
-        """Run the spec's line algorithm over ``text``, whole lines ending in LF.
-
-        The text is cut at blank lines into event blocks (the lines after the last
-        blank line are a block that does not end its event). A block of nothing
-        but ``data: `` lines, and a fresh event of the shape ``id: N`` or
-        ``event: T`` then ``data: X``, are taken whole: exactly what the line loop
-        would do, at a fraction of the cost. Every other block takes the line loop.
-        """
+    def _interpret(self, lines: list[str]) -> list[MessageEvent]:
         events: list[MessageEvent] = []
         append = events.append
         data = self._data
@@ -178,113 +173,50 @@ class Parser:
         limit = self._max
         origin = self.origin
         new_event = new_message_event
-        blocks: list[str | None] = text.split("\n\n")  # type: ignore[assignment]
-        tail = blocks[-1]  # the lines after the last blank line: no dispatch yet
-        blocks[-1] = None
-        fast_limit = limit + 5  # a one-line "data: X" block whose data fits the limit
-        for block in blocks:
-            if block is not None:
-                if (
-                    not data
-                    and block[:6] == "data: "
-                    and len(block) <= fast_limit
-                    and "\n" not in block
-                ):  # the commonest event of all: one data line
-                    dispatched_id = id_buffer
-                    append(new_event(event_type or "message", block[6:], id_buffer, origin))
-                    event_type = ""
-                    continue
-                ends_event = True
-            elif tail:
-                block = tail  # it ends with the line break of its last line
-                ends_event = False
-            else:
-                break
-            if block[:6] == "data: ":
-                # Only data lines? Then the value is the block without the field
-                # names: the lines joined with LF, as the spec's data buffer holds
-                # them, made in one pass. Each "\ndata: " dropped shortens it by 6.
-                trail = 0 if ends_event else 1  # the tail's final line break
-                joined = block.replace("\ndata: ", "\n")
-                count_lines = (len(block) - len(joined)) // 6 + 1
-                if joined.count("\n") != count_lines - 1 + trail:
-                    count_lines = 0  # other fields too: take the line loop
-                piece = joined[6 : len(joined) - trail]
-                size = data_size + len(piece) + count_lines
-                if count_lines and size <= limit:
-                    if not ends_event:
-                        data.append(piece)
-                        data_size = size
-                        continue
-                    if data:
-                        data.append(piece)
-                        piece = "\n".join(data)
-                        data = []
-                    dispatched_id = id_buffer
-                    append(new_event(event_type or "message", piece, id_buffer, origin))
+        first = len(data)  # the data lines this call adds start here
+        for line in lines:
+            if line[:6] == "data: ":  # the common case, first: no partition needed
+                value = line[6:]
+            elif not line:  # [spec] empty line: dispatch the event
+                dispatched_id = id_buffer
+                if data:
+                    append(new_event(event_type or "message", "\n".join(data), id_buffer, origin))
+                    data = []
                     data_size = 0
-                    event_type = ""
-                    continue
-            elif ends_event and not data and not event_type and len(block) < limit:
-                # A fresh event of a common two-line shape: ``id`` or ``event``, then data.
-                cut = block.find("\n")
-                if block[cut + 1 : cut + 7] == "data: " and block.find("\n", cut + 1) < 0:
-                    if block[:4] == "id: ":
-                        value = block[4:cut]
+                first = 0
+                event_type = ""
+                continue
+            else:
+                field, _, value = line.partition(":")
+                if value[:1] == " ":  # [spec] remove exactly one leading space
+                    value = value[1:]
+                if field != "data":
+                    if not field:  # [spec] a line starting with ':' is a comment
+                        if self._on_comment is not None:
+                            self._on_comment(value)
+                    elif field == "event":
+                        event_type = value
+                    elif field == "id":
                         if "\0" not in value:  # [spec] an id containing NULL is ignored
                             id_buffer = value
-                        dispatched_id = id_buffer
-                        append(new_event("message", block[cut + 7 :], id_buffer, origin))
-                        continue
-                    if block[:7] == "event: ":
-                        kind = block[7:cut] or "message"
-                        dispatched_id = id_buffer
-                        append(new_event(kind, block[cut + 7 :], id_buffer, origin))
-                        continue
-            lines = block.split("\n")
-            if ends_event:
-                lines.append("")  # the blank line that ended the block
-            else:
-                lines.pop()  # the tail ends with a line break: the last piece is empty
-            for line in lines:
-                if line[:6] == "data: ":  # the common case, first: no partition needed
-                    value = line[6:]
-                elif not line:  # [spec] empty line: dispatch the event
-                    dispatched_id = id_buffer
-                    if data:
-                        joined = "\n".join(data)
-                        append(new_event(event_type or "message", joined, id_buffer, origin))
-                        data = []
-                        data_size = 0
-                    event_type = ""
+                    elif field == "retry" and value.isascii() and value.isdigit():
+                        self.retry = int(value) / 1000  # [spec] ASCII digits, milliseconds
+                    # [spec] any other field is ignored
                     continue
-                else:
-                    field, _, value = line.partition(":")
-                    if value[:1] == " ":  # [spec] remove exactly one leading space
-                        value = value[1:]
-                    if field != "data":
-                        if not field:  # [spec] a line starting with ':' is a comment
-                            if self._on_comment is not None:
-                                self._on_comment(value)
-                        elif field == "event":
-                            event_type = value
-                        elif field == "id":
-                            if "\0" not in value:  # [spec] an id containing NULL is ignored
-                                id_buffer = value
-                        elif field == "retry" and value.isascii() and value.isdigit():
-                            self.retry = int(value) / 1000  # [spec] ASCII digits, milliseconds
-                        # [spec] any other field is ignored
-                        continue
-                data.append(value)  # [spec] append the value and a LF (joined at dispatch)
-                data_size += len(value) + 1
-                if data_size > limit:
-                    self.last_event_id = dispatched_id
-                    self._data, self._data_size = [], 0
-                    self._event_type, self._id_buffer = "", id_buffer
-                    self._fail(
-                        f"an event's data exceeded max_event_size ({limit} characters)", events
-                    )
-                    return events
+            data.append(value)  # [spec] data: append the value and a LF (joined at dispatch)
+            data_size += len(value) + 1
+            if data_size > limit:
+                self.last_event_id = dispatched_id
+                self._data, self._data_size = [], 0
+                self._event_type, self._id_buffer = "", id_buffer
+                self._fail(f"an event's data exceeded max_event_size ({limit} characters)", events)
+                return events
+        if len(data) - first > COMPACT_LINES:
+            # An event still open after many data lines: keep this call's lines as one
+            # string (joined as the dispatch will join them). A string per line costs
+            # ~50 bytes more than its text, so a million tiny lines would otherwise
+            # hold many times max_event_size.
+            data[first:] = ["\n".join(data[first:])]
         self.last_event_id = dispatched_id
         self._data = data
         self._data_size = data_size
