@@ -223,9 +223,13 @@ class Connection:
         self._failing_since: float | None = None
         self._delivered = False
         self._seen_retry: float | None = None
-        self.error: ProtocolError | None = None
         self._hops: list[str] = []
         self._restart_attempt()
+
+    @property
+    def error(self) -> ProtocolError | None:
+        """A broken limit held back behind events :meth:`feed` returned: raise it after them."""
+        return self.parser.error
 
     @property
     def last_event_id(self) -> str:
@@ -371,11 +375,6 @@ class Connection:
                 in :attr:`error` for the caller to raise after delivering them.
         """
         events = self.parser.feed(data)
-        if events:
-            try:
-                self.parser.feed(b"")  # raises the error held back behind `events`, if any
-            except ProtocolError as exc:
-                self.error = exc
         retry = self.parser.retry
         if retry is not None and retry != self._seen_retry:
             self._seen_retry = retry
@@ -428,7 +427,6 @@ class Connection:
     def fail(self) -> None:
         """A fatal error (a broken limit): CLOSED."""
         self.parser.reset()
-        self.error = None
         self.state = ReadyState.CLOSED
 
     def close(self) -> None:

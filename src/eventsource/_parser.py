@@ -93,6 +93,11 @@ class Parser:
         self._data_size = 0
         self._event_type = ""
 
+    @property
+    def error(self) -> ProtocolError | None:
+        """The broken limit held back behind events already returned, until :meth:`reset`."""
+        return self._error
+
     def reset(self) -> None:
         """End the current stream: discard a partial line and a partial event.
 

@@ -315,22 +315,24 @@ class EventSource(StreamLoop):
             StopAsyncIteration: closed, or the server answered 204.
             EventSourceError: the connection failed for good.
         """
-        items = self._items
-        if items and self._plain and not self._busy and type(items[0]) is MessageEvent:
-            # The fast path (as _take_plain, inlined): a decoded event, nothing else due.
-            event: MessageEvent = items.popleft()  # type: ignore[assignment]
-            self._last_id = event.last_event_id if items else self._conn.last_event_id
-            if self._until_checkpoint:
-                self._until_checkpoint -= 1
-                return event
-            self._until_checkpoint = CHECKPOINT_EVERY
-            await anyio.lowlevel.checkpoint()  # cancellation and fairness, now and then
+        event = self._take_plain()
+        if event is not None:
+            if self._checkpoint_due():
+                await anyio.lowlevel.checkpoint()  # cancellation and fairness, now and then
             return event
         while True:
             item = await self._next_item()
             if type(item) is MessageEvent:
                 return item
             await self._dispatch(item)  # open, error and comment items
+
+    def _checkpoint_due(self) -> bool:
+        """Count a handed-out event; every ``CHECKPOINT_EVERY``-th needs a checkpoint."""
+        if self._until_checkpoint:
+            self._until_checkpoint -= 1
+            return False
+        self._until_checkpoint = CHECKPOINT_EVERY
+        return True
 
     def _take_plain(self) -> MessageEvent | None:
         """The fast path: the next decoded event when nothing but handing it out is due."""
@@ -360,10 +362,7 @@ class EventSource(StreamLoop):
                         return
                     await self._dispatch(item)
                     continue
-                if self._until_checkpoint:
-                    self._until_checkpoint -= 1
-                else:
-                    self._until_checkpoint = CHECKPOINT_EVERY
+                if self._checkpoint_due():
                     await anyio.lowlevel.checkpoint()
                 if self._listeners.get(event.type):
                     await self._dispatch(event)
