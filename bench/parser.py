@@ -1,7 +1,6 @@
 """Parser throughput: eventsource.Parser against httpx-sse's decode path, in one run.
 
 Usage: python bench/parser.py [--quick] [--rounds N] [--only NAME] [--no-gc]
-                              [--what-if-mutable-event]
 
 Each workload is one byte string, fed whole and as 4 KiB chunks. httpx-sse is
 run end to end without a network: an ``httpx.Response`` whose body yields the
@@ -164,16 +163,9 @@ def main() -> None:
     options.add_argument("--rounds", type=int, default=None)
     options.add_argument("--only", default="", help="comma-separated parts of workload names")
     options.add_argument("--no-gc", action="store_true", help="disable gc during timed runs")
-    options.add_argument(
-        "--what-if-mutable-event",
-        action="store_true",
-        help="experiment: build a non-frozen slotted twin of MessageEvent instead",
-    )
     args = options.parse_args()
     global GC_DURING_RUNS
     GC_DURING_RUNS = not args.no_gc
-    if args.what_if_mutable_event:
-        use_mutable_event_twin()
     scale = 10 if args.quick else 1
     rounds = args.rounds or (3 if args.quick else 5)
     workloads = [
@@ -191,21 +183,6 @@ def main() -> None:
     )
     bench(workloads, rounds)
     construction_costs()
-
-
-def use_mutable_event_twin() -> None:
-    # Not the library's behaviour: shows what the frozen dataclass costs per event.
-    import eventsource._parser
-
-    @dataclass(slots=True)
-    class MutableMessageEvent:
-        type: str = "message"
-        data: str = ""
-        last_event_id: str = ""
-        origin: str = ""
-
-    eventsource._parser.MessageEvent = MutableMessageEvent  # type: ignore[misc,assignment]
-    print("WHAT-IF: the parser builds a non-frozen slotted dataclass, not MessageEvent")
 
 
 def construction_costs() -> None:

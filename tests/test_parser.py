@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from eventsource import MessageEvent, Parser, ProtocolError
+from eventsource._parser import WINDOW
 
 
 def parse(data: bytes, **kwargs: object) -> tuple[list[MessageEvent], Parser]:
@@ -266,3 +267,31 @@ def test_a_block_of_data_lines_exactly_at_the_limit_is_accepted() -> None:
     for i in range(len(stream)):
         events += [e.data for e in chunked.feed(stream[i : i + 1])]
     assert events == ["1234\n5678\n9", "1234\n5678\n9"]
+
+
+def test_a_read_larger_than_the_decoding_window_gives_the_same_events() -> None:
+    # Reads past WINDOW are decoded a window at a time; the cuts fall mid-line.
+    stream = b"".join(b"id: %d\ndata: %s\n\n" % (i, b"x" * (i % 300)) for i in range(3000))
+    stream += b"data: " + b"y" * (WINDOW + 10) + b"\n\n"  # one line across windows
+    assert len(stream) > 3 * WINDOW
+    whole = Parser().feed(stream)
+    chunked = Parser()
+    events = [e for i in range(0, len(stream), 4096) for e in chunked.feed(stream[i : i + 4096])]
+    assert whole == events
+    assert len(whole) == 3001
+    assert whole[2999] == MessageEvent("message", "x" * (2999 % 300), "2999", "")
+    assert whole[-1].data == "y" * (WINDOW + 10)
+
+
+def test_a_big_read_returns_the_events_before_a_limit_violation_then_raises() -> None:
+    parser = Parser(max_event_size=100)
+    events = parser.feed(b"data: a\n\n" + b"data: " + b"x" * (2 * WINDOW) + b"\n\n")
+    assert [e.data for e in events] == ["a"]
+    with pytest.raises(ProtocolError):
+        parser.feed(b"data: b\n\n")
+
+
+def test_a_big_read_with_no_event_before_a_limit_violation_raises_at_once() -> None:
+    parser = Parser(max_event_size=100)
+    with pytest.raises(ProtocolError, match="max_event_size"):
+        parser.feed(b"data: " + b"x" * (2 * WINDOW) + b"\n\n")

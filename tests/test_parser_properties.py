@@ -209,6 +209,17 @@ PIECE = st.one_of(
     EOL,  # blank lines dispatch
     EOL.map(lambda eol: eol + eol),
     st.just(BOM),
+    # the common shapes the parser takes whole (and near misses of them)
+    st.sampled_from(
+        [
+            b"data: x\n\n",
+            b"id: 7\ndata: y\n\n",
+            b"id: \0\ndata: z\n\n",
+            b"id: 8\ndata: a\ndata: b\n\n",
+            b"id: 9\n\n",
+            b"data: \n\n\n",
+        ]
+    ),
     st.binary(max_size=10),  # invalid UTF-8, NUL, stray CR/LF
     st.sampled_from([b"\xc3", b"\xa9", b"\xe2\x82", b"\xf0\x9f\x98", b"\xff", b"\xed\xa0\x80"]),
 )

@@ -3,8 +3,9 @@
 A driver connects to ``url``, reads the stream, and hands the data of every
 event to ``sink(data)`` in order; it stops as soon as ``sink`` returns True
 (the expected count is reached, so clients that reconnect after EOF never
-reconnect). ``sink`` keeps the count and a running crc32, so a driver cannot
-skip work. Each run happens in its own process: ``python -m drivers`` (see
+reconnect). ``sink`` keeps every event's data and, once the clock has
+stopped, checks the count and a crc32 of all of it, so a driver cannot skip
+work. Each run happens in its own process: ``python -m drivers`` (see
 ``__main__.py``), started by ``bench/e2e.py``.
 
 Signatures:
