@@ -271,8 +271,9 @@ def fan_out(
     expect = info["workloads"]["fanout"]
     url = f"http://127.0.0.1:{info['port']}/fanout"
     rows = []
+    kib: dict[str, float] = {}
     for d in drivers:
-        if not d.is_async or d.feeds not in ("str", "bytes"):
+        if not d.is_async or d.feeds == "wire":
             continue
         r = run_driver(d, url, expect, timeout=args.timeout * 2, fanout=n)
         log["runs"].append({"workload": "fanout", **r})
@@ -281,6 +282,7 @@ def fan_out(
         if not r.get("ok"):
             rows.append([d.name, "FAIL", r.get("error", "failed")[:60], "", ""])
             continue
+        kib[d.name] = r["kib_per_conn"]
         rows.append(
             [
                 d.name,
@@ -292,6 +294,10 @@ def fan_out(
         )
     print(f"\n## fan-out: {n} connections x {expect['events']:,} events from one process")
     print(table(rows, ["driver", "events/s", "seconds", "KiB/conn", "fds before -> after"]))
+    base = kib.get("raw_aiohttp")
+    for name in kib:
+        if base and name.startswith("ours_"):
+            print(f"{name}: {kib[name] / base:.2f}x raw_aiohttp's memory per connection")
 
 
 def main() -> None:

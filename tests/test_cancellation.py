@@ -135,7 +135,7 @@ async def test_a_closed_event_source_does_not_warn() -> None:
 
 
 async def test_a_cancel_is_noticed_within_a_bounded_number_of_buffered_events() -> None:
-    from eventsource._source import CHECKPOINT_EVERY
+    from eventsource._source import CHECKPOINT_AT_MOST
 
     body = b"".join(f"data: {i}\n\n".encode() for i in range(500))
 
@@ -149,8 +149,29 @@ async def test_a_cancel_is_noticed_within_a_bounded_number_of_buffered_events() 
                 seen.append(event.data)
                 if len(seen) == 3:
                     scope.cancel()
-        assert 3 <= len(seen) <= 3 + CHECKPOINT_EVERY
+        assert 3 <= len(seen) <= 3 + CHECKPOINT_AT_MOST
         assert len(seen) < 500
+
+
+async def test_a_burst_of_reads_passes_a_checkpoint_before_decoding_more() -> None:
+    # Events of 1 KiB: a decoded slice holds about 16, so the checkpoint taken
+    # before the next slice (after CHECKPOINT_EVERY events) is the one that counts.
+    from eventsource._source import CHECKPOINT_EVERY, FEED_SLICE
+
+    body = b"".join(b"data: %04d%s\n\n" % (i, b"x" * 1020) for i in range(400))
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        return await stream(request, body)
+
+    async with serve({"/": handler}) as server, EventSource(server.url("/")) as es:
+        seen: list[str] = []
+        with anyio.fail_after(5), anyio.CancelScope() as scope:
+            async for event in es:
+                seen.append(event.data[:4])
+                if len(seen) == 3:
+                    scope.cancel()
+        assert 3 <= len(seen) <= 3 + CHECKPOINT_EVERY + FEED_SLICE // 1024
+        assert seen == [f"{i:04d}" for i in range(len(seen))]
 
 
 async def test_predicates_set_after_construction_take_effect_on_buffered_events() -> None:

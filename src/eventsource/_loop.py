@@ -8,7 +8,9 @@ never aiohttp or httpx.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import functools
 import inspect
 import logging
 import warnings
@@ -19,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any, TypeAlias
 
 import anyio
+import anyio.lowlevel
 
 from ._connection import (
     ConnectAttempt,
@@ -43,6 +46,7 @@ from ._store import LastEventIdStore
 from ._transport._base import Response, Transport
 
 __all__ = [
+    "CHECKPOINT_AT_MOST",
     "CHECKPOINT_EVERY",
     "FEED_SLICE",
     "Item",
@@ -59,9 +63,14 @@ logger = logging.getLogger("eventsource")
 # Logs name the endpoint, never a query string or userinfo (they may hold tokens).
 _redact = redact_url
 
-#: Hand out at most this many buffered events between two checkpoints, so that a
-#: cancellation is noticed and other tasks run even during a burst.
-CHECKPOINT_EVERY = 32
+#: After this many events handed out, pass an anyio checkpoint before decoding
+#: more: a cancellation is noticed and other tasks run even while a stream
+#: bursts, and at that point no decoded event is held (with thousands of
+#: streams, events held across checkpoints would add up).
+CHECKPOINT_EVERY = 64
+#: Never hand out more buffered events than this without a checkpoint (a read of
+#: many tiny events).
+CHECKPOINT_AT_MOST = 256
 #: Bytes of a network read decoded at once (see ``_advance``).
 FEED_SLICE = 16 * 1024
 
@@ -126,7 +135,8 @@ class StreamLoop:
         self._unsaved = False  # the last event ID changed but is not in the store yet
         self._scope: anyio.CancelScope | None = None
         self._last_id = last_event_id
-        self._until_checkpoint = CHECKPOINT_EVERY
+        self._until_checkpoint = CHECKPOINT_AT_MOST  # counted down per event handed out
+        self._backend_checkpoint: Callable[[], Awaitable[object]] | None = None
         self._plain = store is None
         self._stop_when: Predicate | None = None
         self._stop_after: Predicate | None = None
@@ -189,6 +199,25 @@ class StreamLoop:
             and self._store is None
         )
 
+    async def _checkpoint(self) -> None:
+        """An anyio checkpoint, with the running backend looked up once, not each time.
+
+        ``anyio.lowlevel.checkpoint`` finds the backend on every call, which costs
+        as much again as the checkpoint itself; on asyncio it then awaits
+        ``asyncio.sleep(0)``, which is what this does directly.
+        """
+        self._until_checkpoint = CHECKPOINT_AT_MOST
+        checkpoint = self._backend_checkpoint
+        if checkpoint is None:
+            try:
+                asyncio.get_running_loop()
+            except RuntimeError:  # not asyncio: trio
+                checkpoint = anyio.lowlevel.checkpoint
+            else:
+                checkpoint = functools.partial(asyncio.sleep, 0)
+            self._backend_checkpoint = checkpoint
+        await checkpoint()
+
     async def _next_item(self) -> Item:
         if self._busy:
             raise RuntimeError("this EventSource is already being iterated by another task")
@@ -200,6 +229,10 @@ class StreamLoop:
                     await self._release_all()
                     raise StopAsyncIteration
                 if self._items:
+                    if type(self._items[0]) is MessageEvent:
+                        self._until_checkpoint -= 1
+                        if not self._until_checkpoint:
+                            await self._checkpoint()
                     item = self._items.popleft()
                     if type(item) is MessageEvent and not await self._admit(item):
                         continue
@@ -215,6 +248,9 @@ class StreamLoop:
                     raise error
                 if self._finished:
                     self._close_now()
+                    continue
+                if self._until_checkpoint <= CHECKPOINT_AT_MOST - CHECKPOINT_EVERY:
+                    await self._checkpoint()  # see CHECKPOINT_EVERY
                     continue
                 if self._restart_requested:
                     self._restart_requested = False
