@@ -128,9 +128,13 @@ def feed_all(
     return events, fed, None
 
 
-def run(chunks: list[bytes], **options: object) -> Outcome:
+def run(chunks: list[bytes], *, whole_events: bool = False, **options: object) -> Outcome:
     comments: list[str] = []
     parser = Parser(on_comment=comments.append, **options)  # type: ignore[arg-type]
+    if whole_events:
+        # Start in the mode a stream of small events switches the parser to
+        # (common events taken whole), which one feed would not reach.
+        parser._cut = True
     events, _, exc = feed_all(parser, chunks)
     error = None if exc is None else (str(exc), exc.limit)
     outcome = Outcome(events, comments, parser.retry, parser.last_event_id, error, [])
@@ -218,6 +222,11 @@ PIECE = st.one_of(
             b"id: 8\ndata: a\ndata: b\n\n",
             b"id: 9\n\n",
             b"data: \n\n\n",
+            b"event: t\ndata: x\n\n",
+            b"id: 1\nevent: t\nid: 2\nevent: u\ndata: y\n\n",
+            b"event: t\nid: \0\ndata: z\n\n",
+            b"data: a\ndata: b\n\n",
+            b"event:\ndata:\n\n",
         ]
     ),
     st.binary(max_size=10),  # invalid UTF-8, NUL, stray CR/LF
@@ -245,6 +254,7 @@ def test_every_chunking_gives_the_same_events_retry_and_last_event_id(
     stream: bytes, cuts: list[int]
 ) -> None:
     whole = run([stream])
+    assert run([stream], whole_events=True) == whole
     for name, chunks in chunkings(stream, cuts).items():
         assert run(chunks) == whole, name
 
@@ -258,10 +268,13 @@ def test_every_chunking_gives_the_same_events_retry_and_last_event_id(
 @example(b"data: a\n\ndata:abcd\ndata:abcd\ndata:ab\n\n", [], 10)  # data of short lines
 @example(b"data: a\n\ndata:abcd\ndata:abcd\ndata:ab\nid: 0123456789\n", [], 10)
 @example(b"data: a\n\ndata:abcd\ndata:abcd\ndata:ab\n0123456789a", [], 10)
+# an open event's last line, taken whole after a read of several events, over the limit
+@example(b"data: a\n\ndata: b\n\ndata:abcde\ndata:abcde\ndata: a\n\n", [40], 12)
 def test_every_chunking_agrees_on_whether_and_where_the_size_limit_is_exceeded(
     stream: bytes, cuts: list[int], limit: int
 ) -> None:
     whole = run([stream], max_event_size=limit)
+    assert run([stream], whole_events=True, max_event_size=limit) == whole
     for name, chunks in chunkings(stream, cuts).items():
         assert run(chunks, max_event_size=limit) == whole, name
     unlimited = run([stream])

@@ -9,6 +9,7 @@ Spec: https://html.spec.whatwg.org/multipage/server-sent-events.html
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -24,6 +25,11 @@ COMPACT_LINES = 32
 
 #: Reads longer than this are decoded in windows of this many bytes.
 WINDOW = 64 * 1024
+
+#: One whole common event: "id: " and "event: " lines in any order (the last of
+#: each counts, as in the line loop; an id with NUL is left to the line loop),
+#: then one "data: " line and a blank line. Anything else: one line, with its LF.
+_EVENT = re.compile(r"(?:(id: [^\n\0]*)\n|(event: [^\n]*)\n)*data: ([^\n]*)\n\n|([^\n]*\n)")
 
 LINE_TOO_LONG = "a line exceeded max_event_size ({} bytes)"
 
@@ -187,9 +193,10 @@ class Parser:
         return events
 
     def _interpret(self, text: str) -> list[MessageEvent]:
-        # `text` is whole lines, each ending in LF. It is cut at blank lines into
-        # events; the two common shapes ("data: X" and "id: N" then "data: X")
-        # are taken whole, any other event goes through the spec's line loop.
+        # `text` is whole lines, each ending in LF. While events are small, a
+        # regular expression takes each common event whole (see _EVENT); every
+        # other line, and every line of large events, goes through the spec's
+        # line loop.
         events: list[MessageEvent] = []
         append: Callable[[Any], None] = events.append  # takes drafts turned into events
         data = self._data
@@ -201,85 +208,84 @@ class Parser:
         origin = self.origin
         new = object.__new__  # events are built in the loop: see MessageEventDraft
         first = len(data)  # the data lines this call adds start here
-        # Cut only while events are small (the last read held several: searching
-        # for two characters runs at ~1 GB/s, a cost large events should not pay),
-        # and only when the text is shorter than the limit, so no event taken
-        # whole can break it.
-        pieces = text.split("\n\n") if self._cut and len(text) <= limit else [text]
-        tail = len(pieces) - 1  # the lines after the last blank line: no dispatch yet
-        for index, piece in enumerate(pieces):
-            if not data and piece[:6] == "data: " and "\n" not in piece:
-                value = piece[6:]
-            elif not data and piece[:4] == "id: ":
-                head, _, value = piece.partition("\n")
-                if value[:6] == "data: " and "\n" not in value and "\0" not in head:
-                    id_buffer = head[4:]
-                    value = value[6:]
-                else:
-                    value = None
-            else:
-                value = None
-            if value is not None:  # [spec] one data line then a blank line: dispatch
-                dispatched_id = id_buffer
-                event = new(MessageEventDraft)
-                event.type = event_type or "message"
-                event.data = value
-                event.last_event_id = id_buffer
-                event.origin = origin
-                event.__class__ = MessageEvent  # type: ignore[assignment]
-                append(event)
-                event_type = ""
-                continue
-            lines = piece.split("\n")
-            if index == tail:
-                lines.pop()  # text ends with a line break: the last piece is empty
-            else:
-                lines.append("")  # the blank line the split removed
-            for line in lines:
-                if line[:6] == "data: ":  # the common case, first: no partition needed
-                    value = line[6:]
-                elif not line:  # [spec] empty line: dispatch the event
-                    dispatched_id = id_buffer
-                    if data:
-                        event = new(MessageEventDraft)
-                        event.type = event_type or "message"
-                        event.data = "\n".join(data)
-                        event.last_event_id = id_buffer
-                        event.origin = origin
-                        event.__class__ = MessageEvent  # type: ignore[assignment]
-                        append(event)
+        items: list[str] | list[tuple[str, str, str, str]]
+        # Whole events only while the last read held several (the expression is
+        # slower than a split on long lines), and only when the text is shorter
+        # than the limit, so no event taken whole can break it.
+        if self._cut and len(text) <= limit:
+            items = _EVENT.findall(text)
+        else:
+            items = text.split("\n")
+            items.pop()  # text ends with a line break: the last piece is empty
+        for item in items:
+            if isinstance(item, tuple):
+                id_field, type_field, value, line = item
+                if line:  # any other line, with its LF
+                    line = line[:-1]
+                else:  # [spec] data, then a blank line: dispatch
+                    if id_field:
+                        id_buffer = id_field[4:]
+                    if type_field:
+                        event_type = type_field[7:]
+                    if data:  # the last line of an event that began on other lines
+                        data.append(value)
+                        data_size += len(value) + 1
+                        if data_size > limit:
+                            return self._data_too_big(events, dispatched_id, id_buffer)
+                        value = "\n".join(data)
                         data = []
                         data_size = 0
-                    first = 0
+                        first = 0
+                    dispatched_id = id_buffer
+                    event = new(MessageEventDraft)
+                    event.type = event_type or "message"
+                    event.data = value
+                    event.last_event_id = id_buffer
+                    event.origin = origin
+                    event.__class__ = MessageEvent  # type: ignore[assignment]
+                    append(event)
                     event_type = ""
                     continue
-                else:
-                    field, _, value = line.partition(":")
-                    if value[:1] == " ":  # [spec] remove exactly one leading space
-                        value = value[1:]
-                    if field != "data":
-                        if not field:  # [spec] a line starting with ':' is a comment
-                            if self._on_comment is not None:
-                                self._on_comment(value)
-                        elif field == "event":
-                            event_type = value
-                        elif field == "id":
-                            if "\0" not in value:  # [spec] an id containing NULL is ignored
-                                id_buffer = value
-                        elif field == "retry" and value.isascii() and value.isdigit():
-                            self.retry = int(value) / 1000  # [spec] ASCII digits, milliseconds
-                        # [spec] any other field is ignored
-                        continue
-                data.append(value)  # [spec] data: append the value and a LF (joined at dispatch)
-                data_size += len(value) + 1
-                if data_size > limit:
-                    self.last_event_id = dispatched_id
-                    self._data, self._data_size = [], 0
-                    self._event_type, self._id_buffer = "", id_buffer
-                    self._fail(
-                        f"an event's data exceeded max_event_size ({limit} characters)", events
-                    )
-                    return events
+            else:
+                line = item
+            if line[:6] == "data: ":  # the common case, first: no partition needed
+                value = line[6:]
+            elif not line:  # [spec] empty line: dispatch the event
+                dispatched_id = id_buffer
+                if data:
+                    event = new(MessageEventDraft)
+                    event.type = event_type or "message"
+                    event.data = "\n".join(data)
+                    event.last_event_id = id_buffer
+                    event.origin = origin
+                    event.__class__ = MessageEvent  # type: ignore[assignment]
+                    append(event)
+                    data = []
+                    data_size = 0
+                first = 0
+                event_type = ""
+                continue
+            else:
+                field, _, value = line.partition(":")
+                if value[:1] == " ":  # [spec] remove exactly one leading space
+                    value = value[1:]
+                if field != "data":
+                    if not field:  # [spec] a line starting with ':' is a comment
+                        if self._on_comment is not None:
+                            self._on_comment(value)
+                    elif field == "event":
+                        event_type = value
+                    elif field == "id":
+                        if "\0" not in value:  # [spec] an id containing NULL is ignored
+                            id_buffer = value
+                    elif field == "retry" and value.isascii() and value.isdigit():
+                        self.retry = int(value) / 1000  # [spec] ASCII digits, milliseconds
+                    # [spec] any other field is ignored
+                    continue
+            data.append(value)  # [spec] data: append the value and a LF (joined at dispatch)
+            data_size += len(value) + 1
+            if data_size > limit:
+                return self._data_too_big(events, dispatched_id, id_buffer)
         if len(data) - first > COMPACT_LINES:
             # An event still open after many data lines: keep this call's lines as one
             # string (joined as the dispatch will join them). A string per line costs
@@ -292,6 +298,16 @@ class Parser:
         self._event_type = event_type
         self._id_buffer = id_buffer
         self._cut = len(events) > 1
+        return events
+
+    def _data_too_big(
+        self, events: list[MessageEvent], dispatched_id: str, id_buffer: str
+    ) -> list[MessageEvent]:
+        # State as the spec leaves it at the line that broke the limit.
+        self.last_event_id = dispatched_id
+        self._data, self._data_size = [], 0
+        self._event_type, self._id_buffer = "", id_buffer
+        self._fail(f"an event's data exceeded max_event_size ({self._max} characters)", events)
         return events
 
     def _fail(self, message: str, events: list[MessageEvent] | None = None) -> None:
