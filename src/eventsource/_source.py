@@ -342,16 +342,22 @@ class EventSource(StreamLoop):
         """
         try:
             async for event in self:  # open and error events are dispatched on the way
-                if self._listeners.get(event.type):
+                listeners = self._listeners
+                if listeners and listeners.get(event.type):
                     await self._dispatch(event)
                     continue
                 # Only the onmessage attribute (or nothing) to call: no dispatch
-                # coroutine for the commonest case.
+                # coroutine and no helper call for the commonest case.
                 handler = self.onmessage if event.type == "message" else None
-                if handler is not None:
-                    pending = self._invoke(handler, event)
-                    if pending is not None:
-                        await self._settle(pending, handler, event)
+                if handler is None:
+                    continue
+                try:
+                    result = handler(event)
+                except Exception:
+                    self._listener_failed(handler, event)
+                    continue
+                if result is not None and inspect.isawaitable(result):
+                    await self._settle(result, handler, event)
         finally:
             with anyio.CancelScope(shield=True):
                 await self.aclose()
