@@ -16,10 +16,11 @@ from collections.abc import Iterator
 import aiohttp
 import anyio
 import pytest
+from aiohttp import web
 
 from eventsource import ReadTimeout, TransportError
 from eventsource._transport import Request
-from eventsource._transport._aiohttp import AiohttpResponse, AiohttpTransport
+from eventsource._transport._aiohttp import READ_SIZE, AiohttpResponse, AiohttpTransport
 
 from ._servers import (
     LoopbackServer,
@@ -28,6 +29,7 @@ from ._servers import (
     refused_port,
     running_server,
 )
+from ._web import serve, stream
 
 pytestmark = pytest.mark.asyncio
 
@@ -239,3 +241,28 @@ async def test_no_socket_or_fd_of_ours_outlives_aclose() -> None:
             break
         await asyncio.sleep(0.01)
     assert open_fd_count() <= baseline
+
+
+async def test_reads_take_at_most_read_size_from_aiohttps_buffer() -> None:
+    # The rest stays under aiohttp's flow control (in the kernel, not in our memory).
+    body = b"".join(b"data: %06d\n\n" % i for i in range(4 * READ_SIZE // 14))
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        return await stream(request, body)
+
+    transport = AiohttpTransport()
+    try:
+        async with serve({"/": handler}) as web_server:
+            with anyio.fail_after(LIMIT):
+                response = await transport.open(Request("GET", web_server.url("/")))
+                await asyncio.sleep(0.2)  # let the whole body arrive in aiohttp's buffer
+                sizes = []
+                received = []
+                async for chunk in response.aiter_bytes():
+                    sizes.append(len(chunk))
+                    received.append(chunk)
+                await response.aclose()
+        assert b"".join(received) == body
+        assert max(sizes) == READ_SIZE
+    finally:
+        await transport.aclose()

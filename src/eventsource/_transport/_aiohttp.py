@@ -21,6 +21,10 @@ __all__ = ["AiohttpResponse", "AiohttpTransport"]
 
 # Waiting too long for the response headers is a read timeout (``sock_read``), as
 # with httpx; aiohttp >= 3.10 tells it apart from a connect timeout by its class.
+#: The most bytes taken from aiohttp's buffer at once. What stays there counts
+#: toward aiohttp's flow control, so a stream whose reader is behind leaves the
+#: rest in the kernel instead of in this process's memory.
+READ_SIZE = 64 * 1024
 #: How long ``aclose`` waits for the socket to be really closed (a TLS shutdown).
 CLOSE_WAIT = 1.0
 
@@ -62,7 +66,7 @@ class AiohttpResponse:
         content = self._response.content
         try:
             while True:
-                chunk = await content.readany()
+                chunk = await content.read(READ_SIZE)
                 if not chunk:
                     return
                 yield chunk
