@@ -27,10 +27,11 @@ COMPACT_LINES = 32
 WINDOW = 16 * 1024
 
 #: One whole common event: "id: " and "event: " lines in any order (the last of
-#: each counts, as in the line loop; an id with NUL is left to the line loop),
-#: then one "data: " line and a blank line. Anything else: one line, with its LF.
+#: each counts, as in the line loop; an empty value, or an id with NUL, is left
+#: to the line loop, so a captured value is never empty), then one "data: " line
+#: and a blank line. Anything else: one line, with its LF.
 #: (`.` is any character but LF, and the fastest way to say so to `re`.)
-_EVENT = re.compile(r"(?:(id: [^\n\0]*)\n|(event: .*)\n)*data: (.*)\n\n|(.*\n)")
+_EVENT = re.compile(r"(?:id: ([^\n\0]+)\n|event: (.+)\n)*data: (.*)\n\n|(.*\n)")
 
 LINE_TOO_LONG = "a line exceeded max_event_size ({} bytes)"
 
@@ -225,9 +226,9 @@ class Parser:
                     line = line[:-1]
                 else:  # [spec] data, then a blank line: dispatch
                     if id_field:
-                        id_buffer = id_field[4:]
+                        id_buffer = id_field
                     if type_field:
-                        event_type = type_field[7:]
+                        event_type = type_field
                     if data:  # the last line of an event that began on other lines
                         data.append(value)
                         data_size += len(value) + 1
