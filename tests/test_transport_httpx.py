@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import gc
 import importlib
+import ssl
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
@@ -149,6 +150,49 @@ async def test_client_kwargs_configure_the_client_we_make(server: LoopbackServer
     finally:
         await transport.aclose()
     assert server.requests[0].headers["X-Default"] == "yes"
+
+
+async def test_clients_we_make_share_one_verifying_tls_context(
+    server: LoopbackServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # httpx would load the CA bundle for every client (about 1 MB each).
+    from eventsource._transport import _httpx
+
+    made: list[object] = []
+    original = httpx.create_ssl_context
+
+    def counting(*args: object, **kwargs: object) -> object:
+        context = original(*args, **kwargs)  # type: ignore[arg-type]
+        made.append(context)
+        return context
+
+    monkeypatch.setattr(httpx, "create_ssl_context", counting)
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    _httpx._verifying_context.cache_clear()
+    transports = [HttpxTransport(), HttpxTransport(), HttpxTransport(http2=True)]
+    try:
+        with anyio.fail_after(LIMIT):
+            for transport in transports:
+                response = await transport.open(Request("GET", server.url("/echo")))
+                await response.aclose()
+    finally:
+        for transport in transports:
+            await transport.aclose()
+        _httpx._verifying_context.cache_clear()
+    assert len(made) == 2  # one for HTTP/1.1 clients, one for HTTP/2 (its ALPN differs)
+    assert server.requests  # the clients worked
+
+
+async def test_verify_false_and_a_client_certificate_keep_their_own_context() -> None:
+    from eventsource._transport._httpx import _client_kwargs
+
+    assert _client_kwargs({"verify": False}) == {"verify": False}
+    assert _client_kwargs({"cert": "client.pem"}) == {"cert": "client.pem"}
+    shared = _client_kwargs({"trust_env": False})["verify"]
+    assert isinstance(shared, ssl.SSLContext)
+    assert shared.verify_mode == ssl.CERT_REQUIRED
+    assert _client_kwargs({"trust_env": False})["verify"] is shared
 
 
 async def test_a_refused_connection_is_a_transport_error_caused_by_httpx() -> None:

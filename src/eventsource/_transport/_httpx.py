@@ -9,6 +9,9 @@ names the extra to install.
 from __future__ import annotations
 
 import contextlib
+import functools
+import os
+import ssl
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
@@ -49,6 +52,32 @@ class _Chunks(AsyncIterator[bytes]):
             raise ReadTimeout("no data received within read_timeout") from exc
         except _FAILURES as exc:
             raise TransportError(f"reading the stream failed: {type(exc).__name__}") from exc
+
+
+@functools.lru_cache(maxsize=8)
+def _verifying_context(
+    trust_env: bool, http2: bool, cert_file: str | None, cert_dir: str | None
+) -> ssl.SSLContext:
+    """The context httpx would build for ``verify=True``, built once per process.
+
+    httpx builds one per client: about 1 MB and 15 ms each (it loads the CA
+    bundle), which thousands of EventSources each with its own client would pay
+    again and again; aiohttp shares its default context the same way. The key
+    holds what the context depends on: the environment httpx reads when
+    ``trust_env`` is on, and HTTP/2 (httpcore sets the ALPN protocols on it).
+    """
+    del http2, cert_file, cert_dir  # only part of the cache key
+    return httpx.create_ssl_context(verify=True, trust_env=trust_env)
+
+
+def _client_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
+    # A client that verifies with httpx's defaults gets the shared context.
+    if kwargs.get("verify", True) is not True or kwargs.get("cert") is not None:
+        return kwargs
+    trust_env = bool(kwargs.get("trust_env", True))
+    env = (os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR")) if trust_env else ()
+    context = _verifying_context(trust_env, bool(kwargs.get("http2")), *(env or (None, None)))
+    return {**kwargs, "verify": context}
 
 
 class HttpxResponse:
@@ -136,7 +165,7 @@ class HttpxTransport:
             TransportError: the request could not be sent or answered.
         """
         if self._client is None:
-            self._client = httpx.AsyncClient(**self._client_kwargs)
+            self._client = httpx.AsyncClient(**_client_kwargs(self._client_kwargs))
         # A None duration means no limit. Acquiring a pooled connection is part
         # of connecting; a stalled write is judged like a stalled read.
         timeout = httpx.Timeout(
