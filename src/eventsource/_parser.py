@@ -176,13 +176,18 @@ class Parser:
         # Line breaks are ASCII, so no UTF-8 sequence straddles `end`: decoding up
         # to a line break never splits a valid character. [spec] decode with
         # replacement (U+FFFD for each maximal invalid subpart).
+        if b"\r" in block:
+            # [spec] CRLF, LF and CR each end a line: bytes.splitlines() splits at
+            # exactly those (str.splitlines() knows more), and CR and LF never sit
+            # inside a UTF-8 sequence, so the text decodes the same.
+            lines = block.splitlines()
+            lines.append(b"")  # block ends with a line break
+            block = b"\n".join(lines)
         text = block.decode("utf-8", "replace")
         if self._at_start:
             self._at_start = False
             if text[:1] == "\ufeff":  # [spec] one leading BOM, at the start only
                 text = text[1:]
-        if "\r" in text:  # [spec] CRLF, LF and CR each end a line
-            text = text.replace("\r\n", "\n").replace("\r", "\n")
         if long_line >= 0:
             # The limit applies in stream order, whatever the chunking: the lines
             # before the long one count, the long one and all after it do not.
