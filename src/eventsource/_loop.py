@@ -63,14 +63,14 @@ logger = logging.getLogger("eventsource")
 # Logs name the endpoint, never a query string or userinfo (they may hold tokens).
 _redact = redact_url
 
-#: After this many events handed out, pass an anyio checkpoint before decoding
-#: more: a cancellation is noticed and other tasks run even while a stream
-#: bursts, and at that point no decoded event is held (with thousands of
-#: streams, events held across checkpoints would add up).
+#: After this many events handed out, pass an anyio checkpoint before the next
+#: network read: a cancellation is noticed and other tasks run even while a
+#: stream bursts, and at that point nothing of the last read is held (with
+#: thousands of streams, reads and events held across checkpoints add up).
 CHECKPOINT_EVERY = 64
-#: Never hand out more buffered events than this without a checkpoint (a read of
-#: many tiny events).
-CHECKPOINT_AT_MOST = 256
+#: Never hand out more buffered events than this without a checkpoint (a read
+#: of many tiny events).
+CHECKPOINT_AT_MOST = 1024
 #: Bytes of a network read decoded at once (see ``_advance``).
 FEED_SLICE = 16 * 1024
 
@@ -249,9 +249,6 @@ class StreamLoop:
                 if self._finished:
                     self._close_now()
                     continue
-                if self._until_checkpoint <= CHECKPOINT_AT_MOST - CHECKPOINT_EVERY:
-                    await self._checkpoint()  # see CHECKPOINT_EVERY
-                    continue
                 if self._restart_requested:
                     self._restart_requested = False
                     self._delay = None
@@ -265,6 +262,9 @@ class StreamLoop:
                     if broken is not None:
                         with anyio.CancelScope(shield=True):
                             await self._fail(broken)
+                    continue
+                if self._until_checkpoint <= CHECKPOINT_AT_MOST - CHECKPOINT_EVERY:
+                    await self._checkpoint()  # see CHECKPOINT_EVERY
                     continue
                 with anyio.CancelScope() as scope:
                     self._scope = scope
