@@ -134,23 +134,29 @@ async def test_a_closed_event_source_does_not_warn() -> None:
         gc.collect()  # filterwarnings=error turns any warning into a failure
 
 
-async def test_a_cancel_is_noticed_within_a_bounded_number_of_buffered_events() -> None:
-    from eventsource._source import CHECKPOINT_AT_MOST
-
-    body = b"".join(f"data: {i}\n\n".encode() for i in range(3000))  # tiny: one read
+async def events_seen_after_a_cancel(body: bytes) -> list[str]:
+    """Iterate ``body``'s events, cancel after the third; return the data seen."""
 
     async def handler(request: web.Request) -> web.StreamResponse:
         return await stream(request, body)
 
+    seen: list[str] = []
     async with serve({"/": handler}) as server, EventSource(server.url("/")) as es:
-        seen: list[str] = []
         with anyio.fail_after(5), anyio.CancelScope() as scope:
             async for event in es:
                 seen.append(event.data)
                 if len(seen) == 3:
                     scope.cancel()
-        assert 3 <= len(seen) <= 3 + CHECKPOINT_AT_MOST
-        assert len(seen) < 3000
+    return seen
+
+
+async def test_a_cancel_is_noticed_within_a_bounded_number_of_buffered_events() -> None:
+    from eventsource._source import CHECKPOINT_AT_MOST
+
+    body = b"".join(f"data: {i}\n\n".encode() for i in range(3000))  # tiny: one read
+    seen = await events_seen_after_a_cancel(body)
+    assert 3 <= len(seen) <= 3 + CHECKPOINT_AT_MOST
+    assert len(seen) < 3000
 
 
 async def test_a_burst_of_reads_passes_a_checkpoint_before_the_next_read() -> None:
@@ -160,19 +166,9 @@ async def test_a_burst_of_reads_passes_a_checkpoint_before_the_next_read() -> No
     from eventsource._transport._aiohttp import READ_SIZE
 
     body = b"".join(b"data: %04d%s\n\n" % (i, b"x" * 1020) for i in range(400))
-
-    async def handler(request: web.Request) -> web.StreamResponse:
-        return await stream(request, body)
-
-    async with serve({"/": handler}) as server, EventSource(server.url("/")) as es:
-        seen: list[str] = []
-        with anyio.fail_after(5), anyio.CancelScope() as scope:
-            async for event in es:
-                seen.append(event.data[:4])
-                if len(seen) == 3:
-                    scope.cancel()
-        assert 3 <= len(seen) <= 3 + CHECKPOINT_EVERY + READ_SIZE // 1024
-        assert seen == [f"{i:04d}" for i in range(len(seen))]
+    seen = await events_seen_after_a_cancel(body)
+    assert 3 <= len(seen) <= 3 + CHECKPOINT_EVERY + READ_SIZE // 1024
+    assert [data[:4] for data in seen] == [f"{i:04d}" for i in range(len(seen))]
 
 
 async def test_predicates_set_after_construction_take_effect_on_buffered_events() -> None:
