@@ -48,7 +48,47 @@ class Recorded:
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-class LoopbackServer:
+class _LoopThread:
+    """``start()``/``stop()`` for a server running its own asyncio loop in a thread.
+
+    The class sets ``_loop`` and ``port`` from ``_run`` (the thread's body),
+    signals ``_ready`` once bound, and closes everything in ``_shutdown``.
+    """
+
+    _kind = "server"
+    _loop: asyncio.AbstractEventLoop | None
+    _thread: threading.Thread | None
+    _ready: threading.Event
+    port: int
+
+    def _run(self) -> None:
+        raise NotImplementedError
+
+    async def _shutdown(self) -> None:
+        raise NotImplementedError
+
+    def start(self) -> None:
+        """Start the thread and return once the port is bound."""
+        self._thread = threading.Thread(
+            target=self._run, name=f"loopback-{self._kind}", daemon=True
+        )
+        self._thread.start()
+        self._ready.wait(SERVER_WAIT)
+        if not self.port:
+            raise RuntimeError(f"loopback {self._kind} did not start")
+
+    def stop(self) -> None:
+        """Release and close everything the loop holds, then join the thread."""
+        loop, thread = self._loop, self._thread
+        assert loop is not None
+        assert thread is not None
+        asyncio.run_coroutine_threadsafe(self._shutdown(), loop).result(SERVER_WAIT)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(SERVER_WAIT)
+        assert not thread.is_alive()
+
+
+class LoopbackServer(_LoopThread):
     """The scenario server; start it, use :meth:`url`, then stop it."""
 
     def __init__(self, ssl_context: ssl.SSLContext | None = None) -> None:
@@ -64,25 +104,7 @@ class LoopbackServer:
         self._ready = threading.Event()
         self.port = 0
 
-    # -- lifecycle, called from the test's thread -------------------------
-
-    def start(self) -> None:
-        """Start the server thread and return once the port is bound."""
-        self._thread = threading.Thread(target=self._run, name="loopback-server", daemon=True)
-        self._thread.start()
-        self._ready.wait(SERVER_WAIT)
-        if not self.port:
-            raise RuntimeError("loopback server did not start")
-
-    def stop(self) -> None:
-        """Stop the server: release every waiting handler, close every socket, join."""
-        loop, thread = self._loop, self._thread
-        assert loop is not None
-        assert thread is not None
-        asyncio.run_coroutine_threadsafe(self._shutdown(), loop).result(SERVER_WAIT)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(SERVER_WAIT)
-        assert not thread.is_alive()
+    # -- lifecycle: start() and stop() from _LoopThread -----------------------
 
     @property
     def origin(self) -> str:
@@ -282,7 +304,7 @@ class Proxied:
 
 
 @dataclass
-class ForwardingProxy:
+class ForwardingProxy(_LoopThread):
     """A plain-HTTP forward proxy on 127.0.0.1, in its own thread and asyncio loop.
 
     It reads the head of the first request on each client connection, records
@@ -292,6 +314,7 @@ class ForwardingProxy:
     else gets a 502.
     """
 
+    _kind = "proxy"
     requests: list[Proxied] = field(default_factory=list)
     port: int = 0
     _loop: asyncio.AbstractEventLoop | None = None
@@ -304,24 +327,6 @@ class ForwardingProxy:
     def url(self) -> str:
         """The proxy URL to give a client."""
         return f"http://{HOST}:{self.port}"
-
-    def start(self) -> None:
-        """Start the proxy thread and return once the port is bound."""
-        self._thread = threading.Thread(target=self._run, name="loopback-proxy", daemon=True)
-        self._thread.start()
-        self._ready.wait(SERVER_WAIT)
-        if not self.port:
-            raise RuntimeError("loopback proxy did not start")
-
-    def stop(self) -> None:
-        """Close the listening socket and every piped connection; join the thread."""
-        loop, thread = self._loop, self._thread
-        assert loop is not None
-        assert thread is not None
-        asyncio.run_coroutine_threadsafe(self._shutdown(), loop).result(SERVER_WAIT)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(SERVER_WAIT)
-        assert not thread.is_alive()
 
     def _run(self) -> None:
         loop = asyncio.new_event_loop()
