@@ -295,3 +295,13 @@ def test_a_big_read_with_no_event_before_a_limit_violation_raises_at_once() -> N
     parser = Parser(max_event_size=100)
     with pytest.raises(ProtocolError, match="max_event_size"):
         parser.feed(b"data: " + b"x" * (2 * WINDOW) + b"\n\n")
+
+
+def test_a_long_run_of_id_lines_between_small_events_is_read_in_one_pass() -> None:
+    # After a read of several events the parser takes events whole with a regular
+    # expression; a run of id lines with no data line must not be rescanned from
+    # each of its lines (that was quadratic: minutes for this input).
+    parser = Parser()
+    assert len(parser.feed(b"data: a\n\ndata: b\n\n")) == 2
+    events = parser.feed(b"id: 7\n" * 200_000 + b"event: e\n" * 10 + b"data: x\n\n")
+    assert [(e.type, e.data, e.last_event_id) for e in events] == [("e", "x", "7")]
