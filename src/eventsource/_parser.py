@@ -175,9 +175,6 @@ class Parser:
         self._skip_lf = block[-1:] == b"\r"
         # Only a block longer than the limit can hold a line longer than it.
         long_line = _first_long_line(block, limit) if len(block) > limit else -1
-        # Line breaks are ASCII, so no UTF-8 sequence straddles `end`: decoding up
-        # to a line break never splits a valid character. [spec] decode with
-        # replacement (U+FFFD for each maximal invalid subpart).
         if b"\r" in block:
             # [spec] CRLF, LF and CR each end a line: bytes.splitlines() splits at
             # exactly those (str.splitlines() knows more), and CR and LF never sit
@@ -185,6 +182,9 @@ class Parser:
             lines = block.splitlines()
             lines.append(b"")  # block ends with a line break
             block = b"\n".join(lines)
+        # Line breaks are ASCII, so no UTF-8 sequence straddles `end`: decoding up
+        # to a line break never splits a valid character. [spec] decode with
+        # replacement (U+FFFD for each maximal invalid subpart).
         text = block.decode("utf-8", "replace")
         if self._at_start:
             self._at_start = False
