@@ -319,12 +319,14 @@ class EventSource(StreamLoop):
         if items and self._plain and not self._busy and type(items[0]) is MessageEvent:
             # The fast path, written out (a call per event costs ~10%): a decoded
             # event, and nothing but handing it out is due.
-            event: MessageEvent = items.popleft()  # type: ignore[assignment]
-            self._last_id = event.last_event_id if items else self._conn.last_event_id
             self._until_checkpoint -= 1
-            if not self._until_checkpoint:
-                await self._checkpoint()  # cancellation and fairness, now and then
-            return event
+            if self._until_checkpoint:
+                event: MessageEvent = items.popleft()  # type: ignore[assignment]
+                self._last_id = event.last_event_id if items else self._conn.last_event_id
+                return event
+            # Cancellation and fairness, now and then: before the event is taken,
+            # so a cancellation here loses none; the slow path takes it after.
+            await self._checkpoint()
         while True:
             item = await self._next_item()
             if type(item) is MessageEvent:
