@@ -39,8 +39,8 @@ LINE_TOO_LONG = "a line exceeded max_event_size ({} bytes)"
 
 
 def _first_long_line(block: bytes, limit: int) -> int:
-    """Return the index of the first line of ``block`` longer than ``limit`` bytes, or -1."""
-    lines = block.replace(b"\r\n", b"\n").replace(b"\r", b"\n").split(b"\n")
+    """The index of the first line of ``block`` (LF-separated) longer than ``limit``, or -1."""
+    lines = block.split(b"\n")
     lines.pop()  # block ends with a line break: the last piece is empty
     if max(map(len, lines)) <= limit:
         return -1
@@ -173,8 +173,6 @@ class Parser:
         if self._skip_lf and block[:1] == b"\n":
             block = block[1:]
         self._skip_lf = block[-1:] == b"\r"
-        # Only a block longer than the limit can hold a line longer than it.
-        long_line = _first_long_line(block, limit) if len(block) > limit else -1
         if b"\r" in block:
             # [spec] CRLF, LF and CR each end a line: bytes.splitlines() splits at
             # exactly those (str.splitlines() knows more), and CR and LF never sit
@@ -182,6 +180,8 @@ class Parser:
             lines = block.splitlines()
             lines.append(b"")  # block ends with a line break
             block = b"\n".join(lines)
+        # Only a block longer than the limit can hold a line longer than it.
+        long_line = _first_long_line(block, limit) if len(block) > limit else -1
         # Line breaks are ASCII, so no UTF-8 sequence straddles `end`: decoding up
         # to a line break never splits a valid character. [spec] decode with
         # replacement (U+FFFD for each maximal invalid subpart).

@@ -75,8 +75,13 @@ def _client_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
     if kwargs.get("verify", True) is not True or kwargs.get("cert") is not None:
         return kwargs
     trust_env = bool(kwargs.get("trust_env", True))
-    env = (os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR")) if trust_env else ()
-    context = _verifying_context(trust_env, bool(kwargs.get("http2")), *(env or (None, None)))
+    environ = os.environ if trust_env else {}
+    context = _verifying_context(
+        trust_env,
+        bool(kwargs.get("http2")),
+        environ.get("SSL_CERT_FILE"),
+        environ.get("SSL_CERT_DIR"),
+    )
     return {**kwargs, "verify": context}
 
 
