@@ -151,7 +151,7 @@ async def events_seen_after_a_cancel(body: bytes) -> list[str]:
 
 
 async def test_a_cancel_is_noticed_within_a_bounded_number_of_buffered_events() -> None:
-    from eventsource._source import CHECKPOINT_AT_MOST
+    from eventsource._loop import CHECKPOINT_AT_MOST
 
     body = b"".join(f"data: {i}\n\n".encode() for i in range(3000))  # tiny: one read
     seen = await events_seen_after_a_cancel(body)
@@ -162,7 +162,7 @@ async def test_a_cancel_is_noticed_within_a_bounded_number_of_buffered_events() 
 async def test_a_burst_of_reads_passes_a_checkpoint_before_the_next_read() -> None:
     # Events of 1 KiB: a read holds at most about 64, so the checkpoint taken
     # before the next read (after CHECKPOINT_EVERY events) is the one that counts.
-    from eventsource._source import CHECKPOINT_EVERY
+    from eventsource._loop import CHECKPOINT_EVERY
     from eventsource._transport._aiohttp import READ_SIZE
 
     body = b"".join(b"data: %04d%s\n\n" % (i, b"x" * 1020) for i in range(400))

@@ -21,9 +21,6 @@ import anyio
 from ._connection import Connection, build_url, encode_body
 from ._event import MessageEvent, ReadyState
 from ._loop import (
-    CHECKPOINT_AT_MOST,
-    CHECKPOINT_EVERY,
-    FEED_SLICE,
     Item,
     Listener,
     Predicate,
@@ -40,7 +37,7 @@ from ._store import LastEventIdStore
 from ._transport._base import Transport
 from ._transport._select import TransportOptions, make_transport
 
-__all__ = ["CHECKPOINT_AT_MOST", "CHECKPOINT_EVERY", "FEED_SLICE", "EventSource", "Listener"]
+__all__ = ["EventSource", "Listener"]
 
 logger = logging.getLogger("eventsource")
 
