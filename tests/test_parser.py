@@ -305,3 +305,48 @@ def test_a_long_run_of_id_lines_between_small_events_is_read_in_one_pass() -> No
     assert len(parser.feed(b"data: a\n\ndata: b\n\n")) == 2
     events = parser.feed(b"id: 7\n" * 200_000 + b"event: e\n" * 10 + b"data: x\n\n")
     assert [(e.type, e.data, e.last_event_id) for e in events] == [("e", "x", "7")]
+
+
+def line_by_line(*chunks: bytes) -> tuple[list[MessageEvent], str]:
+    # One byte per feed: never more than one event per read, so never whole events.
+    parser = Parser()
+    events = [
+        e for chunk in chunks for i in range(len(chunk)) for e in parser.feed(chunk[i : i + 1])
+    ]
+    return events, parser.last_event_id
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # the three shapes taken by splitting
+        b"data: 1\n\ndata: 2\n\ndata: \n\n",
+        b"id: 1\ndata: x\n\nid: \ndata: y\n\nid: 3\ndata: z:\n\n",
+        b"event: t\ndata: x\n\nevent: \ndata: y\n\nevent: u\ndata: data: z\n\n",
+        b"data: a\r\n\r\ndata: b\r\n\r\ndata: c\r\n\r\n",
+        # near misses: left to the regular expression and the line loop
+        b"data: 1\n\ndata: 2\ndata: 3\n\n",
+        b"id: 1\ndata: x\n\nid: 2\nevent: e\n\n",
+        b"event: t\ndata: x\n\nevent: u\nid: 4\n\n",
+        b"id: 1\ndata: x\n\nid: \0\ndata: y\n\n",
+        b"id: 1\ndata: x\n\nid: 2\ndata: y\ndata: z\n\n",
+        b"event: t\ndata: x\n\nevent: u\ndata: y\ndata: z\n\n",
+        b": hi\n\ndata: x\n\ndata: y\n\n",
+        b"data: 1\n\n\ndata: 2\n\n",
+        b"retry: 5\n\nid: 1\ndata: x\n\n",
+    ],
+)
+def test_events_taken_whole_after_a_read_of_several_are_the_line_loops_events(body: bytes) -> None:
+    # After a read of several events, the events between the first and the last
+    # blank line of a read are taken whole: by splitting when they share a
+    # common shape, else by a regular expression. Both must agree with the spec's
+    # line loop, including the event around them.
+    first, rest = b"id: 0\ndata: a\n\ndata: b\n\n", b"data: head\n\n" + body + b"data: t\n"
+    parser = Parser()
+    assert len(parser.feed(first)) == 2
+    events = parser.feed(rest)
+    events += parser.feed(b"\n")
+    expected, last_event_id = line_by_line(first, rest, b"\n")
+    assert [*parse(first)[0], *events] == expected
+    assert parser.last_event_id == last_event_id
+    assert events[-1] == MessageEvent("message", "t", last_event_id)

@@ -206,6 +206,22 @@ def field_line(draw: st.DrawFn) -> bytes:
     return (name + separator + value).encode() + draw(EOL)
 
 
+@st.composite
+def uniform_run(draw: st.DrawFn) -> bytes:
+    """Events of one common shape in a row: what the parser takes by splitting."""
+    first = draw(st.sampled_from(["", "id: ", "event: "]))
+    eol = draw(st.sampled_from([b"\n", b"\r\n"]))
+    events = draw(st.lists(st.tuples(TEXT, TEXT), min_size=2, max_size=6))
+    return b"".join(
+        (first + value + "\n" if first else "").encode().replace(b"\n", eol)
+        + b"data: "
+        + data.encode()
+        + eol
+        + eol
+        for value, data in events
+    )
+
+
 PIECE = st.one_of(
     field_line(),
     field_line(),
@@ -229,6 +245,7 @@ PIECE = st.one_of(
             b"event:\ndata:\n\n",
         ]
     ),
+    uniform_run(),
     st.binary(max_size=10),  # invalid UTF-8, NUL, stray CR/LF
     st.sampled_from([b"\xc3", b"\xa9", b"\xe2\x82", b"\xf0\x9f\x98", b"\xff", b"\xed\xa0\x80"]),
 )

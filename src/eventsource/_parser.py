@@ -202,11 +202,109 @@ class Parser:
         return events
 
     def _interpret(self, text: str) -> list[MessageEvent]:
-        # `text` is whole lines, each ending in LF. While events are small, a
-        # regular expression takes each common event whole (see _EVENT); every
-        # other line, and every line of large events, goes through the spec's
-        # line loop.
+        # `text` is whole lines, each ending in LF. While events are small (the
+        # last read held several) and the text is shorter than the limit (so no
+        # event taken whole can break it), the events between its first and its
+        # last blank line are taken whole: by splitting (see _uniform) when they
+        # all have one common shape, else by a regular expression (see _EVENT).
+        # The lines around them, and all lines of large events, go through the
+        # spec's line loop.
         events: list[MessageEvent] = []
+        if self._cut and len(text) <= self._max:
+            start = text.find("\n\n") + 2
+            end = text.rfind("\n\n") + 2
+            if start < end:
+                # The lines up to the first blank line end an event begun before
+                # (if they break the limit, no event came first: that raises).
+                self._lines(text[:start].split("\n"), events)
+                body = text[start:end]
+                if not self._uniform(body, events):
+                    self._lines(_EVENT.findall(body), events)
+                self._lines(text[end:].split("\n"), events)
+                self._cut = len(events) > 1
+                return events
+            self._lines(_EVENT.findall(text), events)
+        else:
+            self._lines(text.split("\n"), events)
+        self._cut = len(events) > 1
+        return events
+
+    def _uniform(self, body: str, events: list[MessageEvent]) -> bool:
+        """Take the events of ``body`` if all have one of three common shapes.
+
+        ``body`` starts just after a blank line and ends with one. The shapes:
+        "data: " lines; "id: " then "data: " lines; "event: " then "data: " lines;
+        each event one such line or pair, then a blank line. A split at the
+        start of each event and a count of line breaks (each event has exactly
+        its own) prove the shape, with no per-line work; returns ``False``,
+        having taken nothing, for any other body.
+        """
+        breaks = body.count("\n")
+        origin = self.origin
+        event_id = self._id_buffer
+        draft = MessageEventDraft  # events are built as drafts: see MessageEventDraft
+        append: Callable[[Any], None] = events.append
+        taken = len(events)
+        if body[:6] == "data: ":
+            values = body[6:-2].split("\n\ndata: ")
+            if breaks != 2 * len(values):  # some value holds a line break: another shape
+                return False
+            for value in values:
+                event = draft()
+                event.type = "message"
+                event.data = value
+                event.last_event_id = event_id
+                event.origin = origin
+                event.__class__ = MessageEvent  # type: ignore[assignment]
+                append(event)
+        elif body[:4] == "id: ":
+            pairs = body[4:-2].split("\n\nid: ")
+            # Exactly one line break inside each pair, which the partition finds.
+            if breaks != 3 * len(pairs) or "\0" in body:  # [spec] an id with NUL is ignored
+                return False
+            for pair in pairs:
+                event_id, found, value = pair.partition("\ndata: ")
+                if not found:
+                    del events[taken:]
+                    return False
+                event = draft()
+                event.type = "message"
+                event.data = value
+                event.last_event_id = event_id
+                event.origin = origin
+                event.__class__ = MessageEvent  # type: ignore[assignment]
+                append(event)
+        elif body[:7] == "event: ":
+            pairs = body[7:-2].split("\n\nevent: ")
+            if breaks != 3 * len(pairs):
+                return False
+            for pair in pairs:
+                event_type, found, value = pair.partition("\ndata: ")
+                if not found:
+                    del events[taken:]
+                    return False
+                event = draft()
+                event.type = event_type or "message"
+                event.data = value
+                event.last_event_id = event_id
+                event.origin = origin
+                event.__class__ = MessageEvent  # type: ignore[assignment]
+                append(event)
+        else:
+            return False
+        self._id_buffer = self.last_event_id = event_id  # [spec] dispatch sets it
+        return True
+
+    def _lines(
+        self, items: list[str] | list[tuple[str, str, str, str]], events: list[MessageEvent]
+    ) -> list[MessageEvent]:
+        """The spec's line loop over ``items``: add the events it completes to ``events``.
+
+        An item is a line (from a split at LF: the piece after the last LF is
+        empty, and dropped) or one match of _EVENT.
+        """
+        if items and items[-1] == "":
+            items.pop()
         append: Callable[[Any], None] = events.append  # takes drafts turned into events
         data = self._data
         data_size = self._data_size
@@ -215,17 +313,8 @@ class Parser:
         dispatched_id = self.last_event_id
         limit = self._max
         origin = self.origin
-        new = object.__new__  # events are built in the loop: see MessageEventDraft
+        draft = MessageEventDraft  # events are built as drafts: see MessageEventDraft
         first = len(data)  # the data lines this call adds start here
-        items: list[str] | list[tuple[str, str, str, str]]
-        # Whole events only while the last read held several (the expression is
-        # slower than a split on long lines), and only when the text is shorter
-        # than the limit, so no event taken whole can break it.
-        if self._cut and len(text) <= limit:
-            items = _EVENT.findall(text)
-        else:
-            items = text.split("\n")
-            items.pop()  # text ends with a line break: the last piece is empty
         for item in items:
             if isinstance(item, tuple):
                 id_field, type_field, value, line = item
@@ -246,7 +335,7 @@ class Parser:
                         data_size = 0
                         first = 0
                     dispatched_id = id_buffer
-                    event = new(MessageEventDraft)
+                    event = draft()
                     event.type = event_type or "message"
                     event.data = value
                     event.last_event_id = id_buffer
@@ -262,7 +351,7 @@ class Parser:
             elif not line:  # [spec] empty line: dispatch the event
                 dispatched_id = id_buffer
                 if data:
-                    event = new(MessageEventDraft)
+                    event = draft()
                     event.type = event_type or "message"
                     event.data = "\n".join(data)
                     event.last_event_id = id_buffer
@@ -306,7 +395,6 @@ class Parser:
         self._data_size = data_size
         self._event_type = event_type
         self._id_buffer = id_buffer
-        self._cut = len(events) > 1
         return events
 
     def _data_too_big(
