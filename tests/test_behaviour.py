@@ -218,6 +218,48 @@ async def test_a_starting_last_event_id_is_sent_on_the_first_request(
     assert event.last_event_id == "41"
 
 
+async def test_last_event_id_follows_each_event_handed_out_of_one_read(
+    combo: Combo, server: LoopbackServer
+) -> None:
+    # One write: the events of one read are handed out in a batch, and the
+    # EventSource's lastEventId still moves with each one, then takes the id of
+    # the id-only block after the last event.
+    body = b"id: 1\ndata: a\n\nid: 2\ndata: b\n\ndata: c\n\nid: 4\ndata: d\n\nid: 5\n\n"
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        return await sse(request, body)
+
+    server.handle("/", handler)
+    seen: list[tuple[str, str]] = []
+    async with combo.source(server.url("/"), reconnect=False) as es:
+        with anyio.fail_after(LIMIT):
+            async for event in es:
+                seen.append((event.data, es.lastEventId))
+    assert seen == [("a", "1"), ("b", "2"), ("c", "2"), ("d", "5")]
+    assert es.last_event_id == "5"
+
+
+async def test_a_predicate_set_in_the_middle_of_a_read_sees_the_rest_of_it(
+    combo: Combo, server: LoopbackServer
+) -> None:
+    body = b"".join(b"id: %d\ndata: %d\n\n" % (i, i) for i in range(1, 9))
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        return await sse(request, body)
+
+    server.handle("/", handler)
+    seen: list[str] = []
+    async with combo.source(server.url("/"), reconnect=False) as es:
+        with anyio.fail_after(LIMIT):
+            async for event in es:
+                seen.append(event.data)
+                if event.data == "2":
+                    es.stop_when = lambda e: e.data == "5"
+                    assert es.lastEventId == "2"
+    assert seen == ["1", "2", "3", "4"]
+    assert es.lastEventId == "4"
+
+
 async def test_a_post_json_body_is_sent_again_on_reconnect(
     combo: Combo, server: LoopbackServer
 ) -> None:

@@ -69,7 +69,7 @@ _redact = redact_url
 #: thousands of streams, reads and events held across checkpoints add up).
 CHECKPOINT_EVERY = 64
 #: Never hand out more buffered events than this without a checkpoint (a read
-#: of many tiny events).
+#: of many tiny events): the most a batch holds.
 CHECKPOINT_AT_MOST = 1024
 #: Bytes of a network read decoded at once (see ``_advance``).
 FEED_SLICE = 16 * 1024
@@ -120,6 +120,13 @@ class StreamLoop:
         self._transport = transport
         self._store = store
         self._items: deque[Item] = deque()
+        # Events decoded while nothing else waited and nothing must judge them
+        # are handed out in batches (see __anext__): `_batch` is the current one,
+        # `_later` the rest of the decode; both last event first, so each event
+        # is a list pop. `_batch_source` is the batch as taken (see _handed_id).
+        self._batch: list[MessageEvent] = []
+        self._later: list[MessageEvent] = []
+        self._batch_source: list[MessageEvent] = []
         self._response: Response | None = None
         self._chunks: Any = None
         self._backlog: bytes | None = None  # a big read, decoded a slice at a time
@@ -135,7 +142,7 @@ class StreamLoop:
         self._unsaved = False  # the last event ID changed but is not in the store yet
         self._scope: anyio.CancelScope | None = None
         self._last_id = last_event_id
-        self._until_checkpoint = CHECKPOINT_AT_MOST  # counted down per event handed out
+        self._until_checkpoint = CHECKPOINT_AT_MOST  # counted down per event taken
         self._backend_checkpoint: Callable[[], Awaitable[object]] | None = None
         self._plain = store is None
         self._judged = False  # a predicate must see each event (see _admit)
@@ -150,6 +157,7 @@ class StreamLoop:
         logger.debug("closing %s", _redact(self._conn.url))
         self._closed = True
         self._conn.close()
+        self._unbatch()
         self._items.clear()
         if self._scope is not None:
             self._scope.cancel()
@@ -198,6 +206,44 @@ class StreamLoop:
             self._stop_when is None and self._stop_after is None and self._error_when is None
         )
         self._plain = not self._judged and self._store is None
+        if self._judged:
+            self._unbatch()  # a predicate must see the events still batched
+
+    def _take_batch(self) -> None:
+        """Move the next events of ``_later``, up to the checkpoint budget, to ``_batch``."""
+        later = self._later
+        budget = self._until_checkpoint
+        if len(later) > budget:
+            self._batch, self._later = later[-budget:], later[:-budget]
+        else:
+            self._batch, self._later = later, []
+        self._batch_source = self._batch.copy()
+        self._until_checkpoint = budget - len(self._batch)
+
+    def _handed_id(self) -> str:
+        """The last event ID after the last event handed out from the batch.
+
+        Worked out when asked, not per event: as after any event, it is the
+        event's own, or the stream's when nothing else is queued behind it
+        (which counts an id-only block after it).
+        """
+        handed = self._batch_source[len(self._batch)]  # the last one popped
+        if self._batch or self._later or self._items:
+            return handed.last_event_id
+        return self._conn.last_event_id
+
+    def _settle_batch(self) -> None:
+        if self._batch_source:
+            self._set_last_id(self._handed_id())
+            self._batch_source = []
+
+    def _unbatch(self) -> None:
+        """Put the batched events not handed out yet back in front of ``_items``."""
+        if self._batch_source:
+            self._set_last_id(self._handed_id())
+            self._items.extendleft(self._later)  # last first: extendleft restores the order
+            self._items.extendleft(self._batch)
+            self._batch, self._later, self._batch_source = [], [], []
 
     async def _checkpoint(self) -> None:
         """An anyio checkpoint, with the running backend looked up once, not each time.
@@ -228,6 +274,14 @@ class StreamLoop:
                 if self._closed:
                     await self._release_all()
                     raise StopAsyncIteration
+                if self._batch:  # the first event of a batch (__anext__ hands out the rest)
+                    return self._batch.pop()
+                self._settle_batch()
+                if self._later:
+                    if self._until_checkpoint <= 0:
+                        await self._checkpoint()  # before any is taken: none lost if cancelled
+                    self._take_batch()
+                    continue
                 if self._items:
                     if type(self._items[0]) is MessageEvent:
                         self._until_checkpoint -= 1
@@ -369,7 +423,10 @@ class StreamLoop:
         except ProtocolError as exc:
             return exc
         if events:
-            self._items.extend(events)
+            if self._plain and not self._items:  # nothing before them, nothing to judge them
+                self._later = events[::-1]
+            else:
+                self._items.extend(events)
         elif not self._items:
             self._set_last_id(self._conn.last_event_id)  # an id-only block
         return self._conn.error

@@ -234,6 +234,8 @@ class EventSource(StreamLoop):
     @property
     def lastEventId(self) -> str:
         """The last event ID seen: sent as ``Last-Event-ID`` on reconnect."""
+        if self._batch_source:
+            return self._handed_id()
         return self._last_id
 
     last_event_id = lastEventId
@@ -312,18 +314,12 @@ class EventSource(StreamLoop):
             StopAsyncIteration: closed, or the server answered 204.
             EventSourceError: the connection failed for good.
         """
-        items = self._items
-        if items and self._plain and not self._busy and type(items[0]) is MessageEvent:
-            # The fast path, written out (a call per event costs ~10%): a decoded
-            # event, and nothing but handing it out is due.
-            self._until_checkpoint -= 1
-            if self._until_checkpoint:
-                event: MessageEvent = items.popleft()  # type: ignore[assignment]
-                self._last_id = event.last_event_id if items else self._conn.last_event_id
-                return event
-            # Cancellation and fairness, now and then: before the event is taken,
-            # so a cancellation here loses none; the slow path takes it after.
-            await self._checkpoint()
+        batch = self._batch
+        if batch:
+            # The fast path: the next event of a batch, with nothing else due (the
+            # batch was sized to the checkpoint budget and no predicate or store
+            # must see its events; see StreamLoop._decode).
+            return batch.pop()
         while True:
             item = await self._next_item()
             if type(item) is MessageEvent:
