@@ -324,6 +324,7 @@ def line_by_line(*chunks: bytes) -> tuple[list[MessageEvent], str]:
         b"id: 1\ndata: x\n\nid: \ndata: y\n\nid: 3\ndata: z:\n\n",
         b"event: t\ndata: x\n\nevent: \ndata: y\n\nevent: u\ndata: data: z\n\n",
         b"data: a\r\n\r\ndata: b\r\n\r\ndata: c\r\n\r\n",
+        b"id: 1\r\ndata: a\r\n\r\nid: 2\r\ndata: b\r\n\r\nid: 3\r\ndata: c\r\n\r\n",
         # near misses: left to the regular expression and the line loop
         b"data: 1\n\ndata: 2\ndata: 3\n\n",
         b"id: 1\ndata: x\n\nid: 2\nevent: e\n\n",
@@ -334,6 +335,11 @@ def line_by_line(*chunks: bytes) -> tuple[list[MessageEvent], str]:
         b": hi\n\ndata: x\n\ndata: y\n\n",
         b"data: 1\n\n\ndata: 2\n\n",
         b"retry: 5\n\nid: 1\ndata: x\n\n",
+        # CRLF, but with a lone CR or LF inside an event
+        b"data: 0\r\n\r\ndata: 1\r\n\r\ndata: a\rb\r\n\r\ndata: c\r\n\r\n",
+        b"id: 0\r\ndata: 0\r\n\r\nid: 1\r\ndata: x\r\r\n\r\nid: 2\r\ndata: y\r\n\r\n",
+        b"data: 0\r\n\r\ndata: 1\r\n\r\ndata: a\nb\r\n\r\ndata: c\r\n\r\n",
+        b"data: 0\r\n\r\ndata: 1\n\ndata: 2\r\n\r\ndata: 3\r\r\n",
     ],
 )
 def test_events_taken_whole_after_a_read_of_several_are_the_line_loops_events(body: bytes) -> None:

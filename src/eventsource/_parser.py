@@ -38,6 +38,20 @@ _EVENT = re.compile(r"(?:id: ([^\n\0]+)\n|event: (.+)\n){0,4}data: (.*)\n\n|(.*\
 #: A CR that is not the first half of a CRLF (but for one at the end).
 _LONE_CR = re.compile(rb"\r[^\n]")
 
+#: What ends a line: CRLF, CR or LF.
+_LINE_BREAK = re.compile("\r\n|\r|\n")
+
+
+def _split_lines(text: str, crs: bool) -> list[str]:
+    """The lines of ``text`` (ending in a line break: the last piece is empty)."""
+    return _LINE_BREAK.split(text) if crs else text.split("\n")
+
+
+def _lf(text: str) -> str:
+    """``text`` with every line break an LF."""
+    return "\n".join(_LINE_BREAK.split(text))
+
+
 LINE_TOO_LONG = "a line exceeded max_event_size ({} bytes)"
 
 
@@ -176,13 +190,17 @@ class Parser:
         if self._skip_lf and block[:1] == b"\n":
             block = block[1:]
         self._skip_lf = block[-1:] == b"\r"
+        crs = False  # the text keeps its CRs, for _interpret to read
         if b"\r" in block:
             # [spec] CRLF, LF and CR each end a line. CR and LF never sit inside a
-            # UTF-8 sequence, so the text decodes the same. With no lone CR, the
-            # CRs just go (a one-byte replace: a CRLF one costs four times as
-            # much); else bytes.splitlines() splits at exactly the three line
-            # breaks (str.splitlines() knows more).
-            if not self._skip_lf and _LONE_CR.search(block) is None:
+            # UTF-8 sequence, so the text decodes the same. Events taken whole
+            # are read with their CRs (see _interpret). Otherwise, with no lone
+            # CR, the CRs just go (a one-byte replace: a CRLF one costs four
+            # times as much); else bytes.splitlines() splits at exactly the
+            # three line breaks (str.splitlines() knows more).
+            if self._cut and len(block) <= limit:
+                crs = True
+            elif not self._skip_lf and _LONE_CR.search(block) is None:
                 block = block.replace(b"\r", b"")
             else:
                 lines = block.splitlines()
@@ -203,58 +221,63 @@ class Parser:
             # before the long one count, the long one and all after it do not.
             text = "".join(line + "\n" for line in text.split("\n")[:long_line])
         elif len(rest) <= limit:
-            return self._interpret(text)
-        events = self._interpret(text)
+            return self._interpret(text, crs)
+        events = self._interpret(text, crs)
         if self._error is None:
             self._fail(LINE_TOO_LONG.format(limit), events)
         return events
 
-    def _interpret(self, text: str) -> list[MessageEvent]:
-        # `text` is whole lines, each ending in LF. While events are small (the
-        # last read held several) and the text is shorter than the limit (so no
-        # event taken whole can break it), the events between its first and its
-        # last blank line are taken whole: by splitting (see _uniform) when they
-        # all have one common shape, else by a regular expression (see _EVENT).
-        # The lines around them, and all lines of large events, go through the
-        # spec's line loop.
+    def _interpret(self, text: str, crs: bool = False) -> list[MessageEvent]:
+        # `text` is whole lines, each ending in LF; or, with `crs`, in CRLF, CR
+        # or LF (only when events are taken whole, below). While events are
+        # small (the last read held several) and the text is shorter than the
+        # limit (so no event taken whole can break it), the events between its
+        # first and its last blank line are taken whole: by splitting (see
+        # _uniform) when they all have one common shape, else by a regular
+        # expression (see _EVENT). The lines around them, and all lines of
+        # large events, go through the spec's line loop.
         events: list[MessageEvent] = []
         if self._cut and len(text) <= self._max:
-            start = text.find("\n\n") + 2
-            end = text.rfind("\n\n") + 2
+            blank = "\r\n\r\n" if crs else "\n\n"  # a line break, then an empty line
+            start = text.find(blank) + len(blank)
+            end = text.rfind(blank) + len(blank)
             if start < end:
                 # The lines up to the first blank line end an event begun before
                 # (if they break the limit, no event came first: that raises).
-                self._lines(text[:start].split("\n"), events)
+                self._lines(_split_lines(text[:start], crs), events)
                 body = text[start:end]
-                if not self._uniform(body, events):
-                    self._lines(_EVENT.findall(body), events)
-                self._lines(text[end:].split("\n"), events)
+                if not self._uniform(body, events, blank):
+                    self._lines(_EVENT.findall(_lf(body) if crs else body), events)
+                self._lines(_split_lines(text[end:], crs), events)
                 self._cut = len(events) > 1
                 return events
-            self._lines(_EVENT.findall(text), events)
+            self._lines(_EVENT.findall(_lf(text) if crs else text), events)
         else:
             self._lines(text.split("\n"), events)
         self._cut = len(events) > 1
         return events
 
-    def _uniform(self, body: str, events: list[MessageEvent]) -> bool:
+    def _uniform(self, body: str, events: list[MessageEvent], blank: str) -> bool:
         """Take the events of ``body`` if all have one of three common shapes.
 
-        ``body`` starts just after a blank line and ends with one. The shapes:
-        "data: " lines; "id: " then "data: " lines; "event: " then "data: " lines;
-        each event one such line or pair, then a blank line. A split at the
-        start of each event and a count of line breaks (each event has exactly
-        its own) prove the shape, with no per-line work; returns ``False``,
-        having taken nothing, for any other body.
+        ``body`` starts just after a blank line and ends with one (``blank``:
+        its line break twice). The shapes: "data: " lines; "id: " then "data: "
+        lines; "event: " then "data: " lines; each event one such line or pair,
+        then a blank line. A split at the start of each event and a count of
+        line breaks (each event has exactly its own) prove the shape, with no
+        per-line work; returns ``False``, having taken nothing, for any other body.
         """
         breaks = body.count("\n")
+        if len(blank) == 4 and body.count("\r") != breaks:  # CRLF, but a lone CR or LF
+            return False
+        data_line = blank[len(blank) // 2 :] + "data: "  # the line break, then the field
         origin = self.origin
         event_id = self._id_buffer
         draft = MessageEventDraft  # events are built as drafts: see MessageEventDraft
         append: Callable[[Any], None] = events.append
         taken = len(events)
         if body[:6] == "data: ":
-            values = body[6:-2].split("\n\ndata: ")
+            values = body[6 : -len(blank)].split(blank + "data: ")
             if breaks != 2 * len(values):  # some value holds a line break: another shape
                 return False
             for value in values:
@@ -268,13 +291,13 @@ class Parser:
         elif body[:4] == "id: " or body[:7] == "event: ":
             by_id = body[:4] == "id: "  # else by type
             field = "id: " if by_id else "event: "
-            pairs = body[len(field) : -2].split("\n\n" + field)
+            pairs = body[len(field) : -len(blank)].split(blank + field)
             # Exactly one line break inside each pair, which the partition finds.
             if breaks != 3 * len(pairs) or (by_id and "\0" in body):  # [spec] NUL: id ignored
                 return False
             event_type = "message"
             for pair in pairs:
-                first, found, value = pair.partition("\ndata: ")
+                first, found, value = pair.partition(data_line)
                 if not found:
                     del events[taken:]
                     return False
