@@ -9,6 +9,7 @@ transport adapter: the behaviour belongs to the processing model.
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 from typing import Any
 
@@ -258,6 +259,53 @@ async def test_a_predicate_set_in_the_middle_of_a_read_sees_the_rest_of_it(
                     assert es.lastEventId == "2"
     assert seen == ["1", "2", "3", "4"]
     assert es.lastEventId == "4"
+
+
+async def test_an_async_for_after_a_break_goes_on_where_the_last_one_stopped(
+    combo: Combo, server: LoopbackServer
+) -> None:
+    # One iterator per EventSource while it is unfinished: the events after the
+    # break are neither lost nor repeated, and closing finishes the iterator,
+    # so nothing is left for trio (or asyncio) to finalize or warn about.
+    body = b"".join(b"data: %d\n\n" % i for i in range(6))
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        return await sse(request, body)
+
+    server.handle("/", handler)
+    async with combo.source(server.url("/"), reconnect=False) as es:
+        first = [e.data for e in await collect(es, 2)]
+        with anyio.fail_after(LIMIT):
+            rest = [e.data async for e in es]
+    gc.collect()  # an unfinished async generator would warn here (warnings are errors)
+    assert (first, rest) == (["0", "1"], ["2", "3", "4", "5"])
+
+
+@pytest.mark.parametrize("how", ["close() inside the loop", "aclose() after a break"])
+async def test_closing_finishes_the_async_for_iterator(
+    combo: Combo, server: LoopbackServer, how: str
+) -> None:
+    body = b"".join(b"data: %d\n\n" % i for i in range(6))
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        return await sse(request, body)
+
+    server.handle("/", handler)
+    seen: list[str] = []
+    es = combo.source(server.url("/"))
+    iterator = aiter(es)
+    with anyio.fail_after(LIMIT):
+        async for event in iterator:
+            seen.append(event.data)
+            if event.data == "1":
+                if how.startswith("close()"):
+                    es.close()  # the loop then ends by itself
+                else:
+                    break
+    await es.aclose()
+    assert seen == ["0", "1"]
+    assert iterator.ag_frame is None  # type: ignore[attr-defined]  # finished, not dropped
+    gc.collect()
 
 
 async def test_a_post_json_body_is_sent_again_on_reconnect(

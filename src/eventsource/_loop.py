@@ -18,6 +18,7 @@ import weakref
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from types import AsyncGeneratorType
 from typing import Any, TypeAlias
 
 import anyio
@@ -127,6 +128,7 @@ class StreamLoop:
         self._batch: list[MessageEvent] = []
         self._later: list[MessageEvent] = []
         self._batch_source: list[MessageEvent] = []
+        self._events: AsyncGeneratorType[MessageEvent, None] | None = None  # see __aiter__
         self._response: Response | None = None
         self._chunks: Any = None
         self._backlog: bytes | None = None  # a big read, decoded a slice at a time
@@ -243,7 +245,8 @@ class StreamLoop:
             self._set_last_id(self._handed_id())
             self._items.extendleft(self._later)  # last first: extendleft restores the order
             self._items.extendleft(self._batch)
-            self._batch, self._later, self._batch_source = [], [], []
+            self._batch.clear()  # in place: an iterator may hold the list
+            self._later, self._batch_source = [], []
 
     async def _checkpoint(self) -> None:
         """An anyio checkpoint, with the running backend looked up once, not each time.

@@ -8,13 +8,14 @@ unbounded queue.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import logging
 import ssl
 import weakref
-from collections.abc import Awaitable, Iterable, Mapping
-from types import TracebackType
-from typing import Any, ClassVar, Literal
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Iterable, Mapping
+from types import AsyncGeneratorType, TracebackType
+from typing import Any, ClassVar, Literal, cast
 
 import anyio
 
@@ -272,6 +273,7 @@ class EventSource(StreamLoop):
         by the iteration or ``run()`` that was in progress, or by ``aclose()``.
         """
         self._close_now()
+        self._finish_iterator()
 
     def restart(self) -> None:
         """Drop the current connection and reconnect at once, sending ``Last-Event-ID``.
@@ -304,8 +306,43 @@ class EventSource(StreamLoop):
 
     # -- iteration ------------------------------------------------------------------
 
-    def __aiter__(self) -> EventSource:
-        return self
+    def __aiter__(self) -> AsyncIterator[MessageEvent]:
+        """The message events, in stream order (what ``__anext__`` returns, one by one).
+
+        The same iterator again while it is unfinished: an ``async for`` after
+        a ``break`` goes on where the last one stopped. ``close()`` and
+        ``aclose()`` finish it.
+        """
+        events = self._events
+        if events is None:
+            events = self._events = cast(AsyncGeneratorType[MessageEvent, None], self._iterate())
+        return events
+
+    async def _iterate(self) -> AsyncGenerator[MessageEvent, None]:
+        # An async generator: resuming it costs less than a coroutine per
+        # __anext__ call. This EventSource keeps it until close()/aclose()
+        # finish it, so a `break` drops nothing unfinished (trio warns then).
+        try:
+            while True:
+                batch = self._batch
+                while batch:  # emptied in place if it must not be handed out
+                    yield batch.pop()
+                try:
+                    event = await self.__anext__()
+                except StopAsyncIteration:
+                    return
+                yield event
+        finally:
+            self._events = None
+
+    def _finish_iterator(self) -> None:
+        # End the async-for iterator now, if it waits at a `yield` (not when it
+        # runs: then it ends by itself, the EventSource being closed). Nothing
+        # in it awaits on the way out, so one step of aclose() finishes it.
+        events = self._events
+        if events is not None and not events.ag_running:
+            with contextlib.suppress(StopIteration):
+                events.aclose().send(None)
 
     async def __anext__(self) -> MessageEvent:
         """The next message event; ``open``/``error`` go to their listeners on the way.
