@@ -308,6 +308,28 @@ async def test_closing_finishes_the_async_for_iterator(
     gc.collect()
 
 
+async def test_a_second_task_cannot_iterate_while_the_first_waits(
+    combo: Combo, server: LoopbackServer
+) -> None:
+    server.handle("/", pinging(b"data: first\n\n"))
+    got: list[str] = []
+    async with combo.source(server.url("/")) as es:
+
+        async def reader() -> None:
+            async for event in es:
+                got.append(event.data)
+
+        with anyio.fail_after(LIMIT):
+            async with anyio.create_task_group() as tasks:
+                tasks.start_soon(reader)
+                await eventually(lambda: got == ["first"])  # now it waits for more
+                with pytest.raises(RuntimeError, match="already"):
+                    async for _ in es:
+                        pass
+                tasks.cancel_scope.cancel()
+    assert got == ["first"]
+
+
 async def test_a_post_json_body_is_sent_again_on_reconnect(
     combo: Combo, server: LoopbackServer
 ) -> None:

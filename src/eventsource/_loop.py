@@ -243,10 +243,13 @@ class StreamLoop:
         """Put the batched events not handed out yet back in front of ``_items``."""
         if self._batch_source:
             self._set_last_id(self._handed_id())
-            self._items.extendleft(self._later)  # last first: extendleft restores the order
-            self._items.extendleft(self._batch)
-            self._batch.clear()  # in place: an iterator may hold the list
-            self._later, self._batch_source = [], []
+            self._batch_source = []
+        # Last first: extendleft restores the order. The batch is emptied in
+        # place, since an iterator may hold the list.
+        self._items.extendleft(self._later)
+        self._items.extendleft(self._batch)
+        self._batch.clear()
+        self._later = []
 
     async def _checkpoint(self) -> None:
         """An anyio checkpoint, with the running backend looked up once, not each time.

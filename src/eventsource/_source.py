@@ -325,8 +325,9 @@ class EventSource(StreamLoop):
         try:
             while True:
                 batch = self._batch
+                take = batch.pop
                 while batch:  # emptied in place if it must not be handed out
-                    yield batch.pop()
+                    yield take()
                 try:
                     event = await self.__anext__()
                 except StopAsyncIteration:
