@@ -122,6 +122,23 @@ async def test_an_unclosed_event_source_warns_when_collected() -> None:
         await transport.aclose()
 
 
+async def test_an_event_source_left_after_a_break_still_warns_when_collected() -> None:
+    # The EventSource keeps its async-for iterator (and the iterator it): the
+    # pair is collected by the cycle collector, and the warning still comes.
+    async def handler(request: web.Request) -> web.StreamResponse:
+        return await stream(request, b"data: x\n\ndata: y\n\n")
+
+    async with serve({"/": handler}) as server:
+        es = EventSource(server.url("/"))
+        async for _ in es:
+            break
+        transport = es._transport
+        del es  # not collected yet: the cycle waits for the collector
+        with pytest.warns(ResourceWarning, match="unclosed EventSource"):
+            gc.collect()
+        await transport.aclose()
+
+
 async def test_a_closed_event_source_does_not_warn() -> None:
     async def handler(request: web.Request) -> web.StreamResponse:
         return await stream(request, b"data: x\n\n")
