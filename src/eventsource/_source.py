@@ -121,6 +121,18 @@ class EventSource(StreamLoop):
             iteration instead of logging it.
     """
 
+    # Slots (see StreamLoop); __dict__ keeps other attributes settable, as on a
+    # browser's EventSource, without making a dict until one is set.
+    __slots__ = (
+        "__dict__",
+        "_listeners",
+        "onerror",
+        "onmessage",
+        "onopen",
+        "raise_listener_errors",
+        "withCredentials",
+    )
+
     CONNECTING: ClassVar[ReadyState] = ReadyState.CONNECTING
     OPEN: ClassVar[ReadyState] = ReadyState.OPEN
     CLOSED: ClassVar[ReadyState] = ReadyState.CLOSED
