@@ -44,7 +44,17 @@ _LINE_BREAK = re.compile("\r\n|\r|\n")
 
 def _split_lines(text: str, crs: bool) -> list[str]:
     """The lines of ``text`` (ending in a line break: the last piece is empty)."""
-    return _LINE_BREAK.split(text) if crs else text.split("\n")
+    if crs:
+        lf_text = text.replace("\r\n", "\n")
+        if "\r" in lf_text:  # a lone CR (the replace may have joined two into CRLF)
+            return _LINE_BREAK.split(text)
+        text = lf_text
+    return text.split("\n")
+
+
+def _crlf(text: str) -> int:
+    """How many CRs and LFs ``text`` holds."""
+    return text.count("\r") + text.count("\n")
 
 
 def _lf(text: str) -> str:
@@ -190,7 +200,7 @@ class Parser:
         if self._skip_lf and block[:1] == b"\n":
             block = block[1:]
         self._skip_lf = block[-1:] == b"\r"
-        crs = False  # the text keeps its CRs, for _interpret to read
+        crlf = -1  # else the text keeps its CRs, and this counts its CRs and LFs
         if b"\r" in block:
             # [spec] CRLF, LF and CR each end a line. CR and LF never sit inside a
             # UTF-8 sequence, so the text decodes the same. Events taken whole
@@ -199,7 +209,7 @@ class Parser:
             # times as much); else bytes.splitlines() splits at exactly the
             # three line breaks (str.splitlines() knows more).
             if self._cut and len(block) <= limit:
-                crs = True
+                crlf = len(block) - len(block.translate(None, b"\r\n"))  # one pass for both
             elif not self._skip_lf and _LONE_CR.search(block) is None:
                 block = block.replace(b"\r", b"")
             else:
@@ -221,15 +231,16 @@ class Parser:
             # before the long one count, the long one and all after it do not.
             text = "".join(line + "\n" for line in text.split("\n")[:long_line])
         elif len(rest) <= limit:
-            return self._interpret(text, crs)
-        events = self._interpret(text, crs)
+            return self._interpret(text, crlf)
+        events = self._interpret(text, crlf)
         if self._error is None:
             self._fail(LINE_TOO_LONG.format(limit), events)
         return events
 
-    def _interpret(self, text: str, crs: bool = False) -> list[MessageEvent]:
-        # `text` is whole lines, each ending in LF; or, with `crs`, in CRLF, CR
-        # or LF (only when events are taken whole, below). While events are
+    def _interpret(self, text: str, crlf: int = -1) -> list[MessageEvent]:
+        # `text` is whole lines, each ending in LF; or, when `crlf` counts its
+        # CRs and LFs, in CRLF, CR or LF (only when events are taken whole,
+        # below). While events are
         # small (the last read held several) and the text is shorter than the
         # limit (so no event taken whole can break it), the events between its
         # first and its last blank line are taken whole: by splitting (see
@@ -237,6 +248,7 @@ class Parser:
         # expression (see _EVENT). The lines around them, and all lines of
         # large events, go through the spec's line loop.
         events: list[MessageEvent] = []
+        crs = crlf >= 0
         if self._cut and len(text) <= self._max:
             blank = "\r\n\r\n" if crs else "\n\n"  # a line break, then an empty line
             start = text.find(blank) + len(blank)
@@ -244,11 +256,14 @@ class Parser:
             if start < end:
                 # The lines up to the first blank line end an event begun before
                 # (if they break the limit, no event came first: that raises).
-                self._lines(_split_lines(text[:start], crs), events)
-                body = text[start:end]
-                if not self._uniform(body, events, blank):
+                head, body, tail = text[:start], text[start:end], text[end:]
+                self._lines(_split_lines(head, crs), events)
+                # The body's line-break characters: with CRLF, the text's CRs and
+                # LFs less those around the body; else its LFs.
+                breaks = crlf - _crlf(head) - _crlf(tail) if crs else body.count("\n")
+                if not self._uniform(body, events, blank, breaks):
                     self._lines(_EVENT.findall(_lf(body) if crs else body), events)
-                self._lines(_split_lines(text[end:], crs), events)
+                self._lines(_split_lines(tail, crs), events)
                 self._cut = len(events) > 1
                 return events
             self._lines(_EVENT.findall(_lf(text) if crs else text), events)
@@ -257,19 +272,20 @@ class Parser:
         self._cut = len(events) > 1
         return events
 
-    def _uniform(self, body: str, events: list[MessageEvent], blank: str) -> bool:
+    def _uniform(self, body: str, events: list[MessageEvent], blank: str, breaks: int) -> bool:
         """Take the events of ``body`` if all have one of three common shapes.
 
         ``body`` starts just after a blank line and ends with one (``blank``:
-        its line break twice). The shapes: "data: " lines; "id: " then "data: "
+        its line break twice); ``breaks`` counts its line-break characters (LFs;
+        with CRLF, CRs and LFs). The shapes: "data: " lines; "id: " then "data: "
         lines; "event: " then "data: " lines; each event one such line or pair,
-        then a blank line. A split at the start of each event and a count of
-        line breaks (each event has exactly its own) prove the shape, with no
-        per-line work; returns ``False``, having taken nothing, for any other body.
+        then a blank line. A split at the start of each event and the count
+        (each event holds exactly its own line breaks: with CRLF, its separators
+        hold as many CRs as LFs, so a total of twice that count leaves no lone
+        CR or LF) prove the shape, with no per-line work; returns ``False``,
+        having taken nothing, for any other body.
         """
-        breaks = body.count("\n")
-        if len(blank) == 4 and body.count("\r") != breaks:  # CRLF, but a lone CR or LF
-            return False
+        width = len(blank) // 2  # characters per line break: LF, or CR and LF
         data_line = blank[len(blank) // 2 :] + "data: "  # the line break, then the field
         origin = self.origin
         event_id = self._id_buffer
@@ -278,7 +294,7 @@ class Parser:
         taken = len(events)
         if body[:6] == "data: ":
             values = body[6 : -len(blank)].split(blank + "data: ")
-            if breaks != 2 * len(values):  # some value holds a line break: another shape
+            if breaks != 2 * width * len(values):  # a value holds a line break: another shape
                 return False
             for value in values:
                 event = draft()
@@ -293,7 +309,7 @@ class Parser:
             field = "id: " if by_id else "event: "
             pairs = body[len(field) : -len(blank)].split(blank + field)
             # Exactly one line break inside each pair, which the partition finds.
-            if breaks != 3 * len(pairs) or (by_id and "\0" in body):  # [spec] NUL: id ignored
+            if breaks != 3 * width * len(pairs) or (by_id and "\0" in body):  # [spec] NUL: no id
                 return False
             event_type = "message"
             for pair in pairs:
