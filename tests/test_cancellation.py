@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+from typing import Any
 
 import anyio
 import pytest
@@ -151,14 +152,14 @@ async def test_a_closed_event_source_does_not_warn() -> None:
         gc.collect()  # filterwarnings=error turns any warning into a failure
 
 
-async def events_seen_after_a_cancel(body: bytes) -> list[str]:
+async def events_seen_after_a_cancel(body: bytes, **options: Any) -> list[str]:
     """Iterate ``body``'s events, cancel after the third; return the data seen."""
 
     async def handler(request: web.Request) -> web.StreamResponse:
         return await stream(request, body)
 
     seen: list[str] = []
-    async with serve({"/": handler}) as server, EventSource(server.url("/")) as es:
+    async with serve({"/": handler}) as server, EventSource(server.url("/"), **options) as es:
         with anyio.fail_after(5), anyio.CancelScope() as scope:
             async for event in es:
                 seen.append(event.data)
@@ -167,11 +168,17 @@ async def events_seen_after_a_cancel(body: bytes) -> list[str]:
     return seen
 
 
-async def test_a_cancel_is_noticed_within_a_bounded_number_of_buffered_events() -> None:
+@pytest.mark.parametrize("judged", [False, True], ids=["in batches", "one by one"])
+async def test_a_cancel_is_noticed_within_a_bounded_number_of_buffered_events(
+    judged: bool,
+) -> None:
+    # Plain events go out in batches capped by the checkpoint budget; with a
+    # predicate to apply, one by one with a countdown: both checkpoint in time.
     from eventsource._loop import CHECKPOINT_AT_MOST
 
     body = b"".join(f"data: {i}\n\n".encode() for i in range(3000))  # tiny: one read
-    seen = await events_seen_after_a_cancel(body)
+    options = {"stop_when": lambda event: False} if judged else {}
+    seen = await events_seen_after_a_cancel(body, **options)
     assert 3 <= len(seen) <= 3 + CHECKPOINT_AT_MOST
     assert len(seen) < 3000
 
