@@ -240,13 +240,12 @@ class Parser:
     def _interpret(self, text: str, crlf: int = -1) -> list[MessageEvent]:
         # `text` is whole lines, each ending in LF; or, when `crlf` counts its
         # CRs and LFs, in CRLF, CR or LF (only when events are taken whole,
-        # below). While events are
-        # small (the last read held several) and the text is shorter than the
-        # limit (so no event taken whole can break it), the events between its
-        # first and its last blank line are taken whole: by splitting (see
-        # _uniform) when they all have one common shape, else by a regular
-        # expression (see _EVENT). The lines around them, and all lines of
-        # large events, go through the spec's line loop.
+        # below). While events are small (the last read held several) and the
+        # text is shorter than the limit (so no event taken whole can break
+        # it), the events between its first and its last blank line are taken
+        # whole: by splitting (see _uniform) when they all have one common
+        # shape, else by a regular expression (see _EVENT). The lines around
+        # them, and all lines of large events, go through the spec's line loop.
         events: list[MessageEvent] = []
         crs = crlf >= 0
         if self._cut and len(text) <= self._max:
@@ -286,7 +285,7 @@ class Parser:
         having taken nothing, for any other body.
         """
         width = len(blank) // 2  # characters per line break: LF, or CR and LF
-        data_line = blank[len(blank) // 2 :] + "data: "  # the line break, then the field
+        data_line = blank[width:] + "data: "  # the line break, then the field
         origin = self.origin
         event_id = self._id_buffer
         draft = MessageEventDraft  # events are built as drafts: see MessageEventDraft
