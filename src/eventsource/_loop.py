@@ -280,9 +280,7 @@ class StreamLoop:
 
     def _unbatch(self) -> None:
         """Put the batched events not handed out yet back in front of ``_items``."""
-        if self._batch_source:
-            self._set_last_id(self._handed_id())
-            self._batch_source = []
+        self._settle_batch()  # while what is queued still tells which id is in force
         # Last first: extendleft restores the order. The batch is emptied in
         # place, since an iterator may hold the list.
         self._items.extendleft(self._later)

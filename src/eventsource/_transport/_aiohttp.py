@@ -19,8 +19,6 @@ from ._base import Request
 
 __all__ = ["AiohttpResponse", "AiohttpTransport"]
 
-# Waiting too long for the response headers is a read timeout (``sock_read``), as
-# with httpx; aiohttp >= 3.10 tells it apart from a connect timeout by its class.
 #: The most bytes taken from aiohttp's buffer at once. What stays there counts
 #: toward aiohttp's flow control, so a stream whose reader is behind leaves the
 #: rest in the kernel instead of in this process's memory.
@@ -35,13 +33,15 @@ CLOSE_WAIT = 1.0
 with contextlib.suppress(ImportError):
     importlib.import_module("anyio._backends._asyncio")
 
+# Waiting too long for the response headers is a read timeout (``sock_read``), as
+# with httpx; aiohttp >= 3.10 tells it apart from a connect timeout by its class.
 _READ_TIMEOUTS: tuple[type[Exception], ...] = tuple(
     getattr(aiohttp, name) for name in ("SocketTimeoutError",) if hasattr(aiohttp, name)
 )
 
 
 class AiohttpResponse:
-    """An aiohttp response read chunk by chunk with ``iter_any()``."""
+    """An aiohttp response read chunk by chunk, at most ``READ_SIZE`` bytes at a time."""
 
     def __init__(self, response: aiohttp.ClientResponse) -> None:
         self._response = response
