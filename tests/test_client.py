@@ -642,7 +642,7 @@ async def test_aclose_leaves_no_task_and_the_server_sees_the_socket_closed() -> 
         assert new == []
         with anyio.fail_after(5):
             await disconnected.wait()
-        assert es._transport._session is None  # type: ignore[attr-defined]
+        assert es._driver.transport._session is None  # type: ignore[attr-defined]
 
 
 async def test_header_values_never_reach_the_logs(caplog: pytest.LogCaptureFixture) -> None:

@@ -177,7 +177,7 @@ async def test_max_reconnect_time_ends_retrying_with_the_last_real_error() -> No
     now = [100.0]
 
     es = EventSource(url, retry=0.001, backoff_factor=1.0, max_reconnect_time=0.5)
-    es._conn._clock = lambda: now[0]  # a fake clock: no real seconds spent
+    es._connection._clock = lambda: now[0]  # a fake clock: no real seconds spent
     errors: list[ErrorEvent] = []
 
     def tick(event: ErrorEvent) -> None:

@@ -120,7 +120,7 @@ async def test_an_unclosed_event_source_with_its_own_session_releases_when_colle
         server.script(Event("one"), Stall())
         es = EventSource(server.url)
         assert (await es.__anext__()).data == "one"
-        transport = es._transport  # keep the session alive to close it by hand
+        transport = es._driver.transport  # keep the session alive to close it by hand
         holder = [es]
         del es
         with pytest.warns(ResourceWarning, match="unclosed EventSource"):

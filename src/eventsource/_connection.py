@@ -11,7 +11,7 @@ import json as _json
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeAlias
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 from ._errors import (
@@ -19,10 +19,12 @@ from ._errors import (
     EventSourceError,
     ProtocolError,
     RedirectError,
+    ResponseError,
+    ServerEventError,
     StatusError,
     TransportError,
 )
-from ._event import MessageEvent, ReadyState
+from ._event import Comment, ErrorEvent, Event, MessageEvent, ReadyState
 from ._parser import DEFAULT_MAX_EVENT_SIZE, Parser
 from ._policy import ResponseInfo, StatusPolicy
 from ._retry import RetryPolicy
@@ -31,7 +33,9 @@ from ._transport._base import Request
 __all__ = [
     "ConnectAttempt",
     "Connection",
+    "End",
     "Fail",
+    "Item",
     "Open",
     "Reconnect",
     "Redirect",
@@ -84,6 +88,23 @@ class Reconnect:
     delay: float
     attempt: int
     error: EventSourceError | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class End:
+    """The last item of a stream: stop after the items before it.
+
+    ``error`` is raised to the caller when set (after its ``ErrorEvent``);
+    ``None`` ends iteration normally (a 204, a sentinel, a one-shot stream's end).
+    """
+
+    error: EventSourceError | None = None
+
+
+#: What a stream says, in order: its events and comments, the lifecycle events
+#: ``open`` and ``error``, and at last an :class:`End`.
+Item: TypeAlias = "MessageEvent | Comment | Event | End"
+Predicate: TypeAlias = Callable[[MessageEvent], bool]
 
 
 @dataclass(slots=True, repr=False)
@@ -173,6 +194,7 @@ class Connection:
         "_attempt_headers",
         "_attempt_url",
         "_clock",
+        "_comments",
         "_cross_origin",
         "_delivered",
         "_failing_since",
@@ -185,6 +207,7 @@ class Connection:
         "attempts",
         "connect_timeout",
         "content",
+        "error_when",
         "failures",
         "headers",
         "max_reconnect_time",
@@ -199,6 +222,8 @@ class Connection:
         "secret_headers",
         "state",
         "status_policy",
+        "stop_after",
+        "stop_when",
         "url",
     )
 
@@ -245,12 +270,16 @@ class Connection:
         self.reconnect = reconnect
         self.max_reconnect_time = max_reconnect_time
         self.status_policy = status_policy
+        self.stop_when: Predicate | None = None
+        self.stop_after: Predicate | None = None
+        self.error_when: Predicate | None = None
         self._clock = clock
+        self._comments: list[Comment] = []
         self.parser = Parser(
             origin=origin_of(url),
             last_event_id=last_event_id,
             max_event_size=max_event_size,
-            on_comment=on_comment,
+            on_comment=lambda text: self._comments.append(Comment(text)),
         )
         self.failures = 0  # failed attempts since the last connection that delivered an event
         self.attempts = 0  # connection attempts begun so far
@@ -400,22 +429,90 @@ class Connection:
         self._hop_url = target
         return Redirect(target)
 
-    def feed(self, data: bytes) -> list[MessageEvent]:
-        """Decode bytes of the open stream into events (see :class:`Parser`).
+    def feed(self, data: bytes) -> list[MessageEvent | Comment]:
+        """Decode bytes of the open stream into events and comments (see :class:`Parser`).
 
         Raises:
             ProtocolError: a limit was broken before any event of ``data`` completed.
                 When events completed first, they are returned and the error is kept
                 in :attr:`error` for the caller to raise after delivering them.
         """
-        events = self.parser.feed(data)
+        events: list[MessageEvent | Comment] = list(self.parser.feed(data))
+        if self._comments:  # TEMPORARY until the parser returns comments in wire order
+            events[:0] = self._comments
+            self._comments.clear()
         retry = self.parser.retry
         if retry is not None and retry != self._seen_retry:
             self._seen_retry = retry
             self.reconnection_time = self.policy.clamp_server_retry(retry)
-        if events:
+        if not self._delivered and any(type(item) is MessageEvent for item in events):
             self._delivered = True
         return events
+
+    def receive_data(self, data: bytes) -> list[Item]:
+        """The items that ``data`` completes, in wire order: events and comments.
+
+        The predicates are applied here: ``error_when`` and ``stop_when`` cut the
+        items before the event they match, ``stop_after`` just after it; then an
+        ``End`` (with an ``error`` event first, for ``error_when``) closes the
+        list and the connection is CLOSED. A broken limit does the same after the
+        items completed before it.
+        """
+        try:
+            items: list[Item] = list(self.feed(data))
+        except ProtocolError as exc:
+            return self.report_failure(exc)
+        if self.stop_when is not None or self.stop_after is not None or self.error_when:
+            items = self.judge(items)
+            if self.state is ReadyState.CLOSED:
+                return items
+        if self.parser.error is not None:
+            items += self.report_failure(self.parser.error)
+        return items
+
+    def judge(self, items: list[Item]) -> list[Item]:
+        """Apply the predicates to ``items`` (also to items received before one was set)."""
+        for index, item in enumerate(items):
+            if type(item) is not MessageEvent:
+                continue
+            if self.error_when is not None and self.error_when(item):
+                error = ServerEventError(_event_error_message(item), event=item)
+                return items[:index] + self.report_failure(error)
+            if self.stop_when is not None and self.stop_when(item):
+                return items[:index] + self._ended()
+            if self.stop_after is not None and self.stop_after(item):
+                return items[: index + 1] + self._ended()
+        return items
+
+    def report_failure(self, error: EventSourceError) -> list[Item]:
+        """Fail for good (CLOSED): the ``error`` event, then an ``End`` that raises ``error``."""
+        self.fail()
+        status = error.status if isinstance(error, ResponseError) else None
+        return [ErrorEvent(error=error, status=status, attempt=self.failures), End(error)]
+
+    def _ended(self) -> list[Item]:
+        self.parser.reset()
+        self.state = ReadyState.CLOSED
+        return [End()]
+
+    def report(self, verdict: Open | Fail | Stop | Reconnect) -> list[Item]:
+        """The items that tell the user of a decision: ``open``, or ``error`` (and ``End``)."""
+        if isinstance(verdict, Open):
+            return [Event("open")]
+        if isinstance(verdict, Reconnect):
+            error = verdict.error
+            return [
+                ErrorEvent(
+                    error=error,
+                    status=error.status if isinstance(error, ResponseError) else None,
+                    attempt=verdict.attempt,
+                    delay=verdict.delay,
+                    reconnecting=True,
+                )
+            ]
+        if isinstance(verdict, Stop):  # a 204 fires error; a one-shot stream's end, nothing
+            return [End()] if verdict.status is None else [ErrorEvent(status=verdict.status), End()]
+        return self.report_failure(verdict.error)
 
     def connection_lost(
         self, error: EventSourceError | None, *, min_delay: float = 0.0
@@ -453,10 +550,11 @@ class Connection:
         return Reconnect(delay, self.failures, error)
 
     def interrupted(self) -> None:
-        """The caller abandoned the open connection (cancelled): reconnect with no delay."""
+        """The caller abandoned the attempt or the open connection: reconnect with no delay."""
         self.parser.reset()
         self._restart_attempt()
-        self.state = ReadyState.CONNECTING
+        if self.state is not ReadyState.CLOSED:
+            self.state = ReadyState.CONNECTING
 
     def fail(self) -> None:
         """A fatal error (a broken limit): CLOSED."""
@@ -474,6 +572,12 @@ class Connection:
         self._attempt_headers = dict(self.headers)
         self._cross_origin = False
         self._hops = []
+
+
+def _event_error_message(event: MessageEvent) -> str:
+    """The message of a :class:`ServerEventError`: the event's type and (bounded) data."""
+    data = event.data if len(event.data) <= 200 else event.data[:200] + "..."
+    return f"the server sent an {event.type!r} event: {data}"
 
 
 def _join(base: str, location: str) -> str | None:

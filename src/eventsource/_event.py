@@ -10,7 +10,7 @@ import json as _json
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["ErrorEvent", "Event", "MessageEvent", "MessageEventDraft", "ReadyState"]
+__all__ = ["Comment", "ErrorEvent", "Event", "MessageEvent", "MessageEventDraft", "ReadyState"]
 
 
 class ReadyState(enum.IntEnum):
@@ -69,6 +69,17 @@ class MessageEventDraft:
     data: str
     last_event_id: str
     origin: str
+
+
+@dataclass(frozen=True, slots=True)
+class Comment:
+    """A comment line of the stream (``: text``), such as a heartbeat.
+
+    Attributes:
+        text: What follows the colon, less one leading space.
+    """
+
+    text: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,36 +1,30 @@
 """EventSource, the public class: options, the browser's API, listeners and iteration.
 
-The reading itself is the pull loop of ``_loop``; decisions come from
-``_connection``. The callback API (``run()``) is a thin layer over the same
-pull-based steps that ``async for`` uses: there is no background task and no
-unbounded queue.
+It composes the pieces of the read path: a ``Connection`` (the processing
+model, sans-IO) and a ``Driver`` (the I/O) give items in wire order; this
+class hands the message events out (``async for``, ``batches()``) and
+dispatches the rest to listeners (``run()`` dispatches all). There is no
+background task, no queue beyond one read's items, and no async generator:
+a cancelled ``__anext__`` leaves nothing half done.
 """
 
 from __future__ import annotations
 
-import contextlib
 import inspect
-import logging
 import ssl
-import weakref
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Iterable, Mapping
-from types import AsyncGeneratorType, TracebackType
-from typing import Any, ClassVar, Literal, cast
+import warnings
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from types import TracebackType
+from typing import Any, ClassVar, Literal
 
 import anyio
+import anyio.lowlevel
 
-from ._connection import Connection, build_url, encode_body
-from ._event import MessageEvent, ReadyState
-from ._loop import (
-    Item,
-    Listener,
-    Predicate,
-    PrepareRequest,
-    StreamLoop,
-    ValidateResponse,
-    _Comment,
-    comment_collector,
-)
+from ._connection import Connection, End, Item, Predicate, build_url, encode_body, redact_url
+from ._driver import Driver, PrepareRequest, ValidateResponse
+from ._event import Comment, MessageEvent, ReadyState
+from ._listeners import Listener, ListenerRegistry, listener_failed, listeners_for
 from ._parser import DEFAULT_MAX_EVENT_SIZE
 from ._policy import StatusPolicy
 from ._retry import RetryPolicy
@@ -40,10 +34,13 @@ from ._transport._select import TransportOptions, make_transport
 
 __all__ = ["EventSource", "Listener"]
 
-logger = logging.getLogger("eventsource")
+#: Message events handed out between two checkpoints: a consumer that never
+#: awaits still lets a cancellation through and other tasks run, even while a
+#: stream bursts (one read can hold thousands of events).
+CHECKPOINT_EVERY = 64
 
 
-class EventSource(StreamLoop):
+class EventSource:
     """A Server-Sent Events client with the browser's API, for asyncio and trio.
 
     Use it as ``async for event in EventSource(url)`` (message events of every
@@ -121,11 +118,18 @@ class EventSource(StreamLoop):
             iteration instead of logging it.
     """
 
-    # Slots (see StreamLoop); __dict__ keeps other attributes settable, as on a
-    # browser's EventSource, without making a dict until one is set.
     __slots__ = (
         "__dict__",
-        "_listeners",
+        "__weakref__",
+        "_budget",
+        "_connection",
+        "_driver",
+        "_handed_id",
+        "_items",
+        "_saved_id",
+        "_store",
+        "listeners",
+        "on_comment",
         "onerror",
         "onmessage",
         "onopen",
@@ -187,7 +191,7 @@ class EventSource(StreamLoop):
         all_headers = dict(headers or {})
         if content_type and not any(k.lower() == "content-type" for k in all_headers):
             all_headers["Content-Type"] = content_type
-        self._conn = Connection(
+        connection = Connection(
             build_url(url, params),
             method=method,
             headers=all_headers,
@@ -211,45 +215,53 @@ class EventSource(StreamLoop):
             reconnect=reconnect,
             max_reconnect_time=max_reconnect_time,
             status_policy=status_policy,
-            on_comment=comment_collector(weakref.ref(self)),
         )
-        self._transport = make_transport(
+        connection.stop_when = stop_when
+        connection.stop_after = stop_after
+        connection.error_when = error_when
+        transport_ = make_transport(
             transport, session, client, TransportOptions(proxy, verify, cert, http2, trust_env)
         )
-        self.validate_response = validate_response
-        self.prepare_request = prepare_request
+        self._connection = connection
+        self._driver = Driver(
+            connection,
+            transport_,
+            prepare_request=prepare_request,
+            validate_response=validate_response,
+        )
+        self._items: deque[Item] = deque()  # what the last read said, not handed out yet
+        self._budget = CHECKPOINT_EVERY  # events until the next checkpoint
+        self._handed_id = self._saved_id = last_event_id
+        self._store = last_event_id_store
+        self.listeners = ListenerRegistry()
         self.on_comment: Listener | None = on_comment
-        self._init_loop(self._conn, self._transport, last_event_id_store, last_event_id)
-        self.stop_when = stop_when
-        self.stop_after = stop_after
-        self.error_when = error_when
-        self.withCredentials = with_credentials
-        self.raise_listener_errors = raise_listener_errors
         self.onopen: Listener | None = None
         self.onmessage: Listener | None = None
         self.onerror: Listener | None = None
-        self._listeners: dict[str, list[Listener]] = {}
+        self.withCredentials = with_credentials
+        self.raise_listener_errors = raise_listener_errors
 
     # -- the browser's attributes -------------------------------------------------
 
     @property
     def url(self) -> str:
         """The URL this EventSource connects to (with ``params`` applied)."""
-        return self._conn.url
+        return self._connection.url
 
     @property
     def readyState(self) -> ReadyState:
         """``CONNECTING`` (0), ``OPEN`` (1) or ``CLOSED`` (2)."""
-        return self._conn.state
+        return self._connection.state
 
     ready_state = readyState
 
     @property
     def lastEventId(self) -> str:
-        """The last event ID seen: sent as ``Last-Event-ID`` on reconnect."""
-        if self._batch_source:
-            return self._handed_id()
-        return self._last_id
+        """The last event ID as of the last event handed out: sent as ``Last-Event-ID``.
+
+        Once every event of a read is handed out, an id-only block after them counts.
+        """
+        return self._handed_id
 
     last_event_id = lastEventId
 
@@ -261,19 +273,68 @@ class EventSource(StreamLoop):
     @property
     def reconnection_time(self) -> float:
         """The current reconnection time in seconds (the server's ``retry:`` wins)."""
-        return self._conn.reconnection_time
+        return self._connection.reconnection_time
+
+    @property
+    def prepare_request(self) -> PrepareRequest | None:
+        """Called before every connection attempt (see the constructor)."""
+        return self._driver.prepare_request
+
+    @prepare_request.setter
+    def prepare_request(self, hook: PrepareRequest | None) -> None:
+        self._driver.prepare_request = hook
+
+    @property
+    def validate_response(self) -> ValidateResponse | None:
+        """Called with each response before it is accepted (see the constructor)."""
+        return self._driver.validate_response
+
+    @validate_response.setter
+    def validate_response(self, hook: ValidateResponse | None) -> None:
+        self._driver.validate_response = hook
+
+    @property
+    def stop_when(self) -> Predicate | None:
+        """End the stream before the event this matches (see the constructor)."""
+        return self._connection.stop_when
+
+    @stop_when.setter
+    def stop_when(self, predicate: Predicate | None) -> None:
+        self._connection.stop_when = predicate
+        self._judge_buffered()
+
+    @property
+    def stop_after(self) -> Predicate | None:
+        """End the stream after delivering the event this matches (see the constructor)."""
+        return self._connection.stop_after
+
+    @stop_after.setter
+    def stop_after(self, predicate: Predicate | None) -> None:
+        self._connection.stop_after = predicate
+        self._judge_buffered()
+
+    @property
+    def error_when(self) -> Predicate | None:
+        """Raise ``ServerEventError`` for the event this matches (see the constructor)."""
+        return self._connection.error_when
+
+    @error_when.setter
+    def error_when(self, predicate: Predicate | None) -> None:
+        self._connection.error_when = predicate
+        self._judge_buffered()
+
+    def _judge_buffered(self) -> None:
+        # A predicate set while a read's events wait here must see them too.
+        if self._items and not self._driver.closed:
+            self._items = deque(self._connection.judge(list(self._items)))
 
     def addEventListener(self, type: str, listener: Listener) -> None:
         """Call ``listener`` (sync or async) with each event of ``type``; added once."""
-        listeners = self._listeners.setdefault(type, [])
-        if listener not in listeners:
-            listeners.append(listener)
+        self.listeners.add(type, listener)
 
     def removeEventListener(self, type: str, listener: Listener) -> None:
         """Stop calling ``listener`` for ``type``; unknown listeners are ignored."""
-        listeners = self._listeners.get(type, [])
-        if listener in listeners:
-            listeners.remove(listener)
+        self.listeners.remove(type, listener)
 
     add_event_listener = addEventListener
     remove_event_listener = removeEventListener
@@ -284,8 +345,8 @@ class EventSource(StreamLoop):
         Safe from any task and from inside a listener. The connection is released
         by the iteration or ``run()`` that was in progress, or by ``aclose()``.
         """
-        self._close_now()
-        self._finish_iterator()
+        self._driver.close()
+        self._items.clear()
 
     def restart(self) -> None:
         """Drop the current connection and reconnect at once, sending ``Last-Event-ID``.
@@ -294,16 +355,16 @@ class EventSource(StreamLoop):
         ``prepare_request`` runs again. Events already received are still
         delivered first. Does nothing once closed.
         """
-        self._request_restart()
+        self._driver.restart()
 
     async def aclose(self) -> None:
-        """Close, and wait until the connection and any session we made are released."""
+        """Close, and wait until the connection and any session we made are released.
+
+        Safe from any task, also while another task iterates.
+        """
         self._save_last_id()
         self.close()
-        # Shielded: aclose() often runs in a task being cancelled (leaving a task
-        # group, a timeout), and a half-done cleanup would leak the connection.
-        with anyio.CancelScope(shield=True):
-            await self._release_all()
+        await self._driver.aclose()  # shielded: a half-done cleanup would leak
 
     async def __aenter__(self) -> EventSource:
         return self
@@ -318,63 +379,90 @@ class EventSource(StreamLoop):
 
     # -- iteration ------------------------------------------------------------------
 
-    def __aiter__(self) -> AsyncIterator[MessageEvent]:
-        """The message events, in stream order (what ``__anext__`` returns, one by one).
-
-        The same iterator again while it is unfinished: an ``async for`` after
-        a ``break`` goes on where the last one stopped. ``close()`` and
-        ``aclose()`` finish it.
-        """
-        events = self._events
-        if events is None:
-            events = self._events = cast(AsyncGeneratorType[MessageEvent, None], self._iterate())
-        return events
-
-    async def _iterate(self) -> AsyncGenerator[MessageEvent, None]:
-        # An async generator: resuming it costs less than a coroutine per
-        # __anext__ call. This EventSource keeps it until close()/aclose()
-        # finish it, so a `break` drops nothing unfinished (trio warns then).
-        try:
-            while True:
-                batch = self._batch
-                take = batch.pop
-                while batch:  # emptied in place if it must not be handed out
-                    yield take()
-                try:
-                    event = await self.__anext__()
-                except StopAsyncIteration:
-                    return
-                yield event
-        finally:
-            self._events = None
-
-    def _finish_iterator(self) -> None:
-        # End the async-for iterator now, if it waits at a `yield` (not when it
-        # runs: then it ends by itself, the EventSource being closed). Nothing
-        # in it awaits on the way out, so one step of aclose() finishes it.
-        events = self._events
-        if events is not None and not events.ag_running:
-            with contextlib.suppress(StopIteration):
-                events.aclose().send(None)
+    def __aiter__(self) -> EventSource:
+        """Iterate over the message events of every type, in stream order."""
+        return self
 
     async def __anext__(self) -> MessageEvent:
-        """The next message event; ``open``/``error`` go to their listeners on the way.
+        """The next message event; other items go to their listeners on the way.
 
         Raises:
-            StopAsyncIteration: closed, or the server answered 204.
+            StopAsyncIteration: closed, or the stream ended for good without an error.
             EventSourceError: the connection failed for good.
         """
-        batch = self._batch
-        if batch:
-            # The fast path: the next event of a batch, with nothing else due (the
-            # batch was sized to the checkpoint budget and no predicate or store
-            # must see its events; see StreamLoop._decode).
-            return batch.pop()
+        if self._store is not None:
+            self._save_last_id()  # the caller is back: it handled the last event
+        items = self._items
         while True:
-            item = await self._next_item()
-            if type(item) is MessageEvent:
-                return item
-            await self._dispatch(item)  # open, error and comment items
+            if items:
+                if type(items[0]) is MessageEvent:
+                    self._budget -= 1
+                    if not self._budget:  # before the event is taken: none lost if cancelled
+                        self._budget = CHECKPOINT_EVERY
+                        await anyio.lowlevel.checkpoint()
+                        continue  # close() may have run meanwhile
+                    event: Any = items.popleft()
+                    # The stream's ID after the read's last event (an id-only block).
+                    self._handed_id = (
+                        event.last_event_id if items else self._connection.last_event_id
+                    )
+                    return event  # type: ignore[no-any-return]
+                await self._handle(items.popleft())
+            else:
+                await self._receive()
+
+    def batches(self) -> AsyncIterator[list[MessageEvent]]:
+        """Iterate over lists of message events: those that one network read completed.
+
+        The same stream as ``async for event in es`` (reconnection, predicates,
+        listeners for other items, the store saved once a batch was handled),
+        taken a read at a time: the throughput path. Each list is non-empty.
+        """
+        return _Batches(self)
+
+    async def _next_batch(self) -> list[MessageEvent]:
+        items = self._items
+        batch: list[MessageEvent] = []
+        while True:
+            while items:
+                item = items[0]
+                if type(item) is MessageEvent:
+                    batch.append(items.popleft())  # type: ignore[arg-type]
+                elif type(item) is Comment and self.on_comment is None:
+                    items.popleft()  # nobody listens: no reason to cut the batch
+                elif batch:
+                    break  # the item after the batch is dispatched after it is handled
+                else:
+                    await self._handle(items.popleft())
+            if batch:
+                last = batch[-1].last_event_id
+                self._handed_id = last if items else self._connection.last_event_id
+                self._budget -= len(batch)
+                if self._budget <= 0:
+                    self._budget = CHECKPOINT_EVERY
+                    await anyio.lowlevel.checkpoint()  # a cancel here drops the batch
+                return batch
+            await self._receive()
+
+    async def _receive(self) -> None:
+        """Wait for the next read's items: the caller has handled all before them."""
+        self._handed_id = self._connection.last_event_id
+        self._save_last_id()
+        try:
+            self._items.extend(await self._driver.receive())
+        except Exception:
+            self.close()  # a hook raised: the error is the caller's, the stream is over
+            raise
+
+    async def _handle(self, item: Item) -> None:
+        """Dispatch a non-message item; at ``End``, close and raise or stop."""
+        if type(item) is End:
+            self.close()
+            await self._driver.aclose()
+            if item.error is not None:
+                raise item.error
+            raise StopAsyncIteration
+        await self._dispatch(item)
 
     async def run(self) -> None:
         """Dispatch every event to the listeners until the EventSource is closed.
@@ -386,82 +474,61 @@ class EventSource(StreamLoop):
             EventSourceError: the connection failed for good (after ``onerror`` ran).
         """
         try:
-            async for event in self:  # open and error events are dispatched on the way
-                listeners = self._listeners
-                if listeners and listeners.get(event.type):
-                    await self._dispatch(event)
-                    continue
-                # Only the onmessage attribute (or nothing) to call: no dispatch
-                # coroutine and no helper call for the commonest case.
-                handler = self.onmessage if event.type == "message" else None
-                if handler is None:
-                    continue
-                try:
-                    result = handler(event)
-                except Exception:
-                    self._listener_failed(handler, event)
-                    continue
-                if result is not None and inspect.isawaitable(result):
-                    await self._settle(result, handler, event)
+            async for event in self:  # open, error and comments are dispatched on the way
+                await self._dispatch(event)
         finally:
-            with anyio.CancelScope(shield=True):
-                await self.aclose()
+            await self.aclose()
 
     # -- listeners ------------------------------------------------------------------
 
-    async def _dispatch(self, event: Item) -> None:
-        if isinstance(event, _Comment):
-            if self.on_comment is not None:
-                await self._call(self.on_comment, event.text)
-            return
-        kind = event.type
-        handler = None
-        if type(event) is MessageEvent:
-            if kind == "message":
-                handler = self.onmessage
-        elif kind == "open":
-            handler = self.onopen
-        elif kind == "error":
-            handler = self.onerror
-        if handler is not None and not self._closed:
-            pending = self._invoke(handler, event)
-            if pending is not None:
-                await self._settle(pending, handler, event)
-        listeners = self._listeners.get(kind)
-        if listeners:
-            for listener in tuple(listeners):
-                if self._closed:
-                    return
-                pending = self._invoke(listener, event)
-                if pending is not None:
-                    await self._settle(pending, listener, event)
+    async def _dispatch(self, item: Item) -> None:
+        listeners, argument = listeners_for(self, item)
+        for listener in listeners:
+            if self._driver.closed:  # close() in a listener: as in the browser, no more
+                return
+            try:
+                result = listener(argument)
+                if result is not None and inspect.isawaitable(result):
+                    await result
+            except Exception:
+                listener_failed(listener, argument, reraise=self.raise_listener_errors)
 
-    async def _call(self, listener: Listener, event: object) -> None:
-        if self._closed:
-            return
-        pending = self._invoke(listener, event)
-        if pending is not None:
-            await self._settle(pending, listener, event)
+    # -- the last event ID store ----------------------------------------------------
 
-    def _invoke(self, listener: Listener, event: object) -> Awaitable[object] | None:
-        """Call a listener; return what must still be awaited (an async listener's result)."""
-        try:
-            result = listener(event)
-        except Exception:
-            self._listener_failed(listener, event)
-            return None
-        if result is not None and inspect.isawaitable(result):
-            return result
-        return None
+    def _save_last_id(self) -> None:
+        # Saved when the caller comes back for more (or closes): by then it has
+        # handled the events, so a crash never skips an unhandled one.
+        if self._store is not None:
+            last_id = self.lastEventId
+            if last_id != self._saved_id:
+                self._saved_id = last_id
+                self._store.save(last_id)
 
-    async def _settle(self, pending: Awaitable[object], listener: Listener, event: object) -> None:
-        try:
-            await pending
-        except Exception:
-            self._listener_failed(listener, event)
+    def __del__(self, _warn: Callable[..., None] = warnings.warn) -> None:
+        driver = getattr(self, "_driver", None)
+        if driver is not None and driver.unreleased:
+            _warn(
+                f"unclosed EventSource for {redact_url(self.url)}: use 'async with' or "
+                "'await es.aclose()'",
+                ResourceWarning,
+                source=self,
+                stacklevel=2,
+            )
+            # Nothing can be awaited here, but an open response would stay checked
+            # out of the session's pool (a session the user passed outlives us).
+            driver.abort()
 
-    def _listener_failed(self, listener: Listener, event: object) -> None:
-        if self.raise_listener_errors:
-            raise  # re-raises the exception being handled by the caller
-        kind = getattr(event, "type", "comment")
-        logger.exception("listener %r raised on a %r event", listener, kind)
+
+class _Batches:
+    """What ``EventSource.batches()`` returns: a plain iterator, safe to cancel."""
+
+    __slots__ = ("_source",)
+
+    def __init__(self, source: EventSource) -> None:
+        self._source = source
+
+    def __aiter__(self) -> _Batches:
+        return self
+
+    async def __anext__(self) -> list[MessageEvent]:
+        return await self._source._next_batch()

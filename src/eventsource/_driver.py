@@ -1,0 +1,302 @@
+"""The one module that awaits: connect, read, feed the connection, sleep (anyio).
+
+A :class:`Driver` performs the I/O that its :class:`~._connection.Connection`
+decides on and returns the connection's items (events and comments in wire
+order, ``open``/``error`` events, a final ``End``). It holds no items itself:
+what :meth:`Driver.receive` returns is the caller's.
+
+Cancellation is safe at every await, and the next :meth:`Driver.receive` goes
+on from a consistent state:
+
+- during the reconnection wait, the deadline is kept: the next call waits
+  what is left of it;
+- while connecting or reading, the response is released and the connection
+  told (``interrupted``): the next call reconnects at once, sending
+  ``Last-Event-ID``. Nothing was taken from a cancelled read;
+- what must not be lost or left half done (releasing, the body excerpt of an
+  error, the drain after a terminal event) runs shielded, and is bounded.
+
+``close()`` (from any task) cancels the step in progress. Imports the
+transport protocol, never aiohttp or httpx.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TypeAlias
+
+import anyio
+
+from ._connection import (
+    ConnectAttempt,
+    Connection,
+    End,
+    Item,
+    Open,
+    Reconnect,
+    Redirect,
+    redact_url,
+)
+from ._decode import drain, excerpt
+from ._errors import EventSourceError, ResponseError, TransportError
+from ._policy import ResponseInfo
+from ._transport._base import Response, Transport
+
+__all__ = ["Driver", "PrepareRequest", "ValidateResponse"]
+
+logger = logging.getLogger("eventsource")
+
+PrepareRequest: TypeAlias = Callable[
+    [ConnectAttempt], "Awaitable[ConnectAttempt | None] | ConnectAttempt | None"
+]
+ValidateResponse: TypeAlias = Callable[[ResponseInfo], "Awaitable[object] | object"]
+
+
+class Driver:
+    """Moves one EventSource's bytes: one transport, one connection at a time."""
+
+    __slots__ = (
+        "_busy",
+        "_chunks",
+        "_closed",
+        "_idle",
+        "_released",
+        "_response",
+        "_restart",
+        "_resume_at",
+        "_scope",
+        "_used",
+        "connection",
+        "prepare_request",
+        "transport",
+        "validate_response",
+    )
+
+    def __init__(
+        self,
+        connection: Connection,
+        transport: Transport,
+        *,
+        prepare_request: PrepareRequest | None = None,
+        validate_response: ValidateResponse | None = None,
+    ) -> None:
+        self.connection = connection
+        self.transport = transport
+        self.prepare_request = prepare_request
+        self.validate_response = validate_response
+        self._response: Response | None = None
+        self._chunks: AsyncIterator[bytes] | None = None
+        self._resume_at: float | None = None  # anyio clock: when to reconnect
+        self._scope: anyio.CancelScope | None = None
+        self._closed = False
+        self._restart = False
+        self._busy = False
+        self._idle: anyio.Event | None = None  # made by an aclose() that waits for receive()
+        self._released = False
+        self._used = False  # a connection was attempted: there may be something to release
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called."""
+        return self._closed
+
+    @property
+    def unreleased(self) -> bool:
+        """Whether a connection was made and ``aclose()`` has not released everything."""
+        return self._used and not self._released
+
+    async def receive(self) -> list[Item]:
+        """The next items of the stream, never an empty list; ``[End()]`` once closed.
+
+        Raises:
+            RuntimeError: another task is already receiving.
+            Exception: what ``prepare_request`` or ``validate_response`` raised
+                (other than an ``EventSourceError``, which fails the stream).
+        """
+        if self._busy:
+            raise RuntimeError("this EventSource is already being read by another task")
+        self._busy = True
+        try:
+            while True:
+                if self._closed:
+                    return [End()]
+                if self._restart:
+                    self._restart = False
+                    self._resume_at = None
+                    self.connection.interrupted()
+                    await self._release_response()
+                items: list[Item] = []
+                with anyio.CancelScope() as scope:
+                    self._scope = scope
+                    try:
+                        items = await self._step()
+                    except BaseException:
+                        # Cancelled (or a hook raised) mid-step: drop the half-made
+                        # or half-read connection; the next call reconnects at once.
+                        with anyio.CancelScope(shield=True):
+                            await self._abandon()
+                        raise
+                    finally:
+                        self._scope = None
+                if items:
+                    return items
+                # cancelled by close() or restart(): look again
+        finally:
+            self._busy = False
+            if self._idle is not None:
+                self._idle.set()
+
+    def close(self) -> None:
+        """No request and no item after this; the step in progress is cancelled."""
+        if not self._closed:
+            self._closed = True
+            self.connection.close()
+            if self._scope is not None:
+                self._scope.cancel()
+
+    def restart(self) -> None:
+        """Drop the current connection and reconnect at once (does nothing once closed)."""
+        if not self._closed:
+            self._restart = True
+            if self._scope is not None:
+                self._scope.cancel()
+
+    async def aclose(self) -> None:
+        """Close, wait for a ``receive()`` in another task to let go, and release everything."""
+        self.close()
+        with anyio.CancelScope(shield=True):
+            if self._busy:
+                self._idle = anyio.Event()
+                with anyio.move_on_after(5):  # it only has shielded, bounded work left
+                    await self._idle.wait()
+            await self._release_response()
+            if not self._released:
+                self._released = True
+                await self.transport.aclose()
+
+    def abort(self) -> None:
+        """Close the open response without awaiting, if the transport can (at collection)."""
+        abort = getattr(self._response, "abort", None)
+        if abort is not None:
+            with contextlib.suppress(Exception):  # best effort during collection
+                abort()
+
+    # -- the steps --------------------------------------------------------------------
+
+    async def _step(self) -> list[Item]:
+        chunks = self._chunks
+        if chunks is None:
+            return await self._connect()
+        try:
+            chunk = await chunks.__anext__()
+        except StopAsyncIteration:
+            logger.debug("stream ended by the server")
+            return await self._lost(None)
+        except TransportError as exc:
+            logger.debug("stream failed: %s", exc)
+            return await self._lost(exc)
+        items = self.connection.receive_data(chunk)
+        if items and type(items[-1]) is End:
+            with anyio.CancelScope(shield=True):  # the items must reach the caller
+                await self._finish()
+        return items
+
+    async def _connect(self) -> list[Item]:
+        if self._resume_at is not None:
+            await anyio.sleep_until(self._resume_at)  # a cancel keeps the deadline
+            self._resume_at = None
+        connection = self.connection
+        attempt = connection.next_attempt()
+        if self.prepare_request is not None:
+            changed = self.prepare_request(attempt)
+            if inspect.isawaitable(changed):
+                changed = await changed
+            if changed is not None:
+                attempt = changed
+        connection.begin_attempt(attempt)
+        while True:
+            request = connection.build_request()
+            logger.debug("connecting to %s", redact_url(request.url))
+            self._used = True
+            try:
+                response = await self.transport.open(request)
+            except TransportError as exc:
+                logger.debug("connection failed: %s", exc)
+                return self._decided(connection.connection_lost(exc))
+            self._response = response  # from here on, any exit releases it
+            verdict = connection.receive_response(response.status, response.headers, response.url)
+            if isinstance(verdict, Redirect):
+                logger.debug("redirected (%d) to %s", response.status, redact_url(verdict.url))
+                await self._release_response()
+                continue
+            if isinstance(verdict, Open):
+                return await self._open(response)
+            error = getattr(verdict, "error", None)
+            with anyio.CancelScope(shield=True):  # bounded: the error must reach the caller
+                if isinstance(error, ResponseError):
+                    error.body = await excerpt(response.aiter_bytes(), (TransportError,))
+                await self._release_response()
+            return self._decided(verdict)
+
+    async def _open(self, response: Response) -> list[Item]:
+        if self.validate_response is not None:
+            info = ResponseInfo(response.status, response.headers, response.url)
+            try:
+                result = self.validate_response(info)
+                if inspect.isawaitable(result):
+                    await result
+            except EventSourceError as exc:
+                with anyio.CancelScope(shield=True):
+                    await self._release_response()
+                return self.connection.report_failure(exc)
+        logger.debug("open: %s", redact_url(response.url))
+        self._chunks = response.aiter_bytes()
+        return self._decided(Open())
+
+    async def _lost(self, error: EventSourceError | None) -> list[Item]:
+        items = self._decided(self.connection.connection_lost(error))
+        with anyio.CancelScope(shield=True):
+            await self._release_response()
+        return items
+
+    def _decided(self, verdict: Any) -> list[Item]:
+        if isinstance(verdict, Reconnect):
+            logger.info(
+                "reconnecting to %s in %.3f s (attempt %d): %s",
+                redact_url(self.connection.url),
+                verdict.delay,
+                verdict.attempt,
+                verdict.error or "stream ended",
+            )
+            self._resume_at = anyio.current_time() + verdict.delay
+        elif not isinstance(verdict, Open):
+            error = getattr(verdict, "error", None)
+            if error is not None:
+                logger.info("connection to %s failed: %s", redact_url(self.connection.url), error)
+        items: list[Item] = self.connection.report(verdict)
+        return items
+
+    async def _finish(self) -> None:
+        """After a terminal event: drain the rest of the body (bounded) so it can be reused."""
+        if self._chunks is not None:
+            await drain(self._chunks, (TransportError,))
+        await self._release_response()
+
+    async def _abandon(self) -> None:
+        if self._response is not None or self._chunks is not None:
+            self.connection.interrupted()
+        elif self._resume_at is None and not self._closed:
+            self.connection.interrupted()  # cancelled in a hook or while connecting
+        await self._release_response()
+
+    async def _release_response(self) -> None:
+        response, self._response = self._response, None
+        chunks, self._chunks = self._chunks, None
+        close_chunks = getattr(chunks, "aclose", None)
+        if close_chunks is not None:
+            await close_chunks()
+        if response is not None:
+            await response.aclose()
