@@ -455,19 +455,19 @@ class Connection:
         The predicates are applied here: ``error_when`` and ``stop_when`` cut the
         items before the event they match, ``stop_after`` just after it; then an
         ``End`` (with an ``error`` event first, for ``error_when``) closes the
-        list and the connection is CLOSED. A broken limit does the same after the
-        items completed before it.
+        list. A broken limit does the same after the items completed before it.
+        The state stays OPEN until the caller reaches those and closes.
         """
         try:
             items: list[Item] = list(self.feed(data))
         except ProtocolError as exc:
-            return self.report_failure(exc)
+            return self._ends(exc)
         if self.stop_when is not None or self.stop_after is not None or self.error_when:
             items = self.judge(items)
             if self.state is ReadyState.CLOSED:
                 return items
         if self.parser.error is not None:
-            items += self.report_failure(self.parser.error)
+            items += self._ends(self.parser.error)
         return items
 
     def judge(self, items: list[Item]) -> list[Item]:
@@ -477,11 +477,11 @@ class Connection:
                 continue
             if self.error_when is not None and self.error_when(item):
                 error = ServerEventError(_event_error_message(item), event=item)
-                return items[:index] + self.report_failure(error)
+                return items[:index] + self._ends(error)
             if self.stop_when is not None and self.stop_when(item):
-                return items[:index] + self._ended()
+                return items[:index] + self._ends(None)
             if self.stop_after is not None and self.stop_after(item):
-                return items[: index + 1] + self._ended()
+                return items[: index + 1] + self._ends(None)
         return items
 
     def report_failure(self, error: EventSourceError) -> list[Item]:
@@ -490,10 +490,13 @@ class Connection:
         status = error.status if isinstance(error, ResponseError) else None
         return [ErrorEvent(error=error, status=status, attempt=self.failures), End(error)]
 
-    def _ended(self) -> list[Item]:
+    def _ends(self, error: EventSourceError | None) -> list[Item]:
+        # The stream ends after the items before these: the state turns CLOSED
+        # when they are reached (the caller closes), not while those are handed out.
         self.parser.reset()
-        self.state = ReadyState.CLOSED
-        return [End()]
+        if error is None:
+            return [End()]
+        return [ErrorEvent(error=error, attempt=self.failures), End(error)]
 
     def report(self, verdict: Open | Fail | Stop | Reconnect) -> list[Item]:
         """The items that tell the user of a decision: ``open``, or ``error`` (and ``End``)."""

@@ -40,7 +40,8 @@ from ._connection import (
     Redirect,
     redact_url,
 )
-from ._decode import drain, excerpt
+from ._decode import drain as drain_body
+from ._decode import excerpt
 from ._errors import EventSourceError, ResponseError, TransportError
 from ._policy import ResponseInfo
 from ._transport._base import Response, Transport
@@ -149,6 +150,31 @@ class Driver:
             if self._idle is not None:
                 self._idle.set()
 
+    async def finish(self, *, drain: bool = True) -> None:
+        """After an ``End``: drain the rest of the body briefly (so the connection can
+        go back to the pool), then release it. ``close()`` cuts the drain short.
+
+        Called once the items before the ``End`` were handed out: a terminal
+        event of ``stop_after`` is never held up by the drain.
+        """
+        if self._busy:
+            raise RuntimeError("this EventSource is already being read by another task")
+        self._busy = True
+        try:
+            if drain and self._chunks is not None and not self._closed:
+                with anyio.CancelScope() as scope:
+                    self._scope = scope
+                    try:
+                        await drain_body(self._chunks, (TransportError,))
+                    finally:
+                        self._scope = None
+        finally:
+            with anyio.CancelScope(shield=True):
+                await self._release_response()
+            self._busy = False
+            if self._idle is not None:
+                self._idle.set()
+
     def close(self) -> None:
         """No request and no item after this; the step in progress is cancelled."""
         if not self._closed:
@@ -198,11 +224,7 @@ class Driver:
         except TransportError as exc:
             logger.debug("stream failed: %s", exc)
             return await self._lost(exc)
-        items = self.connection.receive_data(chunk)
-        if items and type(items[-1]) is End:
-            with anyio.CancelScope(shield=True):  # the items must reach the caller
-                await self._finish()
-        return items
+        return self.connection.receive_data(chunk)  # after an End, see finish()
 
     async def _connect(self) -> list[Item]:
         if self._resume_at is not None:
@@ -235,11 +257,12 @@ class Driver:
             if isinstance(verdict, Open):
                 return await self._open(response)
             error = getattr(verdict, "error", None)
-            with anyio.CancelScope(shield=True):  # bounded: the error must reach the caller
-                if isinstance(error, ResponseError):
-                    error.body = await excerpt(response.aiter_bytes(), (TransportError,))
+            if isinstance(error, ResponseError):  # bounded; close() cuts it short
+                error.body = await excerpt(response.aiter_bytes(), (TransportError,))
+            items = self._decided(verdict)
+            with anyio.CancelScope(shield=True):
                 await self._release_response()
-            return self._decided(verdict)
+            return items
 
     async def _open(self, response: Response) -> list[Item]:
         if self.validate_response is not None:
@@ -279,11 +302,6 @@ class Driver:
         items: list[Item] = self.connection.report(verdict)
         return items
 
-    async def _finish(self) -> None:
-        """After a terminal event: drain the rest of the body (bounded) so it can be reused."""
-        if self._chunks is not None:
-            await drain(self._chunks, (TransportError,))
-        await self._release_response()
 
     async def _abandon(self) -> None:
         if self._response is not None or self._chunks is not None:

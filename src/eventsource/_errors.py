@@ -43,7 +43,8 @@ class ResponseError(EventSourceError):
     Attributes:
         status: The HTTP status code of the response.
         headers: The response headers (never shown in the message).
-        body: Up to a few KiB of the response body, decoded leniently as UTF-8.
+        body: Up to a few KiB of the response body, decoded leniently as UTF-8:
+            what arrived within a quarter of a second (the error is not held up).
         url: The URL that gave this response.
     """
 

@@ -23,7 +23,7 @@ import anyio.lowlevel
 
 from ._connection import Connection, End, Item, Predicate, build_url, encode_body, redact_url
 from ._driver import Driver, PrepareRequest, ValidateResponse
-from ._event import Comment, MessageEvent, ReadyState
+from ._event import Comment, ErrorEvent, MessageEvent, ReadyState
 from ._listeners import Listener, ListenerRegistry, listener_failed, listeners_for
 from ._parser import DEFAULT_MAX_EVENT_SIZE
 from ._policy import StatusPolicy
@@ -457,11 +457,14 @@ class EventSource:
     async def _handle(self, item: Item) -> None:
         """Dispatch a non-message item; at ``End``, close and raise or stop."""
         if type(item) is End:
+            await self._driver.finish(drain=item.error is None)
             self.close()
             await self._driver.aclose()
             if item.error is not None:
                 raise item.error
             raise StopAsyncIteration
+        if type(item) is ErrorEvent and not item.reconnecting:
+            self._connection.close()  # the stream is over: listeners see CLOSED
         await self._dispatch(item)
 
     async def run(self) -> None:
