@@ -7,6 +7,7 @@ trio) against real servers on 127.0.0.1.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any
 
 import anyio
@@ -30,10 +31,8 @@ def quiet_after(first: bytes, seconds: float = 5.0) -> Any:
     async def handler(request: web.Request) -> web.StreamResponse:
         response = await open_stream(request)
         await response.write(first)
-        try:
+        with contextlib.suppress(ConnectionError):
             await asyncio.sleep(seconds)
-        except ConnectionError:
-            pass
         return response
 
     return handler

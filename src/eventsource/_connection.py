@@ -514,7 +514,9 @@ class Connection:
                 )
             ]
         if isinstance(verdict, Stop):  # a 204 fires error; a one-shot stream's end, nothing
-            return [End()] if verdict.status is None else [ErrorEvent(status=verdict.status), End()]
+            if verdict.status is None:
+                return [End()]
+            return [ErrorEvent(status=verdict.status), End()]
         return self.report_failure(verdict.error)
 
     def connection_lost(

@@ -151,10 +151,10 @@ class Driver:
                 self._idle.set()
 
     async def finish(self, *, drain: bool = True) -> None:
-        """After an ``End``: drain the rest of the body briefly (so the connection can
-        go back to the pool), then release it. ``close()`` cuts the drain short.
+        """After an ``End``: drain the rest of the body briefly, then release it.
 
-        Called once the items before the ``End`` were handed out: a terminal
+        The drain lets the connection go back to the pool; ``close()`` cuts it
+        short. Called once the items before the ``End`` were handed out: a terminal
         event of ``stop_after`` is never held up by the drain.
         """
         if self._busy:
@@ -301,7 +301,6 @@ class Driver:
                 logger.info("connection to %s failed: %s", redact_url(self.connection.url), error)
         items: list[Item] = self.connection.report(verdict)
         return items
-
 
     async def _abandon(self) -> None:
         if self._response is not None or self._chunks is not None:
