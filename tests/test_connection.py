@@ -137,6 +137,21 @@ def test_cross_origin_redirect_drops_secrets_for_the_rest_of_the_attempt() -> No
     assert request.headers["Authorization"] == "a"
 
 
+def test_a_cross_origin_hop_tells_the_transport_which_headers_to_withhold() -> None:
+    conn = Connection(URL, secret_headers=["X-Key"])
+    first = conn.build_request()
+    assert not first.cross_origin
+    conn.receive_response(307, {"Location": "/same"}, URL)
+    assert not conn.build_request().cross_origin
+    conn.receive_response(307, {"Location": "https://a.test/s"}, "http://a.test/same")
+    hop = conn.build_request()
+    assert hop.cross_origin
+    assert hop.secret_headers == {"authorization", "cookie", "proxy-authorization", "x-key"}
+    conn.receive_response(200, SSE, hop.url)
+    conn.connection_lost(None)
+    assert not conn.build_request().cross_origin
+
+
 def test_connection_lost_reconnects_with_growing_delay_and_last_event_id() -> None:
     conn = Connection(URL, retry=1.0, policy=RetryPolicy(backoff_factor=2.0))
     conn.receive_response(200, SSE, URL)

@@ -350,6 +350,8 @@ class Connection:
             content=self._hop_content,
             connect_timeout=self.connect_timeout,
             read_timeout=self.read_timeout,
+            cross_origin=self._cross_origin,
+            secret_headers=self.secret_headers,
         )
 
     def receive_response(

@@ -85,6 +85,19 @@ def _client_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
     return {**kwargs, "verify": context}
 
 
+def _withhold_credentials(
+    client: httpx.AsyncClient, request: httpx.Request, secret_headers: frozenset[str]
+) -> None:
+    """Take the client's secret default headers off a request to another origin.
+
+    ``build_request`` merged them in, and left out the cookie jar when a
+    ``Cookie`` header was set by hand: the jar then adds what its own rules allow.
+    """
+    for name in secret_headers:
+        request.headers.pop(name, None)
+    client.cookies.set_cookie_header(request)
+
+
 class HttpxResponse:
     """An httpx response read chunk by chunk with ``aiter_bytes()``.
 
@@ -144,7 +157,8 @@ class HttpxTransport:
     A client passed in is used as-is and never closed; otherwise one is made on
     first use from ``client_kwargs`` (``verify``, ``cert``, ``proxy``, ``http2``,
     ``trust_env``, ...) and closed by :meth:`aclose`. Redirects are never
-    followed, whatever the client's own ``follow_redirects`` says.
+    followed, whatever the client's own ``follow_redirects`` says. A hop to
+    another origin goes without the client's ``auth`` and secret default headers.
 
     Args:
         client: An ``httpx.AsyncClient`` to send requests with, or ``None``.
@@ -190,7 +204,15 @@ class HttpxTransport:
                 content=request.content,
                 timeout=timeout,
             )
-            response = await self._client.send(http_request, stream=True, follow_redirects=False)
+            if request.cross_origin:
+                _withhold_credentials(self._client, http_request, request.secret_headers)
+            response = await self._client.send(
+                http_request,
+                stream=True,
+                follow_redirects=False,
+                # None: no authentication at all, where the default is the client's own.
+                auth=None if request.cross_origin else httpx.USE_CLIENT_DEFAULT,
+            )
         except httpx.ReadTimeout as exc:
             raise ReadTimeout("no response received within read_timeout") from exc
         except _FAILURES as exc:
