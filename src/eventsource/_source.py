@@ -452,6 +452,7 @@ class EventSource:
             self._items.extend(await self._driver.receive())
         except Exception:
             self.close()  # a hook raised: the error is the caller's, the stream is over
+            await self._driver.aclose()
             raise
 
     async def _handle(self, item: Item) -> None:
