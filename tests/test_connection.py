@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from eventsource import (
@@ -27,6 +29,7 @@ from eventsource._connection import (
 
 URL = "http://a.test/stream"
 SSE = {"Content-Type": "text/event-stream"}
+EXACT = RetryPolicy(jitter=0.0)  # exact delays to compare
 
 
 def test_first_request_has_accept_and_cache_control_but_no_last_event_id() -> None:
@@ -138,7 +141,7 @@ def test_cross_origin_redirect_drops_secrets_for_the_rest_of_the_attempt() -> No
 
 
 def test_connection_lost_reconnects_with_growing_delay_and_last_event_id() -> None:
-    conn = Connection(URL, retry=1.0, policy=RetryPolicy(backoff_factor=2.0))
+    conn = Connection(URL, retry=1.0, policy=RetryPolicy(backoff_factor=2.0, jitter=0.0))
     conn.receive_response(200, SSE, URL)
     conn.feed(b"id: 5\n\n")
     assert conn.connection_lost(None) == Reconnect(1.0, 1)
@@ -205,3 +208,44 @@ def test_helpers_build_url_encode_body_and_origin() -> None:
     with pytest.raises(TypeError):
         encode_body("x", {"a": 1})
     assert origin_of("HTTPS://user:pw@Host.test:444/p?q") == "https://host.test:444"
+
+
+# -- arithmetic in the delay path (issue 13, item 3) ---------------------------------
+
+
+@pytest.mark.parametrize("digits", [400, 5000])
+def test_a_huge_retry_from_the_wire_is_clamped_not_an_error(digits: int) -> None:
+    # int(value) / 1000 raised OverflowError past 308 digits, int() ValueError past 4,300.
+    conn = Connection(URL)
+    conn.receive_response(200, SSE, URL)
+    [event] = conn.feed(b"retry: " + b"9" * digits + b"\ndata: x\n\n")
+    assert event.data == "x"
+    assert conn.reconnection_time == 60.0  # the default max_retry
+
+
+def test_a_huge_retry_without_a_ceiling_waits_for_ever_not_nan() -> None:
+    conn = Connection(URL, policy=RetryPolicy(jitter=1.0, max_retry=None))
+    conn.receive_response(200, SSE, URL)
+    conn.feed(b"retry: " + b"9" * 400 + b"\ndata: x\n\n")
+    assert conn.reconnection_time == math.inf
+    for _ in range(3):
+        verdict = conn.connection_lost(TransportError("refused"))
+        assert isinstance(verdict, Reconnect)
+        assert verdict.delay == math.inf
+
+
+def test_two_thousand_refusals_in_a_row_keep_the_capped_delay() -> None:
+    # With the defaults, failure 1,025 raised OverflowError: an outage of ~8.5 hours.
+    conn = Connection(URL)
+    error = TransportError("refused")
+    for _ in range(2000):
+        verdict = conn.connection_lost(error)
+        assert isinstance(verdict, Reconnect)
+    assert verdict.attempt == 2000
+    assert 15.0 <= verdict.delay <= 30.0
+
+
+@pytest.mark.parametrize("retry", [math.nan, math.inf])
+def test_a_retry_that_is_not_a_finite_number_is_a_value_error(retry: float) -> None:
+    with pytest.raises(ValueError, match="finite"):
+        Connection(URL, retry=retry)

@@ -8,6 +8,7 @@ reconnect. No I/O and no async library: ``_source`` moves the bytes and sleeps.
 from __future__ import annotations
 
 import json as _json
+import math
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -227,8 +228,8 @@ class Connection:
     ) -> None:
         if urlsplit(url).scheme not in ("http", "https"):
             raise ValueError("the URL must be absolute, with the http or https scheme")
-        if retry < 0:
-            raise ValueError("retry must not be negative")
+        if not math.isfinite(retry) or retry < 0:
+            raise ValueError("retry must be a finite number of seconds, not negative")
         self.url = url
         self.method = method.upper()
         self.headers = dict(headers or {})
@@ -440,7 +441,7 @@ class Connection:
         now = self._clock()
         if self._failing_since is None:
             self._failing_since = now
-        delay = max(self.policy.delay(self.reconnection_time, self.failures), min_delay)
+        delay = self.policy.delay(self.reconnection_time, self.failures, at_least=min_delay)
         over_count = self.max_reconnects is not None and self.failures > self.max_reconnects
         over_time = (
             self.max_reconnect_time is not None

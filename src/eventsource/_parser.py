@@ -414,7 +414,9 @@ class Parser:
                         if "\0" not in value:  # [spec] an id containing NULL is ignored
                             id_buffer = value
                     elif field == "retry" and value.isascii() and value.isdigit():
-                        self.retry = int(value) / 1000  # [spec] ASCII digits, milliseconds
+                        # [spec] ASCII digits, milliseconds. Through float: an int of
+                        # 309 digits overflows the division, one of 4,301 int().
+                        self.retry = float(value) / 1000
                     # [spec] any other field is ignored
                     continue
             data.append(value)  # [spec] data: append the value and a LF (joined at dispatch)

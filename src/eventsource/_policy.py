@@ -54,7 +54,8 @@ StatusPolicy: TypeAlias = Callable[[ResponseInfo], StatusVerdict]
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
     """Seconds to wait from a ``Retry-After`` header (delta-seconds or an HTTP-date).
 
-    Returns ``None`` for a missing or malformed value; a date in the past gives 0.
+    Returns ``None`` for a missing or malformed value; a date in the past gives 0,
+    and a number too large for a float gives ``inf``.
     """
     if value is None:
         return None
@@ -63,7 +64,7 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
         return float(value)
     try:
         when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):  # a year or offset out of range
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=timezone.utc)

@@ -70,9 +70,10 @@ class EventSource(StreamLoop):
         retry: The initial reconnection time in seconds (the server's ``retry:`` replaces it).
         backoff_factor: Growth of the delay per consecutive failure (1.0: constant, as browsers).
         max_backoff: Ceiling in seconds of the grown delay.
-        jitter: Fraction of each delay that may be removed at random (0 to 1).
+        jitter: Fraction of each delay that may be removed at random (0 to 1); 0.5 spreads
+            clients that lost one server together over the second half of each delay.
         min_retry: Floor in seconds for the server's ``retry:``.
-        max_retry: Ceiling in seconds for the server's ``retry:``.
+        max_retry: Ceiling in seconds for the server's ``retry:``; ``None`` for none.
         max_reconnects: Give up after this many failed attempts in a row, raising the last error.
         read_timeout: Seconds without a byte (comments count) after which the connection is
             treated as dead and reconnected; ``None`` waits forever, as browsers do.
@@ -150,9 +151,9 @@ class EventSource(StreamLoop):
         retry: float = 3.0,
         backoff_factor: float = 2.0,
         max_backoff: float = 30.0,
-        jitter: float = 0.0,
+        jitter: float = 0.5,
         min_retry: float = 0.0,
-        max_retry: float | None = None,
+        max_retry: float | None = 60.0,
         max_reconnects: int | None = None,
         read_timeout: float | None = None,
         connect_timeout: float | None = 30.0,
