@@ -463,6 +463,58 @@ async def test_a_backoff_past_the_float_range_ends_with_the_last_real_error(
     assert [e.delay for e in errors[:-1]] == [0.001, 0.002, 0.002, 0.002]
 
 
+async def test_429_and_gateway_statuses_reconnect_by_default_with_backoff(
+    combo: Combo, server: LoopbackServer
+) -> None:
+    # Issue 13: a deploy behind a load balancer ended the stream for good.
+    answers = [
+        web.Response(status=502, text="bad gateway"),
+        web.Response(status=503, text="deploying", headers={"Retry-After": "0"}),
+        web.Response(status=504),
+        web.Response(status=429, text="slow down"),
+    ]
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        if answers:
+            return answers.pop(0)
+        return await sse(request, b"data: up\n\n")
+
+    server.handle("/", handler)
+    errors: list[ErrorEvent] = []
+    es = combo.source(server.url("/"), retry=0.001, jitter=0.0)
+    es.onerror = errors.append
+    async with es:
+        [event] = await collect(es, 1)
+    assert event.data == "up"
+    assert [(e.status, e.attempt, e.reconnecting) for e in errors] == [
+        (502, 1, True),
+        (503, 2, True),
+        (504, 3, True),
+        (429, 4, True),
+    ]
+    assert [e.delay for e in errors] == pytest.approx([0.001, 0.002, 0.004, 0.008])
+    assert isinstance(errors[1].error, StatusError)
+    assert errors[1].error.body == "deploying"
+
+
+@pytest.mark.parametrize(
+    ("status", "policy"), [(500, None), (503, "strict"), (429, "strict"), (404, None)]
+)
+async def test_a_500_or_with_strict_any_status_fails_at_once(
+    combo: Combo, server: LoopbackServer, status: int, policy: str | None
+) -> None:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        return web.Response(status=status, headers={"Retry-After": "0"})
+
+    server.handle("/", handler)
+    es = combo.source(server.url("/"), status_policy=policy, **FAST)
+    with pytest.raises(StatusError) as caught:
+        await collect(es, 1)
+    assert caught.value.status == status
+    assert len(server.requests) == 1
+    assert es.readyState == ReadyState.CLOSED
+
+
 async def test_a_stalled_body_is_a_read_timeout_and_a_reconnect(
     combo: Combo, server: LoopbackServer
 ) -> None:

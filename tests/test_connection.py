@@ -67,10 +67,10 @@ def test_a_200_event_stream_opens_and_sets_the_origin() -> None:
     assert event.origin == "http://b.test:8080"
 
 
-@pytest.mark.parametrize("status", [201, 400, 401, 404, 429, 500, 503])
-def test_any_other_status_fails(status: int) -> None:
-    conn = Connection(URL)
-    verdict = conn.receive_response(status, SSE, URL)
+@pytest.mark.parametrize("status", [201, 400, 401, 404, 429, 500, 502, 503, 504])
+def test_strict_fails_on_any_other_status_as_the_browser_does(status: int) -> None:
+    conn = Connection(URL, status_policy="strict")
+    verdict = conn.receive_response(status, {**SSE, "Retry-After": "0"}, URL)
     assert isinstance(verdict, Fail)
     assert isinstance(verdict.error, StatusError)
     assert verdict.error.status == status
@@ -208,6 +208,89 @@ def test_helpers_build_url_encode_body_and_origin() -> None:
     with pytest.raises(TypeError):
         encode_body("x", {"a": 1})
     assert origin_of("HTTPS://user:pw@Host.test:444/p?q") == "https://host.test:444"
+
+
+# -- the default status policy (issue 13, item 4) ---------------------------------------
+
+
+@pytest.mark.parametrize("status", [429, 502, 503, 504])
+def test_by_default_429_and_gateway_statuses_reconnect(status: int) -> None:
+    conn = Connection(URL, retry=1.0, policy=EXACT)
+    verdict = conn.receive_response(status, SSE, URL)
+    assert isinstance(verdict, Reconnect)
+    assert isinstance(verdict.error, StatusError)
+    assert verdict.error.status == status
+    assert (verdict.delay, verdict.attempt) == (1.0, 1)
+    assert conn.state is ReadyState.CONNECTING
+
+
+@pytest.mark.parametrize("status", [201, 400, 401, 403, 404, 500, 501, 505])
+def test_by_default_a_500_and_every_other_status_still_fail(status: int) -> None:
+    conn = Connection(URL)
+    verdict = conn.receive_response(status, {"Retry-After": "0"}, URL)
+    assert isinstance(verdict, Fail)
+    assert isinstance(verdict.error, StatusError)
+    assert conn.state is ReadyState.CLOSED
+
+
+def test_a_retried_503_with_retry_after_zero_still_backs_off() -> None:
+    conn = Connection(URL, retry=1.0, policy=EXACT)
+    verdicts = [conn.receive_response(503, {"Retry-After": "0"}, URL) for _ in range(5)]
+    assert [(v.delay, v.attempt) for v in verdicts if isinstance(v, Reconnect)] == [
+        (1.0, 1),
+        (2.0, 2),
+        (4.0, 3),
+        (8.0, 4),
+        (16.0, 5),
+    ]
+
+
+def test_retried_503s_after_retry_0_reconnect_at_once_then_back_off() -> None:
+    conn = Connection(URL, policy=EXACT)
+    conn.receive_response(200, SSE, URL)
+    conn.feed(b"retry: 0\nid: 1\ndata: x\n\n")
+    first = conn.connection_lost(None)
+    later = [conn.receive_response(503, {"Retry-After": "0"}, URL) for _ in range(3)]
+    delays = [v.delay for v in (first, *later) if isinstance(v, Reconnect)]
+    assert delays == pytest.approx([0.0, 0.1, 0.2, 0.4])
+
+
+@pytest.mark.parametrize(
+    ("retry_after", "expected"),
+    [
+        ("120", 120.0),
+        ("99999999", 300.0),  # bounded by retry_transient's max_retry_after
+        ("9" * 400, 300.0),  # too big for a float: inf, then bounded
+        ("Fri, 31 Dec 9999 23:59:59 GMT", 300.0),
+        ("Mon, 01 Jan 99999999999999999999 00:00:00 GMT", 1.0),  # malformed: the backoff
+        ("Mon, 01 Jan 2020 00:00:00 +99999999999999999999", 1.0),
+        ("soon", 1.0),
+    ],
+)
+def test_retry_after_is_honoured_bounded_and_never_an_arithmetic_error(
+    retry_after: str, expected: float
+) -> None:
+    conn = Connection(URL, retry=1.0, policy=EXACT)
+    verdict = conn.receive_response(503, {"Retry-After": retry_after}, URL)
+    assert isinstance(verdict, Reconnect)
+    assert verdict.delay == expected
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected"), [(math.nan, 1.0), (-5.0, 1.0), (7, 7.0), (math.inf, math.inf)]
+)
+def test_a_policys_number_of_seconds_is_a_minimum_and_never_nan(
+    answer: float, expected: float
+) -> None:
+    conn = Connection(URL, retry=1.0, status_policy=lambda response: answer, policy=EXACT)
+    verdict = conn.receive_response(500, {}, URL)
+    assert isinstance(verdict, Reconnect)
+    assert verdict.delay == expected
+
+
+def test_an_unknown_status_policy_name_is_a_value_error() -> None:
+    with pytest.raises(ValueError, match="strict"):
+        Connection(URL, status_policy="lenient")  # type: ignore[arg-type]
 
 
 # -- arithmetic in the delay path (issue 13, item 3) ---------------------------------

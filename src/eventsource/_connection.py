@@ -12,7 +12,7 @@ import math
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 from ._errors import (
@@ -25,7 +25,7 @@ from ._errors import (
 )
 from ._event import MessageEvent, ReadyState
 from ._parser import DEFAULT_MAX_EVENT_SIZE, Parser
-from ._policy import ResponseInfo, StatusPolicy
+from ._policy import ResponseInfo, StatusPolicy, retry_transient
 from ._retry import RetryPolicy
 from ._transport._base import Request
 
@@ -46,6 +46,8 @@ __all__ = [
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 #: Headers that never follow a redirect to another origin, whatever the user says.
 CREDENTIAL_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
+#: The status policy unless the user gives one: 429, 502, 503, 504 reconnect.
+DEFAULT_STATUS_POLICY = retry_transient()
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,7 +224,7 @@ class Connection:
         read_timeout: float | None = None,
         reconnect: bool = True,
         max_reconnect_time: float | None = None,
-        status_policy: StatusPolicy | None = None,
+        status_policy: StatusPolicy | Literal["strict"] | None = None,
         on_comment: Callable[[str], object] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -245,7 +247,14 @@ class Connection:
         self.state = ReadyState.CONNECTING
         self.reconnect = reconnect
         self.max_reconnect_time = max_reconnect_time
-        self.status_policy = status_policy
+        if status_policy == "strict":
+            self.status_policy: StatusPolicy | None = None  # the browser's answer: fail
+        elif status_policy is None:
+            self.status_policy = DEFAULT_STATUS_POLICY
+        elif callable(status_policy):
+            self.status_policy = status_policy
+        else:
+            raise ValueError(f"status_policy must be callable or 'strict', not {status_policy!r}")
         self._clock = clock
         self.parser = Parser(
             origin=origin_of(url),
@@ -331,7 +340,7 @@ class Connection:
 
         A status other than 200, or a 200 that is not ``text/event-stream``, fails
         the connection as in the browser, unless the status policy says to retry
-        (``Reconnect``) or to read the body anyway (``Open``).
+        (``Reconnect``, a failure in a row) or to read the body anyway (``Open``).
         """
         if status in REDIRECT_STATUSES:
             return self._redirect(status, headers, url)

@@ -49,11 +49,12 @@ class EventSource(StreamLoop):
     Use it as ``async for event in EventSource(url)`` (message events of every
     type, in stream order), or set ``onmessage``/``addEventListener`` and
     ``await es.run()``. It reconnects after a network error or the end of the
-    stream, waiting the reconnection time (the server's ``retry:`` wins) and
-    sending ``Last-Event-ID``. A status other than 200, a content type other
-    than ``text/event-stream``, or a broken limit fails it for good: it becomes
-    CLOSED, fires ``error``, and iteration raises the typed error. A 204 ends it
-    without an error.
+    stream, waiting the reconnection time (the server's ``retry:`` wins; failures
+    in a row back off) and sending ``Last-Event-ID``; a 429, 502, 503 or 504
+    reconnects too (see ``status_policy``). Any other status than 200, a content
+    type other than ``text/event-stream``, or a broken limit fails it for good:
+    it becomes CLOSED, fires ``error``, and iteration raises the typed error. A
+    204 ends it without an error.
 
     Prefer ``async with EventSource(url) as es``: leaving the block releases the
     connection and any session we created. A session or client you pass is
@@ -98,9 +99,12 @@ class EventSource(StreamLoop):
         reconnect: ``False`` for one-shot streams (an LLM completion): the end of the body
             ends iteration normally and a network error raises; nothing reconnects.
         max_reconnect_time: Give up when failures in a row have lasted this many seconds.
-        status_policy: Decides what a non-200 (or non-event-stream) response means:
-            ``"fail"`` (the browser's answer), ``"retry"``, seconds to wait, or
-            ``"accept"``. :func:`~eventsource.retry_transient` retries 429/5xx.
+        status_policy: Decides what a non-200 (or non-event-stream) response means: a
+            callable returning ``"fail"`` (the browser's answer), ``"retry"``, seconds to
+            wait at least, or ``"accept"``. The default, ``None``, is
+            :func:`~eventsource.retry_transient`: 429, 502, 503 and 504 reconnect with
+            backoff, honouring ``Retry-After`` (at most 300 s). ``"strict"`` fails on
+            every status, as the browser does.
         validate_response: Called with each response before it is accepted as OPEN
             (sync or async); raise to refuse it. An ``EventSourceError`` fails the
             EventSource; any other exception propagates to the caller.
@@ -171,7 +175,7 @@ class EventSource(StreamLoop):
         trust_env: bool | None = None,
         reconnect: bool = True,
         max_reconnect_time: float | None = None,
-        status_policy: StatusPolicy | None = None,
+        status_policy: StatusPolicy | Literal["strict"] | None = None,
         validate_response: ValidateResponse | None = None,
         prepare_request: PrepareRequest | None = None,
         stop_when: Predicate | None = None,
