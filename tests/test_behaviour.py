@@ -515,6 +515,39 @@ async def test_a_500_or_with_strict_any_status_fails_at_once(
     assert es.readyState == ReadyState.CLOSED
 
 
+async def test_connections_cut_inside_a_large_first_event_do_not_grow_the_delay(
+    combo: Combo, server: LoopbackServer
+) -> None:
+    # Issue 13: each connection opens and receives bytes, but the path cuts it
+    # before the 15 KB event completes; the server resends it from its start.
+    # Those connections are no failures in a row: no growth, no budget spent.
+    event = b"id: 1\ndata: " + b"x" * 15_000 + b"\n\n"
+    served = 0
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        nonlocal served
+        served += 1
+        response = await open_stream(request)
+        await response.write(b"retry: 5\n")
+        if served == 5:
+            await response.write(event)
+            await response.write_eof()
+            return response
+        await response.write(event[: 3000 * served])
+        drop(request)
+        return response
+
+    server.handle("/", handler)
+    errors: list[ErrorEvent] = []
+    es = combo.source(server.url("/"), jitter=0.0, max_reconnects=2)
+    es.onerror = errors.append
+    async with es:
+        [got] = await collect(es, 1)
+    assert got.data == "x" * 15_000
+    assert [(e.attempt, e.delay) for e in errors] == [(1, 0.005)] * 4
+    assert all(isinstance(e.error, TransportError) for e in errors)
+
+
 async def test_a_stalled_body_is_a_read_timeout_and_a_reconnect(
     combo: Combo, server: LoopbackServer
 ) -> None:

@@ -16,6 +16,7 @@ from eventsource import (
     TransportError,
 )
 from eventsource._connection import (
+    STABLE_CONNECTION,
     Connection,
     Fail,
     Open,
@@ -332,3 +333,87 @@ def test_two_thousand_refusals_in_a_row_keep_the_capped_delay() -> None:
 def test_a_retry_that_is_not_a_finite_number_is_a_value_error(retry: float) -> None:
     with pytest.raises(ValueError, match="finite"):
         Connection(URL, retry=retry)
+
+
+# -- what counts as a failure in a row (issue 13, item 9) -------------------------------
+
+
+def lose(conn: Connection, *chunks: bytes, error: TransportError | None = None) -> Reconnect:
+    """Open a connection, feed it ``chunks``, lose it: the reconnect decided."""
+    assert conn.receive_response(200, SSE, URL) == Open()
+    for chunk in chunks:
+        conn.feed(chunk)
+    verdict = conn.connection_lost(error)
+    assert isinstance(verdict, Reconnect)
+    return verdict
+
+
+BIG = b"id: 1\ndata: " + b"x" * 15_000 + b"\n\n"
+
+
+def test_connections_cut_inside_a_large_event_do_not_grow_the_delay() -> None:
+    # Each connection resends the 15 KB event from its start and is cut first.
+    conn = Connection(URL, retry=0.02, policy=EXACT, max_reconnects=3)
+    cut = TransportError("reset")
+    verdicts = [lose(conn, BIG[: 2000 * n], error=cut) for n in range(1, 7)]
+    assert [(v.delay, v.attempt) for v in verdicts] == [(0.02, 1)] * 6
+    assert conn.receive_response(200, SSE, URL) == Open()
+    [event] = conn.feed(BIG)
+    assert len(event.data) == 15_000
+
+
+@pytest.mark.parametrize(
+    "partial",
+    [
+        b"data: partial line",
+        b"data: a whole line\n",
+        b"event: chat\n",
+        b"id: 9\n",
+        b"id: 9\n\n",  # an id-only block: the stream moved on
+        b": hello\n\nretry: 5\n\ndata: x",
+    ],
+)
+def test_part_of_an_event_is_progress(partial: bytes) -> None:
+    conn = Connection(URL, retry=1.0, policy=EXACT)
+    conn.connection_lost(TransportError("refused"))
+    conn.connection_lost(TransportError("refused"))
+    assert lose(conn, partial).attempt == 1
+
+
+@pytest.mark.parametrize(
+    "nothing",
+    [b"", b": ok\n", b": ok\n\n", b"retry: 1000\n\n", b": hi\n\nretry: 1000\n\n: pi", b"\n\n"],
+)
+def test_a_connection_with_nothing_but_comments_and_retry_is_a_failure(nothing: bytes) -> None:
+    conn = Connection(URL, retry=1.0, policy=EXACT)
+    verdicts = [lose(conn, nothing) for _ in range(4)]
+    assert [(v.delay, v.attempt) for v in verdicts] == [(1.0, 1), (2.0, 2), (4.0, 3), (8.0, 4)]
+
+
+def test_a_connection_open_a_minute_counts_as_progress_whatever_it_received() -> None:
+    now = [0.0]
+    conn = Connection(URL, retry=1.0, policy=EXACT, clock=lambda: now[0])
+    conn.connection_lost(TransportError("refused"))
+    conn.connection_lost(TransportError("refused"))
+    assert conn.receive_response(200, SSE, URL) == Open()
+    conn.feed(b": ping\n")
+    now[0] += STABLE_CONNECTION - 1
+    verdict = conn.connection_lost(TransportError("cut"))
+    assert isinstance(verdict, Reconnect)
+    assert verdict.attempt == 3  # 59 s of heartbeats: not yet
+    assert conn.receive_response(200, SSE, URL) == Open()
+    now[0] += STABLE_CONNECTION
+    verdict = conn.connection_lost(TransportError("cut"))
+    assert isinstance(verdict, Reconnect)
+    assert (verdict.delay, verdict.attempt) == (1.0, 1)
+
+
+def test_a_restart_after_progress_starts_the_count_again() -> None:
+    conn = Connection(URL, retry=1.0, policy=EXACT)
+    for _ in range(3):
+        conn.connection_lost(TransportError("refused"))
+    conn.receive_response(200, SSE, URL)
+    conn.feed(b"data: x\n\n")
+    conn.interrupted()
+    conn.receive_response(200, SSE, URL)
+    assert conn.connection_lost(None) == Reconnect(1.0, 1)

@@ -48,6 +48,9 @@ REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 CREDENTIAL_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
 #: The status policy unless the user gives one: 429, 502, 503, 504 reconnect.
 DEFAULT_STATUS_POLICY = retry_transient()
+#: Seconds after which an open connection counts as healthy, whatever it received:
+#: attempts that far apart put no load on a server that backing off would relieve.
+STABLE_CONNECTION = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +186,8 @@ class Connection:
         "_hop_method",
         "_hop_url",
         "_hops",
+        "_opened_at",
+        "_opened_id",
         "_seen_retry",
         "allow_insecure_redirects",
         "attempts",
@@ -262,10 +267,12 @@ class Connection:
             max_event_size=max_event_size,
             on_comment=on_comment,
         )
-        self.failures = 0  # failed attempts since the last connection that delivered an event
+        self.failures = 0  # failed attempts since the last connection that made progress
         self.attempts = 0  # connection attempts begun so far
         self._failing_since: float | None = None
-        self._delivered = False
+        self._delivered = False  # the open connection completed an event
+        self._opened_at: float | None = None  # when it opened; None when none is open
+        self._opened_id = last_event_id
         self._seen_retry: float | None = None
         self._hops: list[str] = []
         self._restart_attempt()
@@ -375,6 +382,8 @@ class Connection:
         self.state = ReadyState.OPEN
         self.parser.origin = origin_of(url)
         self._delivered = False
+        self._opened_at = self._clock()
+        self._opened_id = self.last_event_id
         return Open()
 
     def _redirect(self, status: int, headers: Mapping[str, str], url: str) -> Redirect | Fail:
@@ -436,18 +445,22 @@ class Connection:
         stream (``reconnect=False``) ends here: normally after EOF, with ``error``
         otherwise. The reconnect budget (``max_reconnects``, ``max_reconnect_time``)
         ends retrying with the last real error.
+
+        The attempt that ended counts as one more failure in a row, which grows
+        the delay, unless the connection made progress (see :meth:`_progressed`):
+        then the count starts again at one and the delay is the reconnection time.
         """
+        now = self._clock()
+        progressed = self._progressed(now)
         self.parser.reset()
         self._restart_attempt()
         if not self.reconnect:
             self.state = ReadyState.CLOSED
             return Stop(None) if error is None else Fail(error)
-        if self._delivered:
+        if progressed:
             self.failures = 0
             self._failing_since = None
-            self._delivered = False
         self.failures += 1
-        now = self._clock()
         if self._failing_since is None:
             self._failing_since = now
         delay = self.policy.delay(self.reconnection_time, self.failures, at_least=min_delay)
@@ -462,8 +475,31 @@ class Connection:
         self.state = ReadyState.CONNECTING
         return Reconnect(delay, self.failures, error)
 
+    def _progressed(self, now: float) -> bool:
+        """Whether the connection ending now showed a server at work, and forget it.
+
+        Progress: it completed an event (or an id-only block), it was cut inside
+        an event (a large one that each connection resends from its start), or
+        it stayed open :data:`STABLE_CONNECTION` seconds. A refused or reset
+        connection, a retried status, or a 200 that ends with nothing but
+        comments and ``retry:`` is no progress: that is what backoff is for.
+        """
+        opened_at, self._opened_at = self._opened_at, None
+        delivered, self._delivered = self._delivered, False
+        if opened_at is None:
+            return False
+        return (
+            delivered
+            or self.parser.mid_event
+            or self.last_event_id != self._opened_id
+            or now - opened_at >= STABLE_CONNECTION
+        )
+
     def interrupted(self) -> None:
         """The caller abandoned the open connection (cancelled): reconnect with no delay."""
+        if self._progressed(self._clock()):
+            self.failures = 0
+            self._failing_since = None
         self.parser.reset()
         self._restart_attempt()
         self.state = ReadyState.CONNECTING

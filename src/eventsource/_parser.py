@@ -141,6 +141,21 @@ class Parser:
         """The broken limit held back behind events already returned, until :meth:`reset`."""
         return self._error
 
+    @property
+    def mid_event(self) -> bool:
+        """Whether part of an event is buffered: its fields, or a partial line not a comment.
+
+        A ``retry:`` field and comments do not count: they are not an event.
+        """
+        if self._data or self._event_type or self._id_buffer != self.last_event_id:
+            return True
+        if not self._pending:
+            return False
+        line = self._pending[0]
+        if self._at_start:
+            line = line.removeprefix(b"\xef\xbb\xbf")  # [spec] a leading BOM is no content
+        return line[:1] not in (b"", b":")
+
     def reset(self) -> None:
         """End the current stream: discard a partial line and a partial event.
 
