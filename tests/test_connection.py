@@ -278,7 +278,14 @@ def test_retry_after_is_honoured_bounded_and_never_an_arithmetic_error(
 
 
 @pytest.mark.parametrize(
-    ("answer", "expected"), [(math.nan, 1.0), (-5.0, 1.0), (7, 7.0), (math.inf, math.inf)]
+    ("answer", "expected"),
+    [
+        (math.nan, 1.0),
+        (-5.0, 1.0),
+        (7, 7.0),
+        (math.inf, math.inf),
+        pytest.param(10**400, math.inf, id="an-int-too-big-for-a-float"),
+    ],
 )
 def test_a_policys_number_of_seconds_is_a_minimum_and_never_nan(
     answer: float, expected: float

@@ -374,7 +374,10 @@ class Connection:
             if self.status_policy is not None:
                 verdict = self.status_policy(ResponseInfo(status, headers, url))
             if verdict == "retry" or isinstance(verdict, (int, float)):
-                wait = 0.0 if verdict == "retry" else float(verdict)
+                try:
+                    wait = 0.0 if verdict == "retry" else float(verdict)
+                except OverflowError:  # an int too big for a float: int(Retry-After), say
+                    wait = math.inf
                 return self.connection_lost(error, min_delay=wait)
             if verdict != "accept":
                 self.state = ReadyState.CLOSED
