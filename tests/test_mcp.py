@@ -99,6 +99,7 @@ async def test_mcp_tool_call_survives_a_cut_stream_and_resumes_with_get() -> Non
             prepare_request=resume_with_get,
             stop_after=is_response_to(1),
             backoff_factor=1.0,
+            jitter=0.0,  # the exact delay is compared below
         )
         received: list[MessageEvent] = []
         errors: list[float | None] = []

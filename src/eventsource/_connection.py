@@ -8,10 +8,11 @@ reconnect. No I/O and no async library: ``_source`` moves the bytes and sleeps.
 from __future__ import annotations
 
 import json as _json
+import math
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeAlias
+from typing import Any, Literal, TypeAlias
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 from ._errors import (
@@ -26,7 +27,7 @@ from ._errors import (
 )
 from ._event import Comment, ErrorEvent, Event, MessageEvent, ReadyState
 from ._parser import DEFAULT_MAX_EVENT_SIZE, Parser
-from ._policy import ResponseInfo, StatusPolicy
+from ._policy import ResponseInfo, StatusPolicy, retry_transient
 from ._retry import RetryPolicy
 from ._transport._base import Request
 
@@ -49,6 +50,11 @@ __all__ = [
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 #: Headers that never follow a redirect to another origin, whatever the user says.
 CREDENTIAL_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
+#: The status policy unless the user gives one: 429, 502, 503, 504 reconnect.
+DEFAULT_STATUS_POLICY = retry_transient()
+#: Seconds after which an open connection counts as healthy, whatever it received:
+#: attempts that far apart put no load on a server that backing off would relieve.
+STABLE_CONNECTION = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,6 +208,8 @@ class Connection:
         "_hop_method",
         "_hop_url",
         "_hops",
+        "_opened_at",
+        "_opened_id",
         "_seen_retry",
         "allow_insecure_redirects",
         "attempts",
@@ -246,14 +254,14 @@ class Connection:
         read_timeout: float | None = None,
         reconnect: bool = True,
         max_reconnect_time: float | None = None,
-        status_policy: StatusPolicy | None = None,
+        status_policy: StatusPolicy | Literal["strict"] | None = None,
         on_comment: Callable[[str], object] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if urlsplit(url).scheme not in ("http", "https"):
             raise ValueError("the URL must be absolute, with the http or https scheme")
-        if retry < 0:
-            raise ValueError("retry must not be negative")
+        if not math.isfinite(retry) or retry < 0:
+            raise ValueError("retry must be a finite number of seconds, not negative")
         self.url = url
         self.method = method.upper()
         self.headers = dict(headers or {})
@@ -269,7 +277,14 @@ class Connection:
         self.state = ReadyState.CONNECTING
         self.reconnect = reconnect
         self.max_reconnect_time = max_reconnect_time
-        self.status_policy = status_policy
+        if status_policy == "strict":
+            self.status_policy: StatusPolicy | None = None  # the browser's answer: fail
+        elif status_policy is None:
+            self.status_policy = DEFAULT_STATUS_POLICY
+        elif callable(status_policy):
+            self.status_policy = status_policy
+        else:
+            raise ValueError(f"status_policy must be callable or 'strict', not {status_policy!r}")
         self.stop_when: Predicate | None = None
         self.stop_after: Predicate | None = None
         self.error_when: Predicate | None = None
@@ -281,10 +296,12 @@ class Connection:
             max_event_size=max_event_size,
             on_comment=lambda text: self._comments.append(Comment(text)),
         )
-        self.failures = 0  # failed attempts since the last connection that delivered an event
+        self.failures = 0  # failed attempts since the last connection that made progress
         self.attempts = 0  # connection attempts begun so far
         self._failing_since: float | None = None
-        self._delivered = False
+        self._delivered = False  # the open connection completed an event
+        self._opened_at: float | None = None  # when it opened; None when none is open
+        self._opened_id = last_event_id
         self._seen_retry: float | None = None
         self._hops: list[str] = []
         self._restart_attempt()
@@ -361,7 +378,7 @@ class Connection:
 
         A status other than 200, or a 200 that is not ``text/event-stream``, fails
         the connection as in the browser, unless the status policy says to retry
-        (``Reconnect``) or to read the body anyway (``Open``).
+        (``Reconnect``, a failure in a row) or to read the body anyway (``Open``).
         """
         if status in REDIRECT_STATUSES:
             return self._redirect(status, headers, url)
@@ -388,7 +405,10 @@ class Connection:
             if self.status_policy is not None:
                 verdict = self.status_policy(ResponseInfo(status, headers, url))
             if verdict == "retry" or isinstance(verdict, (int, float)):
-                wait = 0.0 if verdict == "retry" else float(verdict)
+                try:
+                    wait = 0.0 if verdict == "retry" else float(verdict)
+                except OverflowError:  # an int too big for a float: int(Retry-After), say
+                    wait = math.inf
                 return self.connection_lost(error, min_delay=wait)
             if verdict != "accept":
                 self.state = ReadyState.CLOSED
@@ -396,6 +416,8 @@ class Connection:
         self.state = ReadyState.OPEN
         self.parser.origin = origin_of(url)
         self._delivered = False
+        self._opened_at = self._clock()
+        self._opened_id = self.last_event_id
         return Open()
 
     def _redirect(self, status: int, headers: Mapping[str, str], url: str) -> Redirect | Fail:
@@ -530,21 +552,25 @@ class Connection:
         stream (``reconnect=False``) ends here: normally after EOF, with ``error``
         otherwise. The reconnect budget (``max_reconnects``, ``max_reconnect_time``)
         ends retrying with the last real error.
+
+        The attempt that ended counts as one more failure in a row, which grows
+        the delay, unless the connection made progress (see :meth:`_progressed`):
+        then the count starts again at one and the delay is the reconnection time.
         """
+        now = self._clock()
+        progressed = self._progressed(now)
         self.parser.reset()
         self._restart_attempt()
         if not self.reconnect:
             self.state = ReadyState.CLOSED
             return Stop(None) if error is None else Fail(error)
-        if self._delivered:
+        if progressed:
             self.failures = 0
             self._failing_since = None
-            self._delivered = False
         self.failures += 1
-        now = self._clock()
         if self._failing_since is None:
             self._failing_since = now
-        delay = max(self.policy.delay(self.reconnection_time, self.failures), min_delay)
+        delay = self.policy.delay(self.reconnection_time, self.failures, at_least=min_delay)
         over_count = self.max_reconnects is not None and self.failures > self.max_reconnects
         over_time = (
             self.max_reconnect_time is not None
@@ -556,8 +582,31 @@ class Connection:
         self.state = ReadyState.CONNECTING
         return Reconnect(delay, self.failures, error)
 
+    def _progressed(self, now: float) -> bool:
+        """Whether the connection ending now showed a server at work, and forget it.
+
+        Progress: it completed an event (or an id-only block), it was cut inside
+        an event (a large one that each connection resends from its start), or
+        it stayed open :data:`STABLE_CONNECTION` seconds. A refused or reset
+        connection, a retried status, or a 200 that ends with nothing but
+        comments and ``retry:`` is no progress: that is what backoff is for.
+        """
+        opened_at, self._opened_at = self._opened_at, None
+        delivered, self._delivered = self._delivered, False
+        if opened_at is None:
+            return False
+        return (
+            delivered
+            or self.parser.mid_event
+            or self.last_event_id != self._opened_id
+            or now - opened_at >= STABLE_CONNECTION
+        )
+
     def interrupted(self) -> None:
         """The caller abandoned the attempt or the open connection: reconnect with no delay."""
+        if self._progressed(self._clock()):
+            self.failures = 0
+            self._failing_since = None
         self.parser.reset()
         self._restart_attempt()
         if self.state is not ReadyState.CLOSED:

@@ -46,11 +46,12 @@ class EventSource:
     Use it as ``async for event in EventSource(url)`` (message events of every
     type, in stream order), or set ``onmessage``/``addEventListener`` and
     ``await es.run()``. It reconnects after a network error or the end of the
-    stream, waiting the reconnection time (the server's ``retry:`` wins) and
-    sending ``Last-Event-ID``. A status other than 200, a content type other
-    than ``text/event-stream``, or a broken limit fails it for good: it becomes
-    CLOSED, fires ``error``, and iteration raises the typed error. A 204 ends it
-    without an error.
+    stream, waiting the reconnection time (the server's ``retry:`` wins; failures
+    in a row back off) and sending ``Last-Event-ID``; a 429, 502, 503 or 504
+    reconnects too (see ``status_policy``). Any other status than 200, a content
+    type other than ``text/event-stream``, or a broken limit fails it for good:
+    it becomes CLOSED, fires ``error``, and iteration raises the typed error. A
+    204 ends it without an error.
 
     Prefer ``async with EventSource(url) as es``: leaving the block releases the
     connection and any session we created. A session or client you pass is
@@ -67,9 +68,10 @@ class EventSource:
         retry: The initial reconnection time in seconds (the server's ``retry:`` replaces it).
         backoff_factor: Growth of the delay per consecutive failure (1.0: constant, as browsers).
         max_backoff: Ceiling in seconds of the grown delay.
-        jitter: Fraction of each delay that may be removed at random (0 to 1).
+        jitter: Fraction of each delay that may be removed at random (0 to 1); 0.5 spreads
+            clients that lost one server together over the second half of each delay.
         min_retry: Floor in seconds for the server's ``retry:``.
-        max_retry: Ceiling in seconds for the server's ``retry:``.
+        max_retry: Ceiling in seconds for the server's ``retry:``; ``None`` for none.
         max_reconnects: Give up after this many failed attempts in a row, raising the last error.
         read_timeout: Seconds without a byte (comments count) after which the connection is
             treated as dead and reconnected; ``None`` waits forever, as browsers do.
@@ -94,9 +96,12 @@ class EventSource:
         reconnect: ``False`` for one-shot streams (an LLM completion): the end of the body
             ends iteration normally and a network error raises; nothing reconnects.
         max_reconnect_time: Give up when failures in a row have lasted this many seconds.
-        status_policy: Decides what a non-200 (or non-event-stream) response means:
-            ``"fail"`` (the browser's answer), ``"retry"``, seconds to wait, or
-            ``"accept"``. :func:`~eventsource.retry_transient` retries 429/5xx.
+        status_policy: Decides what a non-200 (or non-event-stream) response means: a
+            callable returning ``"fail"`` (the browser's answer), ``"retry"``, seconds to
+            wait at least, or ``"accept"``. The default, ``None``, is
+            :func:`~eventsource.retry_transient`: 429, 502, 503 and 504 reconnect with
+            backoff, honouring ``Retry-After`` (at most 300 s). ``"strict"`` fails on
+            every status, as the browser does.
         validate_response: Called with each response before it is accepted as OPEN
             (sync or async); raise to refuse it. An ``EventSourceError`` fails the
             EventSource; any other exception propagates to the caller.
@@ -154,9 +159,9 @@ class EventSource:
         retry: float = 3.0,
         backoff_factor: float = 2.0,
         max_backoff: float = 30.0,
-        jitter: float = 0.0,
+        jitter: float = 0.5,
         min_retry: float = 0.0,
-        max_retry: float | None = None,
+        max_retry: float | None = 60.0,
         max_reconnects: int | None = None,
         read_timeout: float | None = None,
         connect_timeout: float | None = 30.0,
@@ -174,7 +179,7 @@ class EventSource:
         trust_env: bool | None = None,
         reconnect: bool = True,
         max_reconnect_time: float | None = None,
-        status_policy: StatusPolicy | None = None,
+        status_policy: StatusPolicy | Literal["strict"] | None = None,
         validate_response: ValidateResponse | None = None,
         prepare_request: PrepareRequest | None = None,
         stop_when: Predicate | None = None,
