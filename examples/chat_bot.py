@@ -19,6 +19,7 @@ import anyio
 from anyio.abc import TaskStatus
 
 from eventsource import EventSource
+from eventsource.transports import AiohttpTransport
 
 BOT = "pingbot"
 
@@ -55,7 +56,7 @@ async def main(
     # One session for both directions; EventSource never closes a session it is given.
     async with (
         aiohttp.ClientSession() as session,
-        EventSource(url, session=session, retry=retry) as events,
+        EventSource(url, transport=AiohttpTransport(session=session), retry=retry) as events,
     ):
         events.onopen = on_open
         async for event in events:

@@ -16,14 +16,15 @@ from typing import Any
 import anyio
 import pytest
 
-from eventsource import EventSource, MessageEvent
+from eventsource import EventSource, MessageEvent, RetryPolicy
+from eventsource.transports import AiohttpTransport
 
 from ._servers import LoopbackServer, running_server
 
 #: Upper bound on every wait of a test, so that a hang fails fast.
 LIMIT = 10.0
 #: Reconnect at once, without backoff: no test waits real seconds.
-FAST: dict[str, Any] = {"retry": 0.001, "backoff_factor": 1.0}
+FAST: dict[str, Any] = {"retry": 0.001, "retry_policy": RetryPolicy(backoff_factor=1.0)}
 
 
 @dataclass(frozen=True)
@@ -37,9 +38,28 @@ class Combo:
         return f"{self.transport}-{self.backend}"
 
     def source(self, url: str, **options: Any) -> EventSource:
-        """An EventSource for ``url`` on this combo's transport."""
-        return EventSource(url, transport=self.transport, **options)  # type: ignore[arg-type]
+        """An EventSource for ``url`` on this combo's transport.
 
+        Transport settings among ``options`` (``verify``, ``proxy``, ``session``,
+        ...) go to this combo's transport object.
+        """
+        settings = {name: options.pop(name) for name in TRANSPORT_SETTINGS if name in options}
+        settings = {name: value for name, value in settings.items() if value is not None}
+        return EventSource(url, transport=self.make_transport(**settings), **options)
+
+    def make_transport(self, **settings: Any) -> Any:
+        """This combo's transport object with ``settings``, or its name when there are none."""
+        if not settings:
+            return self.transport
+        if self.transport == "aiohttp":
+            return AiohttpTransport(**settings)
+        from eventsource.transports import HttpxTransport
+
+        return HttpxTransport(**settings)
+
+
+#: Keywords of the transport objects that ``Combo.source`` accepts among its options.
+TRANSPORT_SETTINGS = ("session", "client", "proxy", "verify", "cert", "http2", "trust_env")
 
 COMBOS = [Combo("aiohttp", "asyncio"), Combo("httpx", "asyncio"), Combo("httpx", "trio")]
 

@@ -27,6 +27,7 @@ from eventsource import (
     MessageEvent,
     ReadTimeout,
     ReadyState,
+    RetryPolicy,
     StatusError,
     TransportError,
 )
@@ -355,7 +356,11 @@ async def test_the_servers_retry_sets_the_next_delay(combo: Combo, server: Loopb
         return await sse(request, b"retry: 20\ndata: x\n\n")
 
     server.handle("/", handler)
-    async with combo.source(server.url("/"), retry=5.0, jitter=0.0) as es:
+    async with combo.source(
+        server.url("/"),
+        retry=5.0,
+        retry_policy=RetryPolicy(jitter=0.0),
+    ) as es:
         es.onerror = errors.append
         await collect(es, 2)
         assert es.reconnection_time == pytest.approx(0.02)
@@ -377,7 +382,9 @@ async def test_backoff_grows_on_consecutive_failures_up_to_the_cap(
 
     server.handle("/", handler)
     es = combo.source(
-        server.url("/"), retry=0.001, backoff_factor=3.0, max_backoff=0.02, jitter=0.0
+        server.url("/"),
+        retry=0.001,
+        retry_policy=RetryPolicy(backoff_factor=3.0, max_backoff=0.02, jitter=0.0),
     )
     errors: list[ErrorEvent] = []
     es.onerror = errors.append
@@ -399,7 +406,11 @@ async def test_backoff_resets_after_a_connection_that_delivered_an_event(
 
     server.handle("/", handler)
     errors: list[ErrorEvent] = []
-    es = combo.source(server.url("/"), retry=0.001, backoff_factor=2.0, jitter=0.0)
+    es = combo.source(
+        server.url("/"),
+        retry=0.001,
+        retry_policy=RetryPolicy(backoff_factor=2.0, jitter=0.0),
+    )
     es.onerror = errors.append
     async with es:
         await collect(es, 2)
@@ -423,7 +434,10 @@ async def test_after_retry_0_failures_in_a_row_back_off_from_a_floor(
 
     server.handle("/", handler)
     errors: list[ErrorEvent] = []
-    es = combo.source(server.url("/"), jitter=0.0)
+    es = combo.source(
+        server.url("/"),
+        retry_policy=RetryPolicy(jitter=0.0),
+    )
     es.onerror = errors.append
     async with es:
         assert [e.data for e in await collect(es, 2)] == ["x", "y"]
@@ -454,10 +468,9 @@ async def test_a_backoff_past_the_float_range_ends_with_the_last_real_error(
         es = combo.source(
             f"http://{HOST}:{port}/",
             retry=0.001,
-            backoff_factor=1e300,
-            max_backoff=0.002,
-            jitter=0.0,
-            max_reconnects=4,
+            retry_policy=RetryPolicy(
+                backoff_factor=1e300, max_backoff=0.002, jitter=0.0, max_reconnects=4
+            ),
         )
         es.onerror = errors.append
         with pytest.raises(TransportError):
@@ -483,7 +496,11 @@ async def test_429_and_gateway_statuses_reconnect_by_default_with_backoff(
 
     server.handle("/", handler)
     errors: list[ErrorEvent] = []
-    es = combo.source(server.url("/"), retry=0.001, jitter=0.0)
+    es = combo.source(
+        server.url("/"),
+        retry=0.001,
+        retry_policy=RetryPolicy(jitter=0.0),
+    )
     es.onerror = errors.append
     async with es:
         [event] = await collect(es, 1)
@@ -541,7 +558,10 @@ async def test_connections_cut_inside_a_large_first_event_do_not_grow_the_delay(
 
     server.handle("/", handler)
     errors: list[ErrorEvent] = []
-    es = combo.source(server.url("/"), jitter=0.0, max_reconnects=2)
+    es = combo.source(
+        server.url("/"),
+        retry_policy=RetryPolicy(jitter=0.0, max_reconnects=2),
+    )
     es.onerror = errors.append
     async with es:
         [got] = await collect(es, 1)
@@ -599,7 +619,11 @@ async def test_network_errors_reconnect_until_max_reconnects_then_raise_the_last
 ) -> None:
     errors: list[ErrorEvent] = []
     with refused_port() as port:
-        es = combo.source(f"http://{HOST}:{port}/", max_reconnects=2, **FAST)
+        es = combo.source(
+            f"http://{HOST}:{port}/",
+            retry=0.001,
+            retry_policy=RetryPolicy(backoff_factor=1.0, max_reconnects=2),
+        )
         es.onerror = errors.append
         with pytest.raises(TransportError) as caught:
             await collect(es, 1)

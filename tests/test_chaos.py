@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import anyio
 import pytest
 
-from eventsource import EventSource, retry_transient
+from eventsource import EventSource, RetryPolicy, retry_transient
 
 from ._chaos import FAULT_KINDS, ChaosServer, event_data
 
@@ -62,7 +62,7 @@ async def soak(total: int, *, seed: int, transport: str = "aiohttp") -> SoakResu
         es = EventSource(
             server.url,
             retry=0.001,
-            backoff_factor=1.0,
+            retry_policy=RetryPolicy(backoff_factor=1.0),
             read_timeout=0.05,
             status_policy=retry_transient({500, 502, 503}),  # the faults it injects
             transport=transport,  # type: ignore[arg-type]

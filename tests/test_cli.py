@@ -33,6 +33,7 @@ from eventsource._cli_format import (
 )
 from eventsource._event import MessageEvent
 from eventsource.testing import Drop, Event, Headers, Raw, Respond, SSEServer, Stall
+from eventsource.transports import AiohttpTransport, HttpxTransport
 
 TIMEOUT = 20.0
 ESC = "\x1b["
@@ -303,9 +304,16 @@ async def test_a_url_without_scheme_means_http(cli: Runner, server: SSEServer) -
 def test_insecure_turns_tls_verification_off() -> None:
     parser = build_parser()
     command = make_command(parser.parse_args(["https://x/", "--insecure"]), parser)
-    assert command.options["verify"] is False
+    transport = command.options["transport"]
+    assert isinstance(transport, AiohttpTransport)
+    assert transport.verify is False
+    command = make_command(
+        parser.parse_args(["https://x/", "--insecure", "--transport", "httpx"]), parser
+    )
+    assert isinstance(command.options["transport"], HttpxTransport)
+    assert command.options["transport"].verify is False
     command = make_command(parser.parse_args(["https://x/"]), parser)
-    assert "verify" not in command.options
+    assert command.options["transport"] == "aiohttp"
 
 
 # -- reconnection ------------------------------------------------------------------------------

@@ -22,14 +22,16 @@ from eventsource import (
     ReadTimeout,
     ReadyState,
     RedirectError,
+    RetryPolicy,
     StatusError,
     TransportError,
 )
+from eventsource.transports import AiohttpTransport, HttpxTransport
 
 from ._web import serve, stream
 
 pytestmark = pytest.mark.asyncio
-FAST = {"retry": 0.001, "backoff_factor": 1.0}
+FAST = {"retry": 0.001, "retry_policy": RetryPolicy(backoff_factor=1.0)}
 
 
 async def collect(es: EventSource, n: int, timeout: float = 5.0) -> list[MessageEvent]:
@@ -126,7 +128,11 @@ async def test_server_retry_changes_the_reconnection_delay() -> None:
 
     async with (
         serve({"/": handler}) as server,
-        EventSource(server.url("/"), retry=5.0, jitter=0.0) as es,
+        EventSource(
+            server.url("/"),
+            retry=5.0,
+            retry_policy=RetryPolicy(jitter=0.0),
+        ) as es,
     ):
         assert es.reconnection_time == 5.0
         es.onerror = errors.append
@@ -148,7 +154,9 @@ async def test_backoff_grows_on_consecutive_failures_up_to_the_cap() -> None:
 
     async with serve({"/": handler}) as server:
         es = EventSource(
-            server.url("/"), retry=0.001, backoff_factor=3.0, max_backoff=0.02, jitter=0.0
+            server.url("/"),
+            retry=0.001,
+            retry_policy=RetryPolicy(backoff_factor=3.0, max_backoff=0.02, jitter=0.0),
         )
         es.onerror = lambda e: delays.append(e.delay)
         async with es:
@@ -167,7 +175,11 @@ async def test_backoff_resets_after_a_connection_that_delivered_an_event() -> No
         return await stream(request, body)
 
     async with serve({"/": handler}) as server:
-        es = EventSource(server.url("/"), retry=0.001, backoff_factor=2.0, jitter=0.0)
+        es = EventSource(
+            server.url("/"),
+            retry=0.001,
+            retry_policy=RetryPolicy(backoff_factor=2.0, jitter=0.0),
+        )
         es.onerror = errors.append
         async with es:
             await collect(es, 2)
@@ -379,7 +391,9 @@ async def test_network_errors_reconnect_until_max_reconnects_then_raise_the_last
     async with serve({}) as server:
         url = server.url("/")
     errors: list[ErrorEvent] = []
-    es = EventSource(url, max_reconnects=2, **FAST)
+    es = EventSource(
+        url, retry=0.001, retry_policy=RetryPolicy(backoff_factor=1.0, max_reconnects=2)
+    )
     es.onerror = errors.append
     with pytest.raises(TransportError) as info:
         await collect(es, 1)
@@ -600,7 +614,7 @@ async def test_a_users_session_is_never_closed() -> None:
         return await stream(request, b"data: x\n\n")
 
     async with serve({"/": handler}) as server, aiohttp.ClientSession() as session:
-        async with EventSource(server.url("/"), session=session) as es:
+        async with EventSource(server.url("/"), transport=AiohttpTransport(session=session)) as es:
             await collect(es, 1)
         assert not session.closed
 
@@ -669,10 +683,10 @@ async def test_header_values_never_reach_the_logs(caplog: pytest.LogCaptureFixtu
     assert info.value.headers["X-Echo"] == "Bearer s3cr3t"
 
 
-async def test_with_credentials_is_accepted_and_reported() -> None:
-    es = EventSource("http://127.0.0.1:9/", with_credentials=True)
-    assert es.withCredentials is True
-    assert es.with_credentials is True
+async def test_with_credentials_is_false_as_the_browsers_default() -> None:
+    es = EventSource("http://127.0.0.1:9/")
+    assert es.withCredentials is False
+    assert es.with_credentials is False
     await es.aclose()
 
 
@@ -709,24 +723,25 @@ async def test_httpx_transport_by_name_and_by_client_reads_the_same_stream() -> 
         async with EventSource(server.url("/"), transport="httpx") as es:
             [event] = await collect(es, 1)
         async with httpx.AsyncClient() as client:
-            async with EventSource(server.url("/"), client=client) as es:
+            async with EventSource(server.url("/"), transport=HttpxTransport(client=client)) as es:
                 [again] = await collect(es, 1)
             assert not client.is_closed
     assert (event.data, again.data) == ("via httpx", "via httpx")
 
 
 @pytest.mark.parametrize(
-    ("kwargs", "error"),
+    ("make", "error"),
     [
-        ({"transport": "nope"}, ValueError),
-        ({"session": object(), "client": object()}, TypeError),
-        ({"transport": "aiohttp", "client": object()}, TypeError),
-        ({"transport": "httpx", "session": object()}, TypeError),
+        (lambda: EventSource("http://127.0.0.1:9/", transport="nope"), ValueError),  # type: ignore[arg-type]
+        (lambda: EventSource("http://127.0.0.1:9/", transport=object()), TypeError),  # type: ignore[arg-type]
+        (lambda: AiohttpTransport(http2=True), TypeError),
+        (lambda: AiohttpTransport(session=object(), verify=False), TypeError),  # type: ignore[arg-type]
+        (lambda: HttpxTransport(client=object(), http2=True), TypeError),  # type: ignore[arg-type]
     ],
 )
-async def test_transport_selection_errors(kwargs: dict[str, Any], error: type[Exception]) -> None:
+async def test_transport_selection_errors(make: Any, error: type[Exception]) -> None:
     with pytest.raises(error):
-        EventSource("http://127.0.0.1:9/", **kwargs)
+        make()
 
 
 async def test_a_client_certificate_with_a_callers_ssl_context_is_refused() -> None:
@@ -734,4 +749,4 @@ async def test_a_client_certificate_with_a_callers_ssl_context_is_refused() -> N
 
     context = ssl.create_default_context()
     with pytest.raises(TypeError, match="load the client certificate into that context"):
-        EventSource("https://127.0.0.1:9/", verify=context, cert="client.pem")
+        AiohttpTransport(verify=context, cert="client.pem")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import pytest
 
@@ -180,12 +181,12 @@ def test_server_retry_is_clamped_by_the_policy() -> None:
 
 
 def test_max_reconnects_gives_up_with_the_last_error_or_an_end_of_stream_error() -> None:
-    conn = Connection(URL, max_reconnects=1)
+    conn = Connection(URL, policy=RetryPolicy(max_reconnects=1))
     error = TransportError("refused")
     assert isinstance(conn.connection_lost(error), Reconnect)
     assert conn.connection_lost(error) == Fail(error)
     assert conn.state is ReadyState.CLOSED
-    other = Connection(URL, max_reconnects=0)
+    other = Connection(URL, policy=RetryPolicy(max_reconnects=0))
     verdict = other.connection_lost(None)
     assert isinstance(verdict, Fail)
     assert isinstance(verdict.error, TransportError)
@@ -375,7 +376,7 @@ BIG = b"id: 1\ndata: " + b"x" * 15_000 + b"\n\n"
 
 def test_connections_cut_inside_a_large_event_do_not_grow_the_delay() -> None:
     # Each connection resends the 15 KB event from its start and is cut first.
-    conn = Connection(URL, retry=0.02, policy=EXACT, max_reconnects=3)
+    conn = Connection(URL, retry=0.02, policy=replace(EXACT, max_reconnects=3))
     cut = TransportError("reset")
     verdicts = [lose(conn, BIG[: 2000 * n], error=cut) for n in range(1, 7)]
     assert [(v.delay, v.attempt) for v in verdicts] == [(0.02, 1)] * 6

@@ -21,7 +21,14 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from eventsource import EventSource, EventSourceError, MessageEvent, ReadyState, retry_transient
+from eventsource import (
+    EventSource,
+    EventSourceError,
+    MessageEvent,
+    ReadyState,
+    RetryPolicy,
+    retry_transient,
+)
 from eventsource.testing import (
     Comment,
     Drop,
@@ -157,7 +164,13 @@ async def run_client(
         for script in queued:
             server.script(*script)
         server.script(Respond(204))  # after the fuzzed scripts: the end
-        es = EventSource(server.url, retry=0.001, read_timeout=0.05, max_reconnects=3, **chosen)
+        es = EventSource(
+            server.url,
+            retry=0.001,
+            read_timeout=0.05,
+            retry_policy=RetryPolicy(max_reconnects=3),
+            **chosen,
+        )
         received = 0
         outcome = "ended"
         with anyio.fail_after(20):  # never hangs

@@ -19,6 +19,7 @@ from eventsource import (
     MessageEvent,
     ReadyState,
     ResponseInfo,
+    RetryPolicy,
     StatusError,
     TransportError,
     parse_retry_after,
@@ -27,7 +28,7 @@ from eventsource import (
 
 from ._web import serve, stream
 
-FAST = {"retry": 0.001, "backoff_factor": 1.0}
+FAST = {"retry": 0.001, "retry_policy": RetryPolicy(backoff_factor=1.0)}
 
 
 async def collect(es: EventSource, n: int) -> list[MessageEvent]:
@@ -162,7 +163,10 @@ async def test_server_retry_is_clamped_to_min_and_max_retry() -> None:
         return await stream(request, b"retry: 0\ndata: x\n\n")
 
     async with serve({"/": handler}) as server:
-        es = EventSource(server.url("/"), min_retry=0.01, max_retry=1.0, jitter=0.0)
+        es = EventSource(
+            server.url("/"),
+            retry_policy=RetryPolicy(min_retry=0.01, max_retry=1.0, jitter=0.0),
+        )
         delays: list[float | None] = []
         es.onerror = lambda e: delays.append(e.delay)
         async with es:
@@ -177,7 +181,11 @@ async def test_max_reconnect_time_ends_retrying_with_the_last_real_error() -> No
         url = server.url("/")
     now = [100.0]
 
-    es = EventSource(url, retry=0.001, backoff_factor=1.0, max_reconnect_time=0.5)
+    es = EventSource(
+        url,
+        retry=0.001,
+        retry_policy=RetryPolicy(backoff_factor=1.0, max_reconnect_time=0.5),
+    )
     es._connection._clock = lambda: now[0]  # a fake clock: no real seconds spent
     errors: list[ErrorEvent] = []
 
@@ -223,7 +231,9 @@ async def test_retry_after_sets_a_floor_on_the_delay() -> None:
 
     async with serve({"/": handler}) as server:
         es = EventSource(
-            server.url("/"), status_policy=retry_transient(max_retry_after=60.0), jitter=0.0
+            server.url("/"),
+            status_policy=retry_transient(max_retry_after=60.0),
+            retry_policy=RetryPolicy(jitter=0.0),
         )
         seen: list[ErrorEvent] = []
 

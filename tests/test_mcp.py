@@ -9,7 +9,7 @@ import anyio
 import pytest
 from aiohttp import web
 
-from eventsource import ConnectAttempt, EventSource, MessageEvent
+from eventsource import ConnectAttempt, EventSource, MessageEvent, RetryPolicy
 
 from ._web import serve
 
@@ -98,8 +98,7 @@ async def test_mcp_tool_call_survives_a_cut_stream_and_resumes_with_get() -> Non
             headers={"Accept": "application/json, text/event-stream"},
             prepare_request=resume_with_get,
             stop_after=is_response_to(1),
-            backoff_factor=1.0,
-            jitter=0.0,  # the exact delay is compared below
+            retry_policy=RetryPolicy(backoff_factor=1.0, jitter=0.0),
         )
         received: list[MessageEvent] = []
         errors: list[float | None] = []

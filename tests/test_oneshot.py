@@ -25,6 +25,7 @@ from eventsource import (
     is_message_stop,
     is_response_completed,
 )
+from eventsource.transports import AiohttpTransport
 
 from ._web import serve, stream
 
@@ -218,7 +219,11 @@ async def test_the_rest_of_the_body_is_drained_so_the_connection_is_reused() -> 
         connector = aiohttp.TCPConnector(limit=1)
         async with aiohttp.ClientSession(connector=connector) as session:
             for _ in range(2):
-                es = EventSource(server.url("/"), session=session, stop_when=is_done)
+                es = EventSource(
+                    server.url("/"),
+                    transport=AiohttpTransport(session=session),
+                    stop_when=is_done,
+                )
                 assert [e.data for e in await consume(es)] == ["1"]
     assert len(peers) == 2
     assert peers[0] == peers[1]

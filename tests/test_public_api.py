@@ -18,11 +18,12 @@ def test_all_lists_every_public_name_and_each_resolves() -> None:
         assert getattr(eventsource, name) is not None
 
 
-def test_only_testing_is_a_public_submodule() -> None:
+def test_the_public_submodules_are_testing_and_transports() -> None:
     names = [m.name for m in pkgutil.iter_modules(eventsource.__path__)]
     public = sorted(n for n in names if not n.startswith("_"))
-    assert public == ["testing"]
-    importlib.import_module("eventsource.testing")
+    assert public == ["testing", "transports"]
+    for name in public:
+        importlib.import_module(f"eventsource.{name}")
 
 
 def test_importing_the_package_does_not_import_httpx_or_trio() -> None:

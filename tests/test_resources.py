@@ -14,8 +14,9 @@ import anyio
 import httpx
 import pytest
 
-from eventsource import EventSource, ReadyState
+from eventsource import EventSource, ReadyState, RetryPolicy
 from eventsource.testing import ChatRoom, Comment, Event, SSEServer, Stall
+from eventsource.transports import AiohttpTransport, HttpxTransport
 
 from ._servers import client_sockets_to, open_fd_count
 
@@ -41,7 +42,11 @@ async def test_a_thousand_reconnect_cycles_leave_fds_and_tasks_at_baseline() -> 
     room = ChatRoom(drop_every=1)
     room.preload(CYCLES + 10)
     async with SSEServer(room=room) as server:
-        es = EventSource(server.url, retry=0.0, backoff_factor=1.0)
+        es = EventSource(
+            server.url,
+            retry=0.0,
+            retry_policy=RetryPolicy(backoff_factor=1.0),
+        )
         async with es:
             ids = [(await es.__anext__()).last_event_id for _ in range(10)]
             # The baseline: after the session, its connector and a connection exist.
@@ -103,7 +108,7 @@ async def test_an_unclosed_event_source_warns_and_releases_its_connection_when_c
     # does: the connection must not stay checked out of its pool.
     async with SSEServer() as server, aiohttp.ClientSession() as session:
         server.script(Event("one"), Comment("still here"), Stall())
-        es = EventSource(server.url, session=session)
+        es = EventSource(server.url, transport=AiohttpTransport(session=session))
         assert (await es.__anext__()).data == "one"
         assert server.active_connections == 1
         holder = [es]
@@ -133,7 +138,7 @@ async def test_an_unclosed_event_source_with_its_own_session_releases_when_colle
 async def test_an_unclosed_event_source_on_a_users_httpx_client_releases_when_collected() -> None:
     async with SSEServer() as server, httpx.AsyncClient() as http_client:
         server.script(Event("one"), Stall())
-        es = EventSource(server.url, client=http_client)
+        es = EventSource(server.url, transport=HttpxTransport(client=http_client))
         assert (await es.__anext__()).data == "one"
         holder = [es]
         del es

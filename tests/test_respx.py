@@ -13,6 +13,7 @@ import pytest
 import respx
 
 from eventsource import ErrorEvent, EventSource, StatusError, TransportError
+from eventsource.transports import HttpxTransport
 
 from ._fixtures import FAST, collect
 
@@ -123,7 +124,9 @@ async def test_a_users_client_is_mocked_too_and_stays_open() -> None:
     with respx.mock(assert_all_called=True) as mock:
         route = mock.post(URL).mock(return_value=stream(b"data: ok\n\n"))
         async with httpx.AsyncClient(headers={"User-Agent": "my-bot"}) as client:
-            async with EventSource(URL, client=client, method="POST", json={"q": 1}) as es:
+            async with EventSource(
+                URL, transport=HttpxTransport(client=client), method="POST", json={"q": 1}
+            ) as es:
                 [event] = await collect(es, 1)
             assert not client.is_closed
     assert event.data == "ok"

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import inspect
 import math
 
 import pytest
 
-from eventsource import EventSource, RetryPolicy
+from eventsource import RetryPolicy
 from eventsource._retry import ZERO_RETRY_FLOOR
 
 
@@ -160,11 +159,3 @@ def test_the_defaults_spread_clients_and_bound_the_servers_retry() -> None:
     assert (policy.min_retry, policy.max_retry) == (0.0, 60.0)
     assert policy.clamp_server_retry(3600.0) == 60.0
     assert policy.clamp_server_retry(0.0) == 0.0  # `retry: 0` still reconnects at once
-
-
-def test_the_eventsources_defaults_are_the_policys() -> None:
-    parameters = inspect.signature(EventSource).parameters
-    for setting in ("backoff_factor", "max_backoff", "jitter", "min_retry", "max_retry"):
-        assert parameters[setting].default == getattr(RetryPolicy(), setting), setting
-    es = EventSource("http://127.0.0.1:1/")
-    assert es._conn.policy == RetryPolicy()

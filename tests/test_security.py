@@ -29,10 +29,12 @@ from eventsource import (
     EventSource,
     EventSourceError,
     RedirectError,
+    RetryPolicy,
     StatusError,
     TransportError,
 )
 from eventsource.testing import Drop, Event, Redirect, Respond, SSEServer
+from eventsource.transports import AiohttpTransport
 
 from ._fixtures import FAST, Combo, collect
 from ._fixtures import anyio_backend as anyio_backend
@@ -417,7 +419,11 @@ async def test_an_https_to_http_redirect_is_refused_unless_allowed(
     async with SSEServer() as plain:
         plain.route("/landing", Event("downgraded"))
         async for url in https_redirector(cert, key, plain.url_for("/landing")):
-            es = client(url, verify=trust, allow_insecure_redirects=allowed)
+            es = client(
+                url,
+                transport=AiohttpTransport(verify=trust),
+                allow_insecure_redirects=allowed,
+            )
             result = await first_event_or_error(es)
         if allowed:
             assert getattr(result, "data", None) == "downgraded"
@@ -490,7 +496,9 @@ async def test_secret_values_never_appear_in_logs_reprs_or_error_messages(
         home.script(Redirect(other.url_for("/landing") + query))
         other.route("/landing", Respond(401, {"WWW-Authenticate": "Bearer"}, b'{"e":"no"}'))
         error = await read_until_error(
-            client(home.url + query, max_reconnects=2, transport=transport)
+            client(
+                home.url + query, retry_policy=RetryPolicy(max_reconnects=2), transport=transport
+            )
         )
         assert isinstance(error, StatusError)
         assert error.status == 401
@@ -500,7 +508,9 @@ async def test_secret_values_never_appear_in_logs_reprs_or_error_messages(
         assert isinstance(error, RedirectError)
     with refused_port() as port:
         url = f"http://127.0.0.1:{port}/stream{query}"
-        error = await read_until_error(client(url, max_reconnects=1, transport=transport))
+        error = await read_until_error(
+            client(url, retry_policy=RetryPolicy(max_reconnects=1), transport=transport)
+        )
         assert isinstance(error, TransportError)
     client_records = [r for r in caplog.records if not r.name.startswith(SERVER_LOGGERS)]
     assert any("reconnecting" in record.getMessage() for record in client_records)

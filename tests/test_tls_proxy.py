@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from eventsource import EventSource, MessageEvent, TransportError
+from eventsource import EventSource, MessageEvent, RetryPolicy, TransportError
+from eventsource.transports import AiohttpTransport, HttpxTransport
 
 from ._fixtures import Combo, collect
 from ._fixtures import anyio_backend as anyio_backend
@@ -131,7 +132,10 @@ async def first_event(es: EventSource) -> MessageEvent:
 async def test_an_untrusted_certificate_is_a_transport_error_by_default(
     combo: Combo, https_server: LoopbackServer
 ) -> None:
-    es = combo.source(https_server.url("/"), max_reconnects=0)
+    es = combo.source(
+        https_server.url("/"),
+        retry_policy=RetryPolicy(max_reconnects=0),
+    )
     with pytest.raises(TransportError) as caught:
         await first_event(es)
     assert caused_by(caught.value, ssl.SSLCertVerificationError)
@@ -184,7 +188,11 @@ async def test_a_client_certificate_and_key_in_one_pem_file_work(
 async def test_without_the_client_certificate_the_server_refuses(
     combo: Combo, mtls_server: LoopbackServer, certs: tuple[Pair, Pair]
 ) -> None:
-    es = combo.source(mtls_server.url("/"), verify=trusting(certs[0]), max_reconnects=0)
+    es = combo.source(
+        mtls_server.url("/"),
+        verify=trusting(certs[0]),
+        retry_policy=RetryPolicy(max_reconnects=0),
+    )
     with pytest.raises(TransportError):
         await first_event(es)
     assert mtls_server.requests == []
@@ -247,11 +255,9 @@ async def test_environment_proxies_follow_trust_env_and_the_transports_default(
 # -- HTTP/2 ---------------------------------------------------------------------------
 
 
-def test_http2_with_aiohttp_is_a_value_error() -> None:
-    with pytest.raises(ValueError, match="HTTP/2"):
-        EventSource("http://127.0.0.1:9/", http2=True)
-    with pytest.raises(ValueError, match="HTTP/2"):
-        EventSource("http://127.0.0.1:9/", transport="aiohttp", http2=True)
+def test_http2_with_aiohttp_is_a_type_error_at_construction() -> None:
+    with pytest.raises(TypeError, match="http2"):
+        AiohttpTransport(http2=True)
 
 
 @pytest.mark.parametrize("anyio_backend", ["asyncio", "trio"])
@@ -260,7 +266,7 @@ async def test_http2_with_httpx_falls_back_to_http_1_1_when_the_server_has_no_h2
 ) -> None:
     pytest.importorskip("h2", reason="http2=True needs the h2 package (the http2 extra)")
     es = EventSource(
-        https_server.url("/"), transport="httpx", http2=True, verify=trusting(certs[0])
+        https_server.url("/"), transport=HttpxTransport(http2=True, verify=trusting(certs[0]))
     )
     assert (await first_event(es)).data == "hello"
     assert https_server.requests[0].headers["Accept"] == "text/event-stream"

@@ -25,6 +25,7 @@ from ._cli_format import FORMATS, Formatter, describe_error, make_formatter, use
 from ._errors import EventSourceError
 from ._event import ErrorEvent, Event
 from ._source import EventSource
+from .transports import AiohttpTransport, Transport
 
 __all__ = ["build_parser", "main"]
 
@@ -239,7 +240,7 @@ def make_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> C
         "transport": args.transport,
     }
     if args.insecure:
-        options["verify"] = False
+        options["transport"] = _insecure_transport(args.transport)
     color = use_color(args.color, sys.stdout, os.environ)
     return Command(
         url=url,
@@ -249,6 +250,15 @@ def make_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> C
         max_events=args.max_events,
         verbose=args.verbose,
     )
+
+
+def _insecure_transport(name: str | None) -> Transport:
+    # --insecure: the named transport, without TLS verification.
+    if name == "httpx":
+        from .transports import HttpxTransport
+
+        return HttpxTransport(verify=False)
+    return AiohttpTransport(verify=False)
 
 
 def _endpoint(url: str) -> str:

@@ -218,8 +218,6 @@ class Connection:
         "error_when",
         "failures",
         "headers",
-        "max_reconnect_time",
-        "max_reconnects",
         "max_redirects",
         "method",
         "parser",
@@ -247,13 +245,11 @@ class Connection:
         policy: RetryPolicy | None = None,
         max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
         max_redirects: int = 20,
-        max_reconnects: int | None = None,
         secret_headers: Iterable[str] = (),
         allow_insecure_redirects: bool = False,
         connect_timeout: float | None = None,
         read_timeout: float | None = None,
         reconnect: bool = True,
-        max_reconnect_time: float | None = None,
         status_policy: StatusPolicy | Literal["strict"] | None = None,
         on_comment: Callable[[str], object] | None = None,
         clock: Callable[[], float] = time.monotonic,
@@ -269,14 +265,12 @@ class Connection:
         self.reconnection_time = retry
         self.policy = policy or RetryPolicy()
         self.max_redirects = max_redirects
-        self.max_reconnects = max_reconnects
         self.secret_headers = CREDENTIAL_HEADERS | {h.lower() for h in secret_headers}
         self.allow_insecure_redirects = allow_insecure_redirects
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
         self.state = ReadyState.CONNECTING
         self.reconnect = reconnect
-        self.max_reconnect_time = max_reconnect_time
         if status_policy == "strict":
             self.status_policy: StatusPolicy | None = None  # the browser's answer: fail
         elif status_policy is None:
@@ -571,10 +565,11 @@ class Connection:
         if self._failing_since is None:
             self._failing_since = now
         delay = self.policy.delay(self.reconnection_time, self.failures, at_least=min_delay)
-        over_count = self.max_reconnects is not None and self.failures > self.max_reconnects
+        budget = self.policy
+        over_count = budget.max_reconnects is not None and self.failures > budget.max_reconnects
         over_time = (
-            self.max_reconnect_time is not None
-            and now + delay - self._failing_since > self.max_reconnect_time
+            budget.max_reconnect_time is not None
+            and now + delay - self._failing_since > budget.max_reconnect_time
         )
         if over_count or over_time:
             self.state = ReadyState.CLOSED

@@ -105,6 +105,11 @@ class Driver:
         return self._closed
 
     @property
+    def busy(self) -> bool:
+        """Whether a :meth:`receive` (or :meth:`finish`) is in progress."""
+        return self._busy
+
+    @property
     def unreleased(self) -> bool:
         """Whether a connection was made and ``aclose()`` has not released everything."""
         return self._used and not self._released

@@ -43,6 +43,10 @@ class RetryPolicy:
         jitter: Fraction in ``[0, 1]`` of the delay that may be removed at random.
         min_retry: Floor in seconds for a server-sent ``retry:``.
         max_retry: Ceiling in seconds for a server-sent ``retry:``, or ``None`` for none.
+        max_reconnects: Give up after this many failed attempts in a row (the last
+            error is raised), or ``None`` to retry for ever.
+        max_reconnect_time: Give up when failures in a row have lasted this many
+            seconds, or ``None``.
 
     Raises:
         ValueError: a setting out of range, or not a finite number.
@@ -53,6 +57,8 @@ class RetryPolicy:
     jitter: float = 0.5
     min_retry: float = 0.0
     max_retry: float | None = 60.0
+    max_reconnects: int | None = None
+    max_reconnect_time: float | None = None
 
     def __post_init__(self) -> None:
         settings = (self.backoff_factor, self.max_backoff, self.jitter, self.min_retry)
@@ -68,6 +74,10 @@ class RetryPolicy:
             raise ValueError("jitter must be between 0 and 1")
         if self.max_retry is not None and self.max_retry < self.min_retry:
             raise ValueError("max_retry must not be below min_retry")
+        if self.max_reconnects is not None and self.max_reconnects < 0:
+            raise ValueError("max_reconnects must not be negative")
+        if self.max_reconnect_time is not None and not self.max_reconnect_time >= 0:
+            raise ValueError("max_reconnect_time must be a number of seconds, not negative")
 
     def clamp_server_retry(self, seconds: float) -> float:
         """Bound a server-sent ``retry:`` value to ``[min_retry, max_retry]``."""

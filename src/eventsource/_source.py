@@ -11,7 +11,6 @@ a cancelled ``__anext__`` leaves nothing half done.
 from __future__ import annotations
 
 import inspect
-import ssl
 import warnings
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
@@ -29,8 +28,7 @@ from ._parser import DEFAULT_MAX_EVENT_SIZE
 from ._policy import StatusPolicy
 from ._retry import RetryPolicy
 from ._store import LastEventIdStore
-from ._transport._base import Transport
-from ._transport._select import TransportOptions, make_transport
+from ._transport._select import TransportChoice, make_transport
 
 __all__ = ["EventSource", "Listener"]
 
@@ -44,18 +42,18 @@ class EventSource:
     """A Server-Sent Events client with the browser's API, for asyncio and trio.
 
     Use it as ``async for event in EventSource(url)`` (message events of every
-    type, in stream order), or set ``onmessage``/``addEventListener`` and
-    ``await es.run()``. It reconnects after a network error or the end of the
-    stream, waiting the reconnection time (the server's ``retry:`` wins; failures
-    in a row back off) and sending ``Last-Event-ID``; a 429, 502, 503 or 504
-    reconnects too (see ``status_policy``). Any other status than 200, a content
-    type other than ``text/event-stream``, or a broken limit fails it for good:
-    it becomes CLOSED, fires ``error``, and iteration raises the typed error. A
-    204 ends it without an error.
+    type, in stream order), ``async for batch in es.batches()`` (the events of
+    each network read), or set ``onmessage``/``addEventListener`` and ``await
+    es.run()``. It reconnects after a network error or the end of the stream,
+    waiting the reconnection time (the server's ``retry:`` wins) and sending
+    ``Last-Event-ID``. A status other than 200 (but for 429, 502, 503 and 504,
+    retried), a content type other than ``text/event-stream``, or a broken
+    limit fails it for good: it becomes CLOSED, fires ``error``, and iteration
+    raises the typed error. A 204 ends it without an error.
 
     Prefer ``async with EventSource(url) as es``: leaving the block releases the
-    connection and any session we created. A session or client you pass is
-    never closed by us.
+    connection and any session we created. A session or client you pass (in a
+    transport object) is never closed by us.
 
     Args:
         url: An absolute ``http``/``https`` URL.
@@ -66,13 +64,10 @@ class EventSource:
         json: A value sent as a JSON body (instead of ``body``).
         last_event_id: Resume from this id: sent as ``Last-Event-ID`` on the first request.
         retry: The initial reconnection time in seconds (the server's ``retry:`` replaces it).
-        backoff_factor: Growth of the delay per consecutive failure (1.0: constant, as browsers).
-        max_backoff: Ceiling in seconds of the grown delay.
-        jitter: Fraction of each delay that may be removed at random (0 to 1); 0.5 spreads
-            clients that lost one server together over the second half of each delay.
-        min_retry: Floor in seconds for the server's ``retry:``.
-        max_retry: Ceiling in seconds for the server's ``retry:``; ``None`` for none.
-        max_reconnects: Give up after this many failed attempts in a row, raising the last error.
+        retry_policy: Backoff, jitter, clamps of the server's ``retry:`` and the
+            reconnect budget (:class:`~eventsource.RetryPolicy`; its defaults when ``None``).
+        reconnect: ``False`` for one-shot streams (an LLM completion): the end of the body
+            ends iteration normally and a network error raises; nothing reconnects.
         read_timeout: Seconds without a byte (comments count) after which the connection is
             treated as dead and reconnected; ``None`` waits forever, as browsers do.
         connect_timeout: Seconds to open the connection (TCP, TLS, a pool slot); ``None``
@@ -82,45 +77,37 @@ class EventSource:
         secret_headers: More header names that, like ``Authorization`` and ``Cookie``, are
             never sent after a redirect to another origin.
         allow_insecure_redirects: Follow a redirect from https to http.
-        session: An ``aiohttp.ClientSession`` to use (never closed by us).
-        client: An ``httpx.AsyncClient`` to use (never closed by us); selects httpx.
         transport: ``"aiohttp"`` (the default), ``"httpx"`` (the ``httpx`` extra; runs on
-            asyncio and trio), or an object implementing the transport protocol.
-        proxy: A proxy URL for every request (``http://user:pass@host:port``).
-        verify: ``False`` to skip TLS verification, a CA bundle file to trust, or an
-            ``ssl.SSLContext`` to use as is.
-        cert: A client certificate: a PEM file with the key, or ``(certfile, keyfile)``.
-        http2: Use HTTP/2 where the server offers it (httpx only; needs the ``h2`` package).
-        trust_env: Read proxies and CA bundles from the environment; ``None`` keeps the
-            transport's default (httpx: yes, aiohttp: no).
-        reconnect: ``False`` for one-shot streams (an LLM completion): the end of the body
-            ends iteration normally and a network error raises; nothing reconnects.
-        max_reconnect_time: Give up when failures in a row have lasted this many seconds.
-        status_policy: Decides what a non-200 (or non-event-stream) response means: a
-            callable returning ``"fail"`` (the browser's answer), ``"retry"``, seconds to
-            wait at least, or ``"accept"``. The default, ``None``, is
-            :func:`~eventsource.retry_transient`: 429, 502, 503 and 504 reconnect with
-            backoff, honouring ``Retry-After`` (at most 300 s). ``"strict"`` fails on
-            every status, as the browser does.
+            asyncio and trio), or a transport object such as
+            ``AiohttpTransport(session=...)`` or ``HttpxTransport(http2=True)`` from
+            :mod:`eventsource.transports` (TLS, proxy, HTTP/2, your own session or client).
+        status_policy: What a non-200 (or non-event-stream) response means: ``None``
+            retries 429, 502, 503 and 504 (:func:`~eventsource.retry_transient`),
+            ``"strict"`` fails on every status as the browser does, or a callable of a
+            :class:`~eventsource.ResponseInfo` returning ``"fail"``, ``"retry"``,
+            ``"accept"`` or seconds to wait.
         validate_response: Called with each response before it is accepted as OPEN
             (sync or async); raise to refuse it. An ``EventSourceError`` fails the
             EventSource; any other exception propagates to the caller.
         prepare_request: Called before every connection attempt (sync or async) with a
             :class:`~eventsource.ConnectAttempt` to change (headers, URL, method, body).
         stop_when: End the stream, without delivering it, at the event this matches
-            (:func:`~eventsource.is_done` for ``data: [DONE]``).
+            (``eventsource.sentinels.is_done`` for ``data: [DONE]``).
         stop_after: End the stream after delivering the event this matches
-            (:func:`~eventsource.is_message_stop`, :func:`~eventsource.is_response_completed`).
+            (``eventsource.sentinels.is_message_stop``, ``is_response_completed``).
         error_when: Raise :class:`~eventsource.ServerEventError` for the event this
-            matches (:func:`~eventsource.is_error_event`), instead of yielding it.
+            matches (``eventsource.sentinels.is_error_event``), instead of yielding it.
         on_comment: Called (sync or async) with the text of each comment line, such as
-            heartbeats; also settable as the ``on_comment`` attribute.
+            heartbeats, in stream order; also settable as the ``on_comment`` attribute.
         last_event_id_store: Loads the last event ID before the first connection (unless
-            ``last_event_id`` is given) and saves each new one after its event is delivered.
-        with_credentials: Accepted for parity with the browser; it has no effect here
-            (send cookies or tokens with ``headers`` or your session).
+            ``last_event_id`` is given) and saves each new one after its event is handled.
         raise_listener_errors: Let a listener's exception propagate out of ``run()`` and
             iteration instead of logging it.
+
+    Raises:
+        ValueError: a URL that is not absolute http(s), or a setting out of range.
+        TypeError: ``body`` with ``json``, or a ``transport`` that is not one.
+        ImportError: ``transport="httpx"`` without the ``httpx`` extra.
     """
 
     __slots__ = (
@@ -139,7 +126,6 @@ class EventSource:
         "onmessage",
         "onopen",
         "raise_listener_errors",
-        "withCredentials",
     )
 
     CONNECTING: ClassVar[ReadyState] = ReadyState.CONNECTING
@@ -157,28 +143,15 @@ class EventSource:
         json: Any = None,
         last_event_id: str = "",
         retry: float = 3.0,
-        backoff_factor: float = 2.0,
-        max_backoff: float = 30.0,
-        jitter: float = 0.5,
-        min_retry: float = 0.0,
-        max_retry: float | None = 60.0,
-        max_reconnects: int | None = None,
+        retry_policy: RetryPolicy | None = None,
+        reconnect: bool = True,
         read_timeout: float | None = None,
         connect_timeout: float | None = 30.0,
         max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
         max_redirects: int = 20,
         secret_headers: Iterable[str] = (),
         allow_insecure_redirects: bool = False,
-        session: Any = None,
-        client: Any = None,
-        transport: Transport | Literal["aiohttp", "httpx"] | None = None,
-        proxy: str | None = None,
-        verify: bool | str | ssl.SSLContext = True,
-        cert: str | tuple[str, str] | None = None,
-        http2: bool = False,
-        trust_env: bool | None = None,
-        reconnect: bool = True,
-        max_reconnect_time: float | None = None,
+        transport: TransportChoice = None,
         status_policy: StatusPolicy | Literal["strict"] | None = None,
         validate_response: ValidateResponse | None = None,
         prepare_request: PrepareRequest | None = None,
@@ -187,7 +160,6 @@ class EventSource:
         error_when: Predicate | None = None,
         on_comment: Listener | None = None,
         last_event_id_store: LastEventIdStore | None = None,
-        with_credentials: bool = False,
         raise_listener_errors: bool = False,
     ) -> None:
         if last_event_id_store is not None and not last_event_id:
@@ -203,34 +175,23 @@ class EventSource:
             content=content,
             last_event_id=last_event_id,
             retry=retry,
-            policy=RetryPolicy(
-                backoff_factor=backoff_factor,
-                max_backoff=max_backoff,
-                jitter=jitter,
-                min_retry=min_retry,
-                max_retry=max_retry,
-            ),
+            policy=retry_policy,
             max_event_size=max_event_size,
             max_redirects=max_redirects,
-            max_reconnects=max_reconnects,
             secret_headers=secret_headers,
             allow_insecure_redirects=allow_insecure_redirects,
             connect_timeout=connect_timeout,
             read_timeout=read_timeout,
             reconnect=reconnect,
-            max_reconnect_time=max_reconnect_time,
             status_policy=status_policy,
         )
         connection.stop_when = stop_when
         connection.stop_after = stop_after
         connection.error_when = error_when
-        transport_ = make_transport(
-            transport, session, client, TransportOptions(proxy, verify, cert, http2, trust_env)
-        )
         self._connection = connection
         self._driver = Driver(
             connection,
-            transport_,
+            make_transport(transport),
             prepare_request=prepare_request,
             validate_response=validate_response,
         )
@@ -243,7 +204,6 @@ class EventSource:
         self.onopen: Listener | None = None
         self.onmessage: Listener | None = None
         self.onerror: Listener | None = None
-        self.withCredentials = with_credentials
         self.raise_listener_errors = raise_listener_errors
 
     # -- the browser's attributes -------------------------------------------------
@@ -270,10 +230,10 @@ class EventSource:
 
     last_event_id = lastEventId
 
-    @property
-    def with_credentials(self) -> bool:
-        """Python spelling of ``withCredentials`` (no effect outside a browser)."""
-        return self.withCredentials
+    #: The browser's ``withCredentials``: always ``False`` here (send cookies or
+    #: tokens with ``headers`` or your own session or client).
+    withCredentials: ClassVar[bool] = False
+    with_credentials: ClassVar[bool] = False
 
     @property
     def reconnection_time(self) -> float:
@@ -451,6 +411,8 @@ class EventSource:
 
     async def _receive(self) -> None:
         """Wait for the next read's items: the caller has handled all before them."""
+        if self._driver.busy:  # before anything changes: the other task's read goes on
+            raise RuntimeError("this EventSource is already being read by another task")
         self._handed_id = self._connection.last_event_id
         self._save_last_id()
         try:

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import importlib
-import ssl as ssl_module
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
@@ -17,6 +17,7 @@ from yarl import URL
 
 from .._errors import ReadTimeout, TransportError
 from ._base import Request
+from ._tls import Cert, Verify, ssl_context
 
 __all__ = ["AiohttpResponse", "AiohttpTransport"]
 
@@ -147,6 +148,24 @@ class AiohttpTransport:
     first use (with aiohttp's 5-minute total timeout turned off) and closed by
     :meth:`aclose`. A hop to another origin goes out on a bare session sharing
     its connector and cookie jar, without its ``auth`` and secret default headers.
+
+    Pass it as ``EventSource(url, transport=AiohttpTransport(...))``. One made
+    without a session serves one EventSource (which closes it); one on your
+    session may serve many.
+
+    Args:
+        session: An ``aiohttp.ClientSession`` to use (never closed by us), or ``None``.
+        proxy: A proxy URL for every request (``http://user:pass@host:port``).
+        verify: ``True`` (the system's CAs), ``False`` (no verification), a CA
+            bundle file, or an ``ssl.SSLContext`` used as is.
+        cert: A client certificate: a PEM file with its key, or ``(certfile, keyfile)``.
+        trust_env: Read proxies and ``.netrc`` from the environment (aiohttp's default: no).
+        **session_kwargs: More arguments for the ``aiohttp.ClientSession`` we make.
+
+    Raises:
+        TypeError: ``verify``, ``cert``, ``trust_env`` or session arguments with a
+            session; an argument ``aiohttp.ClientSession`` does not take (``http2``:
+            use :class:`HttpxTransport`).
     """
 
     def __init__(
@@ -154,14 +173,27 @@ class AiohttpTransport:
         session: aiohttp.ClientSession | None = None,
         *,
         proxy: str | None = None,
-        ssl: ssl_module.SSLContext | bool = True,
+        verify: Verify = True,
+        cert: Cert | None = None,
+        trust_env: bool = False,
         **session_kwargs: Any,
     ) -> None:
+        if session is not None and (
+            verify is not True or cert is not None or trust_env or session_kwargs
+        ):
+            raise TypeError(
+                "verify/cert/trust_env configure a session that we make: "
+                "set them on the aiohttp.ClientSession you pass instead"
+            )
+        unknown = set(session_kwargs) - set(inspect.signature(aiohttp.ClientSession).parameters)
+        if unknown:  # found now, not at the first connection
+            raise TypeError(f"not an aiohttp.ClientSession argument: {', '.join(sorted(unknown))}")
         self._session = session
         self._owns_session = session is None
-        self._session_kwargs = session_kwargs
+        self._session_kwargs = {"trust_env": trust_env, **session_kwargs}
         self._proxy = proxy
-        self._ssl = ssl
+        self._ssl = ssl_context(verify, cert)
+        self.verify = verify  # as given: for the caller to inspect
 
     async def open(self, request: Request) -> AiohttpResponse:
         """Send the request without following redirects."""

@@ -25,6 +25,7 @@ except ImportError as exc:
 
 from .._errors import ReadTimeout, TransportError
 from ._base import Request
+from ._tls import Cert, Verify, ssl_context
 
 __all__ = ["HttpxResponse", "HttpxTransport"]
 
@@ -155,26 +156,60 @@ class HttpxTransport:
     """Opens requests on an ``httpx.AsyncClient``.
 
     A client passed in is used as-is and never closed; otherwise one is made on
-    first use from ``client_kwargs`` (``verify``, ``cert``, ``proxy``, ``http2``,
-    ``trust_env``, ...) and closed by :meth:`aclose`. Redirects are never
-    followed, whatever the client's own ``follow_redirects`` says. A hop to
-    another origin goes without the client's ``auth`` and secret default headers.
+    first use and closed by :meth:`aclose`. Redirects are never followed,
+    whatever the client's own ``follow_redirects`` says. A hop to another
+    origin goes without the client's ``auth`` and secret default headers.
+    Runs on asyncio and on trio.
+
+    Pass it as ``EventSource(url, transport=HttpxTransport(...))``. One made
+    without a client serves one EventSource (which closes it); one on your
+    client may serve many.
 
     Args:
-        client: An ``httpx.AsyncClient`` to send requests with, or ``None``.
-        **client_kwargs: Arguments for the ``httpx.AsyncClient`` we make when
-            ``client`` is ``None``.
+        client: An ``httpx.AsyncClient`` to send requests with (never closed by us).
+        proxy: A proxy URL for every request (``http://user:pass@host:port``).
+        verify: ``True`` (the system's CAs), ``False`` (no verification), a CA
+            bundle file, or an ``ssl.SSLContext`` used as is.
+        cert: A client certificate: a PEM file with its key, or ``(certfile, keyfile)``.
+        http2: Use HTTP/2 where the server offers it (needs the ``h2`` package).
+        trust_env: Read proxies and CA bundles from the environment (httpx's default: yes).
+        **client_kwargs: More arguments for the ``httpx.AsyncClient`` we make.
 
     Raises:
-        TypeError: both ``client`` and ``client_kwargs`` were given.
+        TypeError: any other argument together with ``client``.
     """
 
-    def __init__(self, client: httpx.AsyncClient | None = None, **client_kwargs: Any) -> None:
-        if client is not None and client_kwargs:
-            raise TypeError("pass either an httpx.AsyncClient or client keyword arguments")
+    def __init__(
+        self,
+        client: httpx.AsyncClient | None = None,
+        *,
+        proxy: str | None = None,
+        verify: Verify = True,
+        cert: Cert | None = None,
+        http2: bool = False,
+        trust_env: bool = True,
+        **client_kwargs: Any,
+    ) -> None:
+        if client is not None and (
+            proxy is not None
+            or verify is not True
+            or cert is not None
+            or http2
+            or not trust_env
+            or client_kwargs
+        ):
+            raise TypeError(
+                "proxy/verify/cert/http2/trust_env configure a client that we make: "
+                "set them on the httpx.AsyncClient you pass instead"
+            )
         self._client = client
         self._owns_client = client is None
-        self._client_kwargs = client_kwargs
+        kwargs: dict[str, Any] = {"verify": ssl_context(verify, cert), "http2": http2}
+        if proxy is not None:
+            kwargs["proxy"] = proxy
+        kwargs["trust_env"] = trust_env
+        self._client_kwargs = {**kwargs, **client_kwargs}
+        self.verify = verify  # as given: for the caller to inspect
 
     async def open(self, request: Request) -> HttpxResponse:
         """Send the request without following redirects; return once headers arrive.
