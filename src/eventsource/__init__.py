@@ -5,6 +5,7 @@ from importlib.metadata import version as _version
 
 from ._connection import ConnectAttempt as ConnectAttempt
 from ._decode import aiter_events as aiter_events
+from ._errors import ConnectError as ConnectError
 from ._errors import ContentTypeError as ContentTypeError
 from ._errors import EventSourceError as EventSourceError
 from ._errors import ProtocolError as ProtocolError
@@ -41,6 +42,7 @@ except _PackageNotFoundError:  # pragma: no cover - only when run from a source 
 __all__ = [
     "TRANSIENT_STATUSES",
     "ConnectAttempt",
+    "ConnectError",
     "ContentTypeError",
     "ErrorEvent",
     "Event",

@@ -8,6 +8,7 @@ Imports nothing from the package, so every layer may use it::
     │   ├── ContentTypeError a 200 whose content type is not text/event-stream
     │   └── RedirectError    too many redirects, a loop, or a forbidden target
     ├── TransportError       network failure; the transport's exception is __cause__
+    │   ├── ConnectError     no connection was made: the request was not sent
     │   └── ReadTimeout      no byte arrived for ``read_timeout`` seconds
     ├── ProtocolError        the stream broke a limit we enforce (``max_event_size``)
     └── ServerEventError     an event the caller's ``error_when`` marks as an error
@@ -21,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 __all__ = [
+    "ConnectError",
     "ContentTypeError",
     "EventSourceError",
     "ProtocolError",
@@ -87,6 +89,16 @@ class TransportError(EventSourceError):
     """The network failed: connecting, sending or reading.
 
     The transport library's own exception is chained as ``__cause__``.
+    """
+
+
+class ConnectError(TransportError):
+    """No connection to the server could be made: the request was not sent.
+
+    Raised for a refused connection, a failed name lookup or TLS handshake, or
+    ``connect_timeout`` running out. Anything that fails after the connection
+    was made (the request may have reached the server) is a plain
+    :class:`TransportError`.
     """
 
 
