@@ -11,6 +11,7 @@ from ._errors import EventSourceError as EventSourceError
 from ._errors import ProtocolError as ProtocolError
 from ._errors import ReadTimeout as ReadTimeout
 from ._errors import RedirectError as RedirectError
+from ._errors import RequestMayHaveRunError as RequestMayHaveRunError
 from ._errors import ResponseError as ResponseError
 from ._errors import ServerEventError as ServerEventError
 from ._errors import StatusError as StatusError
@@ -56,6 +57,7 @@ __all__ = [
     "ReadTimeout",
     "ReadyState",
     "RedirectError",
+    "RequestMayHaveRunError",
     "ResponseError",
     "ResponseInfo",
     "RetryPolicy",

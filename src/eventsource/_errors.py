@@ -11,7 +11,8 @@ Imports nothing from the package, so every layer may use it::
     │   ├── ConnectError     no connection was made: the request was not sent
     │   └── ReadTimeout      no byte arrived for ``read_timeout`` seconds
     ├── ProtocolError        the stream broke a limit we enforce (``max_event_size``)
-    └── ServerEventError     an event the caller's ``error_when`` marks as an error
+    ├── ServerEventError     an event the caller's ``error_when`` marks as an error
+    └── RequestMayHaveRunError  a request that must not be sent twice may have been run
 
 Header values are kept as attributes for the caller to inspect, but never put in
 an exception's message, since they may hold credentials.
@@ -28,6 +29,7 @@ __all__ = [
     "ProtocolError",
     "ReadTimeout",
     "RedirectError",
+    "RequestMayHaveRunError",
     "ResponseError",
     "ServerEventError",
     "StatusError",
@@ -131,3 +133,14 @@ class ServerEventError(EventSourceError):
     def __init__(self, message: str, *, event: object) -> None:
         super().__init__(message)
         self.event = event
+
+
+class RequestMayHaveRunError(EventSourceError):
+    """The request may have reached the server, and sending it again could run it twice.
+
+    Raised by :func:`eventsource.mcp.prepare_request` when the stream of a request
+    broke before the server sent any event ID: there is nothing to resume from,
+    and the server may already be acting on the request (an MCP tool call), so
+    nothing is sent again. What broke the stream, if an error did, is chained as
+    ``__cause__``.
+    """
