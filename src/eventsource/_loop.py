@@ -493,9 +493,13 @@ class StreamLoop:
     async def _connect(self) -> None:
         attempt = self._conn.next_attempt()
         if self.prepare_request is not None:
-            changed = self.prepare_request(attempt)
-            if inspect.isawaitable(changed):
-                changed = await changed
+            try:
+                changed = self.prepare_request(attempt)
+                if inspect.isawaitable(changed):
+                    changed = await changed
+            except EventSourceError as exc:  # the hook refuses to connect (as validate_response)
+                await self._fail(exc)
+                return
             if changed is not None:
                 attempt = changed
         self._conn.begin_attempt(attempt)
