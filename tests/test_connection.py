@@ -8,6 +8,7 @@ from dataclasses import replace
 import pytest
 
 from eventsource import (
+    ConnectError,
     ContentTypeError,
     ProtocolError,
     ReadyState,
@@ -169,6 +170,29 @@ def test_connection_lost_reconnects_with_growing_delay_and_last_event_id() -> No
     conn.receive_response(200, SSE, URL)
     conn.feed(b"data: x\n\n")
     assert conn.connection_lost(None) == Reconnect(1.0, 1)
+
+
+def test_each_attempt_is_told_what_ended_the_previous_one() -> None:
+    conn = Connection(URL, status_policy=lambda info: "retry")
+    assert conn.next_attempt().last_error is None  # the first attempt
+    conn.begin_attempt()
+    refused = ConnectError("refused")
+    conn.connection_lost(refused)
+    assert conn.next_attempt().last_error is refused
+    conn.interrupted()  # cancelled while waiting to reconnect: no attempt was abandoned
+    assert conn.next_attempt().last_error is refused
+    conn.begin_attempt()
+    verdict = conn.receive_response(503, {}, URL)  # retried by the status policy
+    assert isinstance(verdict, Reconnect)
+    assert isinstance(conn.next_attempt().last_error, StatusError)
+    conn.begin_attempt()
+    conn.receive_response(200, SSE, URL)
+    conn.interrupted()  # an open attempt abandoned (a cancellation, restart())
+    assert conn.next_attempt().last_error is None
+    conn.begin_attempt()
+    conn.receive_response(200, SSE, URL)
+    conn.connection_lost(None)  # the server ended the stream
+    assert conn.next_attempt().last_error is None
 
 
 def test_server_retry_is_clamped_by_the_policy() -> None:

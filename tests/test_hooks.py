@@ -16,6 +16,7 @@ from eventsource import (
     ContentTypeError,
     ErrorEvent,
     EventSource,
+    EventSourceError,
     MessageEvent,
     ReadyState,
     ResponseInfo,
@@ -95,6 +96,34 @@ async def test_prepare_request_must_leave_an_http_url() -> None:
     with pytest.raises(ValueError, match="http"):
         await es.__anext__()
     await es.aclose()
+
+
+@pytest.mark.asyncio
+async def test_an_event_source_error_from_prepare_request_fails_with_nothing_sent() -> None:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        return await stream(request, b"data: once\n\n")
+
+    class Refused(EventSourceError):
+        pass
+
+    def only_once(attempt: ConnectAttempt) -> None:
+        if attempt.number:
+            raise Refused("not again")
+
+    errors: list[ErrorEvent] = []
+    async with serve({"/": handler}) as server:
+        es = EventSource(server.url("/"), prepare_request=only_once, **FAST)
+        es.onerror = errors.append
+        received: list[MessageEvent] = []
+        with anyio.fail_after(5), pytest.raises(Refused):
+            async with es:
+                async for event in es:
+                    received.append(event)
+        assert es.readyState == ReadyState.CLOSED
+        assert len(server.requests) == 1
+    assert [e.data for e in received] == ["once"]
+    assert [e.reconnecting for e in errors] == [True, False]  # the end of the body, the refusal
+    assert isinstance(errors[-1].error, Refused)
 
 
 @pytest.mark.asyncio

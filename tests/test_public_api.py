@@ -18,12 +18,20 @@ def test_all_lists_every_public_name_and_each_resolves() -> None:
         assert getattr(eventsource, name) is not None
 
 
-def test_the_public_submodules_are_testing_and_transports() -> None:
+def test_the_public_submodules() -> None:
     names = [m.name for m in pkgutil.iter_modules(eventsource.__path__)]
     public = sorted(n for n in names if not n.startswith("_"))
-    assert public == ["testing", "transports"]
+    assert public == ["mcp", "testing", "transports"]
     for name in public:
         importlib.import_module(f"eventsource.{name}")
+    mcp = importlib.import_module("eventsource.mcp")
+    own = {
+        name
+        for name, value in vars(mcp).items()
+        if not name.startswith("_")
+        and (name.isupper() or getattr(value, "__module__", None) == mcp.__name__)
+    }
+    assert set(mcp.__all__) == own
 
 
 def test_importing_the_package_does_not_import_httpx_or_trio() -> None:

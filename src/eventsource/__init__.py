@@ -5,11 +5,13 @@ from importlib.metadata import version as _version
 
 from ._connection import ConnectAttempt as ConnectAttempt
 from ._decode import aiter_events as aiter_events
+from ._errors import ConnectError as ConnectError
 from ._errors import ContentTypeError as ContentTypeError
 from ._errors import EventSourceError as EventSourceError
 from ._errors import ProtocolError as ProtocolError
 from ._errors import ReadTimeout as ReadTimeout
 from ._errors import RedirectError as RedirectError
+from ._errors import RequestMayHaveRunError as RequestMayHaveRunError
 from ._errors import ResponseError as ResponseError
 from ._errors import ServerEventError as ServerEventError
 from ._errors import StatusError as StatusError
@@ -41,6 +43,7 @@ except _PackageNotFoundError:  # pragma: no cover - only when run from a source 
 __all__ = [
     "TRANSIENT_STATUSES",
     "ConnectAttempt",
+    "ConnectError",
     "ContentTypeError",
     "ErrorEvent",
     "Event",
@@ -54,6 +57,7 @@ __all__ = [
     "ReadTimeout",
     "ReadyState",
     "RedirectError",
+    "RequestMayHaveRunError",
     "ResponseError",
     "ResponseInfo",
     "RetryPolicy",

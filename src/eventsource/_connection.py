@@ -129,6 +129,10 @@ class ConnectAttempt:
         number: 0 for the first connection, then 1, 2, ... for each reconnection.
         failures: Failed attempts in a row before this one.
         last_event_id: What will be sent as ``Last-Event-ID`` (empty: not sent).
+        last_error: What ended the previous attempt: a :class:`~eventsource.ConnectError`
+            (its request was not sent), another ``TransportError``, a ``ResponseError``
+            the status policy retried, or ``None`` (no previous attempt, the server
+            ended the stream, or it was abandoned by a cancellation or ``restart()``).
     """
 
     method: str
@@ -138,6 +142,7 @@ class ConnectAttempt:
     number: int = 0
     failures: int = 0
     last_event_id: str = ""
+    last_error: EventSourceError | None = None
 
     def set_query(self, **params: str | None) -> None:
         """Set (or, with ``None``, remove) query parameters of :attr:`url`."""
@@ -154,7 +159,8 @@ class ConnectAttempt:
         return (
             f"ConnectAttempt(method={self.method!r}, url={redact_url(self.url)!r}, "
             f"headers={sorted(self.headers)!r}, body={body}, number={self.number}, "
-            f"failures={self.failures}, last_event_id={self.last_event_id!r})"
+            f"failures={self.failures}, last_event_id={self.last_event_id!r}, "
+            f"last_error={type(self.last_error).__name__ if self.last_error else None})"
         )
 
 
@@ -208,6 +214,7 @@ class Connection:
         "_hop_method",
         "_hop_url",
         "_hops",
+        "_last_error",
         "_opened_at",
         "_opened_id",
         "_seen_retry",
@@ -298,6 +305,7 @@ class Connection:
         self._opened_id = last_event_id
         self._seen_retry: float | None = None
         self._hops: list[str] = []
+        self._last_error: EventSourceError | None = None
         self._restart_attempt()
 
     @property
@@ -320,6 +328,7 @@ class Connection:
             number=self.attempts,
             failures=self.failures,
             last_event_id=self.last_event_id,
+            last_error=self._last_error,
         )
 
     def begin_attempt(self, attempt: ConnectAttempt | None = None) -> None:
@@ -328,6 +337,9 @@ class Connection:
         if urlsplit(attempt.url).scheme not in ("http", "https"):
             raise ValueError("prepare_request must leave an absolute http or https URL")
         self.attempts += 1
+        # Until connection_lost says otherwise: an attempt abandoned midway (a
+        # cancellation, restart()) has no error, though its request may be out.
+        self._last_error = None
         self._attempt_url = self._hop_url = attempt.url
         self._hop_method = attempt.method.upper()
         self._hop_content = attempt.body
@@ -555,6 +567,7 @@ class Connection:
         progressed = self._progressed(now)
         self.parser.reset()
         self._restart_attempt()
+        self._last_error = error
         if not self.reconnect:
             self.state = ReadyState.CLOSED
             return Stop(None) if error is None else Fail(error)

@@ -238,9 +238,12 @@ class Driver:
         connection = self.connection
         attempt = connection.next_attempt()
         if self.prepare_request is not None:
-            changed = self.prepare_request(attempt)
-            if inspect.isawaitable(changed):
-                changed = await changed
+            try:
+                changed = self.prepare_request(attempt)
+                if inspect.isawaitable(changed):
+                    changed = await changed
+            except EventSourceError as exc:  # the hook refuses to connect: fail, send nothing
+                return connection.report_failure(exc)
             if changed is not None:
                 attempt = changed
         connection.begin_attempt(attempt)

@@ -91,6 +91,8 @@ class EventSource:
             EventSource; any other exception propagates to the caller.
         prepare_request: Called before every connection attempt (sync or async) with a
             :class:`~eventsource.ConnectAttempt` to change (headers, URL, method, body).
+            An ``EventSourceError`` it raises fails the EventSource, with nothing sent
+            (:func:`eventsource.mcp.prepare_request` does so).
         stop_when: End the stream, without delivering it, at the event this matches
             (``eventsource.sentinels.is_done`` for ``data: [DONE]``).
         stop_after: End the stream after delivering the event this matches

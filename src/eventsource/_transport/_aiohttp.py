@@ -15,7 +15,7 @@ from typing import Any
 import aiohttp
 from yarl import URL
 
-from .._errors import ReadTimeout, TransportError
+from .._errors import ConnectError, ReadTimeout, TransportError
 from ._base import Request
 from ._tls import Cert, Verify, ssl_context
 
@@ -39,6 +39,13 @@ with contextlib.suppress(ImportError):
 # with httpx; aiohttp >= 3.10 tells it apart from a connect timeout by its class.
 _READ_TIMEOUTS: tuple[type[Exception], ...] = tuple(
     getattr(aiohttp, name) for name in ("SocketTimeoutError",) if hasattr(aiohttp, name)
+)
+# Failures before the request was written: a caller may send it again safely.
+# (Before aiohttp 3.10 a connect timeout is a plain ServerTimeoutError, taken
+# as "may have been sent".)
+_CONNECT_FAILURES: tuple[type[Exception], ...] = (
+    aiohttp.ClientConnectorError,
+    *(getattr(aiohttp, name) for name in ("ConnectionTimeoutError",) if hasattr(aiohttp, name)),
 )
 
 
@@ -222,6 +229,8 @@ class AiohttpTransport:
             )
         except _READ_TIMEOUTS as exc:
             raise ReadTimeout("no response received within read_timeout") from exc
+        except _CONNECT_FAILURES as exc:
+            raise ConnectError(f"could not connect: {type(exc).__name__}: {exc}") from exc
         except (aiohttp.ServerTimeoutError, asyncio.TimeoutError) as exc:
             raise TransportError("timed out waiting for the response") from exc
         except (aiohttp.ClientError, OSError, ValueError) as exc:

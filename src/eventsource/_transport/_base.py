@@ -81,6 +81,7 @@ class Transport(Protocol):
         """Send ``request`` and return once the response headers have arrived.
 
         Raises:
+            ConnectError: no connection could be made, so the request was not sent.
             TransportError: the request could not be sent or answered.
         """
         ...

@@ -23,7 +23,7 @@ except ImportError as exc:
         name="httpx",
     ) from exc
 
-from .._errors import ReadTimeout, TransportError
+from .._errors import ConnectError, ReadTimeout, TransportError
 from ._base import Request
 from ._tls import Cert, Verify, ssl_context
 
@@ -33,6 +33,8 @@ __all__ = ["HttpxResponse", "HttpxTransport"]
 # is a ``RuntimeError`` (stream closed or consumed), ``InvalidURL`` a plain
 # ``Exception``; both still mean "this request could not be carried out".
 _FAILURES = (httpx.RequestError, httpx.StreamError, httpx.InvalidURL)
+# Failures before the request was written: a caller may send it again safely.
+_CONNECT_FAILURES = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
 class _Chunks(AsyncIterator[bytes]):
@@ -216,6 +218,7 @@ class HttpxTransport:
 
         Raises:
             ReadTimeout: the response headers did not arrive within ``read_timeout``.
+            ConnectError: no connection could be made, so the request was not sent.
             TransportError: the request could not be sent or answered.
         """
         if self._client is None:
@@ -250,6 +253,8 @@ class HttpxTransport:
             )
         except httpx.ReadTimeout as exc:
             raise ReadTimeout("no response received within read_timeout") from exc
+        except _CONNECT_FAILURES as exc:
+            raise ConnectError(f"could not connect: {type(exc).__name__}") from exc
         except _FAILURES as exc:
             raise TransportError(f"request failed: {type(exc).__name__}") from exc
         return HttpxResponse(response)
