@@ -34,6 +34,7 @@ from ._loop import (
 from ._parser import DEFAULT_MAX_EVENT_SIZE
 from ._policy import StatusPolicy
 from ._retry import RetryPolicy
+from ._sendable import check_headers
 from ._store import LastEventIdStore
 from ._transport._base import Transport
 from ._transport._select import TransportOptions, make_transport
@@ -61,8 +62,9 @@ class EventSource(StreamLoop):
     never closed by us.
 
     Args:
-        url: An absolute ``http``/``https`` URL.
-        headers: Extra request headers, sent on every connection.
+        url: An absolute ``http``/``https`` URL (spaces around it are dropped).
+        headers: Extra request headers, sent on every connection (spaces and tabs
+            around a value are dropped, as Fetch does).
         params: Query parameters appended to ``url``.
         method: The HTTP method; any verb.
         body: A request body (``str`` or ``bytes``), sent again on every reconnect.
@@ -126,6 +128,14 @@ class EventSource(StreamLoop):
             (send cookies or tokens with ``headers`` or your session).
         raise_listener_errors: Let a listener's exception propagate out of ``run()`` and
             iteration instead of logging it.
+
+    Raises:
+        ValueError: something no request could carry, named in the message: a URL
+            that is not absolute ``http``/``https``, or has no host, a character
+            not allowed in a host, an invalid port or a control character; a
+            method or header name that is not an HTTP token; a header value or
+            ``last_event_id`` with a control character (tab aside).
+        TypeError: a header name or value that is not a ``str``.
     """
 
     # Slots (see StreamLoop); __dict__ keeps other attributes settable, as on a
@@ -188,6 +198,10 @@ class EventSource(StreamLoop):
         with_credentials: bool = False,
         raise_listener_errors: bool = False,
     ) -> None:
+        if last_event_id:
+            # Yours: refused now if it cannot be sent. One the server sent (from
+            # the store) is cleaned or left out when sent, as during the stream.
+            check_headers({"Last-Event-ID": last_event_id}, what="last_event_id")
         if last_event_id_store is not None and not last_event_id:
             last_event_id = last_event_id_store.load() or ""
         content, content_type = encode_body(body, json)
