@@ -418,12 +418,12 @@ def test_request_stream_needs_a_request_with_an_id() -> None:
 def test_request_stream_sends_its_headers_unless_given_in_headers() -> None:
     url = "http://127.0.0.1:1/mcp"
     es = request_stream(url, tool_call(5, 1))
-    assert es._conn.next_attempt().headers == {
+    assert es._connection.next_attempt().headers == {
         "Accept": "application/json, text/event-stream",
         "Content-Type": "application/json",
     }
     es = request_stream(url, tool_call(5, 1), session_id="s1", protocol_version=VERSION)
-    assert es._conn.next_attempt().headers == {
+    assert es._connection.next_attempt().headers == {
         "Accept": "application/json, text/event-stream",
         "Mcp-Session-Id": "s1",
         "MCP-Protocol-Version": VERSION,
@@ -435,11 +435,11 @@ def test_request_stream_sends_its_headers_unless_given_in_headers() -> None:
         session_id="s1",
         headers={"accept": "text/event-stream", "mcp-session-id": "s2"},
     )
-    assert es._conn.next_attempt().headers == {
+    assert es._connection.next_attempt().headers == {
         "accept": "text/event-stream",
         "mcp-session-id": "s2",
         "Content-Type": "application/json",
     }
-    assert es._conn.method == "POST"
+    assert es._connection.method == "POST"
     assert es.stop_after is not None
     assert es.prepare_request is prepare_request

@@ -8,6 +8,7 @@ reconnect. No I/O and no async library: ``_source`` moves the bytes and sleeps.
 from __future__ import annotations
 
 import json as _json
+import logging
 import math
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -29,6 +30,14 @@ from ._event import Comment, ErrorEvent, Event, MessageEvent, ReadyState
 from ._parser import DEFAULT_MAX_EVENT_SIZE, Parser
 from ._policy import ResponseInfo, StatusPolicy, retry_transient
 from ._retry import RetryPolicy
+from ._sendable import (
+    HTTP_WHITESPACE,
+    check_headers,
+    check_method,
+    check_url,
+    header_value_problem,
+    shown,
+)
 from ._transport._base import Request
 
 __all__ = [
@@ -46,6 +55,8 @@ __all__ = [
     "origin_of",
     "redact_url",
 ]
+
+logger = logging.getLogger("eventsource")
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 #: Headers that never follow a redirect to another origin, whatever the user says.
@@ -119,7 +130,9 @@ class ConnectAttempt:
 
     Change ``headers`` (refresh a token), ``url`` (query included), ``method`` or
     ``body`` in place, or return a new value. ``Last-Event-ID`` is added after the
-    hook, from :attr:`last_event_id`.
+    hook, from :attr:`last_event_id`. A URL, method or header the transports
+    could not send raises ``ValueError`` (``TypeError`` for a value that is not
+    a ``str``) before the request is made, instead of failing every attempt.
 
     Attributes:
         method: The HTTP method.
@@ -128,7 +141,9 @@ class ConnectAttempt:
         body: The request body, or ``None``.
         number: 0 for the first connection, then 1, 2, ... for each reconnection.
         failures: Failed attempts in a row before this one.
-        last_event_id: What will be sent as ``Last-Event-ID`` (empty: not sent).
+        last_event_id: The last event ID string (empty: none). It is sent as
+            ``Last-Event-ID`` without leading and trailing whitespace, and left
+            out (with a warning) when it holds a control character.
         last_error: What ended the previous attempt: a :class:`~eventsource.ConnectError`
             (its request was not sent), another ``TransportError``, a ``ResponseError``
             the status policy retried, or ``None`` (no previous attempt, the server
@@ -178,7 +193,8 @@ def origin_of(url: str) -> str:
 
 
 def build_url(url: str, params: Mapping[str, Any] | Iterable[tuple[str, Any]] | None) -> str:
-    """Append ``params`` to the query of ``url``."""
+    """Append ``params`` to the query of ``url``, once :func:`check_url` accepts it."""
+    url = check_url(url)
     if not params:
         return url
     parts = urlsplit(url)
@@ -218,6 +234,7 @@ class Connection:
         "_opened_at",
         "_opened_id",
         "_seen_retry",
+        "_unsendable_id",
         "allow_insecure_redirects",
         "attempts",
         "connect_timeout",
@@ -261,13 +278,12 @@ class Connection:
         on_comment: Callable[[str], object] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        if urlsplit(url).scheme not in ("http", "https"):
-            raise ValueError("the URL must be absolute, with the http or https scheme")
+        url = check_url(url)
         if not math.isfinite(retry) or retry < 0:
             raise ValueError("retry must be a finite number of seconds, not negative")
         self.url = url
-        self.method = method.upper()
-        self.headers = dict(headers or {})
+        self.method = check_method(method)
+        self.headers = check_headers(headers or {})
         self.content = content
         self.reconnection_time = retry
         self.policy = policy or RetryPolicy()
@@ -306,6 +322,7 @@ class Connection:
         self._seen_retry: float | None = None
         self._hops: list[str] = []
         self._last_error: EventSourceError | None = None
+        self._unsendable_id: str | None = None  # the last one warned about
         self._restart_attempt()
 
     @property
@@ -334,16 +351,17 @@ class Connection:
     def begin_attempt(self, attempt: ConnectAttempt | None = None) -> None:
         """Start a connection attempt, with the request a hook may have changed."""
         attempt = attempt or self.next_attempt()
-        if urlsplit(attempt.url).scheme not in ("http", "https"):
-            raise ValueError("prepare_request must leave an absolute http or https URL")
+        url = check_url(attempt.url, what="URL from prepare_request")
+        method = check_method(attempt.method, what="prepare_request")
+        headers = check_headers(attempt.headers, what="prepare_request")
         self.attempts += 1
         # Until connection_lost says otherwise: an attempt abandoned midway (a
         # cancellation, restart()) has no error, though its request may be out.
         self._last_error = None
-        self._attempt_url = self._hop_url = attempt.url
-        self._hop_method = attempt.method.upper()
+        self._attempt_url = self._hop_url = url
+        self._hop_method = method
         self._hop_content = attempt.body
-        self._attempt_headers = dict(attempt.headers)
+        self._attempt_headers = headers
         self._cross_origin = False
         self._hops = []
 
@@ -362,8 +380,9 @@ class Connection:
             headers["Cache-Control"] = "no-cache"
         for name in [n for n in headers if n.lower() == "last-event-id"]:
             del headers[name]
-        if self.last_event_id:  # [spec] only when the last event ID string is not empty
-            headers["Last-Event-ID"] = self.last_event_id
+        last_event_id = self._sendable_last_event_id()
+        if last_event_id:  # [spec] only when the last event ID string is not empty
+            headers["Last-Event-ID"] = last_event_id
         if self._hop_content is None:
             headers = {k: v for k, v in headers.items() if k.lower() != "content-type"}
         return Request(
@@ -376,6 +395,31 @@ class Connection:
             cross_origin=self._cross_origin,
             secret_headers=self.secret_headers,
         )
+
+    def _sendable_last_event_id(self) -> str:
+        """The last event ID as a header value: normalized as Fetch does, or ``""``.
+
+        A server may send an id no transport would put in a header (a control
+        character): sending it would fail every reconnect the same way, so it
+        is left out instead, with a warning when such an id comes into force
+        (not on every attempt while it stays).
+        """
+        last_event_id = self.last_event_id
+        value = last_event_id.strip(HTTP_WHITESPACE)  # [Fetch] normalize a header value
+        problem = header_value_problem(value)
+        if problem is None:
+            self._unsendable_id = None
+            return value
+        if last_event_id != self._unsendable_id:
+            self._unsendable_id = last_event_id
+            logger.warning(
+                "the last event ID %s cannot be sent as Last-Event-ID (%s): "
+                "connecting to %s without it",
+                shown(last_event_id),
+                problem,
+                redact_url(self.url),
+            )
+        return ""
 
     def receive_response(
         self, status: int, headers: Mapping[str, str], url: str
@@ -648,11 +692,11 @@ def _join(base: str, location: str) -> str | None:
     """The absolute redirect target, or ``None`` when it is not a valid URL."""
     try:
         target = urljoin(base, location)
-        parts = urlsplit(target)
-        parts.port  # noqa: B018 - raises ValueError for a port that is not a port number
+        if urlsplit(target).scheme in ("http", "https"):
+            target = check_url(target)
     except ValueError:
         return None
-    return target if parts.hostname or parts.scheme not in ("http", "https") else None
+    return target
 
 
 def _header(headers: Mapping[str, str], name: str) -> str:

@@ -27,6 +27,7 @@ from ._listeners import Listener, ListenerRegistry, listener_failed, listeners_f
 from ._parser import DEFAULT_MAX_EVENT_SIZE
 from ._policy import StatusPolicy
 from ._retry import RetryPolicy
+from ._sendable import check_headers
 from ._store import LastEventIdStore
 from ._transport._select import TransportChoice, make_transport
 
@@ -56,8 +57,9 @@ class EventSource:
     transport object) is never closed by us.
 
     Args:
-        url: An absolute ``http``/``https`` URL.
-        headers: Extra request headers, sent on every connection.
+        url: An absolute ``http``/``https`` URL (spaces around it are dropped).
+        headers: Extra request headers, sent on every connection (spaces and tabs
+            around a value are dropped, as Fetch does).
         params: Query parameters appended to ``url``.
         method: The HTTP method; any verb.
         body: A request body (``str`` or ``bytes``), sent again on every reconnect.
@@ -107,8 +109,13 @@ class EventSource:
             iteration instead of logging it.
 
     Raises:
-        ValueError: a URL that is not absolute http(s), or a setting out of range.
-        TypeError: ``body`` with ``json``, or a ``transport`` that is not one.
+        ValueError: something no request could carry, named in the message: a URL
+            that is not absolute ``http``/``https``, or has no host, a character
+            not allowed in a host, an invalid port or a control character; a
+            method or header name that is not an HTTP token; a header value or
+            ``last_event_id`` with a control character (tab aside).
+        TypeError: ``body`` with ``json``, a header name or value that is not a ``str``,
+            or a ``transport`` that is not one.
         ImportError: ``transport="httpx"`` without the ``httpx`` extra.
     """
 
@@ -164,6 +171,10 @@ class EventSource:
         last_event_id_store: LastEventIdStore | None = None,
         raise_listener_errors: bool = False,
     ) -> None:
+        if last_event_id:
+            # Yours: refused now if it cannot be sent. One the server sent (from
+            # the store) is cleaned or left out when sent, as during the stream.
+            check_headers({"Last-Event-ID": last_event_id}, what="last_event_id")
         if last_event_id_store is not None and not last_event_id:
             last_event_id = last_event_id_store.load() or ""
         content, content_type = encode_body(body, json)

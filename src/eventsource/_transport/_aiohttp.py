@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
 import importlib
+import inspect
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
@@ -16,6 +16,7 @@ import aiohttp
 from yarl import URL
 
 from .._errors import ConnectError, ReadTimeout, TransportError
+from .._sendable import check_url
 from ._base import Request
 from ._tls import Cert, Verify, ssl_context
 
@@ -198,7 +199,12 @@ class AiohttpTransport:
         self._session = session
         self._owns_session = session is None
         self._session_kwargs = {"trust_env": trust_env, **session_kwargs}
-        self._proxy = proxy
+        # A proxy URL the library refuses would fail every connection attempt.
+        self._proxy = (
+            None
+            if proxy is None
+            else check_url(proxy, what="proxy URL", schemes=("http", "https"))
+        )
         self._ssl = ssl_context(verify, cert)
         self.verify = verify  # as given: for the caller to inspect
 

@@ -24,6 +24,7 @@ except ImportError as exc:
     ) from exc
 
 from .._errors import ConnectError, ReadTimeout, TransportError
+from .._sendable import check_url
 from ._base import Request
 from ._tls import Cert, Verify, ssl_context
 
@@ -207,8 +208,10 @@ class HttpxTransport:
         self._client = client
         self._owns_client = client is None
         kwargs: dict[str, Any] = {"verify": ssl_context(verify, cert), "http2": http2}
-        if proxy is not None:
-            kwargs["proxy"] = proxy
+        if proxy is not None:  # one httpx refuses would fail every connection attempt
+            kwargs["proxy"] = check_url(
+                proxy, what="proxy URL", schemes=("http", "https", "socks5", "socks5h")
+            )
         kwargs["trust_env"] = trust_env
         self._client_kwargs = {**kwargs, **client_kwargs}
         self.verify = verify  # as given: for the caller to inspect

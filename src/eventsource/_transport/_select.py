@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Literal, TypeAlias
 
+from .._sendable import check_url
 from ._aiohttp import AiohttpTransport  # the default: imported with the package
 from ._base import Transport
 
@@ -42,3 +43,8 @@ def make_transport(transport: TransportChoice) -> Transport:
     ):
         raise TypeError(f"transport must be a name or a transport object, not {transport!r}")
     return transport
+
+
+def _checked_proxy(proxy: str | None, schemes: tuple[str, ...]) -> str | None:
+    # A proxy URL the transport refuses would fail every connection attempt.
+    return None if proxy is None else check_url(proxy, what="proxy URL", schemes=schemes)
