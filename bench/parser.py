@@ -32,7 +32,7 @@ try:
 except ImportError:  # not a dependency of the package: the peer we compare with
     sys.exit("bench/parser.py compares with httpx-sse: .venv/bin/pip install httpx-sse")
 
-from eventsource import Parser
+from eventsource.decode import Parser
 
 CHUNK = 4096
 

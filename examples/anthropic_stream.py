@@ -17,13 +17,8 @@ import sys
 
 import anyio
 
-from eventsource import (
-    EventSource,
-    ServerEventError,
-    StatusError,
-    is_error_event,
-    is_message_stop,
-)
+from eventsource import EventSource, ServerEventError, StatusError
+from eventsource.sentinels import is_error_event, is_message_stop
 
 
 async def main(

@@ -25,7 +25,8 @@ from typing import Any
 
 import anyio
 
-from eventsource import EventSource, FileLastEventIdStore
+from eventsource import EventSource
+from eventsource.stores import FileLastEventIdStore
 
 Handler = Callable[[str, dict[str, Any]], None]
 

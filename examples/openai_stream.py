@@ -16,7 +16,8 @@ import sys
 
 import anyio
 
-from eventsource import EventSource, StatusError, is_done
+from eventsource import EventSource, StatusError
+from eventsource.sentinels import is_done
 
 
 async def main(

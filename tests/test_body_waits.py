@@ -31,12 +31,10 @@ from eventsource import (
     ServerEventError,
     StatusError,
     _decode,
-    aiter_events,
-    is_done,
-    is_error_event,
-    is_message_stop,
     retry_transient,
 )
+from eventsource.decode import aiter_events
+from eventsource.sentinels import is_done, is_error_event, is_message_stop
 
 from ._fixtures import FAST, LIMIT, Combo, eventually
 from ._fixtures import anyio_backend as anyio_backend

@@ -19,7 +19,7 @@ import anyio
 import pytest
 import pytest_asyncio
 
-from eventsource import Parser, RedirectError, StatusError, TransportError
+from eventsource import RedirectError, StatusError, TransportError
 from eventsource.__main__ import main
 from eventsource._cli import build_parser, make_command
 from eventsource._cli_format import (
@@ -32,6 +32,7 @@ from eventsource._cli_format import (
     use_color,
 )
 from eventsource._event import MessageEvent
+from eventsource.decode import Parser
 from eventsource.testing import Drop, Event, Headers, Raw, Respond, SSEServer, Stall
 from eventsource.transports import AiohttpTransport, HttpxTransport
 

@@ -23,9 +23,9 @@ from eventsource import (
     RetryPolicy,
     StatusError,
     TransportError,
-    parse_retry_after,
     retry_transient,
 )
+from eventsource._policy import parse_retry_after
 
 from ._web import serve, stream
 

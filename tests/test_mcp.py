@@ -24,11 +24,10 @@ from eventsource import (
     EventSource,
     MessageEvent,
     ReadyState,
-    RequestMayHaveRunError,
     StatusError,
     TransportError,
 )
-from eventsource.mcp import is_response_to, prepare_request, request_stream
+from eventsource.mcp import RequestMayHaveRunError, is_response_to, prepare_request, request_stream
 
 from ._fixtures import FAST, LIMIT, Combo
 from ._fixtures import anyio_backend as anyio_backend

@@ -19,12 +19,9 @@ from eventsource import (
     ServerEventError,
     StatusError,
     TransportError,
-    aiter_events,
-    is_done,
-    is_error_event,
-    is_message_stop,
-    is_response_completed,
 )
+from eventsource.decode import aiter_events
+from eventsource.sentinels import is_done, is_error_event, is_message_stop, is_response_completed
 from eventsource.transports import AiohttpTransport
 
 from ._web import serve, stream

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from eventsource import MessageEvent, Parser, ProtocolError
+from eventsource import MessageEvent, ProtocolError
 from eventsource._parser import WINDOW
+from eventsource.decode import Parser
 
 
 def parse(data: bytes, **kwargs: object) -> tuple[list[MessageEvent], Parser]:

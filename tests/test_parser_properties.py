@@ -16,7 +16,8 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from eventsource import MessageEvent, Parser, ProtocolError
+from eventsource import MessageEvent, ProtocolError
+from eventsource.decode import Parser
 
 BOM = b"\xef\xbb\xbf"
 

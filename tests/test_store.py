@@ -13,7 +13,8 @@ import anyio
 import pytest
 from aiohttp import web
 
-from eventsource import EventSource, FileLastEventIdStore, LastEventIdStore
+from eventsource import EventSource
+from eventsource.stores import FileLastEventIdStore, LastEventIdStore
 
 from ._web import serve, stream
 
@@ -89,7 +90,8 @@ async def test_an_explicit_last_event_id_wins_over_the_store() -> None:
 CONSUMER = textwrap.dedent(
     """
     import asyncio, sys
-    from eventsource import EventSource, FileLastEventIdStore
+    from eventsource import EventSource
+    from eventsource.stores import FileLastEventIdStore
 
     async def main(url, store_path, out_path):
         store = FileLastEventIdStore(store_path)

@@ -17,7 +17,7 @@ except ImportError:  # the client is not written yet: these drivers skip
     EventSource = None
 
 try:
-    from eventsource import Parser
+    from eventsource.decode import Parser
 except ImportError:
     Parser = None
 

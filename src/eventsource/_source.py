@@ -28,8 +28,8 @@ from ._parser import DEFAULT_MAX_EVENT_SIZE
 from ._policy import StatusPolicy
 from ._retry import RetryPolicy
 from ._sendable import check_headers
-from ._store import LastEventIdStore
 from ._transport._select import TransportChoice, make_transport
+from .stores import LastEventIdStore
 
 __all__ = ["EventSource", "Listener"]
 

@@ -32,6 +32,7 @@ __all__ = [
     "POST_ACCEPT",
     "PROTOCOL_VERSION_HEADER",
     "SESSION_ID_HEADER",
+    "RequestMayHaveRunError",
     "is_response_to",
     "prepare_request",
     "request_stream",
@@ -136,7 +137,7 @@ def request_stream(
     of the stream, the priming event (an ID and empty data) included, and ends
     after the response to ``message["id"]``. A broken stream is resumed by GET
     with ``Last-Event-ID``; before any event ID it fails with
-    :class:`~eventsource.RequestMayHaveRunError` instead of sending the request
+    :class:`~eventsource.mcp.RequestMayHaveRunError` instead of sending the request
     again (see :func:`prepare_request`). The reconnection time is the server's
     ``retry:`` once sent, else ``retry=`` (3 seconds by default), and a failure
     reaches the caller when the next attempt would start.
