@@ -1,4 +1,4 @@
-"""Decoding event streams you read yourself: the sans-IO parser and ``aiter_events``.
+r"""Decoding event streams you read yourself: the sans-IO parser and ``aiter_events``.
 
 For a caller who made the request (an aiohttp or httpx response, a file, a
 socket): the same decoder and checks as ``EventSource``, without its
@@ -7,7 +7,7 @@ reconnection::
     from eventsource.decode import Parser, aiter_events
 
     parser = Parser()
-    for item in parser.feed(b"data: hello\\n\\n"):  # MessageEvent and Comment, in order
+    for item in parser.feed(b"data: hello\n\n"):  # MessageEvent and Comment, in order
         ...
 
     async for event in aiter_events(response):  # an open aiohttp/httpx response
