@@ -20,7 +20,17 @@ import pytest
 import eventsource
 
 PACKAGE_DIR = Path(eventsource.__file__).parent
-SANS_IO_MODULES = ["_errors", "_event", "_parser", "_retry", "_connection"]
+SANS_IO_MODULES = [
+    "_errors",
+    "_event",
+    "_parser",
+    "_retry",
+    "_policy",
+    "_sendable",
+    "_connection",
+    "_listeners",
+    "sentinels",
+]
 FORBIDDEN = ["anyio", "aiohttp", "httpx", "asyncio", "trio", "sniffio"]
 
 # Runs in the child: an empty package module whose __path__ is the real package
