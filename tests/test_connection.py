@@ -25,10 +25,8 @@ from eventsource._connection import (
     Reconnect,
     Redirect,
     Stop,
-    build_url,
-    encode_body,
-    origin_of,
 )
+from eventsource._request import build_url, encode_body, origin_of
 
 URL = "http://a.test/stream"
 SSE = {"Content-Type": "text/event-stream"}

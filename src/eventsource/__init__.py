@@ -12,7 +12,6 @@ yourself) and :mod:`eventsource.testing` (a scripted loopback server).
 from importlib.metadata import PackageNotFoundError as _PackageNotFoundError
 from importlib.metadata import version as _version
 
-from ._connection import ConnectAttempt as ConnectAttempt
 from ._errors import ConnectError as ConnectError
 from ._errors import ContentTypeError as ContentTypeError
 from ._errors import EventSourceError as EventSourceError
@@ -29,6 +28,7 @@ from ._event import MessageEvent as MessageEvent
 from ._event import ReadyState as ReadyState
 from ._policy import ResponseInfo as ResponseInfo
 from ._policy import retry_transient as retry_transient
+from ._request import ConnectAttempt as ConnectAttempt
 from ._retry import RetryPolicy as RetryPolicy
 from ._source import EventSource as EventSource
 

@@ -1,20 +1,22 @@
 """The processing model of an EventSource as pure decisions, in the manner of h11.
 
-It builds each request, judges each response (open, redirect, fail, stop),
-feeds the parser, and decides after a lost connection whether and when to
-reconnect. No I/O and no async library: ``_source`` moves the bytes and sleeps.
+It owns the ready state, the last event ID (through its parser), the
+reconnection time and the failures in a row. It judges each response (open,
+redirect, retry, fail, stop; the status policy is asked here), turns body
+bytes into items in wire order (the predicates are applied here), and decides
+after a lost connection whether and when to reconnect. Each decision becomes
+items with :meth:`Connection.report`. No I/O and no async library: ``_driver``
+moves the bytes and sleeps; ``_request`` builds what each attempt sends.
 """
 
 from __future__ import annotations
 
-import json as _json
 import logging
 import math
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import Any, Literal, TypeAlias
-from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+from dataclasses import dataclass
+from typing import Literal, TypeAlias
 
 from ._errors import (
     ContentTypeError,
@@ -29,6 +31,15 @@ from ._errors import (
 from ._event import Comment, ErrorEvent, Event, MessageEvent, ReadyState
 from ._parser import DEFAULT_MAX_EVENT_SIZE, Parser
 from ._policy import ResponseInfo, StatusPolicy, retry_transient
+from ._request import (
+    REDIRECT_STATUSES,
+    ConnectAttempt,
+    Hops,
+    checked_attempt,
+    header,
+    origin_of,
+    redact_url,
+)
 from ._retry import RetryPolicy
 from ._sendable import (
     HTTP_WHITESPACE,
@@ -41,7 +52,6 @@ from ._sendable import (
 from ._transport._base import Request
 
 __all__ = [
-    "ConnectAttempt",
     "Connection",
     "End",
     "Fail",
@@ -50,17 +60,10 @@ __all__ = [
     "Reconnect",
     "Redirect",
     "Stop",
-    "build_url",
-    "encode_body",
-    "origin_of",
-    "redact_url",
 ]
 
 logger = logging.getLogger("eventsource")
 
-REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-#: Headers that never follow a redirect to another origin, whatever the user says.
-CREDENTIAL_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
 #: The status policy unless the user gives one: 429, 502, 503, 504 reconnect.
 DEFAULT_STATUS_POLICY = retry_transient()
 #: Seconds after which an open connection counts as healthy, whatever it received:
@@ -124,132 +127,31 @@ Item: TypeAlias = "MessageEvent | Comment | Event | End"
 Predicate: TypeAlias = Callable[[MessageEvent], bool]
 
 
-@dataclass(slots=True, repr=False)
-class ConnectAttempt:
-    """The request about to be made, handed to ``prepare_request`` to change.
-
-    Change ``headers`` (refresh a token), ``url`` (query included), ``method`` or
-    ``body`` in place, or return a new value. ``Last-Event-ID`` is added after the
-    hook, from :attr:`last_event_id`. A URL, method or header the transports
-    could not send raises ``ValueError`` (``TypeError`` for a value that is not
-    a ``str``) before the request is made, instead of failing every attempt.
-
-    Attributes:
-        method: The HTTP method.
-        url: The absolute URL to request.
-        headers: The request headers (a fresh copy for each attempt).
-        body: The request body, or ``None``.
-        number: 0 for the first connection, then 1, 2, ... for each reconnection.
-        failures: Failed attempts in a row before this one.
-        last_event_id: The last event ID string (empty: none). It is sent as
-            ``Last-Event-ID`` without leading and trailing whitespace, and left
-            out (with a warning) when it holds a control character.
-        last_error: What ended the previous attempt: a :class:`~eventsource.ConnectError`
-            (its request was not sent), another ``TransportError``, a ``ResponseError``
-            the status policy retried, or ``None`` (no previous attempt, the server
-            ended the stream, or it was abandoned by a cancellation or ``restart()``).
-    """
-
-    method: str
-    url: str
-    headers: dict[str, str] = field(default_factory=dict)
-    body: bytes | None = None
-    number: int = 0
-    failures: int = 0
-    last_event_id: str = ""
-    last_error: EventSourceError | None = None
-
-    def set_query(self, **params: str | None) -> None:
-        """Set (or, with ``None``, remove) query parameters of :attr:`url`."""
-        parts = urlsplit(self.url)
-        pairs = [
-            (k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in params
-        ]
-        pairs += [(k, v) for k, v in params.items() if v is not None]
-        self.url = urlunsplit(parts._replace(query=urlencode(pairs)))
-
-    def __repr__(self) -> str:
-        # Hooks get logged: header values, the query and the body may hold credentials.
-        body = None if self.body is None else f"<{len(self.body)} bytes>"
-        return (
-            f"ConnectAttempt(method={self.method!r}, url={redact_url(self.url)!r}, "
-            f"headers={sorted(self.headers)!r}, body={body}, number={self.number}, "
-            f"failures={self.failures}, last_event_id={self.last_event_id!r}, "
-            f"last_error={type(self.last_error).__name__ if self.last_error else None})"
-        )
-
-
-def redact_url(url: str) -> str:
-    """``scheme://host[:port]/path``: a URL without its query or userinfo, for logs."""
-    parts = urlsplit(url)
-    port = f":{parts.port}" if parts.port else ""
-    return f"{parts.scheme}://{parts.hostname or ''}{port}{parts.path}"
-
-
-def origin_of(url: str) -> str:
-    """The serialised origin (``scheme://host[:port]``) of an absolute URL."""
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}".lower()
-
-
-def build_url(url: str, params: Mapping[str, Any] | Iterable[tuple[str, Any]] | None) -> str:
-    """Append ``params`` to the query of ``url``, once :func:`check_url` accepts it."""
-    url = check_url(url)
-    if not params:
-        return url
-    parts = urlsplit(url)
-    extra = urlencode(list(params.items()) if isinstance(params, Mapping) else list(params))
-    query = f"{parts.query}&{extra}" if parts.query else extra
-    return urlunsplit(parts._replace(query=query))
-
-
-def encode_body(body: str | bytes | None, json: Any) -> tuple[bytes | None, str | None]:
-    """The request body and its default content type, from ``body=`` or ``json=``."""
-    if body is not None and json is not None:
-        raise TypeError("pass body= or json=, not both")
-    if json is not None:
-        return _json.dumps(json, separators=(",", ":")).encode(), "application/json"
-    if isinstance(body, str):
-        return body.encode(), "text/plain; charset=utf-8"
-    return body, None
-
-
 class Connection:
     """The EventSource processing model for one URL, across reconnections."""
 
     # Slots: one per EventSource, and a dict of 30 attributes is 1.5 KiB.
     __slots__ = (
-        "_attempt_headers",
-        "_attempt_url",
         "_clock",
         "_comments",
-        "_cross_origin",
         "_delivered",
         "_failing_since",
-        "_hop_content",
-        "_hop_method",
-        "_hop_url",
-        "_hops",
         "_last_error",
         "_opened_at",
         "_opened_id",
         "_seen_retry",
         "_unsendable_id",
-        "allow_insecure_redirects",
         "attempts",
-        "connect_timeout",
         "content",
         "error_when",
         "failures",
         "headers",
-        "max_redirects",
+        "hops",
         "method",
         "parser",
         "policy",
-        "read_timeout",
         "reconnect",
         "reconnection_time",
-        "secret_headers",
         "state",
         "status_policy",
         "stop_after",
@@ -287,11 +189,13 @@ class Connection:
         self.content = content
         self.reconnection_time = retry
         self.policy = policy or RetryPolicy()
-        self.max_redirects = max_redirects
-        self.secret_headers = CREDENTIAL_HEADERS | {h.lower() for h in secret_headers}
-        self.allow_insecure_redirects = allow_insecure_redirects
-        self.connect_timeout = connect_timeout
-        self.read_timeout = read_timeout
+        self.hops = Hops(
+            secret_headers=secret_headers,
+            max_redirects=max_redirects,
+            allow_insecure_redirects=allow_insecure_redirects,
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+        )
         self.state = ReadyState.CONNECTING
         self.reconnect = reconnect
         if status_policy == "strict":
@@ -320,7 +224,6 @@ class Connection:
         self._opened_at: float | None = None  # when it opened; None when none is open
         self._opened_id = last_event_id
         self._seen_retry: float | None = None
-        self._hops: list[str] = []
         self._last_error: EventSourceError | None = None
         self._unsendable_id: str | None = None  # the last one warned about
         self._restart_attempt()
@@ -349,52 +252,23 @@ class Connection:
         )
 
     def begin_attempt(self, attempt: ConnectAttempt | None = None) -> None:
-        """Start a connection attempt, with the request a hook may have changed."""
+        """Start a connection attempt, with the request a hook may have changed.
+
+        Raises:
+            ValueError: the hook left something no request could carry.
+            TypeError: a header name or value that is not a ``str``.
+        """
         attempt = attempt or self.next_attempt()
-        url = check_url(attempt.url, what="URL from prepare_request")
-        method = check_method(attempt.method, what="prepare_request")
-        headers = check_headers(attempt.headers, what="prepare_request")
+        url, method, headers = checked_attempt(attempt)
         self.attempts += 1
         # Until connection_lost says otherwise: an attempt abandoned midway (a
         # cancellation, restart()) has no error, though its request may be out.
         self._last_error = None
-        self._attempt_url = self._hop_url = url
-        self._hop_method = method
-        self._hop_content = attempt.body
-        self._attempt_headers = headers
-        self._cross_origin = False
-        self._hops = []
+        self.hops.begin(url, method, headers, attempt.body)
 
     def build_request(self) -> Request:
         """The next request: the first of an attempt, or the next hop of a redirect."""
-        headers = {
-            name: value
-            for name, value in self._attempt_headers.items()
-            if not (self._cross_origin and name.lower() in self.secret_headers)
-        }
-        lowered = {name.lower() for name in headers}
-        if "accept" not in lowered:
-            headers["Accept"] = "text/event-stream"
-        if "cache-control" not in lowered:
-            # [spec] the request's cache mode is "no-store"; browsers send this header for it
-            headers["Cache-Control"] = "no-cache"
-        for name in [n for n in headers if n.lower() == "last-event-id"]:
-            del headers[name]
-        last_event_id = self._sendable_last_event_id()
-        if last_event_id:  # [spec] only when the last event ID string is not empty
-            headers["Last-Event-ID"] = last_event_id
-        if self._hop_content is None:
-            headers = {k: v for k, v in headers.items() if k.lower() != "content-type"}
-        return Request(
-            method=self._hop_method,
-            url=self._hop_url,
-            headers=headers,
-            content=self._hop_content,
-            connect_timeout=self.connect_timeout,
-            read_timeout=self.read_timeout,
-            cross_origin=self._cross_origin,
-            secret_headers=self.secret_headers,
-        )
+        return self.hops.request(self._sendable_last_event_id())
 
     def _sendable_last_event_id(self) -> str:
         """The last event ID as a header value: normalized as Fetch does, or ``""``.
@@ -441,7 +315,7 @@ class Connection:
                 f"server answered {status}", status=status, headers=headers, url=url
             )
         else:
-            content_type = _header(headers, "content-type")
+            content_type = header(headers, "content-type")
             essence = content_type.partition(";")[0].strip().lower()
             if essence != "text/event-stream":
                 error = ContentTypeError(
@@ -471,36 +345,10 @@ class Connection:
         return Open()
 
     def _redirect(self, status: int, headers: Mapping[str, str], url: str) -> Redirect | Fail:
-        location = _header(headers, "location")
-        error: str | None = None
-        joined = _join(url, location) if location else ""
-        target = joined or ""
-        if not location:
-            error = f"redirect {status} without a Location header"
-        elif joined is None:
-            error = "redirect to an invalid URL"
-        elif urlsplit(target).scheme not in ("http", "https"):
-            error = "redirect to a URL that is not http or https"
-        elif (
-            urlsplit(url).scheme == "https"
-            and urlsplit(target).scheme == "http"
-            and not self.allow_insecure_redirects
-        ):
-            error = "redirect from https to http refused (allow_insecure_redirects=False)"
-        elif len(self._hops) >= self.max_redirects:
-            error = f"more than {self.max_redirects} redirects"
-        elif target in self._hops or target == self._attempt_url:
-            error = "redirect loop"
-        if error is not None:
+        target = self.hops.redirect(status, headers, url)
+        if isinstance(target, RedirectError):
             self.state = ReadyState.CLOSED
-            return Fail(RedirectError(error, status=status, headers=headers, url=url))
-        self._hops.append(target)
-        if origin_of(target) != origin_of(self._attempt_url):
-            self._cross_origin = True  # once credentials are dropped they stay dropped
-        if status == 303 or (status in (301, 302) and self._hop_method == "POST"):
-            # fetch turns these into a GET without a body
-            self._hop_method, self._hop_content = "GET", None
-        self._hop_url = target
+            return Fail(target)
         return Redirect(target)
 
     def feed(self, data: bytes) -> list[MessageEvent | Comment]:
@@ -675,35 +523,10 @@ class Connection:
 
     def _restart_attempt(self) -> None:
         # [spec] reconnect to the original URL, not the last redirect target
-        self._attempt_url = self._hop_url = self.url
-        self._hop_method, self._hop_content = self.method, self.content
-        self._attempt_headers = dict(self.headers)
-        self._cross_origin = False
-        self._hops = []
+        self.hops.begin(self.url, self.method, self.headers, self.content)
 
 
 def _event_error_message(event: MessageEvent) -> str:
     """The message of a :class:`ServerEventError`: the event's type and (bounded) data."""
     data = event.data if len(event.data) <= 200 else event.data[:200] + "..."
     return f"the server sent an {event.type!r} event: {data}"
-
-
-def _join(base: str, location: str) -> str | None:
-    """The absolute redirect target, or ``None`` when it is not a valid URL."""
-    try:
-        target = urljoin(base, location)
-        if urlsplit(target).scheme in ("http", "https"):
-            target = check_url(target)
-    except ValueError:
-        return None
-    return target
-
-
-def _header(headers: Mapping[str, str], name: str) -> str:
-    value = headers.get(name)
-    if value is None:
-        for key, candidate in headers.items():
-            if key.lower() == name:
-                return candidate
-        return ""
-    return value

@@ -13,10 +13,10 @@ from typing import Any
 
 import anyio
 
-from ._connection import origin_of
 from ._errors import ContentTypeError, ServerEventError, StatusError
 from ._event import MessageEvent
 from ._parser import DEFAULT_MAX_EVENT_SIZE, Parser
+from ._request import origin_of
 
 __all__ = ["aiter_events", "drain", "error_message", "excerpt"]
 

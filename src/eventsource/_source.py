@@ -20,12 +20,13 @@ from typing import Any, ClassVar, Literal
 import anyio
 import anyio.lowlevel
 
-from ._connection import Connection, End, Item, Predicate, build_url, encode_body, redact_url
+from ._connection import Connection, End, Item, Predicate
 from ._driver import Driver, PrepareRequest, ValidateResponse
 from ._event import Comment, ErrorEvent, MessageEvent, ReadyState
 from ._listeners import Listener, ListenerRegistry, listener_failed, listeners_for
 from ._parser import DEFAULT_MAX_EVENT_SIZE
 from ._policy import StatusPolicy
+from ._request import build_url, encode_body, redact_url
 from ._retry import RetryPolicy
 from ._sendable import check_headers
 from ._transport._select import TransportChoice, make_transport

@@ -22,9 +22,9 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ._connection import ConnectAttempt
 from ._errors import ConnectError, RequestMayHaveRunError, ResponseError
 from ._event import MessageEvent
+from ._request import ConnectAttempt
 from ._source import EventSource
 
 __all__ = [
