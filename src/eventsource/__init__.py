@@ -14,6 +14,7 @@ from ._errors import ResponseError as ResponseError
 from ._errors import ServerEventError as ServerEventError
 from ._errors import StatusError as StatusError
 from ._errors import TransportError as TransportError
+from ._event import Comment as Comment
 from ._event import ErrorEvent as ErrorEvent
 from ._event import Event as Event
 from ._event import MessageEvent as MessageEvent
@@ -40,6 +41,7 @@ except _PackageNotFoundError:  # pragma: no cover - only when run from a source 
 
 __all__ = [
     "TRANSIENT_STATUSES",
+    "Comment",
     "ConnectAttempt",
     "ContentTypeError",
     "ErrorEvent",

@@ -11,7 +11,7 @@ import json as _json
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 from ._errors import (
@@ -22,7 +22,7 @@ from ._errors import (
     StatusError,
     TransportError,
 )
-from ._event import MessageEvent, ReadyState
+from ._event import Comment, MessageEvent, ReadyState
 from ._parser import DEFAULT_MAX_EVENT_SIZE, Parser
 from ._policy import ResponseInfo, StatusPolicy
 from ._retry import RetryPolicy
@@ -180,6 +180,7 @@ class Connection:
         "_hop_method",
         "_hop_url",
         "_hops",
+        "_on_comment",
         "_seen_retry",
         "allow_insecure_redirects",
         "attempts",
@@ -250,8 +251,8 @@ class Connection:
             origin=origin_of(url),
             last_event_id=last_event_id,
             max_event_size=max_event_size,
-            on_comment=on_comment,
         )
+        self._on_comment = on_comment
         self.failures = 0  # failed attempts since the last connection that delivered an event
         self.attempts = 0  # connection attempts begun so far
         self._failing_since: float | None = None
@@ -408,7 +409,16 @@ class Connection:
                 When events completed first, they are returned and the error is kept
                 in :attr:`error` for the caller to raise after delivering them.
         """
-        events = self.parser.feed(data)
+        items = self.parser.feed(data)
+        events = cast("list[MessageEvent]", items)
+        if Comment in map(type, items):  # rare (heartbeats): else the items are the events
+            events = []
+            for item in items:
+                if isinstance(item, Comment):
+                    if self._on_comment is not None:
+                        self._on_comment(item.text)
+                else:
+                    events.append(item)
         retry = self.parser.retry
         if retry is not None and retry != self._seen_retry:
             self._seen_retry = retry
