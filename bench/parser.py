@@ -1,6 +1,6 @@
 """Parser throughput: eventsource.Parser against httpx-sse's decode path, in one run.
 
-Usage: python bench/parser.py [--quick] [--rounds N] [--only NAME] [--no-gc]
+Usage: python bench/parser.py [--quick] [--rounds N] [--only NAME] [--no-gc] [--base SRC]
 
 Each workload is one byte string, fed whole, as 64 KiB chunks (a transport's
 read) and as 4 KiB chunks. httpx-sse is run end to end without a network: an
@@ -9,6 +9,8 @@ read) and as 4 KiB chunks. httpx-sse is run end to end without a network: an
 splitter and its field decoder). ``raw-lines`` is the floor, not a peer: a
 ``bytes.split`` loop that keeps ``data:`` values as bytes and knows nothing
 else of the spec (the ``raw_lines`` driver of bench/e2e.py without aiohttp).
+``--base SRC`` adds the parser of another checkout (its ``src`` directory,
+e.g. main's) as ``base``: a before/after in one run, on the same machine state.
 All must agree on the event count and a CRC of every event's data. Rounds
 interleave the implementations; the table shows medians of process CPU time
 and the spread of rounds.
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import importlib.util
 import json
 import platform
 import statistics
@@ -27,6 +30,7 @@ import timeit
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 
@@ -100,6 +104,29 @@ def run_ours(chunks: list[bytes]) -> list[str]:
         # feed() returns comments too (none here): a consumer tells them apart.
         datas += [item.data for item in parser.feed(chunk) if isinstance(item, MessageEvent)]
     return datas
+
+
+def load_base(src: str) -> Callable[[list[bytes]], list[str]]:
+    """``run_ours`` for the parser of the package in ``src``, imported as eventsource_base."""
+    init = Path(src) / "eventsource" / "__init__.py"
+    spec = importlib.util.spec_from_file_location(
+        "eventsource_base", init, submodule_search_locations=[str(init.parent)]
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    parser_class, event_class = module.Parser, module.MessageEvent
+
+    def run_base(chunks: list[bytes]) -> list[str]:
+        parser = parser_class(max_event_size=1 << 30)
+        datas: list[str] = []
+        for chunk in chunks:
+            datas += [item.data for item in parser.feed(chunk) if isinstance(item, event_class)]
+        return datas
+
+    return run_base
 
 
 def run_httpx_sse(chunks: list[bytes]) -> list[str]:
@@ -201,7 +228,10 @@ def main() -> None:
     options.add_argument("--rounds", type=int, default=None)
     options.add_argument("--only", default="", help="comma-separated parts of workload names")
     options.add_argument("--no-gc", action="store_true", help="disable gc during timed runs")
+    options.add_argument("--base", help="the src directory of another checkout, run as 'base'")
     args = options.parse_args()
+    if args.base:
+        IMPLEMENTATIONS["base"] = load_base(args.base)
     global GC_DURING_RUNS
     GC_DURING_RUNS = not args.no_gc
     scale = 10 if args.quick else 1
