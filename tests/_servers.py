@@ -436,6 +436,26 @@ def refused_port() -> Iterator[int]:
         yield sock.getsockname()[1]
 
 
+@contextlib.contextmanager
+def stalled_port() -> Iterator[int]:
+    """A loopback port whose connections never complete: its accept queue is full.
+
+    The listener (backlog 0) never accepts, and a few connections fill its queue;
+    the kernel then drops new handshakes, so a client times out while connecting.
+    """
+    with contextlib.ExitStack() as stack:
+        listener = stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
+        listener.bind((HOST, 0))
+        listener.listen(0)
+        port = listener.getsockname()[1]
+        for _ in range(3):
+            filler = stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
+            filler.setblocking(False)
+            with contextlib.suppress(BlockingIOError):
+                filler.connect((HOST, port))
+        yield port
+
+
 def _socket_inodes() -> set[int]:
     inodes = set()
     for fd in os.listdir("/proc/self/fd"):

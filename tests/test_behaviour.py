@@ -353,7 +353,7 @@ async def test_the_servers_retry_sets_the_next_delay(combo: Combo, server: Loopb
         return await sse(request, b"retry: 20\ndata: x\n\n")
 
     server.handle("/", handler)
-    async with combo.source(server.url("/"), retry=5.0) as es:
+    async with combo.source(server.url("/"), retry=5.0, jitter=0.0) as es:
         es.onerror = errors.append
         await collect(es, 2)
         assert es.reconnection_time == pytest.approx(0.02)
@@ -374,7 +374,9 @@ async def test_backoff_grows_on_consecutive_failures_up_to_the_cap(
         return await sse(request, b"data: ok\n\n" if served == 5 else b": nothing\n\n")
 
     server.handle("/", handler)
-    es = combo.source(server.url("/"), retry=0.001, backoff_factor=3.0, max_backoff=0.02)
+    es = combo.source(
+        server.url("/"), retry=0.001, backoff_factor=3.0, max_backoff=0.02, jitter=0.0
+    )
     errors: list[ErrorEvent] = []
     es.onerror = errors.append
     async with es:
@@ -395,12 +397,155 @@ async def test_backoff_resets_after_a_connection_that_delivered_an_event(
 
     server.handle("/", handler)
     errors: list[ErrorEvent] = []
-    es = combo.source(server.url("/"), retry=0.001, backoff_factor=2.0)
+    es = combo.source(server.url("/"), retry=0.001, backoff_factor=2.0, jitter=0.0)
     es.onerror = errors.append
     async with es:
         await collect(es, 2)
     assert [e.attempt for e in errors] == [1, 2, 1, 2]
     assert [e.delay for e in errors] == pytest.approx([0.001, 0.002, 0.001, 0.002])
+
+
+async def test_after_retry_0_failures_in_a_row_back_off_from_a_floor(
+    combo: Combo, server: LoopbackServer
+) -> None:
+    # Issue 13: the backoff multiplied a zero base, so a dead server was asked
+    # about a thousand times a second.
+    served = 0
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        nonlocal served
+        served += 1
+        if served == 1:
+            return await sse(request, b"retry: 0\nid: 1\ndata: x\n\n")
+        return await sse(request, b"id: 2\ndata: y\n\n" if served == 4 else b"")
+
+    server.handle("/", handler)
+    errors: list[ErrorEvent] = []
+    es = combo.source(server.url("/"), jitter=0.0)
+    es.onerror = errors.append
+    async with es:
+        assert [e.data for e in await collect(es, 2)] == ["x", "y"]
+    # At once after the stream that delivered, as in the browser; then growing.
+    assert [(e.attempt, e.delay) for e in errors] == [(1, 0.0), (2, 0.1), (3, 0.2)]
+
+
+async def test_a_retry_too_big_for_a_float_is_clamped_not_raised(
+    combo: Combo, server: LoopbackServer
+) -> None:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        return await sse(request, b"retry: " + b"9" * 400 + b"\ndata: x\n\n")
+
+    server.handle("/", handler)
+    async with combo.source(server.url("/")) as es:
+        [event] = await collect(es, 1)  # was OverflowError, out of `async for`
+        assert event.data == "x"
+        assert es.reconnection_time == 60.0  # the default max_retry
+
+
+async def test_a_backoff_past_the_float_range_ends_with_the_last_real_error(
+    combo: Combo,
+) -> None:
+    # The power was computed before the cap: with the defaults at failure 1,025
+    # (~8.5 hours of outage), here at failure 3.
+    errors: list[ErrorEvent] = []
+    with refused_port() as port:
+        es = combo.source(
+            f"http://{HOST}:{port}/",
+            retry=0.001,
+            backoff_factor=1e300,
+            max_backoff=0.002,
+            jitter=0.0,
+            max_reconnects=4,
+        )
+        es.onerror = errors.append
+        with pytest.raises(TransportError):
+            await collect(es, 1)
+    assert [e.delay for e in errors[:-1]] == [0.001, 0.002, 0.002, 0.002]
+
+
+async def test_429_and_gateway_statuses_reconnect_by_default_with_backoff(
+    combo: Combo, server: LoopbackServer
+) -> None:
+    # Issue 13: a deploy behind a load balancer ended the stream for good.
+    answers = [
+        web.Response(status=502, text="bad gateway"),
+        web.Response(status=503, text="deploying", headers={"Retry-After": "0"}),
+        web.Response(status=504),
+        web.Response(status=429, text="slow down"),
+    ]
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        if answers:
+            return answers.pop(0)
+        return await sse(request, b"data: up\n\n")
+
+    server.handle("/", handler)
+    errors: list[ErrorEvent] = []
+    es = combo.source(server.url("/"), retry=0.001, jitter=0.0)
+    es.onerror = errors.append
+    async with es:
+        [event] = await collect(es, 1)
+    assert event.data == "up"
+    assert [(e.status, e.attempt, e.reconnecting) for e in errors] == [
+        (502, 1, True),
+        (503, 2, True),
+        (504, 3, True),
+        (429, 4, True),
+    ]
+    assert [e.delay for e in errors] == pytest.approx([0.001, 0.002, 0.004, 0.008])
+    assert isinstance(errors[1].error, StatusError)
+    assert errors[1].error.body == "deploying"
+
+
+@pytest.mark.parametrize(
+    ("status", "policy"), [(500, None), (503, "strict"), (429, "strict"), (404, None)]
+)
+async def test_a_500_or_with_strict_any_status_fails_at_once(
+    combo: Combo, server: LoopbackServer, status: int, policy: str | None
+) -> None:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        return web.Response(status=status, headers={"Retry-After": "0"})
+
+    server.handle("/", handler)
+    es = combo.source(server.url("/"), status_policy=policy, **FAST)
+    with pytest.raises(StatusError) as caught:
+        await collect(es, 1)
+    assert caught.value.status == status
+    assert len(server.requests) == 1
+    assert es.readyState == ReadyState.CLOSED
+
+
+async def test_connections_cut_inside_a_large_first_event_do_not_grow_the_delay(
+    combo: Combo, server: LoopbackServer
+) -> None:
+    # Issue 13: each connection opens and receives bytes, but the path cuts it
+    # before the 15 KB event completes; the server resends it from its start.
+    # Those connections are no failures in a row: no growth, no budget spent.
+    event = b"id: 1\ndata: " + b"x" * 15_000 + b"\n\n"
+    served = 0
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        nonlocal served
+        served += 1
+        response = await open_stream(request)
+        await response.write(b"retry: 5\n")
+        if served == 5:
+            await response.write(event)
+            await response.write_eof()
+            return response
+        await response.write(event[: 3000 * served])
+        drop(request)
+        return response
+
+    server.handle("/", handler)
+    errors: list[ErrorEvent] = []
+    es = combo.source(server.url("/"), jitter=0.0, max_reconnects=2)
+    es.onerror = errors.append
+    async with es:
+        [got] = await collect(es, 1)
+    assert got.data == "x" * 15_000
+    assert [(e.attempt, e.delay) for e in errors] == [(1, 0.005)] * 4
+    assert all(isinstance(e.error, TransportError) for e in errors)
 
 
 async def test_a_stalled_body_is_a_read_timeout_and_a_reconnect(

@@ -64,7 +64,7 @@ async def soak(total: int, *, seed: int, transport: str = "aiohttp") -> SoakResu
             retry=0.001,
             backoff_factor=1.0,
             read_timeout=0.05,
-            status_policy=retry_transient(),
+            status_policy=retry_transient({500, 502, 503}),  # the faults it injects
             transport=transport,  # type: ignore[arg-type]
         )
         # A guard against a hang only; the loop ends when the last id arrives.

@@ -420,10 +420,26 @@ async def test_connection_refused_exits_1(cli: Runner) -> None:
 
 
 @pytest.mark.asyncio
-async def test_a_bad_url_exits_2(cli: Runner) -> None:
-    result = await cli("ftp://127.0.0.1/stream")
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("ftp://127.0.0.1/stream", "URL has the scheme 'ftp', not http or https: 'ftp:"),
+        ("", "URL is empty"),
+        ("http://", "URL has no host: 'http://'"),
+        ("http:///stream", "URL has no host: 'http:///stream'"),
+        ("https://:8000/x", "URL has no host: 'https://:8000/x'"),
+        ("127.0.0.1:99999/stream", "URL has an invalid port '99999': 'http://127.0.0.1:99999/"),
+        ("http://a b/stream", "URL has ' ' in its host: 'http://a b/stream'"),
+    ],
+)
+async def test_a_bad_url_exits_2_at_once_naming_the_problem(
+    cli: Runner, url: str, message: str
+) -> None:
+    # The old command took some of these and retried them forever.
+    result = await cli(url)
     assert result.code == 2
-    assert result.err == "eventsource: the URL must be absolute, with the http or https scheme\n"
+    assert result.out == ""
+    assert result.err.splitlines()[-1].startswith(f"eventsource: error: {message}")
 
 
 @pytest.mark.asyncio
@@ -439,6 +455,9 @@ async def test_a_bad_url_exits_2(cli: Runner) -> None:
         (["--timeout", "-1"], "must be more than 0"),
         (["--retry", "soon"], "not a number"),
         (["-d", "a", "--json", "{}"], "not allowed with argument"),
+        (["-H", "X-A: a\x01b"], "the value of header 'X-A' cannot be sent"),
+        (["-H", "X A: b"], "'X A' is not a valid header name"),
+        (["--last-event-id", "4\x1b2"], "control character '\\x1b'"),
     ],
 )
 async def test_usage_errors_exit_2(cli: Runner, args: list[str], message: str) -> None:

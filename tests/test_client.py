@@ -124,7 +124,10 @@ async def test_server_retry_changes_the_reconnection_delay() -> None:
     async def handler(request: web.Request) -> web.StreamResponse:
         return await stream(request, b"retry: 20\ndata: x\n\n")
 
-    async with serve({"/": handler}) as server, EventSource(server.url("/"), retry=5.0) as es:
+    async with (
+        serve({"/": handler}) as server,
+        EventSource(server.url("/"), retry=5.0, jitter=0.0) as es,
+    ):
         assert es.reconnection_time == 5.0
         es.onerror = errors.append
         await collect(es, 2)
@@ -144,7 +147,9 @@ async def test_backoff_grows_on_consecutive_failures_up_to_the_cap() -> None:
         return await stream(request, b"data: ok\n\n" if served == 5 else b": nothing\n\n")
 
     async with serve({"/": handler}) as server:
-        es = EventSource(server.url("/"), retry=0.001, backoff_factor=3.0, max_backoff=0.02)
+        es = EventSource(
+            server.url("/"), retry=0.001, backoff_factor=3.0, max_backoff=0.02, jitter=0.0
+        )
         es.onerror = lambda e: delays.append(e.delay)
         async with es:
             await collect(es, 1)
@@ -162,7 +167,7 @@ async def test_backoff_resets_after_a_connection_that_delivered_an_event() -> No
         return await stream(request, body)
 
     async with serve({"/": handler}) as server:
-        es = EventSource(server.url("/"), retry=0.001, backoff_factor=2.0)
+        es = EventSource(server.url("/"), retry=0.001, backoff_factor=2.0, jitter=0.0)
         es.onerror = errors.append
         async with es:
             await collect(es, 2)

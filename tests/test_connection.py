@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from eventsource import (
+    ConnectError,
     ContentTypeError,
     ProtocolError,
     ReadyState,
@@ -14,6 +17,7 @@ from eventsource import (
     TransportError,
 )
 from eventsource._connection import (
+    STABLE_CONNECTION,
     Connection,
     Fail,
     Open,
@@ -27,6 +31,7 @@ from eventsource._connection import (
 
 URL = "http://a.test/stream"
 SSE = {"Content-Type": "text/event-stream"}
+EXACT = RetryPolicy(jitter=0.0)  # exact delays to compare
 
 
 def test_first_request_has_accept_and_cache_control_but_no_last_event_id() -> None:
@@ -64,10 +69,10 @@ def test_a_200_event_stream_opens_and_sets_the_origin() -> None:
     assert event.origin == "http://b.test:8080"
 
 
-@pytest.mark.parametrize("status", [201, 400, 401, 404, 429, 500, 503])
-def test_any_other_status_fails(status: int) -> None:
-    conn = Connection(URL)
-    verdict = conn.receive_response(status, SSE, URL)
+@pytest.mark.parametrize("status", [201, 400, 401, 404, 429, 500, 502, 503, 504])
+def test_strict_fails_on_any_other_status_as_the_browser_does(status: int) -> None:
+    conn = Connection(URL, status_policy="strict")
+    verdict = conn.receive_response(status, {**SSE, "Retry-After": "0"}, URL)
     assert isinstance(verdict, Fail)
     assert isinstance(verdict.error, StatusError)
     assert verdict.error.status == status
@@ -137,8 +142,23 @@ def test_cross_origin_redirect_drops_secrets_for_the_rest_of_the_attempt() -> No
     assert request.headers["Authorization"] == "a"
 
 
+def test_a_cross_origin_hop_tells_the_transport_which_headers_to_withhold() -> None:
+    conn = Connection(URL, secret_headers=["X-Key"])
+    first = conn.build_request()
+    assert not first.cross_origin
+    conn.receive_response(307, {"Location": "/same"}, URL)
+    assert not conn.build_request().cross_origin
+    conn.receive_response(307, {"Location": "https://a.test/s"}, "http://a.test/same")
+    hop = conn.build_request()
+    assert hop.cross_origin
+    assert hop.secret_headers == {"authorization", "cookie", "proxy-authorization", "x-key"}
+    conn.receive_response(200, SSE, hop.url)
+    conn.connection_lost(None)
+    assert not conn.build_request().cross_origin
+
+
 def test_connection_lost_reconnects_with_growing_delay_and_last_event_id() -> None:
-    conn = Connection(URL, retry=1.0, policy=RetryPolicy(backoff_factor=2.0))
+    conn = Connection(URL, retry=1.0, policy=RetryPolicy(backoff_factor=2.0, jitter=0.0))
     conn.receive_response(200, SSE, URL)
     conn.feed(b"id: 5\n\n")
     assert conn.connection_lost(None) == Reconnect(1.0, 1)
@@ -149,6 +169,29 @@ def test_connection_lost_reconnects_with_growing_delay_and_last_event_id() -> No
     conn.receive_response(200, SSE, URL)
     conn.feed(b"data: x\n\n")
     assert conn.connection_lost(None) == Reconnect(1.0, 1)
+
+
+def test_each_attempt_is_told_what_ended_the_previous_one() -> None:
+    conn = Connection(URL, status_policy=lambda info: "retry")
+    assert conn.next_attempt().last_error is None  # the first attempt
+    conn.begin_attempt()
+    refused = ConnectError("refused")
+    conn.connection_lost(refused)
+    assert conn.next_attempt().last_error is refused
+    conn.interrupted()  # cancelled while waiting to reconnect: no attempt was abandoned
+    assert conn.next_attempt().last_error is refused
+    conn.begin_attempt()
+    verdict = conn.receive_response(503, {}, URL)  # retried by the status policy
+    assert isinstance(verdict, Reconnect)
+    assert isinstance(conn.next_attempt().last_error, StatusError)
+    conn.begin_attempt()
+    conn.receive_response(200, SSE, URL)
+    conn.interrupted()  # an open attempt abandoned (a cancellation, restart())
+    assert conn.next_attempt().last_error is None
+    conn.begin_attempt()
+    conn.receive_response(200, SSE, URL)
+    conn.connection_lost(None)  # the server ended the stream
+    assert conn.next_attempt().last_error is None
 
 
 def test_server_retry_is_clamped_by_the_policy() -> None:
@@ -205,3 +248,218 @@ def test_helpers_build_url_encode_body_and_origin() -> None:
     with pytest.raises(TypeError):
         encode_body("x", {"a": 1})
     assert origin_of("HTTPS://user:pw@Host.test:444/p?q") == "https://host.test:444"
+
+
+# -- the default status policy (issue 13, item 4) ---------------------------------------
+
+
+@pytest.mark.parametrize("status", [429, 502, 503, 504])
+def test_by_default_429_and_gateway_statuses_reconnect(status: int) -> None:
+    conn = Connection(URL, retry=1.0, policy=EXACT)
+    verdict = conn.receive_response(status, SSE, URL)
+    assert isinstance(verdict, Reconnect)
+    assert isinstance(verdict.error, StatusError)
+    assert verdict.error.status == status
+    assert (verdict.delay, verdict.attempt) == (1.0, 1)
+    assert conn.state is ReadyState.CONNECTING
+
+
+@pytest.mark.parametrize("status", [201, 400, 401, 403, 404, 500, 501, 505])
+def test_by_default_a_500_and_every_other_status_still_fail(status: int) -> None:
+    conn = Connection(URL)
+    verdict = conn.receive_response(status, {"Retry-After": "0"}, URL)
+    assert isinstance(verdict, Fail)
+    assert isinstance(verdict.error, StatusError)
+    assert conn.state is ReadyState.CLOSED
+
+
+def test_a_retried_503_with_retry_after_zero_still_backs_off() -> None:
+    conn = Connection(URL, retry=1.0, policy=EXACT)
+    verdicts = [conn.receive_response(503, {"Retry-After": "0"}, URL) for _ in range(5)]
+    assert [(v.delay, v.attempt) for v in verdicts if isinstance(v, Reconnect)] == [
+        (1.0, 1),
+        (2.0, 2),
+        (4.0, 3),
+        (8.0, 4),
+        (16.0, 5),
+    ]
+
+
+def test_retried_503s_after_retry_0_reconnect_at_once_then_back_off() -> None:
+    conn = Connection(URL, policy=EXACT)
+    conn.receive_response(200, SSE, URL)
+    conn.feed(b"retry: 0\nid: 1\ndata: x\n\n")
+    first = conn.connection_lost(None)
+    later = [conn.receive_response(503, {"Retry-After": "0"}, URL) for _ in range(3)]
+    delays = [v.delay for v in (first, *later) if isinstance(v, Reconnect)]
+    assert delays == pytest.approx([0.0, 0.1, 0.2, 0.4])
+
+
+@pytest.mark.parametrize(
+    ("retry_after", "expected"),
+    [
+        ("120", 120.0),
+        ("99999999", 300.0),  # bounded by retry_transient's max_retry_after
+        ("9" * 400, 300.0),  # too big for a float: inf, then bounded
+        ("Fri, 31 Dec 9999 23:59:59 GMT", 300.0),
+        ("Mon, 01 Jan 99999999999999999999 00:00:00 GMT", 1.0),  # malformed: the backoff
+        ("Mon, 01 Jan 2020 00:00:00 +99999999999999999999", 1.0),
+        ("soon", 1.0),
+    ],
+)
+def test_retry_after_is_honoured_bounded_and_never_an_arithmetic_error(
+    retry_after: str, expected: float
+) -> None:
+    conn = Connection(URL, retry=1.0, policy=EXACT)
+    verdict = conn.receive_response(503, {"Retry-After": retry_after}, URL)
+    assert isinstance(verdict, Reconnect)
+    assert verdict.delay == expected
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        (math.nan, 1.0),
+        (-5.0, 1.0),
+        (7, 7.0),
+        (math.inf, math.inf),
+        pytest.param(10**400, math.inf, id="an-int-too-big-for-a-float"),
+    ],
+)
+def test_a_policys_number_of_seconds_is_a_minimum_and_never_nan(
+    answer: float, expected: float
+) -> None:
+    conn = Connection(URL, retry=1.0, status_policy=lambda response: answer, policy=EXACT)
+    verdict = conn.receive_response(500, {}, URL)
+    assert isinstance(verdict, Reconnect)
+    assert verdict.delay == expected
+
+
+def test_an_unknown_status_policy_name_is_a_value_error() -> None:
+    with pytest.raises(ValueError, match="strict"):
+        Connection(URL, status_policy="lenient")  # type: ignore[arg-type]
+
+
+# -- arithmetic in the delay path (issue 13, item 3) ---------------------------------
+
+
+@pytest.mark.parametrize("digits", [400, 5000])
+def test_a_huge_retry_from_the_wire_is_clamped_not_an_error(digits: int) -> None:
+    # int(value) / 1000 raised OverflowError past 308 digits, int() ValueError past 4,300.
+    conn = Connection(URL)
+    conn.receive_response(200, SSE, URL)
+    [event] = conn.feed(b"retry: " + b"9" * digits + b"\ndata: x\n\n")
+    assert event.data == "x"
+    assert conn.reconnection_time == 60.0  # the default max_retry
+
+
+def test_a_huge_retry_without_a_ceiling_waits_for_ever_not_nan() -> None:
+    conn = Connection(URL, policy=RetryPolicy(jitter=1.0, max_retry=None))
+    conn.receive_response(200, SSE, URL)
+    conn.feed(b"retry: " + b"9" * 400 + b"\ndata: x\n\n")
+    assert conn.reconnection_time == math.inf
+    for _ in range(3):
+        verdict = conn.connection_lost(TransportError("refused"))
+        assert isinstance(verdict, Reconnect)
+        assert verdict.delay == math.inf
+
+
+def test_two_thousand_refusals_in_a_row_keep_the_capped_delay() -> None:
+    # With the defaults, failure 1,025 raised OverflowError: an outage of ~8.5 hours.
+    conn = Connection(URL)
+    error = TransportError("refused")
+    for _ in range(2000):
+        verdict = conn.connection_lost(error)
+        assert isinstance(verdict, Reconnect)
+    assert verdict.attempt == 2000
+    assert 15.0 <= verdict.delay <= 30.0
+
+
+@pytest.mark.parametrize("retry", [math.nan, math.inf])
+def test_a_retry_that_is_not_a_finite_number_is_a_value_error(retry: float) -> None:
+    with pytest.raises(ValueError, match="finite"):
+        Connection(URL, retry=retry)
+
+
+# -- what counts as a failure in a row (issue 13, item 9) -------------------------------
+
+
+def lose(conn: Connection, *chunks: bytes, error: TransportError | None = None) -> Reconnect:
+    """Open a connection, feed it ``chunks``, lose it: the reconnect decided."""
+    assert conn.receive_response(200, SSE, URL) == Open()
+    for chunk in chunks:
+        conn.feed(chunk)
+    verdict = conn.connection_lost(error)
+    assert isinstance(verdict, Reconnect)
+    return verdict
+
+
+BIG = b"id: 1\ndata: " + b"x" * 15_000 + b"\n\n"
+
+
+def test_connections_cut_inside_a_large_event_do_not_grow_the_delay() -> None:
+    # Each connection resends the 15 KB event from its start and is cut first.
+    conn = Connection(URL, retry=0.02, policy=EXACT, max_reconnects=3)
+    cut = TransportError("reset")
+    verdicts = [lose(conn, BIG[: 2000 * n], error=cut) for n in range(1, 7)]
+    assert [(v.delay, v.attempt) for v in verdicts] == [(0.02, 1)] * 6
+    assert conn.receive_response(200, SSE, URL) == Open()
+    [event] = conn.feed(BIG)
+    assert len(event.data) == 15_000
+
+
+@pytest.mark.parametrize(
+    "partial",
+    [
+        b"data: partial line",
+        b"data: a whole line\n",
+        b"event: chat\n",
+        b"id: 9\n",
+        b"id: 9\n\n",  # an id-only block: the stream moved on
+        b": hello\n\nretry: 5\n\ndata: x",
+    ],
+)
+def test_part_of_an_event_is_progress(partial: bytes) -> None:
+    conn = Connection(URL, retry=1.0, policy=EXACT)
+    conn.connection_lost(TransportError("refused"))
+    conn.connection_lost(TransportError("refused"))
+    assert lose(conn, partial).attempt == 1
+
+
+@pytest.mark.parametrize(
+    "nothing",
+    [b"", b": ok\n", b": ok\n\n", b"retry: 1000\n\n", b": hi\n\nretry: 1000\n\n: pi", b"\n\n"],
+)
+def test_a_connection_with_nothing_but_comments_and_retry_is_a_failure(nothing: bytes) -> None:
+    conn = Connection(URL, retry=1.0, policy=EXACT)
+    verdicts = [lose(conn, nothing) for _ in range(4)]
+    assert [(v.delay, v.attempt) for v in verdicts] == [(1.0, 1), (2.0, 2), (4.0, 3), (8.0, 4)]
+
+
+def test_a_connection_open_a_minute_counts_as_progress_whatever_it_received() -> None:
+    now = [0.0]
+    conn = Connection(URL, retry=1.0, policy=EXACT, clock=lambda: now[0])
+    conn.connection_lost(TransportError("refused"))
+    conn.connection_lost(TransportError("refused"))
+    assert conn.receive_response(200, SSE, URL) == Open()
+    conn.feed(b": ping\n")
+    now[0] += STABLE_CONNECTION - 1
+    verdict = conn.connection_lost(TransportError("cut"))
+    assert isinstance(verdict, Reconnect)
+    assert verdict.attempt == 3  # 59 s of heartbeats: not yet
+    assert conn.receive_response(200, SSE, URL) == Open()
+    now[0] += STABLE_CONNECTION
+    verdict = conn.connection_lost(TransportError("cut"))
+    assert isinstance(verdict, Reconnect)
+    assert (verdict.delay, verdict.attempt) == (1.0, 1)
+
+
+def test_a_restart_after_progress_starts_the_count_again() -> None:
+    conn = Connection(URL, retry=1.0, policy=EXACT)
+    for _ in range(3):
+        conn.connection_lost(TransportError("refused"))
+    conn.receive_response(200, SSE, URL)
+    conn.feed(b"data: x\n\n")
+    conn.interrupted()
+    conn.receive_response(200, SSE, URL)
+    assert conn.connection_lost(None) == Reconnect(1.0, 1)

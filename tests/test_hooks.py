@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 
@@ -15,6 +16,7 @@ from eventsource import (
     ContentTypeError,
     ErrorEvent,
     EventSource,
+    EventSourceError,
     MessageEvent,
     ReadyState,
     ResponseInfo,
@@ -96,6 +98,34 @@ async def test_prepare_request_must_leave_an_http_url() -> None:
 
 
 @pytest.mark.asyncio
+async def test_an_event_source_error_from_prepare_request_fails_with_nothing_sent() -> None:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        return await stream(request, b"data: once\n\n")
+
+    class Refused(EventSourceError):
+        pass
+
+    def only_once(attempt: ConnectAttempt) -> None:
+        if attempt.number:
+            raise Refused("not again")
+
+    errors: list[ErrorEvent] = []
+    async with serve({"/": handler}) as server:
+        es = EventSource(server.url("/"), prepare_request=only_once, **FAST)
+        es.onerror = errors.append
+        received: list[MessageEvent] = []
+        with anyio.fail_after(5), pytest.raises(Refused):
+            async with es:
+                async for event in es:
+                    received.append(event)
+        assert es.readyState == ReadyState.CLOSED
+        assert len(server.requests) == 1
+    assert [e.data for e in received] == ["once"]
+    assert [e.reconnecting for e in errors] == [True, False]  # the end of the body, the refusal
+    assert isinstance(errors[-1].error, Refused)
+
+
+@pytest.mark.asyncio
 async def test_restart_reconnects_at_once_with_last_event_id_and_runs_the_hook_again() -> None:
     numbers: list[int] = []
 
@@ -161,7 +191,7 @@ async def test_server_retry_is_clamped_to_min_and_max_retry() -> None:
         return await stream(request, b"retry: 0\ndata: x\n\n")
 
     async with serve({"/": handler}) as server:
-        es = EventSource(server.url("/"), min_retry=0.01, max_retry=1.0)
+        es = EventSource(server.url("/"), min_retry=0.01, max_retry=1.0, jitter=0.0)
         delays: list[float | None] = []
         es.onerror = lambda e: delays.append(e.delay)
         async with es:
@@ -221,7 +251,9 @@ async def test_retry_after_sets_a_floor_on_the_delay() -> None:
         return web.Response(status=503, headers={"Retry-After": "120"})
 
     async with serve({"/": handler}) as server:
-        es = EventSource(server.url("/"), status_policy=retry_transient(max_retry_after=60.0))
+        es = EventSource(
+            server.url("/"), status_policy=retry_transient(max_retry_after=60.0), jitter=0.0
+        )
         seen: list[ErrorEvent] = []
 
         def on_error(event: ErrorEvent) -> None:
@@ -314,3 +346,20 @@ def test_parse_retry_after_http_date() -> None:
     assert parse_retry_after(later, now) == 90.0
     assert parse_retry_after(earlier, now) == 0.0
     assert parse_retry_after("Wed, 01 Jan 2026 12:01:30", now) == 90.0
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("9" * 400, math.inf),  # then bounded by retry_transient's max_retry_after
+        ("9" * 5000, math.inf),
+        ("Mon, 01 Jan 99999999999999999999 00:00:00 GMT", None),  # raised OverflowError
+        ("Mon, 01 Jan 2020 00:00:00 +99999999999999999999", None),
+        ("Fri, 31 Dec 9999 23:59:59 GMT", 251_635_031_999.0),
+    ],
+)
+def test_parse_retry_after_out_of_range_values_are_inf_or_malformed(
+    value: str, expected: float | None
+) -> None:
+    now = datetime(2026, 1, 1, 12, 0, 0, tzinfo=timezone.utc)
+    assert parse_retry_after(value, now) == expected

@@ -18,11 +18,19 @@ def test_all_lists_every_public_name_and_each_resolves() -> None:
         assert getattr(eventsource, name) is not None
 
 
-def test_only_testing_is_a_public_submodule() -> None:
+def test_the_public_submodules_are_mcp_and_testing() -> None:
     names = [m.name for m in pkgutil.iter_modules(eventsource.__path__)]
     public = sorted(n for n in names if not n.startswith("_"))
-    assert public == ["testing"]
+    assert public == ["mcp", "testing"]
     importlib.import_module("eventsource.testing")
+    mcp = importlib.import_module("eventsource.mcp")
+    own = {
+        name
+        for name, value in vars(mcp).items()
+        if not name.startswith("_")
+        and (name.isupper() or getattr(value, "__module__", None) == mcp.__name__)
+    }
+    assert set(mcp.__all__) == own
 
 
 def test_importing_the_package_does_not_import_httpx_or_trio() -> None:

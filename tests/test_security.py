@@ -7,14 +7,20 @@ exception messages.
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import logging
 import shutil
 import ssl
 import subprocess
+import warnings
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
+import aiohttp
 import anyio
+import httpx
 import pytest
 from aiohttp import web
 
@@ -28,9 +34,12 @@ from eventsource import (
 )
 from eventsource.testing import Drop, Event, Redirect, Respond, SSEServer
 
-from ._servers import refused_port
-
-pytestmark = pytest.mark.asyncio
+from ._fixtures import FAST, Combo, collect
+from ._fixtures import anyio_backend as anyio_backend
+from ._fixtures import combo as combo
+from ._fixtures import other_server as other_server
+from ._fixtures import server as server
+from ._servers import LoopbackServer, Recorded, refused_port, running_proxy, sse
 
 AUTH = "Bearer sekrit-auth-6f1d"
 COOKIE = "session=sekrit-cookie-83aa"
@@ -64,6 +73,7 @@ async def first_event_or_error(es: EventSource) -> object:
 # -- hop limits and schemes ---------------------------------------------------------
 
 
+@pytest.mark.asyncio
 async def test_a_redirect_loop_ends_in_redirect_error() -> None:
     async with SSEServer() as server:
         server.route("/a", Redirect("/b"))
@@ -74,6 +84,7 @@ async def test_a_redirect_loop_ends_in_redirect_error() -> None:
         assert len(server.requests) == 2
 
 
+@pytest.mark.asyncio
 @pytest.mark.parametrize(("hops", "limit", "followed"), [(3, 3, True), (4, 3, False)])
 async def test_a_redirect_chain_beyond_max_redirects_ends_in_redirect_error(
     hops: int, limit: int, followed: bool
@@ -92,6 +103,7 @@ async def test_a_redirect_chain_beyond_max_redirects_ends_in_redirect_error(
             assert len(server.requests) == limit + 1
 
 
+@pytest.mark.asyncio
 async def test_the_default_redirect_limit_is_twenty() -> None:
     async with SSEServer() as server:
         for n in range(30):
@@ -102,6 +114,7 @@ async def test_the_default_redirect_limit_is_twenty() -> None:
         assert len(server.requests) == 21
 
 
+@pytest.mark.asyncio
 @pytest.mark.parametrize(
     "location",
     [
@@ -121,6 +134,7 @@ async def test_a_redirect_to_anything_but_http_or_https_is_refused(location: str
         assert len(server.requests) == 1
 
 
+@pytest.mark.asyncio
 @pytest.mark.parametrize(
     "location",
     ["http://[::1", "http://127.0.0.1:99999/x", "http://127.0.0.1:port/x", "http://]/"],
@@ -142,6 +156,7 @@ def sent_secrets(request: object) -> dict[str, str | None]:
     return {name: headers.get(name) for name in (*CREDENTIALS, "X-Public")}
 
 
+@pytest.mark.asyncio
 async def test_credentials_and_secret_headers_never_reach_another_origin() -> None:
     async with SSEServer() as home, SSEServer() as other:
         home.route("/go", Redirect(other.url_for("/landing")))
@@ -157,6 +172,7 @@ async def test_credentials_and_secret_headers_never_reach_another_origin() -> No
         }
 
 
+@pytest.mark.asyncio
 async def test_localhost_and_127_0_0_1_are_different_origins() -> None:
     async with SSEServer() as server:
         server.route("/go", Redirect(f"http://localhost:{server.port}/landing"))
@@ -170,6 +186,7 @@ async def test_localhost_and_127_0_0_1_are_different_origins() -> None:
         assert {k: v for k, v in sent_secrets(landed).items() if v} == {"X-Public": "visible"}
 
 
+@pytest.mark.asyncio
 async def test_credentials_stay_dropped_when_a_redirect_comes_back_to_the_first_origin() -> None:
     async with SSEServer() as home, SSEServer() as other:
         home.route("/go", Redirect(other.url_for("/bounce")))
@@ -182,6 +199,7 @@ async def test_credentials_stay_dropped_when_a_redirect_comes_back_to_the_first_
         assert {k: v for k, v in sent_secrets(landing).items() if v} == {"X-Public": "visible"}
 
 
+@pytest.mark.asyncio
 async def test_a_same_origin_redirect_keeps_the_credentials() -> None:
     async with SSEServer() as server:
         server.route("/go", Redirect("/landing"))
@@ -189,6 +207,150 @@ async def test_a_same_origin_redirect_keeps_the_credentials() -> None:
         result = await first_event_or_error(client(server.url_for("/go")))
         assert getattr(result, "data", None) == "here"
         assert sent_secrets(server.requests[1]) == {**CREDENTIALS, "X-Public": "visible"}
+
+
+# -- credentials that a session, a client or a hook adds ------------------------------
+#
+# On every transport and backend: the scenario servers run in threads (tests/_servers.py).
+
+BASIC_USER = ("user", "sekrit-pass-4b1e")
+BASIC = "Basic " + base64.b64encode(":".join(BASIC_USER).encode()).decode()
+JAR_COOKIE = "crumb=from-the-jar"
+
+
+def header(request: Recorded, name: str) -> str | None:
+    return next((v for k, v in request.headers.items() if k.lower() == name.lower()), None)
+
+
+def bounce(home: LoopbackServer, other: LoopbackServer) -> None:
+    """``home/go`` redirects (307) to ``other/landing``, which sends one event and ends."""
+
+    async def go(request: web.Request) -> web.StreamResponse:
+        raise web.HTTPTemporaryRedirect(other.url("/landing"))
+
+    async def landing(request: web.Request) -> web.StreamResponse:
+        return await sse(request, b"data: there\n\n")
+
+    home.handle("/go", go)
+    other.handle("/landing", landing)
+
+
+@contextlib.asynccontextmanager
+async def users_session(
+    combo: Combo,
+    headers: dict[str, str] | None = None,
+    basic: tuple[str, str] | None = None,
+    proxy_login: tuple[str, str] | None = None,
+    **settings: Any,
+) -> AsyncIterator[dict[str, Any]]:
+    """The option that gives ``combo`` the user's own aiohttp session or httpx client."""
+    if combo.transport == "aiohttp":
+        with warnings.catch_warnings():
+            # aiohttp 3.14 deprecates BasicAuth, auth= and proxy_auth= (for default
+            # headers, also tested); sessions made with them are still about.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            if basic:
+                settings["auth"] = aiohttp.BasicAuth(*basic)
+            if proxy_login:
+                settings["proxy_auth"] = aiohttp.BasicAuth(*proxy_login)
+            session = aiohttp.ClientSession(headers=headers, **settings)
+        async with session:
+            yield {"session": session}
+    else:
+        if proxy_login:
+            settings["proxy"] = settings["proxy"].replace("://", "://{}:{}@".format(*proxy_login))
+        async with httpx.AsyncClient(headers=headers, auth=basic, **settings) as client:
+            yield {"client": client}
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("source", ["headers", "prepare_request", "default_headers", "auth"])
+async def test_no_credential_reaches_another_origin_whatever_supplied_it(
+    combo: Combo, server: LoopbackServer, other_server: LoopbackServer, source: str
+) -> None:
+    """``headers=``, a hook, the session's or client's default headers or its auth."""
+    bounce(server, other_server)
+    sent = {**CREDENTIALS, "X-Public": "visible"}
+    defaults: dict[str, str] | None = None
+    options: dict[str, Any] = {"secret_headers": ["x-api-key"], **FAST}
+    if source == "headers":
+        options["headers"] = sent
+    elif source == "prepare_request":
+
+        def add_credentials(attempt: ConnectAttempt) -> None:
+            attempt.headers.update(sent)
+
+        options["prepare_request"] = add_credentials
+    elif source == "default_headers":
+        defaults = sent
+    else:
+        defaults = {"X-Public": "visible"}
+        sent = {"Authorization": BASIC, "X-Public": "visible"}
+    basic = BASIC_USER if source == "auth" else None
+    async with users_session(combo, defaults, basic) as session:
+        es = combo.source(server.url("/go"), **options, **session)
+        async with es:
+            events = await collect(es, 2)
+    assert [(e.data, e.origin) for e in events] == [("there", other_server.origin)] * 2
+    # Each reconnect goes back to the original URL, credentials and all.
+    assert [r.path for r in server.requests] == ["/go", "/go"]
+    assert [r.path for r in other_server.requests] == ["/landing", "/landing"]
+    for home in server.requests:
+        assert {name: header(home, name) for name in sent} == sent
+    for there in other_server.requests:
+        assert {name: header(there, name) for name in (*CREDENTIALS, "X-Public")} == {
+            "Authorization": None,
+            "Cookie": None,
+            "X-API-Key": None,
+            "X-Public": "visible",
+        }
+        assert header(there, "Accept") == "text/event-stream"
+
+
+@pytest.mark.anyio
+async def test_a_cookie_jar_keeps_its_own_rules_across_origins(
+    combo: Combo, server: LoopbackServer, other_server: LoopbackServer
+) -> None:
+    """A default ``Cookie`` header stays home; the jar's cookies go where its rules say.
+
+    Cookies do not tell ports apart, in the browser either: the jar's cookie for
+    127.0.0.1 goes to both servers, the header set by hand to the first only.
+    """
+    bounce(server, other_server)
+    name, _, value = JAR_COOKIE.partition("=")
+    defaults = {"Cookie": COOKIE}
+    async with users_session(combo, defaults, cookies={name: value}) as session:
+        es = combo.source(server.url("/go"), **session, **FAST)
+        async with es:
+            [event] = await collect(es, 1)
+    assert event.origin == other_server.origin
+    [home], [there] = server.requests, other_server.requests
+    assert COOKIE in (header(home, "Cookie") or "")
+    assert header(there, "Cookie") == JAR_COOKIE
+
+
+@pytest.mark.anyio
+async def test_a_hop_to_another_origin_still_goes_through_the_sessions_proxy(
+    combo: Combo, server: LoopbackServer, other_server: LoopbackServer
+) -> None:
+    """Its login too: a proxy's credentials are not an origin's."""
+    bounce(server, other_server)
+    with running_proxy() as proxy:
+        async with users_session(
+            combo, dict(CREDENTIALS), proxy=proxy.url, proxy_login=BASIC_USER
+        ) as session:
+            es = combo.source(server.url("/go"), **session, **FAST)
+            async with es:
+                [event] = await collect(es, 1)
+    assert event.origin == other_server.origin
+    assert [seen.target for seen in proxy.requests] == [
+        server.url("/go"),
+        other_server.url("/landing"),
+    ]
+    assert [seen.headers.get("Proxy-Authorization") for seen in proxy.requests] == [BASIC, BASIC]
+    [there] = other_server.requests
+    # X-API-Key is not named in secret_headers here: only the named ones stay home.
+    assert [header(there, name) for name in CREDENTIALS] == [None, None, API_KEY]
 
 
 # -- https to http ------------------------------------------------------------------
@@ -245,6 +407,7 @@ async def https_redirector(cert: Path, key: Path, location: str) -> AsyncIterato
         await runner.cleanup()
 
 
+@pytest.mark.asyncio
 @pytest.mark.parametrize("allowed", [False, True])
 async def test_an_https_to_http_redirect_is_refused_unless_allowed(
     tls_files: tuple[Path, Path], allowed: bool
@@ -270,6 +433,7 @@ async def test_an_https_to_http_redirect_is_refused_unless_allowed(
 # -- secrets never shown ------------------------------------------------------------
 
 
+@pytest.mark.asyncio
 async def test_a_connect_attempt_repr_names_headers_but_shows_no_secret() -> None:
     attempt = ConnectAttempt(
         "POST",
@@ -289,6 +453,7 @@ def assert_no_secret(text: str) -> None:
         assert secret not in text
 
 
+@pytest.mark.asyncio
 @pytest.mark.parametrize("transport", ["aiohttp", "httpx"])
 async def test_secret_values_never_appear_in_logs_reprs_or_error_messages(
     caplog: pytest.LogCaptureFixture, transport: str

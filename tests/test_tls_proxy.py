@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from eventsource import EventSource, MessageEvent, TransportError
+from eventsource import ConnectError, EventSource, MessageEvent, TransportError
 
 from ._fixtures import Combo, collect
 from ._fixtures import anyio_backend as anyio_backend
@@ -135,6 +135,7 @@ async def test_an_untrusted_certificate_is_a_transport_error_by_default(
     with pytest.raises(TransportError) as caught:
         await first_event(es)
     assert caused_by(caught.value, ssl.SSLCertVerificationError)
+    assert isinstance(caught.value, ConnectError)  # no connection: nothing was sent
     assert https_server.requests == []
 
 

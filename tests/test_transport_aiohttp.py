@@ -18,16 +18,18 @@ import anyio
 import pytest
 from aiohttp import web
 
-from eventsource import ReadTimeout, TransportError
+from eventsource import ConnectError, ReadTimeout, TransportError
 from eventsource._transport import Request
 from eventsource._transport._aiohttp import READ_SIZE, AiohttpResponse, AiohttpTransport
 
 from ._servers import (
     LoopbackServer,
     client_sockets_to,
+    drop,
     open_fd_count,
     refused_port,
     running_server,
+    stalled_port,
 )
 from ._web import serve, stream
 
@@ -129,7 +131,7 @@ async def test_method_body_and_headers_are_sent_as_given(server: LoopbackServer)
         assert seen.headers[name] == value
 
 
-async def test_a_refused_connection_is_a_transport_error_caused_by_aiohttp() -> None:
+async def test_a_refused_connection_is_a_connect_error_caused_by_aiohttp() -> None:
     transport = AiohttpTransport()
     try:
         with refused_port() as port, anyio.fail_after(LIMIT):
@@ -140,10 +142,42 @@ async def test_a_refused_connection_is_a_transport_error_caused_by_aiohttp() -> 
                 await transport.open(request)
     finally:
         await transport.aclose()
+    assert isinstance(caught.value, ConnectError)  # the request was not sent
     assert not isinstance(caught.value, ReadTimeout)
     assert isinstance(caught.value.__cause__, aiohttp.ClientConnectorError)
     assert "ClientConnectorError" in str(caught.value)
     assert "s3cret" not in str(caught.value)
+
+
+async def test_a_connect_timeout_is_a_connect_error() -> None:
+    transport = AiohttpTransport()
+    try:
+        with stalled_port() as port, anyio.fail_after(LIMIT):
+            request = Request("GET", f"http://127.0.0.1:{port}/", connect_timeout=0.2)
+            with pytest.raises(ConnectError) as caught:
+                await transport.open(request)
+    finally:
+        await transport.aclose()
+    assert isinstance(caught.value.__cause__, aiohttp.ServerTimeoutError)
+
+
+async def test_a_connection_dropped_after_the_request_was_sent_is_not_a_connect_error(
+    server: LoopbackServer,
+) -> None:
+    async def hang_up(request: web.Request) -> web.StreamResponse:
+        await request.read()
+        drop(request)  # the server has the request, and answers nothing
+        return web.Response()
+
+    server.handle("/hang-up", hang_up)
+    transport = AiohttpTransport()
+    try:
+        with anyio.fail_after(LIMIT), pytest.raises(TransportError) as caught:
+            await transport.open(Request("POST", server.url("/hang-up"), content=b"{}"))
+    finally:
+        await transport.aclose()
+    assert not isinstance(caught.value, ConnectError)
+    assert [(seen.method, seen.body) for seen in server.requests] == [("POST", b"{}")]
 
 
 async def test_a_stalled_body_is_a_read_timeout(server: LoopbackServer) -> None:

@@ -22,17 +22,20 @@ import anyio
 import httpx
 import pytest
 import respx
+from aiohttp import web
 
-from eventsource import ReadTimeout, TransportError
+from eventsource import ConnectError, ReadTimeout, TransportError
 from eventsource._transport import Request
 from eventsource._transport._httpx import HttpxResponse, HttpxTransport
 
 from ._servers import (
     LoopbackServer,
     client_sockets_to,
+    drop,
     open_fd_count,
     refused_port,
     running_server,
+    stalled_port,
 )
 
 pytestmark = pytest.mark.anyio
@@ -195,7 +198,7 @@ async def test_verify_false_and_a_client_certificate_keep_their_own_context() ->
     assert _client_kwargs({"trust_env": False})["verify"] is shared
 
 
-async def test_a_refused_connection_is_a_transport_error_caused_by_httpx() -> None:
+async def test_a_refused_connection_is_a_connect_error_caused_by_httpx() -> None:
     transport = HttpxTransport()
     secret = "Bearer s3cret-value"
     try:
@@ -207,10 +210,42 @@ async def test_a_refused_connection_is_a_transport_error_caused_by_httpx() -> No
                 await transport.open(request)
     finally:
         await transport.aclose()
+    assert isinstance(caught.value, ConnectError)  # the request was not sent
     assert not isinstance(caught.value, ReadTimeout)
     assert isinstance(caught.value.__cause__, httpx.ConnectError)
     assert "ConnectError" in str(caught.value)
     assert "s3cret" not in str(caught.value)
+
+
+async def test_a_connect_timeout_is_a_connect_error() -> None:
+    transport = HttpxTransport()
+    try:
+        with stalled_port() as port, anyio.fail_after(LIMIT):
+            request = Request("GET", f"http://127.0.0.1:{port}/", connect_timeout=0.2)
+            with pytest.raises(ConnectError) as caught:
+                await transport.open(request)
+    finally:
+        await transport.aclose()
+    assert isinstance(caught.value.__cause__, httpx.ConnectTimeout)
+
+
+async def test_a_connection_dropped_after_the_request_was_sent_is_not_a_connect_error(
+    server: LoopbackServer,
+) -> None:
+    async def hang_up(request: web.Request) -> web.StreamResponse:
+        await request.read()
+        drop(request)  # the server has the request, and answers nothing
+        return web.Response()
+
+    server.handle("/hang-up", hang_up)
+    transport = HttpxTransport()
+    try:
+        with anyio.fail_after(LIMIT), pytest.raises(TransportError) as caught:
+            await transport.open(Request("POST", server.url("/hang-up"), content=b"{}"))
+    finally:
+        await transport.aclose()
+    assert not isinstance(caught.value, ConnectError)
+    assert [(seen.method, seen.body) for seen in server.requests] == [("POST", b"{}")]
 
 
 async def test_an_invalid_url_is_a_transport_error() -> None:

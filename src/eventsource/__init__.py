@@ -5,11 +5,13 @@ from importlib.metadata import version as _version
 
 from ._connection import ConnectAttempt as ConnectAttempt
 from ._decode import aiter_events as aiter_events
+from ._errors import ConnectError as ConnectError
 from ._errors import ContentTypeError as ContentTypeError
 from ._errors import EventSourceError as EventSourceError
 from ._errors import ProtocolError as ProtocolError
 from ._errors import ReadTimeout as ReadTimeout
 from ._errors import RedirectError as RedirectError
+from ._errors import RequestMayHaveRunError as RequestMayHaveRunError
 from ._errors import ResponseError as ResponseError
 from ._errors import ServerEventError as ServerEventError
 from ._errors import StatusError as StatusError
@@ -43,6 +45,7 @@ __all__ = [
     "TRANSIENT_STATUSES",
     "Comment",
     "ConnectAttempt",
+    "ConnectError",
     "ContentTypeError",
     "ErrorEvent",
     "Event",
@@ -56,6 +59,7 @@ __all__ = [
     "ReadTimeout",
     "ReadyState",
     "RedirectError",
+    "RequestMayHaveRunError",
     "ResponseError",
     "ResponseInfo",
     "RetryPolicy",

@@ -24,6 +24,7 @@ import anyio
 from ._cli_format import FORMATS, Formatter, describe_error, make_formatter, use_color
 from ._errors import EventSourceError
 from ._event import ErrorEvent, Event
+from ._sendable import check_headers, check_url
 from ._source import EventSource
 
 __all__ = ["build_parser", "main"]
@@ -83,7 +84,19 @@ def _header(text: str) -> tuple[str, str]:
     name, colon, value = text.partition(":")
     if not colon or not name.strip():
         raise argparse.ArgumentTypeError(f'expected "Name: value", got {text!r}')
-    return name.strip(), value.strip()
+    try:
+        [(name, value)] = check_headers({name.strip(): value}).items()
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return name, value
+
+
+def _last_event_id(text: str) -> str:
+    try:
+        check_headers({"Last-Event-ID": text})
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -123,7 +136,13 @@ def build_parser() -> argparse.ArgumentParser:
         dest="json_body",
         help="a JSON request body, sent with Content-Type: application/json",
     )
-    request.add_argument("--last-event-id", default="", metavar="ID", help="resume after this id")
+    request.add_argument(
+        "--last-event-id",
+        type=_last_event_id,
+        default="",
+        metavar="ID",
+        help="resume after this id",
+    )
     request.add_argument(
         "--insecure", action="store_true", help="do not verify the server's TLS certificate"
     )
@@ -211,7 +230,13 @@ def _read_data(value: str) -> bytes:
 
 def make_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Command:
     """Turn parsed arguments into a :class:`Command`; bad values exit through ``parser``."""
-    url = args.url if "://" in args.url else f"http://{args.url}"
+    url = args.url.strip()
+    if url and "://" not in url:
+        url = f"http://{url}"
+    try:
+        url = check_url(url)  # the library's own check: refused now, not retried
+    except ValueError as exc:
+        parser.error(str(exc))
     headers = dict(args.header)
     body: bytes | None = None
     if args.data is not None:

@@ -8,10 +8,12 @@ reconnect. No I/O and no async library: ``_source`` moves the bytes and sleeps.
 from __future__ import annotations
 
 import json as _json
+import logging
+import math
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any, Literal, cast
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 from ._errors import (
@@ -24,8 +26,16 @@ from ._errors import (
 )
 from ._event import Comment, MessageEvent, ReadyState
 from ._parser import DEFAULT_MAX_EVENT_SIZE, Parser
-from ._policy import ResponseInfo, StatusPolicy
+from ._policy import ResponseInfo, StatusPolicy, retry_transient
 from ._retry import RetryPolicy
+from ._sendable import (
+    HTTP_WHITESPACE,
+    check_headers,
+    check_method,
+    check_url,
+    header_value_problem,
+    shown,
+)
 from ._transport._base import Request
 
 __all__ = [
@@ -42,9 +52,16 @@ __all__ = [
     "redact_url",
 ]
 
+logger = logging.getLogger("eventsource")
+
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 #: Headers that never follow a redirect to another origin, whatever the user says.
 CREDENTIAL_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
+#: The status policy unless the user gives one: 429, 502, 503, 504 reconnect.
+DEFAULT_STATUS_POLICY = retry_transient()
+#: Seconds after which an open connection counts as healthy, whatever it received:
+#: attempts that far apart put no load on a server that backing off would relieve.
+STABLE_CONNECTION = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +109,9 @@ class ConnectAttempt:
 
     Change ``headers`` (refresh a token), ``url`` (query included), ``method`` or
     ``body`` in place, or return a new value. ``Last-Event-ID`` is added after the
-    hook, from :attr:`last_event_id`.
+    hook, from :attr:`last_event_id`. A URL, method or header the transports
+    could not send raises ``ValueError`` (``TypeError`` for a value that is not
+    a ``str``) before the request is made, instead of failing every attempt.
 
     Attributes:
         method: The HTTP method.
@@ -101,7 +120,13 @@ class ConnectAttempt:
         body: The request body, or ``None``.
         number: 0 for the first connection, then 1, 2, ... for each reconnection.
         failures: Failed attempts in a row before this one.
-        last_event_id: What will be sent as ``Last-Event-ID`` (empty: not sent).
+        last_event_id: The last event ID string (empty: none). It is sent as
+            ``Last-Event-ID`` without leading and trailing whitespace, and left
+            out (with a warning) when it holds a control character.
+        last_error: What ended the previous attempt: a :class:`~eventsource.ConnectError`
+            (its request was not sent), another ``TransportError``, a ``ResponseError``
+            the status policy retried, or ``None`` (no previous attempt, the server
+            ended the stream, or it was abandoned by a cancellation or ``restart()``).
     """
 
     method: str
@@ -111,6 +136,7 @@ class ConnectAttempt:
     number: int = 0
     failures: int = 0
     last_event_id: str = ""
+    last_error: EventSourceError | None = None
 
     def set_query(self, **params: str | None) -> None:
         """Set (or, with ``None``, remove) query parameters of :attr:`url`."""
@@ -127,7 +153,8 @@ class ConnectAttempt:
         return (
             f"ConnectAttempt(method={self.method!r}, url={redact_url(self.url)!r}, "
             f"headers={sorted(self.headers)!r}, body={body}, number={self.number}, "
-            f"failures={self.failures}, last_event_id={self.last_event_id!r})"
+            f"failures={self.failures}, last_event_id={self.last_event_id!r}, "
+            f"last_error={type(self.last_error).__name__ if self.last_error else None})"
         )
 
 
@@ -145,7 +172,8 @@ def origin_of(url: str) -> str:
 
 
 def build_url(url: str, params: Mapping[str, Any] | Iterable[tuple[str, Any]] | None) -> str:
-    """Append ``params`` to the query of ``url``."""
+    """Append ``params`` to the query of ``url``, once :func:`check_url` accepts it."""
+    url = check_url(url)
     if not params:
         return url
     parts = urlsplit(url)
@@ -180,8 +208,12 @@ class Connection:
         "_hop_method",
         "_hop_url",
         "_hops",
+        "_last_error",
         "_on_comment",
+        "_opened_at",
+        "_opened_id",
         "_seen_retry",
+        "_unsendable_id",
         "allow_insecure_redirects",
         "attempts",
         "connect_timeout",
@@ -222,17 +254,16 @@ class Connection:
         read_timeout: float | None = None,
         reconnect: bool = True,
         max_reconnect_time: float | None = None,
-        status_policy: StatusPolicy | None = None,
+        status_policy: StatusPolicy | Literal["strict"] | None = None,
         on_comment: Callable[[str], object] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        if urlsplit(url).scheme not in ("http", "https"):
-            raise ValueError("the URL must be absolute, with the http or https scheme")
-        if retry < 0:
-            raise ValueError("retry must not be negative")
+        url = check_url(url)
+        if not math.isfinite(retry) or retry < 0:
+            raise ValueError("retry must be a finite number of seconds, not negative")
         self.url = url
-        self.method = method.upper()
-        self.headers = dict(headers or {})
+        self.method = check_method(method)
+        self.headers = check_headers(headers or {})
         self.content = content
         self.reconnection_time = retry
         self.policy = policy or RetryPolicy()
@@ -245,7 +276,14 @@ class Connection:
         self.state = ReadyState.CONNECTING
         self.reconnect = reconnect
         self.max_reconnect_time = max_reconnect_time
-        self.status_policy = status_policy
+        if status_policy == "strict":
+            self.status_policy: StatusPolicy | None = None  # the browser's answer: fail
+        elif status_policy is None:
+            self.status_policy = DEFAULT_STATUS_POLICY
+        elif callable(status_policy):
+            self.status_policy = status_policy
+        else:
+            raise ValueError(f"status_policy must be callable or 'strict', not {status_policy!r}")
         self._clock = clock
         self.parser = Parser(
             origin=origin_of(url),
@@ -253,12 +291,16 @@ class Connection:
             max_event_size=max_event_size,
         )
         self._on_comment = on_comment
-        self.failures = 0  # failed attempts since the last connection that delivered an event
+        self.failures = 0  # failed attempts since the last connection that made progress
         self.attempts = 0  # connection attempts begun so far
         self._failing_since: float | None = None
-        self._delivered = False
+        self._delivered = False  # the open connection completed an event
+        self._opened_at: float | None = None  # when it opened; None when none is open
+        self._opened_id = last_event_id
         self._seen_retry: float | None = None
         self._hops: list[str] = []
+        self._last_error: EventSourceError | None = None
+        self._unsendable_id: str | None = None  # the last one warned about
         self._restart_attempt()
 
     @property
@@ -281,18 +323,23 @@ class Connection:
             number=self.attempts,
             failures=self.failures,
             last_event_id=self.last_event_id,
+            last_error=self._last_error,
         )
 
     def begin_attempt(self, attempt: ConnectAttempt | None = None) -> None:
         """Start a connection attempt, with the request a hook may have changed."""
         attempt = attempt or self.next_attempt()
-        if urlsplit(attempt.url).scheme not in ("http", "https"):
-            raise ValueError("prepare_request must leave an absolute http or https URL")
+        url = check_url(attempt.url, what="URL from prepare_request")
+        method = check_method(attempt.method, what="prepare_request")
+        headers = check_headers(attempt.headers, what="prepare_request")
         self.attempts += 1
-        self._attempt_url = self._hop_url = attempt.url
-        self._hop_method = attempt.method.upper()
+        # Until connection_lost says otherwise: an attempt abandoned midway (a
+        # cancellation, restart()) has no error, though its request may be out.
+        self._last_error = None
+        self._attempt_url = self._hop_url = url
+        self._hop_method = method
         self._hop_content = attempt.body
-        self._attempt_headers = dict(attempt.headers)
+        self._attempt_headers = headers
         self._cross_origin = False
         self._hops = []
 
@@ -311,8 +358,9 @@ class Connection:
             headers["Cache-Control"] = "no-cache"
         for name in [n for n in headers if n.lower() == "last-event-id"]:
             del headers[name]
-        if self.last_event_id:  # [spec] only when the last event ID string is not empty
-            headers["Last-Event-ID"] = self.last_event_id
+        last_event_id = self._sendable_last_event_id()
+        if last_event_id:  # [spec] only when the last event ID string is not empty
+            headers["Last-Event-ID"] = last_event_id
         if self._hop_content is None:
             headers = {k: v for k, v in headers.items() if k.lower() != "content-type"}
         return Request(
@@ -322,7 +370,34 @@ class Connection:
             content=self._hop_content,
             connect_timeout=self.connect_timeout,
             read_timeout=self.read_timeout,
+            cross_origin=self._cross_origin,
+            secret_headers=self.secret_headers,
         )
+
+    def _sendable_last_event_id(self) -> str:
+        """The last event ID as a header value: normalized as Fetch does, or ``""``.
+
+        A server may send an id no transport would put in a header (a control
+        character): sending it would fail every reconnect the same way, so it
+        is left out instead, with a warning when such an id comes into force
+        (not on every attempt while it stays).
+        """
+        last_event_id = self.last_event_id
+        value = last_event_id.strip(HTTP_WHITESPACE)  # [Fetch] normalize a header value
+        problem = header_value_problem(value)
+        if problem is None:
+            self._unsendable_id = None
+            return value
+        if last_event_id != self._unsendable_id:
+            self._unsendable_id = last_event_id
+            logger.warning(
+                "the last event ID %s cannot be sent as Last-Event-ID (%s): "
+                "connecting to %s without it",
+                shown(last_event_id),
+                problem,
+                redact_url(self.url),
+            )
+        return ""
 
     def receive_response(
         self, status: int, headers: Mapping[str, str], url: str
@@ -331,7 +406,7 @@ class Connection:
 
         A status other than 200, or a 200 that is not ``text/event-stream``, fails
         the connection as in the browser, unless the status policy says to retry
-        (``Reconnect``) or to read the body anyway (``Open``).
+        (``Reconnect``, a failure in a row) or to read the body anyway (``Open``).
         """
         if status in REDIRECT_STATUSES:
             return self._redirect(status, headers, url)
@@ -358,7 +433,10 @@ class Connection:
             if self.status_policy is not None:
                 verdict = self.status_policy(ResponseInfo(status, headers, url))
             if verdict == "retry" or isinstance(verdict, (int, float)):
-                wait = 0.0 if verdict == "retry" else float(verdict)
+                try:
+                    wait = 0.0 if verdict == "retry" else float(verdict)
+                except OverflowError:  # an int too big for a float: int(Retry-After), say
+                    wait = math.inf
                 return self.connection_lost(error, min_delay=wait)
             if verdict != "accept":
                 self.state = ReadyState.CLOSED
@@ -366,6 +444,8 @@ class Connection:
         self.state = ReadyState.OPEN
         self.parser.origin = origin_of(url)
         self._delivered = False
+        self._opened_at = self._clock()
+        self._opened_id = self.last_event_id
         return Open()
 
     def _redirect(self, status: int, headers: Mapping[str, str], url: str) -> Redirect | Fail:
@@ -436,21 +516,26 @@ class Connection:
         stream (``reconnect=False``) ends here: normally after EOF, with ``error``
         otherwise. The reconnect budget (``max_reconnects``, ``max_reconnect_time``)
         ends retrying with the last real error.
+
+        The attempt that ended counts as one more failure in a row, which grows
+        the delay, unless the connection made progress (see :meth:`_progressed`):
+        then the count starts again at one and the delay is the reconnection time.
         """
+        now = self._clock()
+        progressed = self._progressed(now)
         self.parser.reset()
         self._restart_attempt()
+        self._last_error = error
         if not self.reconnect:
             self.state = ReadyState.CLOSED
             return Stop(None) if error is None else Fail(error)
-        if self._delivered:
+        if progressed:
             self.failures = 0
             self._failing_since = None
-            self._delivered = False
         self.failures += 1
-        now = self._clock()
         if self._failing_since is None:
             self._failing_since = now
-        delay = max(self.policy.delay(self.reconnection_time, self.failures), min_delay)
+        delay = self.policy.delay(self.reconnection_time, self.failures, at_least=min_delay)
         over_count = self.max_reconnects is not None and self.failures > self.max_reconnects
         over_time = (
             self.max_reconnect_time is not None
@@ -462,8 +547,31 @@ class Connection:
         self.state = ReadyState.CONNECTING
         return Reconnect(delay, self.failures, error)
 
+    def _progressed(self, now: float) -> bool:
+        """Whether the connection ending now showed a server at work, and forget it.
+
+        Progress: it completed an event (or an id-only block), it was cut inside
+        an event (a large one that each connection resends from its start), or
+        it stayed open :data:`STABLE_CONNECTION` seconds. A refused or reset
+        connection, a retried status, or a 200 that ends with nothing but
+        comments and ``retry:`` is no progress: that is what backoff is for.
+        """
+        opened_at, self._opened_at = self._opened_at, None
+        delivered, self._delivered = self._delivered, False
+        if opened_at is None:
+            return False
+        return (
+            delivered
+            or self.parser.mid_event
+            or self.last_event_id != self._opened_id
+            or now - opened_at >= STABLE_CONNECTION
+        )
+
     def interrupted(self) -> None:
         """The caller abandoned the open connection (cancelled): reconnect with no delay."""
+        if self._progressed(self._clock()):
+            self.failures = 0
+            self._failing_since = None
         self.parser.reset()
         self._restart_attempt()
         self.state = ReadyState.CONNECTING
@@ -490,11 +598,11 @@ def _join(base: str, location: str) -> str | None:
     """The absolute redirect target, or ``None`` when it is not a valid URL."""
     try:
         target = urljoin(base, location)
-        parts = urlsplit(target)
-        parts.port  # noqa: B018 - raises ValueError for a port that is not a port number
+        if urlsplit(target).scheme in ("http", "https"):
+            target = check_url(target)
     except ValueError:
         return None
-    return target if parts.hostname or parts.scheme not in ("http", "https") else None
+    return target
 
 
 def _header(headers: Mapping[str, str], name: str) -> str:

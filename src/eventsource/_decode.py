@@ -22,8 +22,12 @@ __all__ = ["aiter_events", "drain", "error_message", "excerpt"]
 
 #: How much of an error response's body is kept on the exception.
 BODY_EXCERPT_BYTES = 4096
-#: How long to wait for that excerpt, or for a drain, before giving up on it.
-BODY_WAIT = 5.0
+#: Seconds the excerpt of an error response may take; what arrived by then is
+#: kept. The error is reported only after it, and a browser reports it at once.
+EXCERPT_WAIT = 0.25
+#: Seconds a drain may wait for the rest of a body after a terminal event: what
+#: is already there or follows at once; past it the connection is closed.
+DRAIN_WAIT = 0.1
 #: How much of the rest of a body is read after a terminal event, so the
 #: connection can go back to the pool; a longer rest closes the connection.
 DRAIN_LIMIT = 64 * 1024
@@ -34,9 +38,9 @@ Predicate = Callable[[MessageEvent], bool]
 async def excerpt(
     chunks: AsyncIterator[bytes], exceptions: tuple[type[BaseException], ...]
 ) -> str:
-    """Up to ``BODY_EXCERPT_BYTES`` of a body, decoded leniently; never waits long."""
+    """Up to ``BODY_EXCERPT_BYTES`` of a body, decoded leniently; within ``EXCERPT_WAIT``."""
     data = bytearray()
-    with anyio.move_on_after(BODY_WAIT):
+    with anyio.move_on_after(EXCERPT_WAIT):
         try:
             async for chunk in chunks:
                 data += chunk
@@ -48,9 +52,9 @@ async def excerpt(
 
 
 async def drain(chunks: AsyncIterator[bytes], exceptions: tuple[type[BaseException], ...]) -> bool:
-    """Read the rest of a body, up to ``DRAIN_LIMIT`` bytes; ``True`` if it ended."""
+    """Read the rest of a body (``DRAIN_LIMIT``, ``DRAIN_WAIT``); ``True`` if it ended."""
     read = 0
-    with anyio.move_on_after(BODY_WAIT):
+    with anyio.move_on_after(DRAIN_WAIT):
         try:
             async for chunk in chunks:
                 read += len(chunk)

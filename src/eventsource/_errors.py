@@ -8,9 +8,11 @@ Imports nothing from the package, so every layer may use it::
     │   ├── ContentTypeError a 200 whose content type is not text/event-stream
     │   └── RedirectError    too many redirects, a loop, or a forbidden target
     ├── TransportError       network failure; the transport's exception is __cause__
+    │   ├── ConnectError     no connection was made: the request was not sent
     │   └── ReadTimeout      no byte arrived for ``read_timeout`` seconds
     ├── ProtocolError        the stream broke a limit we enforce (``max_event_size``)
-    └── ServerEventError     an event the caller's ``error_when`` marks as an error
+    ├── ServerEventError     an event the caller's ``error_when`` marks as an error
+    └── RequestMayHaveRunError  a request that must not be sent twice may have been run
 
 Header values are kept as attributes for the caller to inspect, but never put in
 an exception's message, since they may hold credentials.
@@ -21,11 +23,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 __all__ = [
+    "ConnectError",
     "ContentTypeError",
     "EventSourceError",
     "ProtocolError",
     "ReadTimeout",
     "RedirectError",
+    "RequestMayHaveRunError",
     "ResponseError",
     "ServerEventError",
     "StatusError",
@@ -43,7 +47,8 @@ class ResponseError(EventSourceError):
     Attributes:
         status: The HTTP status code of the response.
         headers: The response headers (never shown in the message).
-        body: Up to a few KiB of the response body, decoded leniently as UTF-8.
+        body: Up to a few KiB of the response body, decoded leniently as UTF-8:
+            what arrived within a quarter of a second (the error is not held up).
         url: The URL that gave this response.
     """
 
@@ -90,6 +95,16 @@ class TransportError(EventSourceError):
     """
 
 
+class ConnectError(TransportError):
+    """No connection to the server could be made: the request was not sent.
+
+    Raised for a refused connection, a failed name lookup or TLS handshake, or
+    ``connect_timeout`` running out. Anything that fails after the connection
+    was made (the request may have reached the server) is a plain
+    :class:`TransportError`.
+    """
+
+
 class ReadTimeout(TransportError):
     """No byte (heartbeat comments included) arrived within ``read_timeout``."""
 
@@ -119,3 +134,14 @@ class ServerEventError(EventSourceError):
     def __init__(self, message: str, *, event: object) -> None:
         super().__init__(message)
         self.event = event
+
+
+class RequestMayHaveRunError(EventSourceError):
+    """The request may have reached the server, and sending it again could run it twice.
+
+    Raised by :func:`eventsource.mcp.prepare_request` when the stream of a request
+    broke before the server sent any event ID: there is nothing to resume from,
+    and the server may already be acting on the request (an MCP tool call), so
+    nothing is sent again. What broke the stream, if an error did, is chained as
+    ``__cause__``.
+    """

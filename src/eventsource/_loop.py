@@ -344,6 +344,8 @@ class StreamLoop:
                     await self._release_all()
                     raise error
                 if self._finished:
+                    if self._chunks is not None:
+                        await self._drain()
                     self._close_now()
                     continue
                 if self._restart_requested:
@@ -394,22 +396,36 @@ class StreamLoop:
             await self._fail(ServerEventError(error_message(event), event=event))
             return False
         if self.stop_when is not None and self.stop_when(event):
-            self._items.clear()
-            await self._finish()
+            self._finish()
             return False
         if self.stop_after is not None and self.stop_after(event):
-            self._items.clear()
-            await self._finish()
+            self._finish()
         return True
 
-    async def _finish(self) -> None:
-        """A terminal event: drain the rest of the body (bounded) and end normally."""
-        if self._chunks is not None:
-            with anyio.CancelScope(shield=True):
-                await drain(self._chunks, (TransportError,))
-        await self._release_response()
+    def _finish(self) -> None:
+        """A terminal event: CLOSED now; the next step drains the body, then ends normally.
+
+        The event of ``stop_after`` is handed out before that drain, not after it.
+        """
+        self._items.clear()
+        self._backlog = None
         self._conn.close()
         self._finished = True
+
+    async def _drain(self) -> None:
+        """Read the rest of the body briefly, so the connection can be reused; release it.
+
+        ``close()`` cuts the drain short (it cancels ``_scope``); any other
+        cancellation still releases the response.
+        """
+        try:
+            with anyio.CancelScope() as scope:
+                self._scope = scope
+                await drain(self._chunks, (TransportError,))
+        finally:
+            self._scope = None
+            with anyio.CancelScope(shield=True):
+                await self._release_response()
 
     def _set_last_id(self, value: str) -> None:
         if value != self._last_id:
@@ -477,9 +493,13 @@ class StreamLoop:
     async def _connect(self) -> None:
         attempt = self._conn.next_attempt()
         if self.prepare_request is not None:
-            changed = self.prepare_request(attempt)
-            if inspect.isawaitable(changed):
-                changed = await changed
+            try:
+                changed = self.prepare_request(attempt)
+                if inspect.isawaitable(changed):
+                    changed = await changed
+            except EventSourceError as exc:  # the hook refuses to connect (as validate_response)
+                await self._fail(exc)
+                return
             if changed is not None:
                 attempt = changed
         self._conn.begin_attempt(attempt)

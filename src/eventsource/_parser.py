@@ -89,6 +89,21 @@ class Parser:
         """The broken limit held back behind items already returned, until :meth:`reset`."""
         return self._error
 
+    @property
+    def mid_event(self) -> bool:
+        """Whether part of an event is buffered: its fields, or a partial line not a comment.
+
+        A ``retry:`` field and comments do not count: they are not an event.
+        """
+        if self._data or self._event_type or self._id_buffer != self.last_event_id:
+            return True
+        if not self._pending:
+            return False
+        line = self._pending[0]
+        if self._at_start:
+            line = line.removeprefix(b"\xef\xbb\xbf")  # [spec] a leading BOM is no content
+        return line[:1] not in (b"", b":")
+
     def reset(self) -> None:
         """End the current stream: discard a partial line and a partial event.
 
@@ -278,7 +293,9 @@ class Parser:
                         if "\0" not in value:  # [spec] an id containing NULL is ignored
                             id_buffer = value
                     elif field == "retry" and value.isascii() and value.isdigit():
-                        self.retry = int(value) / 1000  # [spec] ASCII digits, milliseconds
+                        # [spec] ASCII digits, milliseconds. Through float: an int of
+                        # 309 digits overflows the division, one of 4,301 int().
+                        self.retry = float(value) / 1000
                     # [spec] any other field is ignored
                     continue
             data.append(value)  # [spec] data: append the value and a LF (joined at dispatch)

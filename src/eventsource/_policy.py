@@ -20,8 +20,9 @@ __all__ = [
     "retry_transient",
 ]
 
-#: Statuses that usually mean "try again soon": rate limits and gateways during deploys.
-TRANSIENT_STATUSES = frozenset({429, 500, 502, 503, 504})
+#: Statuses that usually mean "try again soon": a rate limit, and gateways during a deploy
+#: (502, 503, 504). A 500 is left out: it more often means a bug that the next try meets too.
+TRANSIENT_STATUSES = frozenset({429, 502, 503, 504})
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +55,8 @@ StatusPolicy: TypeAlias = Callable[[ResponseInfo], StatusVerdict]
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
     """Seconds to wait from a ``Retry-After`` header (delta-seconds or an HTTP-date).
 
-    Returns ``None`` for a missing or malformed value; a date in the past gives 0.
+    Returns ``None`` for a missing or malformed value; a date in the past gives 0,
+    and a number too large for a float gives ``inf``.
     """
     if value is None:
         return None
@@ -63,7 +65,7 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
         return float(value)
     try:
         when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):  # a year or offset out of range
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=timezone.utc)
@@ -74,12 +76,14 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
 def retry_transient(
     statuses: Collection[int] = TRANSIENT_STATUSES, *, max_retry_after: float = 300.0
 ) -> StatusPolicy:
-    """A status policy that retries ``statuses`` (429 and 5xx gateways by default).
+    """A status policy that retries ``statuses`` (429, 502, 503 and 504 by default).
 
-    The reconnection waits the usual backoff delay, or at least what the
-    response's ``Retry-After`` asks (capped at ``max_retry_after`` seconds). Any
-    other status fails, as in the browser. Combine with ``max_reconnects`` or
-    ``max_reconnect_time`` to bound the retrying.
+    The policy an EventSource uses unless told otherwise. Each retried response
+    is a failure in a row: the reconnection waits the usual backoff delay, which
+    grows, or at least what the response's ``Retry-After`` asks (capped at
+    ``max_retry_after`` seconds). Any other status fails, as in the browser.
+    Combine with ``max_reconnects`` or ``max_reconnect_time`` to bound the
+    retrying.
     """
     allowed = frozenset(statuses)
 

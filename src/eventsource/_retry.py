@@ -6,11 +6,18 @@ async or HTTP library.
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
-__all__ = ["RetryPolicy"]
+__all__ = ["ZERO_RETRY_FLOOR", "RetryPolicy"]
+
+#: Seconds from which a zero reconnection time (``retry: 0``) backs off: the
+#: first reconnect of a row is at once, as in browsers, but a product with zero
+#: never grows, and without a floor a dead server would be asked a thousand
+#: times a second.
+ZERO_RETRY_FLOOR = 0.1
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,25 +27,39 @@ class RetryPolicy:
     The base is the reconnection time (the ``retry`` option, replaced by the
     server's ``retry:`` clamped to ``[min_retry, max_retry]``). Consecutive
     failures multiply it by ``backoff_factor`` up to ``max_backoff`` (never
-    below the base); the count resets after a connection that delivered an
-    event. ``jitter`` takes up to that fraction off each delay at random, so
-    that many clients do not reconnect in step.
+    below the base); a zero base backs off from :data:`ZERO_RETRY_FLOOR` (or
+    ``max_backoff``, if lower). ``jitter`` takes up to that fraction off each
+    delay at random, so that many clients do not reconnect in step; a
+    minimum that may not be cut (a ``Retry-After``) gets up to that fraction
+    added instead.
+
+    The defaults suit many clients that lose one server at the same moment:
+    the delay doubles up to 30 s, each client waits between half and all of
+    it, and a server's ``retry:`` may ask for at most a minute.
 
     Attributes:
         backoff_factor: Growth per consecutive failure; 1.0 means the browser's constant delay.
         max_backoff: Ceiling in seconds for the grown delay.
         jitter: Fraction in ``[0, 1]`` of the delay that may be removed at random.
         min_retry: Floor in seconds for a server-sent ``retry:``.
-        max_retry: Ceiling in seconds for a server-sent ``retry:``, or ``None``.
+        max_retry: Ceiling in seconds for a server-sent ``retry:``, or ``None`` for none.
+
+    Raises:
+        ValueError: a setting out of range, or not a finite number.
     """
 
     backoff_factor: float = 2.0
     max_backoff: float = 30.0
-    jitter: float = 0.0
+    jitter: float = 0.5
     min_retry: float = 0.0
-    max_retry: float | None = None
+    max_retry: float | None = 60.0
 
     def __post_init__(self) -> None:
+        settings = (self.backoff_factor, self.max_backoff, self.jitter, self.min_retry)
+        if not all(map(math.isfinite, settings)) or (
+            self.max_retry is not None and not math.isfinite(self.max_retry)
+        ):
+            raise ValueError("retry settings must be finite numbers")
         if self.backoff_factor < 1.0:
             raise ValueError("backoff_factor must be at least 1.0")
         if self.max_backoff < 0 or self.min_retry < 0:
@@ -56,11 +77,42 @@ class RetryPolicy:
         return seconds
 
     def delay(
-        self, base: float, failures: int, random_fraction: Callable[[], float] = random.random
+        self,
+        base: float,
+        failures: int,
+        random_fraction: Callable[[], float] = random.random,
+        *,
+        at_least: float = 0.0,
     ) -> float:
-        """Seconds to wait before the attempt that follows ``failures`` failures in a row."""
-        grown = base * self.backoff_factor ** max(failures - 1, 0)
-        delay = max(base, min(grown, self.max_backoff))
-        if self.jitter:
-            delay -= delay * self.jitter * random_fraction()
-        return delay
+        """Seconds to wait before the attempt that follows ``failures`` failures in a row.
+
+        Args:
+            base: The reconnection time in seconds (``inf`` waits for ever).
+            failures: Failed attempts in a row, counting the one just ended; any size.
+            random_fraction: Source of jitter, a float in ``[0, 1]``.
+            at_least: A minimum in seconds (a ``Retry-After``); NaN or negative is none.
+
+        Returns:
+            A number of seconds, never negative and never NaN.
+        """
+        grown = self._grown(base, failures)
+        spread = self.jitter * random_fraction() if self.jitter else 0.0
+        if grown != math.inf:  # inf times no time at all would be NaN
+            grown *= 1.0 - spread
+        if not at_least > 0.0:
+            return grown
+        return max(grown, at_least * (1.0 + spread))
+
+    def _grown(self, base: float, failures: int) -> float:
+        """The delay before jitter: the base grown per failure, capped, never below the base."""
+        if failures <= 1:
+            return base  # the first reconnect of a row waits the reconnection time
+        if base > 0.0:
+            start, steps = base, failures - 1
+        else:
+            start, steps = min(ZERO_RETRY_FLOOR, self.max_backoff), failures - 2
+        try:
+            grown = start * self.backoff_factor**steps
+        except OverflowError:  # long past the cap: 2.0 ** 1024 is too big for a float
+            grown = math.inf
+        return max(base, min(grown, self.max_backoff))

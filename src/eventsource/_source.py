@@ -34,6 +34,7 @@ from ._loop import (
 from ._parser import DEFAULT_MAX_EVENT_SIZE
 from ._policy import StatusPolicy
 from ._retry import RetryPolicy
+from ._sendable import check_headers
 from ._store import LastEventIdStore
 from ._transport._base import Transport
 from ._transport._select import TransportOptions, make_transport
@@ -49,19 +50,21 @@ class EventSource(StreamLoop):
     Use it as ``async for event in EventSource(url)`` (message events of every
     type, in stream order), or set ``onmessage``/``addEventListener`` and
     ``await es.run()``. It reconnects after a network error or the end of the
-    stream, waiting the reconnection time (the server's ``retry:`` wins) and
-    sending ``Last-Event-ID``. A status other than 200, a content type other
-    than ``text/event-stream``, or a broken limit fails it for good: it becomes
-    CLOSED, fires ``error``, and iteration raises the typed error. A 204 ends it
-    without an error.
+    stream, waiting the reconnection time (the server's ``retry:`` wins; failures
+    in a row back off) and sending ``Last-Event-ID``; a 429, 502, 503 or 504
+    reconnects too (see ``status_policy``). Any other status than 200, a content
+    type other than ``text/event-stream``, or a broken limit fails it for good:
+    it becomes CLOSED, fires ``error``, and iteration raises the typed error. A
+    204 ends it without an error.
 
     Prefer ``async with EventSource(url) as es``: leaving the block releases the
     connection and any session we created. A session or client you pass is
     never closed by us.
 
     Args:
-        url: An absolute ``http``/``https`` URL.
-        headers: Extra request headers, sent on every connection.
+        url: An absolute ``http``/``https`` URL (spaces around it are dropped).
+        headers: Extra request headers, sent on every connection (spaces and tabs
+            around a value are dropped, as Fetch does).
         params: Query parameters appended to ``url``.
         method: The HTTP method; any verb.
         body: A request body (``str`` or ``bytes``), sent again on every reconnect.
@@ -70,9 +73,10 @@ class EventSource(StreamLoop):
         retry: The initial reconnection time in seconds (the server's ``retry:`` replaces it).
         backoff_factor: Growth of the delay per consecutive failure (1.0: constant, as browsers).
         max_backoff: Ceiling in seconds of the grown delay.
-        jitter: Fraction of each delay that may be removed at random (0 to 1).
+        jitter: Fraction of each delay that may be removed at random (0 to 1); 0.5 spreads
+            clients that lost one server together over the second half of each delay.
         min_retry: Floor in seconds for the server's ``retry:``.
-        max_retry: Ceiling in seconds for the server's ``retry:``.
+        max_retry: Ceiling in seconds for the server's ``retry:``; ``None`` for none.
         max_reconnects: Give up after this many failed attempts in a row, raising the last error.
         read_timeout: Seconds without a byte (comments count) after which the connection is
             treated as dead and reconnected; ``None`` waits forever, as browsers do.
@@ -97,14 +101,19 @@ class EventSource(StreamLoop):
         reconnect: ``False`` for one-shot streams (an LLM completion): the end of the body
             ends iteration normally and a network error raises; nothing reconnects.
         max_reconnect_time: Give up when failures in a row have lasted this many seconds.
-        status_policy: Decides what a non-200 (or non-event-stream) response means:
-            ``"fail"`` (the browser's answer), ``"retry"``, seconds to wait, or
-            ``"accept"``. :func:`~eventsource.retry_transient` retries 429/5xx.
+        status_policy: Decides what a non-200 (or non-event-stream) response means: a
+            callable returning ``"fail"`` (the browser's answer), ``"retry"``, seconds to
+            wait at least, or ``"accept"``. The default, ``None``, is
+            :func:`~eventsource.retry_transient`: 429, 502, 503 and 504 reconnect with
+            backoff, honouring ``Retry-After`` (at most 300 s). ``"strict"`` fails on
+            every status, as the browser does.
         validate_response: Called with each response before it is accepted as OPEN
             (sync or async); raise to refuse it. An ``EventSourceError`` fails the
             EventSource; any other exception propagates to the caller.
         prepare_request: Called before every connection attempt (sync or async) with a
             :class:`~eventsource.ConnectAttempt` to change (headers, URL, method, body).
+            An ``EventSourceError`` it raises fails the EventSource, with nothing sent
+            (:func:`eventsource.mcp.prepare_request` does so).
         stop_when: End the stream, without delivering it, at the event this matches
             (:func:`~eventsource.is_done` for ``data: [DONE]``).
         stop_after: End the stream after delivering the event this matches
@@ -119,6 +128,14 @@ class EventSource(StreamLoop):
             (send cookies or tokens with ``headers`` or your session).
         raise_listener_errors: Let a listener's exception propagate out of ``run()`` and
             iteration instead of logging it.
+
+    Raises:
+        ValueError: something no request could carry, named in the message: a URL
+            that is not absolute ``http``/``https``, or has no host, a character
+            not allowed in a host, an invalid port or a control character; a
+            method or header name that is not an HTTP token; a header value or
+            ``last_event_id`` with a control character (tab aside).
+        TypeError: a header name or value that is not a ``str``.
     """
 
     # Slots (see StreamLoop); __dict__ keeps other attributes settable, as on a
@@ -150,9 +167,9 @@ class EventSource(StreamLoop):
         retry: float = 3.0,
         backoff_factor: float = 2.0,
         max_backoff: float = 30.0,
-        jitter: float = 0.0,
+        jitter: float = 0.5,
         min_retry: float = 0.0,
-        max_retry: float | None = None,
+        max_retry: float | None = 60.0,
         max_reconnects: int | None = None,
         read_timeout: float | None = None,
         connect_timeout: float | None = 30.0,
@@ -170,7 +187,7 @@ class EventSource(StreamLoop):
         trust_env: bool | None = None,
         reconnect: bool = True,
         max_reconnect_time: float | None = None,
-        status_policy: StatusPolicy | None = None,
+        status_policy: StatusPolicy | Literal["strict"] | None = None,
         validate_response: ValidateResponse | None = None,
         prepare_request: PrepareRequest | None = None,
         stop_when: Predicate | None = None,
@@ -181,6 +198,10 @@ class EventSource(StreamLoop):
         with_credentials: bool = False,
         raise_listener_errors: bool = False,
     ) -> None:
+        if last_event_id:
+            # Yours: refused now if it cannot be sent. One the server sent (from
+            # the store) is cleaned or left out when sent, as during the stream.
+            check_headers({"Last-Event-ID": last_event_id}, what="last_event_id")
         if last_event_id_store is not None and not last_event_id:
             last_event_id = last_event_id_store.load() or ""
         content, content_type = encode_body(body, json)

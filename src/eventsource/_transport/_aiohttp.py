@@ -13,8 +13,9 @@ from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 import aiohttp
+from yarl import URL
 
-from .._errors import ReadTimeout, TransportError
+from .._errors import ConnectError, ReadTimeout, TransportError
 from ._base import Request
 
 __all__ = ["AiohttpResponse", "AiohttpTransport"]
@@ -38,6 +39,53 @@ with contextlib.suppress(ImportError):
 _READ_TIMEOUTS: tuple[type[Exception], ...] = tuple(
     getattr(aiohttp, name) for name in ("SocketTimeoutError",) if hasattr(aiohttp, name)
 )
+# Failures before the request was written: a caller may send it again safely.
+# (Before aiohttp 3.10 a connect timeout is a plain ServerTimeoutError, taken
+# as "may have been sent".)
+_CONNECT_FAILURES: tuple[type[Exception], ...] = (
+    aiohttp.ClientConnectorError,
+    *(getattr(aiohttp, name) for name in ("ConnectionTimeoutError",) if hasattr(aiohttp, name)),
+)
+
+
+def _without_credentials(
+    session: aiohttp.ClientSession, secret_headers: frozenset[str]
+) -> aiohttp.ClientSession:
+    """A session for a hop to another origin: ``session`` without its credentials.
+
+    aiohttp adds a session's default headers and ``auth`` to every request, and a
+    request cannot take them off. The session returned shares ``session``'s
+    connector (its pool and TLS settings) and cookie jar (whose rules decide which
+    cookies go) and takes its settings, but has neither ``auth`` nor middlewares,
+    and only those default headers not in ``secret_headers``. The caller closes
+    it; that leaves the connector open.
+    """
+    return aiohttp.ClientSession(
+        connector=session.connector,
+        connector_owner=False,
+        cookie_jar=session.cookie_jar,
+        headers=[(k, v) for k, v in session.headers.items() if k.lower() not in secret_headers],
+        skip_auto_headers=session.skip_auto_headers,
+        version=aiohttp.HttpVersion(*session.version),
+        raise_for_status=session.raise_for_status,
+        auto_decompress=session.auto_decompress,
+        trust_env=session.trust_env,
+        requote_redirect_url=session.requote_redirect_url,
+        trace_configs=list(session.trace_configs),
+    )
+
+
+def _default_proxy(session: aiohttp.ClientSession) -> URL | None:
+    """The proxy given to ``session`` (aiohttp >= 3.10), its login in the URL."""
+    # No public getter: a hop sent on another session must keep the user's proxy.
+    proxy = getattr(session, "_default_proxy", None)
+    login = getattr(session, "_default_proxy_auth", None)
+    if proxy is None:
+        return None
+    url = URL(proxy)
+    if isinstance(login, aiohttp.BasicAuth) and not url.user:
+        url = url.with_user(login.login).with_password(login.password)
+    return url
 
 
 class AiohttpResponse:
@@ -104,7 +152,8 @@ class AiohttpTransport:
 
     A session passed in is used as-is and never closed; otherwise one is made on
     first use (with aiohttp's 5-minute total timeout turned off) and closed by
-    :meth:`aclose`.
+    :meth:`aclose`. A hop to another origin goes out on a bare session sharing
+    its connector and cookie jar, without its ``auth`` and secret default headers.
     """
 
     def __init__(
@@ -130,23 +179,35 @@ class AiohttpTransport:
         timeout = aiohttp.ClientTimeout(
             total=None, connect=request.connect_timeout, sock_read=request.read_timeout
         )
+        base = session = self._session
         try:
-            response = await self._session.request(
+            proxy: str | URL | None = self._proxy
+            if request.cross_origin and not base.closed:
+                session = _without_credentials(base, request.secret_headers)
+                proxy = proxy or _default_proxy(base)
+            response = await session.request(
                 request.method,
                 request.url,
                 headers=dict(request.headers),
                 data=request.content,
                 allow_redirects=False,
                 timeout=timeout,
-                proxy=self._proxy,
+                proxy=proxy,
                 ssl=self._ssl,
             )
         except _READ_TIMEOUTS as exc:
             raise ReadTimeout("no response received within read_timeout") from exc
+        except _CONNECT_FAILURES as exc:
+            raise ConnectError(f"could not connect: {type(exc).__name__}: {exc}") from exc
         except (aiohttp.ServerTimeoutError, asyncio.TimeoutError) as exc:
             raise TransportError("timed out waiting for the response") from exc
         except (aiohttp.ClientError, OSError, ValueError) as exc:
             raise TransportError(f"request failed: {type(exc).__name__}: {exc}") from exc
+        finally:
+            if session is not base:
+                # It owns nothing, not even the connector whose connection the
+                # response now holds: closing it lets it go at once.
+                await session.close()
         return AiohttpResponse(response)
 
     async def aclose(self) -> None:

@@ -23,6 +23,13 @@ class Request:
         content: The request body, sent again as-is on every reconnect.
         connect_timeout: Seconds to establish the connection, or ``None``.
         read_timeout: Seconds the body may go without a byte, or ``None``.
+        cross_origin: This hop of a redirect left the origin of the attempt's first
+            request. The transport then adds no credentials of its own: none of its
+            session's or client's authentication, and none of its default headers
+            named in ``secret_headers``. A cookie jar applies its own rules.
+        secret_headers: Lower-case names of the headers that must not reach another
+            origin (``authorization``, ``cookie``, ``proxy-authorization`` and the
+            user's ``secret_headers``); ``headers`` already goes without them.
     """
 
     method: str
@@ -31,6 +38,8 @@ class Request:
     content: bytes | None = None
     connect_timeout: float | None = None
     read_timeout: float | None = None
+    cross_origin: bool = False
+    secret_headers: frozenset[str] = frozenset()
 
 
 class Response(Protocol):
@@ -72,6 +81,7 @@ class Transport(Protocol):
         """Send ``request`` and return once the response headers have arrived.
 
         Raises:
+            ConnectError: no connection could be made, so the request was not sent.
             TransportError: the request could not be sent or answered.
         """
         ...

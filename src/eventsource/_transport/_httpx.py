@@ -23,7 +23,7 @@ except ImportError as exc:
         name="httpx",
     ) from exc
 
-from .._errors import ReadTimeout, TransportError
+from .._errors import ConnectError, ReadTimeout, TransportError
 from ._base import Request
 
 __all__ = ["HttpxResponse", "HttpxTransport"]
@@ -32,6 +32,8 @@ __all__ = ["HttpxResponse", "HttpxTransport"]
 # is a ``RuntimeError`` (stream closed or consumed), ``InvalidURL`` a plain
 # ``Exception``; both still mean "this request could not be carried out".
 _FAILURES = (httpx.RequestError, httpx.StreamError, httpx.InvalidURL)
+# Failures before the request was written: a caller may send it again safely.
+_CONNECT_FAILURES = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
 class _Chunks(AsyncIterator[bytes]):
@@ -83,6 +85,19 @@ def _client_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
         environ.get("SSL_CERT_DIR"),
     )
     return {**kwargs, "verify": context}
+
+
+def _withhold_credentials(
+    client: httpx.AsyncClient, request: httpx.Request, secret_headers: frozenset[str]
+) -> None:
+    """Take the client's secret default headers off a request to another origin.
+
+    ``build_request`` merged them in, and left out the cookie jar when a
+    ``Cookie`` header was set by hand: the jar then adds what its own rules allow.
+    """
+    for name in secret_headers:
+        request.headers.pop(name, None)
+    client.cookies.set_cookie_header(request)
 
 
 class HttpxResponse:
@@ -144,7 +159,8 @@ class HttpxTransport:
     A client passed in is used as-is and never closed; otherwise one is made on
     first use from ``client_kwargs`` (``verify``, ``cert``, ``proxy``, ``http2``,
     ``trust_env``, ...) and closed by :meth:`aclose`. Redirects are never
-    followed, whatever the client's own ``follow_redirects`` says.
+    followed, whatever the client's own ``follow_redirects`` says. A hop to
+    another origin goes without the client's ``auth`` and secret default headers.
 
     Args:
         client: An ``httpx.AsyncClient`` to send requests with, or ``None``.
@@ -167,6 +183,7 @@ class HttpxTransport:
 
         Raises:
             ReadTimeout: the response headers did not arrive within ``read_timeout``.
+            ConnectError: no connection could be made, so the request was not sent.
             TransportError: the request could not be sent or answered.
         """
         if self._client is None:
@@ -190,9 +207,19 @@ class HttpxTransport:
                 content=request.content,
                 timeout=timeout,
             )
-            response = await self._client.send(http_request, stream=True, follow_redirects=False)
+            if request.cross_origin:
+                _withhold_credentials(self._client, http_request, request.secret_headers)
+            response = await self._client.send(
+                http_request,
+                stream=True,
+                follow_redirects=False,
+                # None: no authentication at all, where the default is the client's own.
+                auth=None if request.cross_origin else httpx.USE_CLIENT_DEFAULT,
+            )
         except httpx.ReadTimeout as exc:
             raise ReadTimeout("no response received within read_timeout") from exc
+        except _CONNECT_FAILURES as exc:
+            raise ConnectError(f"could not connect: {type(exc).__name__}") from exc
         except _FAILURES as exc:
             raise TransportError(f"request failed: {type(exc).__name__}") from exc
         return HttpxResponse(response)

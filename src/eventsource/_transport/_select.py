@@ -10,6 +10,7 @@ import ssl
 from dataclasses import dataclass
 from typing import Any
 
+from .._sendable import check_url
 from ._aiohttp import AiohttpTransport  # the default: imported with the package
 from ._base import Transport
 
@@ -62,7 +63,8 @@ def make_transport(
 
     Raises:
         TypeError: settings that contradict each other.
-        ValueError: an unknown transport name, or HTTP/2 asked of aiohttp.
+        ValueError: an unknown transport name, HTTP/2 asked of aiohttp, or a proxy URL
+            the transport cannot use (the message names the problem).
         ImportError: ``"httpx"`` without the ``httpx`` extra installed.
     """
     if session is not None and client is not None:
@@ -82,9 +84,10 @@ def make_transport(
         extra: dict[str, Any] = {}
         if options.trust_env is not None:
             extra["trust_env"] = options.trust_env
+        proxy = _checked_proxy(options.proxy, ("http", "https"))
         if session is not None:
-            return AiohttpTransport(session, proxy=options.proxy, ssl=options.ssl_context())
-        return AiohttpTransport(proxy=options.proxy, ssl=options.ssl_context(), **extra)
+            return AiohttpTransport(session, proxy=proxy, ssl=options.ssl_context())
+        return AiohttpTransport(proxy=proxy, ssl=options.ssl_context(), **extra)
     if transport == "httpx":
         if session is not None:
             raise TypeError(
@@ -96,7 +99,7 @@ def make_transport(
             return HttpxTransport(client)
         kwargs: dict[str, Any] = {"verify": options.ssl_context(), "http2": options.http2}
         if options.proxy is not None:
-            kwargs["proxy"] = options.proxy
+            kwargs["proxy"] = _checked_proxy(options.proxy, ("http", "https", "socks5", "socks5h"))
         if options.trust_env is not None:
             kwargs["trust_env"] = options.trust_env
         return HttpxTransport(**kwargs)
@@ -105,3 +108,8 @@ def make_transport(
     if session is not None or client is not None or not options.is_default():
         raise TypeError("a Transport instance brings its own session or client and settings")
     return transport
+
+
+def _checked_proxy(proxy: str | None, schemes: tuple[str, ...]) -> str | None:
+    # A proxy URL the transport refuses would fail every connection attempt.
+    return None if proxy is None else check_url(proxy, what="proxy URL", schemes=schemes)

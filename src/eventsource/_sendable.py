@@ -1,0 +1,193 @@
+"""What a request may carry: the URL, method and header checks every request passes.
+
+aiohttp and h11 (under httpx) refuse some URLs and header values before
+anything reaches the network, and they refuse them again on every attempt: a
+value that slips through here becomes a reconnect loop that never ends. A value
+the user gave is refused here, at once, with ``ValueError`` or ``TypeError``;
+``_connection`` decides what to do with one the server gave (the last event
+ID). Imports nothing from the package.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Iterable, Mapping
+from typing import NoReturn
+from urllib.parse import urlsplit
+
+__all__ = [
+    "HTTP_WHITESPACE",
+    "check_headers",
+    "check_method",
+    "check_url",
+    "header_value_problem",
+    "shown",
+]
+
+#: [Fetch] HTTP whitespace: what header value normalization strips from both ends.
+HTTP_WHITESPACE = "\t\n\r "
+#: [WHATWG URL] what the URL parser strips from both ends of its input.
+_C0_CONTROL_OR_SPACE = "".join(map(chr, range(0x21)))
+# [RFC 9110] token: the characters of a method or a header name.
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+# What aiohttp refuses in a header value (h11 refuses NUL, LF, VT, FF and CR of
+# these): the C0 controls but tab, and DEL, as RFC 9110's field-value grammar says.
+_VALUE_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+_URL_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# [WHATWG URL] forbidden domain code points (the controls are refused before).
+_FORBIDDEN_IN_HOST = re.compile(r"[ #%/:<>?@\[\\\]^|]")
+# [WHATWG URL] "ends in a number": such a host is an IPv4 address or nothing.
+_NUMBER = re.compile(r"[0-9]+|0[xX][0-9A-Fa-f]*")
+_SHOWN_LIMIT = 80
+
+
+def shown(text: str) -> str:
+    """``repr(text)`` cut to a length fit for an error message or a log line."""
+    if len(text) > _SHOWN_LIMIT:
+        return repr(text[:_SHOWN_LIMIT]) + "..."
+    return repr(text)
+
+
+def _shown_url(url: str) -> str:
+    # The URL as given, but without a query, a fragment or a password: an error
+    # message ends up in logs, and those parts may hold credentials.
+    url = re.split(r"[?#]", url, maxsplit=1)[0]
+    scheme, sep, rest = url.partition("://")
+    if sep:
+        authority, slash, path = rest.partition("/")
+        userinfo, at, host = authority.rpartition("@")
+        if at:
+            authority = f"{userinfo.partition(':')[0]}@{host}"
+        url = f"{scheme}{sep}{authority}{slash}{path}"
+    return shown(url)
+
+
+def header_value_problem(value: str) -> str | None:
+    """Why ``value`` (already normalized) cannot be sent as a header value, or ``None``."""
+    control = _VALUE_CONTROL.search(value)
+    if control is not None:
+        return f"it holds the control character {control.group()!r}"
+    return None
+
+
+def check_headers(
+    headers: Mapping[str, str] | Iterable[tuple[str, str]], what: str = ""
+) -> dict[str, str]:
+    """The headers to send: each value normalized as Fetch does, each checked.
+
+    ``what``, when given, starts each error message (where the headers came from).
+
+    Raises:
+        TypeError: a name or value is not a ``str``.
+        ValueError: a name is not an HTTP token, or a value holds a control
+            character (any but tab) that no transport would send.
+    """
+    prefix = f"{what}: " if what else ""
+    checked: dict[str, str] = {}
+    for name, value in dict(headers).items():
+        if not isinstance(name, str) or not isinstance(value, str):
+            raise TypeError(f"{prefix}header names and values must be str, got {name!r}")
+        if _TOKEN.fullmatch(name) is None:
+            raise ValueError(f"{prefix}{shown(name)} is not a valid header name")
+        value = value.strip(HTTP_WHITESPACE)  # [Fetch] normalize a header value
+        problem = header_value_problem(value)
+        if problem is not None:
+            # The value may be a credential: name the header, not the value.
+            raise ValueError(f"{prefix}the value of header {name!r} cannot be sent: {problem}")
+        checked[name] = value
+    return checked
+
+
+def check_method(method: str, what: str = "") -> str:
+    """The method, upper-cased (as the transports send it); ``what`` as for headers.
+
+    Raises:
+        ValueError: ``method`` is not an HTTP token.
+    """
+    if not isinstance(method, str) or _TOKEN.fullmatch(method) is None:
+        prefix = f"{what}: " if what else ""
+        raise ValueError(f"{prefix}{shown(str(method))} is not a valid HTTP method")
+    return method.upper()
+
+
+def check_url(url: str, what: str = "URL", schemes: Iterable[str] = ("http", "https")) -> str:
+    """``url`` without surrounding spaces, once it is sure to be sendable.
+
+    The checks are those of the WHATWG URL parser that the transports also
+    make (a browser's ``new EventSource(url)`` throws for the same URLs), made
+    once here instead of failing every connection attempt.
+
+    Args:
+        url: An absolute URL.
+        what: How the message names the URL (``"proxy URL"``, ...).
+        schemes: The schemes allowed, lower case.
+
+    Raises:
+        TypeError: ``url`` is not a ``str``.
+        ValueError: the message names the problem: no scheme or one not in
+            ``schemes``, no host, a character not allowed in a host, an
+            invalid port or IPv4 address, or a control character.
+    """
+    if not isinstance(url, str):
+        raise TypeError(f"{what} must be a str, got {type(url).__name__}")
+    url = url.strip(_C0_CONTROL_OR_SPACE)  # [WHATWG URL] as the parser does
+    if not url:
+        raise ValueError(f"{what} is empty")
+    control = _URL_CONTROL.search(url)
+    if control is not None:
+        # NON-SPEC: the URL parser drops tabs and newlines inside a URL; a
+        # control character there is far more likely a mistake than meant.
+        _fail(what, f"holds the control character {control.group()!r}", url)
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:  # an unclosed or invalid [IPv6] host
+        _fail(what, f"is not valid ({exc})", url)
+    allowed = tuple(schemes)
+    names = " or ".join([", ".join(allowed[:-1]), allowed[-1]])
+    if not parts.scheme:
+        _fail(what, f"is not absolute (no {names} scheme)", url)
+    if parts.scheme not in allowed:
+        _fail(what, f"has the scheme {parts.scheme!r}, not {names}", url)
+    authority = parts.netloc.rpartition("@")[2]
+    if authority.startswith("["):
+        host, _, port = authority[1:].partition("]")
+        port = port[1:]  # after the colon
+        problem = _ipv6_problem(host)
+    else:
+        host, _, port = authority.partition(":")
+        problem = _host_problem(host)
+    if problem is not None:
+        _fail(what, problem, url)
+    if port and not (port.isascii() and port.isdigit() and int(port) <= 65535):
+        _fail(what, f"has an invalid port {port!r}", url)
+    return url
+
+
+def _host_problem(host: str) -> str | None:
+    if not host:
+        return "has no host"
+    forbidden = _FORBIDDEN_IN_HOST.search(host)
+    if forbidden is not None:
+        return f"has {forbidden.group()!r} in its host"
+    last = host[:-1] if host.endswith(".") else host
+    if _NUMBER.fullmatch(last.rpartition(".")[2]):
+        # NON-SPEC: the URL parser also reads short ("127.1"), octal and hex
+        # forms; aiohttp refuses them, so only the dotted-decimal form passes.
+        try:
+            ipaddress.IPv4Address(host)
+        except ValueError:
+            return "has a host that is not a valid IPv4 address (a.b.c.d, in decimal)"
+    return None
+
+
+def _ipv6_problem(host: str) -> str | None:
+    try:
+        ipaddress.IPv6Address(host)
+    except ValueError:
+        return "has a host that is not a valid IPv6 address"
+    return None
+
+
+def _fail(what: str, problem: str, url: str) -> NoReturn:
+    raise ValueError(f"{what} {problem}: {_shown_url(url)}")

@@ -1,0 +1,377 @@
+"""What a request may carry: ids, headers, methods and URLs that no transport would send.
+
+aiohttp and h11 (under httpx) refuse some header values and URLs before
+anything reaches the network, and refuse them again on every attempt. So the
+server's last event ID is sent as Fetch would (without surrounding whitespace)
+or left out with one warning, and a URL, method or header the user gave is
+refused at once with ``ValueError`` naming the problem, never retried.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+import anyio
+import pytest
+from aiohttp import web
+
+from eventsource import ConnectAttempt, EventSource, RedirectError, TransportError
+from eventsource._connection import Connection
+from eventsource._sendable import header_value_problem
+from eventsource._transport._base import Request
+from eventsource._transport._select import TransportOptions, make_transport
+
+from ._fixtures import FAST, LIMIT, Combo, collect
+from ._fixtures import anyio_backend as anyio_backend
+from ._fixtures import combo as combo
+from ._fixtures import server as server
+from ._servers import Handler, LoopbackServer, sse
+
+URL = "http://a.test/stream"
+SSE = {"Content-Type": "text/event-stream"}
+
+
+def warnings_of(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [
+        record.getMessage()
+        for record in caplog.records
+        if record.name == "eventsource" and record.levelno >= logging.WARNING
+    ]
+
+
+def first_then(first: bytes, later: bytes = b"data: b\n\n") -> Handler:
+    """A handler: ``first`` on the first request, ``later`` on each one after it."""
+    served = 0
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        nonlocal served
+        served += 1
+        return await sse(request, first if served == 1 else later)
+
+    return handler
+
+
+# -- the rule, against the transports themselves -------------------------------------
+
+
+@pytest.mark.anyio
+async def test_every_header_value_the_rule_passes_reaches_the_server_intact(
+    combo: Combo, server: LoopbackServer
+) -> None:
+    # The rule in _sendable was found by trying each character on both
+    # transports; this keeps it honest as aiohttp and h11 change.
+    async def ok(request: web.Request) -> web.StreamResponse:
+        return web.Response(text="ok")
+
+    server.handle("/probe", ok)
+    values = [f"a{chr(code)}b" for code in range(0x80)] + ["aéb", "a消b", "a\u2028b"]
+    transport = make_transport(combo.transport, None, None, TransportOptions())
+    sent: set[str] = set()
+    try:
+        for value in values:
+            request = Request("GET", server.url("/probe"), {"X-Probe": value})
+            try:
+                with anyio.fail_after(LIMIT):
+                    response = await transport.open(request)
+            except TransportError:
+                continue  # refused before anything was sent
+            sent.add(value)
+            await response.aclose()
+    finally:
+        await transport.aclose()
+    passed = {value for value in values if header_value_problem(value) is None}
+    assert passed <= sent
+    received = {r.headers["X-Probe"] for r in server.requests if r.path == "/probe"}
+    assert passed <= received
+    if combo.transport == "aiohttp":  # the stricter of the two refuses all the rest
+        assert sent == passed
+
+
+# -- the server's last event ID --------------------------------------------------------
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("line", "sent"),
+    [
+        (b"id: 5 \n", "5"),
+        (b"id:  5\n", "5"),
+        (b"id: \t5\t\n", "5"),
+        (b"id: \x0c5\n", None),
+        (b"id: 5\x01\n", None),
+        (b"id: 5\x7f\n", None),
+        (b"id: a\x1bb\n", None),
+    ],
+    ids=["trailing-space", "leading-space", "tabs", "form-feed", "soh", "del", "esc"],
+)
+async def test_a_last_event_id_that_cannot_be_sent_as_is_never_blocks_a_reconnect(
+    combo: Combo,
+    server: LoopbackServer,
+    caplog: pytest.LogCaptureFixture,
+    line: bytes,
+    sent: str | None,
+) -> None:
+    caplog.set_level(logging.WARNING, logger="eventsource")
+    server.handle("/", first_then(line + b"data: a\n\n"))
+    raw_id = line[4:-1].decode()
+    # max_reconnects: the old code failed every reconnect locally, forever.
+    async with combo.source(server.url("/"), max_reconnects=2, **FAST) as es:
+        events = await collect(es, 3)
+        assert es.last_event_id == raw_id  # the id itself is kept as the server sent it
+    assert [e.data for e in events] == ["a", "b", "b"]
+    assert {e.last_event_id for e in events} == {raw_id}
+    assert len(server.requests) == 3
+    assert [r.headers.get("Last-Event-ID") for r in server.requests[1:]] == [sent, sent]
+    warnings = warnings_of(caplog)
+    if sent is None:
+        [warning] = warnings  # one, though two reconnects went without it
+        assert repr(raw_id) in warning
+        assert "without it" in warning
+    else:
+        assert warnings == []
+
+
+@pytest.mark.anyio
+async def test_a_utf8_last_event_id_is_still_sent_as_utf8(
+    combo: Combo, server: LoopbackServer
+) -> None:
+    raw: list[bytes | None] = []
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        raw.append(dict(request.raw_headers).get(b"Last-Event-ID"))
+        return await sse(request, "id: 消息-1\ndata: x\n\n".encode())
+
+    server.handle("/", handler)
+    async with combo.source(server.url("/"), **FAST) as es:
+        events = await collect(es, 2)
+    assert [e.last_event_id for e in events] == ["消息-1", "消息-1"]
+    assert raw[:2] == [None, "消息-1".encode()]
+
+
+@pytest.mark.anyio
+async def test_an_unsendable_id_from_the_store_is_left_out_not_refused(
+    combo: Combo, server: LoopbackServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    class Store:
+        def load(self) -> str | None:
+            return "5\x01"  # saved from a server's id: not the user's mistake
+
+        def save(self, last_event_id: str) -> None:
+            pass
+
+    caplog.set_level(logging.WARNING, logger="eventsource")
+    server.handle("/", first_then(b"data: a\n\n"))
+    source = combo.source(server.url("/"), last_event_id_store=Store(), max_reconnects=0)
+    async with source as es:
+        [event] = await collect(es, 1)
+    assert event.data == "a"
+    assert "Last-Event-ID" not in server.requests[0].headers
+    assert len(warnings_of(caplog)) == 1
+
+
+def test_each_distinct_unsendable_id_is_warned_about_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.WARNING, logger="eventsource")
+    conn = Connection(URL)
+    sent: list[str | None] = []
+    for body in [b"id: a\x01\n\n", b"", b"id: b\x01\n\n", b"id:  7 \n\n", b"id: b\x01\n\n"]:
+        conn.receive_response(200, SSE, URL)
+        conn.feed(body)
+        conn.connection_lost(None)
+        for _ in range(2):  # attempts and redirect hops build the request again
+            sent.append(conn.build_request().headers.get("Last-Event-ID"))
+    assert sent == [None, None, None, None, None, None, "7", "7", None, None]
+    warnings = warnings_of(caplog)
+    # One each time an unsendable id comes into force, not one per request.
+    assert len(warnings) == 3
+    assert ["'a\\x01'" in warnings[0], "'b\\x01'" in warnings[1], "'b\\x01'" in warnings[2]] == [
+        True,
+        True,
+        True,
+    ]
+
+
+def test_a_long_unsendable_id_is_cut_short_in_the_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.WARNING, logger="eventsource")
+    conn = Connection(URL)
+    conn.receive_response(200, SSE, URL)
+    conn.feed(b"id: \x01" + b"x" * 10_000 + b"\n\n")
+    conn.build_request()
+    [warning] = warnings_of(caplog)
+    assert len(warning) < 300
+
+
+# -- headers, methods and ids the user gives ---------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_spaces_around_a_header_value_or_last_event_id_are_dropped_as_fetch_does(
+    combo: Combo, server: LoopbackServer
+) -> None:
+    server.handle("/", first_then(b"data: a\n\n"))
+    source = combo.source(
+        server.url("/"), headers={"X-Token": " t0ken\t"}, last_event_id=" 41 ", max_reconnects=0
+    )
+    async with source as es:
+        await collect(es, 1)
+    headers = server.requests[0].headers
+    assert (headers["X-Token"], headers["Last-Event-ID"]) == ("t0ken", "41")
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"headers": {"X-A": "a\nb"}}, "the value of header 'X-A' cannot be sent"),
+        ({"headers": {"X-A": "a\rb"}}, "control character '\\r'"),
+        ({"headers": {"X-A": "a\x00b"}}, "control character '\\x00'"),
+        ({"headers": {"X-A": "a\x01b"}}, "control character '\\x01'"),
+        ({"headers": {"X-A": "\x7f"}}, "control character '\\x7f'"),
+        ({"headers": {"X A": "v"}}, "'X A' is not a valid header name"),
+        ({"headers": {"": "v"}}, "'' is not a valid header name"),
+        ({"headers": {"X:A": "v"}}, "'X:A' is not a valid header name"),
+        ({"headers": {"Xé": "v"}}, "'Xé' is not a valid header name"),
+        ({"method": "GET /x"}, "'GET /x' is not a valid HTTP method"),
+        ({"method": ""}, "'' is not a valid HTTP method"),
+        ({"last_event_id": "1\n2"}, "last_event_id: the value of header 'Last-Event-ID'"),
+        ({"proxy": "http://"}, "proxy URL has no host: 'http://'"),
+        ({"proxy": "proxy.test:3128"}, "proxy URL has the scheme 'proxy.test', not http or https"),
+        ({"proxy": "socks5://proxy.test:1080"}, "has the scheme 'socks5', not http or https:"),
+        ({"proxy": "http://p.test:99999"}, "proxy URL has an invalid port '99999'"),
+        ({"proxy": "http://p.test:3128", "transport": "httpx"}, None),
+        ({"proxy": "socks5://p.test:1080", "transport": "httpx"}, None),
+        (
+            {"proxy": "ftp://p.test", "transport": "httpx"},
+            "'ftp', not http, https, socks5 or socks5h",
+        ),
+    ],
+)
+def test_what_no_request_could_carry_is_refused_at_construction(
+    options: dict[str, object], message: str | None
+) -> None:
+    if message is None:
+        EventSource("http://127.0.0.1:9/", **options)  # type: ignore[arg-type]
+        return
+    with pytest.raises(ValueError, match=re.escape(message)) as info:
+        EventSource("http://127.0.0.1:9/", **options)  # type: ignore[arg-type]
+    assert "a\nb" not in str(info.value)  # a value may be a secret: only its name shows
+
+
+@pytest.mark.parametrize("headers", [{"X-A": 5}, {"X-A": b"v"}, {b"X-A": "v"}])
+def test_a_header_that_is_not_a_str_is_a_type_error(headers: dict[object, object]) -> None:
+    with pytest.raises(TypeError, match="must be str"):
+        EventSource("http://127.0.0.1:9/", headers=headers)  # type: ignore[arg-type]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"headers": {"Authorization": "Bearer s3cr3t\nX-Evil: 1"}}, "header 'Authorization'"),
+        ({"headers": {"Authorization": "Bearer s3\x00cr3t"}}, "control character '\\x00'"),
+        ({"method": "G T"}, "prepare_request: 'G T' is not a valid HTTP method"),
+        ({"url": "http://"}, "URL from prepare_request has no host: 'http://'"),
+        ({"url": "http://h.test:99999/"}, "invalid port '99999'"),
+        ({"url": "/relative"}, "is not absolute"),
+        ({"url": "http://a b.test/"}, "' ' in its host"),
+    ],
+)
+async def test_a_request_prepare_request_leaves_unsendable_raises_at_once(
+    combo: Combo, server: LoopbackServer, change: dict[str, object], message: str
+) -> None:
+    def spoil(attempt: ConnectAttempt) -> None:
+        for name, value in change.items():
+            setattr(attempt, name, value)
+
+    server.handle("/", first_then(b"data: a\n\n"))
+    es = combo.source(server.url("/"), prepare_request=spoil, max_reconnects=0)
+    try:
+        with pytest.raises(ValueError, match=re.escape(message)) as info, anyio.fail_after(LIMIT):
+            await es.__anext__()
+    finally:
+        await es.aclose()
+    assert "s3" not in str(info.value)
+    assert server.requests == []
+
+
+# -- URLs --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("", "URL is empty"),
+        (" \n", "URL is empty"),
+        ("http://", "URL has no host: 'http://'"),
+        ("https://:8000/x", "URL has no host: 'https://:8000/x'"),
+        ("http:///stream", "URL has no host: 'http:///stream'"),
+        ("http://user@/x", "URL has no host"),
+        ("ftp://h.test/x", "URL has the scheme 'ftp', not http or https: 'ftp://h.test/x'"),
+        ("ws://127.0.0.1/", "URL has the scheme 'ws'"),
+        ("/stream", "URL is not absolute (no http or https scheme): '/stream'"),
+        ("//h.test/stream", "URL is not absolute"),
+        ("http://h.test:99999/", "URL has an invalid port '99999'"),
+        ("http://h.test:x/", "URL has an invalid port 'x'"),
+        ("http://h.test:-1/", "URL has an invalid port '-1'"),
+        ("http://h.test: 80/", "URL has an invalid port ' 80'"),
+        ("http://a b.test/", "URL has ' ' in its host"),
+        ("http://a<b.test/", "URL has '<' in its host"),
+        ("http://a%20b.test/", "URL has '%' in its host"),
+        ("http://a\tb.test/", "URL holds the control character '\\t'"),
+        ("http://a\x01b.test/", "URL holds the control character '\\x01'"),
+        ("http://h.test/a\nb", "URL holds the control character '\\n'"),
+        ("http://h.test/\x7f", "URL holds the control character '\\x7f'"),
+        ("http://[::1/", "URL is not valid"),
+        ("http://[v1.x]/", "URL has a host that is not a valid IPv6 address"),
+        ("http://1.2.3.4.5/", "not a valid IPv4 address"),
+        ("http://127.1/", "not a valid IPv4 address"),
+        ("http://h.test:99999/x?token=s3cr3t", "'http://h.test:99999/x'"),
+        ("http://u:s3cr3t@h.test:99999/x", "'http://u@h.test:99999/x'"),
+    ],
+)
+def test_a_url_no_request_could_be_made_to_is_refused_at_construction(
+    url: str, message: str
+) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)) as info:
+        EventSource(url)
+    assert "s3cr3t" not in str(info.value)
+
+
+def test_a_url_that_is_not_a_str_is_a_type_error() -> None:
+    with pytest.raises(TypeError, match="URL must be a str, got bytes"):
+        EventSource(b"http://127.0.0.1:9/")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("params", [None, {"a": "1"}])
+def test_spaces_around_the_url_are_dropped_as_the_url_parser_does(
+    params: dict[str, str] | None,
+) -> None:
+    es = EventSource(" \thttp://127.0.0.1:9/x \n", params=params)
+    assert es.url == "http://127.0.0.1:9/x" + ("?a=1" if params else "")
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://[::1]:8000/x", "HTTPS://Host.Test/x", "http://h.test:/x", "http://例え.テスト/"],
+)
+def test_valid_urls_are_accepted(url: str) -> None:
+    assert EventSource(url).url == url
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("location", ["http://1.2.3.4.5/x", "http://a b.test/x"])
+async def test_a_redirect_to_an_unsendable_url_is_a_redirect_error(
+    combo: Combo, server: LoopbackServer, location: str
+) -> None:
+    async def redirect(request: web.Request) -> web.StreamResponse:
+        return web.Response(status=307, headers={"Location": location})
+
+    server.handle("/", redirect)
+    es = combo.source(server.url("/"), max_reconnects=0)
+    with pytest.raises(RedirectError, match="invalid URL"), anyio.fail_after(LIMIT):
+        async with es:
+            await es.__anext__()
+    assert len(server.requests) == 1
