@@ -117,7 +117,7 @@ class Parser:
         self._skip_lf = False  # the last block ended in CR: a leading LF is its pair
         self._data: list[str] = []  # the data buffer, as lines joined at dispatch
         self._data_size = 0
-        self._joined = 0  # the data buffer's pieces before this one are joined lines
+        self._joined = 0  # the data buffer's pieces from here on are single lines
         self._event_type = ""
         self._id_buffer = self.last_event_id
         self._error: ProtocolError | None = None
@@ -258,13 +258,9 @@ class Parser:
     def _lines(self, lines: list[str]) -> None:
         """The spec's line loop over ``lines`` (the piece after the last LF: empty, dropped)."""
         lines.pop()
-        data = self._data
-        data_size = self._data_size
-        event_type = self._event_type
-        id_buffer = self._id_buffer
-        limit = self._max
+        data, data_size, event_type = self._data, self._data_size, self._event_type
+        id_buffer, limit, first = self._id_buffer, self._max, self._joined
         types, datas, ids = self._types, self._datas, self._ids
-        first = self._joined  # the pieces from here on are single lines
         for line in lines:
             if line[:6] == "data: ":  # the common case first: no partition needed
                 value = line[6:]
@@ -309,11 +305,8 @@ class Parser:
             # about twice as fast from a few big pieces as from a piece per line.
             data[first:] = ["\n".join(data[first:])]
             first = len(data)
-        self._joined = first
-        self._data = data
-        self._data_size = data_size
-        self._event_type = event_type
-        self._id_buffer = id_buffer
+        self._data, self._data_size, self._joined = data, data_size, first
+        self._event_type, self._id_buffer = event_type, id_buffer
 
     def _fail(self, message: str) -> None:
         # The stream is unusable until reset(): drop what it holds.
