@@ -305,6 +305,19 @@ async def test_aiter_events_hands_comments_to_on_comment_in_wire_order(client: s
     assert seen == ["a", "ping", "b", "pong"]
 
 
+async def test_aiter_events_without_on_comment_yields_only_the_events() -> None:
+    async def comments(request: web.Request) -> web.StreamResponse:
+        return await stream(request, b": hi\ndata: a\n\n: ping\ndata: b\n\n")
+
+    async with (
+        serve({"/": comments}) as server,
+        aiohttp.ClientSession() as session,
+        session.get(server.url("/")) as response,
+    ):
+        events = [event async for event in aiter_events(response)]
+    assert [event.data for event in events] == ["a", "b"]
+
+
 async def test_aiter_events_rejects_other_objects() -> None:
     with pytest.raises(TypeError, match="aiohttp"):
         [e async for e in aiter_events(object())]

@@ -268,10 +268,18 @@ CUTS = st.lists(st.integers(0, 400), max_size=12)
 @example(b"data: a\r\n\r\n", [8])
 @example(BOM + b"data: x\n\n", [1, 2])
 @example(b"id: 1\ndata: \xe2\x82\xac\r", [16])
-def test_every_chunking_gives_the_same_events_retry_and_last_event_id(
+@example(b"data: a\n\n: ping\ndata: b\n\n", [])  # a comment between events of one read
+def test_every_chunking_gives_the_references_events_and_comments_in_wire_order(
     stream: bytes, cuts: list[int]
 ) -> None:
+    expected = reference(stream)
     whole = run([stream])
+    assert (whole.items, whole.retry, whole.last_event_id, whole.error) == (
+        expected.items,
+        expected.retry,
+        expected.last_event_id,
+        None,
+    )
     assert run([stream], whole_events=True) == whole
     for name, chunks in chunkings(stream, cuts).items():
         assert run(chunks) == whole, name

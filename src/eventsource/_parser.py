@@ -211,7 +211,7 @@ class Parser:
     def _whole_events(self, body: str) -> bool:
         """Take the events of ``body`` whole if all have one shape; else take nothing.
 
-        The one fast path: 1.6-1.7x the line loop alone on chat, CRLF chat, LLM
+        The one fast path: 1.5-1.7x the line loop alone on chat, CRLF chat, LLM
         token and typed events (bench/parser.py, 4 and 64 KiB reads). ``body``
         starts after a blank line (no data or type pending) and ends with one.
         Each event is a ``data: `` line, or an ``id: `` or ``event: `` line then
