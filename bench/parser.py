@@ -1,20 +1,26 @@
 """Parser throughput: eventsource.Parser against httpx-sse's decode path, in one run.
 
-Usage: python bench/parser.py [--quick] [--rounds N] [--only NAME] [--no-gc]
+Usage: python bench/parser.py [--quick] [--rounds N] [--only NAME] [--no-gc] [--base SRC]
 
-Each workload is one byte string, fed whole and as 4 KiB chunks. httpx-sse is
-run end to end without a network: an ``httpx.Response`` whose body yields the
-same chunks, read with ``httpx_sse.EventSource(response).iter_sse()`` (its
-text decoder, its SSE line splitter and its field decoder). Both sides must
-agree on the event count and a CRC of every event's data. Rounds interleave
-the two implementations; the table shows medians of process CPU time and the
-spread of rounds.
+Each workload is one byte string, fed whole, as 64 KiB chunks (a transport's
+read) and as 4 KiB chunks. httpx-sse is run end to end without a network: an
+``httpx.Response`` whose body yields the same chunks, read with
+``httpx_sse.EventSource(response).iter_sse()`` (its text decoder, its SSE line
+splitter and its field decoder). ``raw-lines`` is the floor, not a peer: a
+``bytes.split`` loop that keeps ``data:`` values as bytes and knows nothing
+else of the spec (the ``raw_lines`` driver of bench/e2e.py without aiohttp).
+``--base SRC`` adds the parser of another checkout (its ``src`` directory,
+e.g. main's) as ``base``: a before/after in one run, on the same machine state.
+All must agree on the event count and a CRC of every event's data. Rounds
+interleave the implementations; the table shows medians of process CPU time
+and the spread of rounds.
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import importlib.util
 import json
 import platform
 import statistics
@@ -24,6 +30,7 @@ import timeit
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 
@@ -32,6 +39,7 @@ try:
 except ImportError:  # not a dependency of the package: the peer we compare with
     sys.exit("bench/parser.py compares with httpx-sse: .venv/bin/pip install httpx-sse")
 
+from eventsource import MessageEvent
 from eventsource.decode import Parser
 
 CHUNK = 4096
@@ -66,6 +74,18 @@ def tokens(count: int) -> Workload:
     return Workload("c. LLM tokens", block * count, count)
 
 
+def crlf(count: int) -> Workload:
+    # The chat feed with CRLF line breaks, as some servers (and proxies) send it.
+    workload = chat(count)
+    return Workload("e. chat, CRLF", workload.stream.replace(b"\n", b"\r\n"), count)
+
+
+def typed(count: int) -> Workload:
+    # Typed events: an event: line, then data (the shape of Anthropic-style LLM streams).
+    block = b'event: content_block_delta\ndata: {"type":"text_delta","text":"tok"}\n\n'
+    return Workload("f. typed events (event: + data:)", block * count, count)
+
+
 def single(mib: int) -> Workload:
     line = b"data: " + b"y" * 1017 + b"\n"  # 1 KiB lines
     stream = line * (mib * 1024) + b"\n"
@@ -82,8 +102,32 @@ def run_ours(chunks: list[bytes]) -> list[str]:
     parser = Parser(max_event_size=1 << 30)
     datas: list[str] = []
     for chunk in chunks:
-        datas += [event.data for event in parser.feed(chunk)]
+        # feed() returns comments too (none here): a consumer tells them apart.
+        datas += [item.data for item in parser.feed(chunk) if isinstance(item, MessageEvent)]
     return datas
+
+
+def load_base(src: str) -> Callable[[list[bytes]], list[str]]:
+    """``run_ours`` for the parser of the package in ``src``, imported as eventsource_base."""
+    init = Path(src) / "eventsource" / "__init__.py"
+    spec = importlib.util.spec_from_file_location(
+        "eventsource_base", init, submodule_search_locations=[str(init.parent)]
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    parser_class, event_class = module.Parser, module.MessageEvent
+
+    def run_base(chunks: list[bytes]) -> list[str]:
+        parser = parser_class(max_event_size=1 << 30)
+        datas: list[str] = []
+        for chunk in chunks:
+            datas += [item.data for item in parser.feed(chunk) if isinstance(item, event_class)]
+        return datas
+
+    return run_base
 
 
 def run_httpx_sse(chunks: list[bytes]) -> list[str]:
@@ -94,23 +138,45 @@ def run_httpx_sse(chunks: list[bytes]) -> list[str]:
     return [sse.data for sse in httpx_sse.EventSource(response).iter_sse()]
 
 
-IMPLEMENTATIONS: dict[str, Callable[[list[bytes]], list[str]]] = {
+def run_raw_lines(chunks: list[bytes]) -> list[bytes]:
+    pending = b""
+    data: list[bytes] = []
+    datas: list[bytes] = []
+    for chunk in chunks:
+        lines = (pending + chunk).split(b"\n")
+        pending = lines.pop()
+        for line in lines:
+            if line[-1:] == b"\r":
+                line = line[:-1]
+            if not line:
+                if data:
+                    datas.append(b"\n".join(data))
+                    data = []
+            elif line[:5] == b"data:":
+                data.append(line[6:] if line[5:6] == b" " else line[5:])
+    return datas
+
+
+IMPLEMENTATIONS: dict[str, Callable[[list[bytes]], list[str] | list[bytes]]] = {
     "eventsource": run_ours,
     "httpx-sse": run_httpx_sse,
+    "raw-lines": run_raw_lines,
 }
 
 
-def checksum(datas: list[str]) -> tuple[int, int]:
+def checksum(datas: list[str] | list[bytes]) -> tuple[int, int]:
     crc = 0
     for data in datas:
-        crc = zlib.crc32(data.encode(), crc)
+        crc = zlib.crc32(data if isinstance(data, bytes) else data.encode(), crc)
     return len(datas), crc
 
 
 GC_DURING_RUNS = True
 
 
-def timed(run: Callable[[list[bytes]], list[str]], chunks: list[bytes]) -> tuple[float, list[str]]:
+def timed(
+    run: Callable[[list[bytes]], list[str] | list[bytes]], chunks: list[bytes]
+) -> tuple[float, list[str] | list[bytes]]:
     # CPU time of this process: on a shared two-core box, time spent descheduled
     # behind other processes is noise, not parsing.
     gc.collect()
@@ -128,10 +194,10 @@ def spread(samples: list[float]) -> float:
 
 
 def bench(workloads: list[Workload], rounds: int) -> None:
-    modes: list[tuple[str, int | None]] = [("whole", None), ("4 KiB", CHUNK)]
+    modes: list[tuple[str, int | None]] = [("whole", None), ("64 KiB", 65536), ("4 KiB", CHUNK)]
     print(
         f"{'workload':37} {'feed':6} {'impl':12} {'events/s':>12} {'MB/s':>8}"
-        f" {'spread':>7} {'ours/httpx-sse':>15}"
+        f" {'spread':>7} {'ours/impl':>10}"
     )
     for workload in workloads:
         mb = len(workload.stream) / 1e6
@@ -148,12 +214,12 @@ def bench(workloads: list[Workload], rounds: int) -> None:
                 if len(sums) != 1 or next(iter(sums))[0] != workload.events:
                     sys.exit(f"MISMATCH on {workload.name} ({mode}): {sums}")
             ours = statistics.median(times["eventsource"])
-            theirs = statistics.median(times["httpx-sse"])
-            for name, median in (("eventsource", ours), ("httpx-sse", theirs)):
-                ratio = f"{theirs / ours:14.2f}x" if name == "eventsource" else ""
+            for name in IMPLEMENTATIONS:
+                median = statistics.median(times[name])
+                ratio = f"{median / ours:9.2f}x" if name != "eventsource" else ""
                 print(
                     f"{workload.name:37} {mode:6} {name:12} {workload.events / median:12,.0f}"
-                    f" {mb / median:8.1f} {spread(times[name]):6.0%} {ratio:>15}".rstrip()
+                    f" {mb / median:8.1f} {spread(times[name]):6.0%} {ratio:>10}".rstrip()
                 )
 
 
@@ -163,7 +229,10 @@ def main() -> None:
     options.add_argument("--rounds", type=int, default=None)
     options.add_argument("--only", default="", help="comma-separated parts of workload names")
     options.add_argument("--no-gc", action="store_true", help="disable gc during timed runs")
+    options.add_argument("--base", help="the src directory of another checkout, run as 'base'")
     args = options.parse_args()
+    if args.base:
+        IMPLEMENTATIONS["base"] = load_base(args.base)
     global GC_DURING_RUNS
     GC_DURING_RUNS = not args.no_gc
     scale = 10 if args.quick else 1
@@ -172,6 +241,8 @@ def main() -> None:
         chat(200_000 // scale),
         large(2_000 // scale),
         tokens(200_000 // scale),
+        crlf(200_000 // scale),
+        typed(200_000 // scale),
         *(single(mib) for mib in ((2, 4, 8) if args.quick else (16, 32, 64))),
     ]
     wanted = args.only.split(",")
@@ -188,15 +259,18 @@ def main() -> None:
 def construction_costs() -> None:
     # Where the time of a small event goes: building the event object alone.
     from eventsource import MessageEvent
+    from eventsource._event import message_events
 
-    def cost(make: Callable[[], object]) -> float:
-        return min(timeit.repeat(make, number=100_000, repeat=5)) / 100_000 * 1e9
+    def cost(make: Callable[[], object], per: int = 1) -> float:
+        return min(timeit.repeat(make, number=100_000 // per, repeat=5)) / 100_000 * 1e9
 
     ours = cost(lambda: MessageEvent("message", "tok", "", ""))
+    columns = (["message"] * 1000, ["tok"] * 1000, [""] * 1000)
+    batch = cost(lambda: message_events(*columns, ""), per=1000)
     theirs = cost(lambda: httpx_sse.ServerSentEvent("", "tok", "", None))
     print(
-        f"constructing one event: eventsource.MessageEvent {ours:.0f} ns,"
-        f" httpx_sse.ServerSentEvent {theirs:.0f} ns"
+        f"constructing one event: MessageEvent(...) {ours:.0f} ns, the parser's"
+        f" message_events() {batch:.0f} ns (in 1,000s), httpx_sse.ServerSentEvent {theirs:.0f} ns"
     )
 
 

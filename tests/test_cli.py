@@ -169,12 +169,11 @@ async def test_raw_echoes_the_wire_form_which_parses_back_to_the_same_events(
         "id: 2\ndata:\n\n"
         "id:\ndata:  lead\n\n"
     )
-    events = Parser().feed(result.out.encode())
-    assert [(e.type, e.data, e.last_event_id) for e in events] == [
-        ("chat", "a\nb", "1"),
-        ("message", "same id", "1"),
-        ("message", "", "2"),
-        ("message", " lead", ""),
+    assert Parser().feed(result.out.encode()) == [
+        MessageEvent("chat", "a\nb", "1"),
+        MessageEvent("message", "same id", "1"),
+        MessageEvent("message", "", "2"),
+        MessageEvent("message", " lead", ""),
     ]
 
 

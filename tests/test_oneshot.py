@@ -289,6 +289,37 @@ async def test_aiter_events_raises_content_type_error_and_error_events() -> None
             [e async for e in aiter_events(response)]
 
 
+@pytest.mark.parametrize("client", ["aiohttp", "httpx"])
+async def test_aiter_events_hands_comments_to_on_comment_in_wire_order(client: str) -> None:
+    async def comments(request: web.Request) -> web.StreamResponse:
+        return await stream(request, b"data: a\n\n: ping\ndata: b\n\n:pong\n")
+
+    seen: list[str] = []
+    async with serve({"/": comments}) as server:
+        if client == "aiohttp":
+            async with aiohttp.ClientSession() as session, session.get(server.url("/")) as r:
+                async for event in aiter_events(r, on_comment=seen.append):
+                    seen.append(event.data)
+        else:
+            async with httpx.AsyncClient() as http, http.stream("GET", server.url("/")) as r:
+                async for event in aiter_events(r, on_comment=seen.append):
+                    seen.append(event.data)
+    assert seen == ["a", "ping", "b", "pong"]
+
+
+async def test_aiter_events_without_on_comment_yields_only_the_events() -> None:
+    async def comments(request: web.Request) -> web.StreamResponse:
+        return await stream(request, b": hi\ndata: a\n\n: ping\ndata: b\n\n")
+
+    async with (
+        serve({"/": comments}) as server,
+        aiohttp.ClientSession() as session,
+        session.get(server.url("/")) as response,
+    ):
+        events = [event async for event in aiter_events(response)]
+    assert [event.data for event in events] == ["a", "b"]
+
+
 async def test_aiter_events_rejects_other_objects() -> None:
     with pytest.raises(TypeError, match="aiohttp"):
         [e async for e in aiter_events(object())]

@@ -2,20 +2,30 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from eventsource import MessageEvent, ProtocolError
+from eventsource._event import message_events
 from eventsource._parser import WINDOW
-from eventsource.decode import Parser
+from eventsource.decode import Comment, Parser
 
 
 def parse(data: bytes, **kwargs: object) -> tuple[list[MessageEvent], Parser]:
+    """The events of ``data`` (the test fails on a comment: see ``items``)."""
     parser = Parser(**kwargs)  # type: ignore[arg-type]
-    return parser.feed(data), parser
+    events = parser.feed(data)
+    assert all(isinstance(e, MessageEvent) for e in events)
+    return events, parser  # type: ignore[return-value]
+
+
+def items(data: bytes) -> list[MessageEvent | Comment]:
+    return Parser().feed(data)
 
 
 def datas(data: bytes) -> list[str]:
-    return [e.data for e in parse(data)[0]]
+    return [e.data for e in items(data) if isinstance(e, MessageEvent)]
 
 
 def test_simple_event_has_message_type_and_data() -> None:
@@ -58,15 +68,51 @@ def test_field_without_colon_has_empty_value() -> None:
     assert datas(b"data\n\n") == [""]
 
 
-def test_comment_lines_are_ignored_and_reported() -> None:
-    seen: list[str] = []
-    events, _ = parse(b": hello\n:world\ndata: x\n\n", on_comment=seen.append)
-    assert [e.data for e in events] == ["x"]
-    assert seen == ["hello", "world"]
+def test_comment_lines_are_returned_with_one_leading_space_removed() -> None:
+    assert items(b": hello\n:world\n:  two\n:\ndata: x\n\n") == [
+        Comment("hello"),
+        Comment("world"),
+        Comment(" two"),
+        Comment(""),
+        MessageEvent("message", "x", "", ""),
+    ]
 
 
-def test_comment_without_callback_is_ignored() -> None:
-    assert datas(b":keepalive\n\n") == []
+def test_events_and_comments_of_one_read_come_out_in_wire_order() -> None:
+    # Comments used to reach a callback while the read was decoded: before the
+    # read's events, so a listener saw `ping, a, b`.
+    assert items(b"data: a\n\n: ping\ndata: b\n\n") == [
+        MessageEvent("message", "a"),
+        Comment("ping"),
+        MessageEvent("message", "b"),
+    ]
+
+
+def test_a_comment_inside_an_event_comes_out_before_that_event() -> None:
+    # The event is complete only at its blank line, after the comment.
+    assert items(b"data: a\n: ping\ndata: b\n\n: pong\n") == [
+        Comment("ping"),
+        MessageEvent("message", "a\nb"),
+        Comment("pong"),
+    ]
+
+
+def test_comments_keep_their_order_among_events_taken_whole() -> None:
+    parser = Parser()
+    assert len(parser.feed(b"data: 0\n\ndata: 1\n\n")) == 2  # several events: fast path on
+    stream = b"data: 2\n\ndata: 3\n\n: ping\ndata: 4\n\ndata: 5\n\n:end\n"
+    assert parser.feed(stream) == [
+        MessageEvent("message", "2"),
+        MessageEvent("message", "3"),
+        Comment("ping"),
+        MessageEvent("message", "4"),
+        MessageEvent("message", "5"),
+        Comment("end"),
+    ]
+
+
+def test_a_heartbeat_alone_is_one_comment_and_no_event() -> None:
+    assert items(b":keepalive\n\n") == [Comment("keepalive")]
 
 
 def test_unknown_fields_are_ignored() -> None:
@@ -196,10 +242,11 @@ def test_spec_example_four_blocks() -> None:
         b": test stream\n\ndata: first event\nid: 1\n\n"
         b"data:second event\nid\n\ndata:  third event\n"
     )
-    events, parser = parse(stream)
-    assert [(e.data, e.last_event_id) for e in events] == [
-        ("first event", "1"),
-        ("second event", ""),
+    parser = Parser()
+    assert parser.feed(stream) == [
+        Comment("test stream"),
+        MessageEvent("message", "first event", "1"),
+        MessageEvent("message", "second event", ""),
     ]
     parser.reset()
     assert parser.feed(b"\n") == []
@@ -234,9 +281,18 @@ def test_event_data_larger_than_limit_raises_protocol_error() -> None:
 def test_events_before_a_limit_violation_are_returned_then_error_raised() -> None:
     parser = Parser(max_event_size=10)
     events = parser.feed(b"data: a\n\ndata: 0123456789ab\n")
-    assert [e.data for e in events] == ["a"]
+    assert [e.data for e in events] == ["a"]  # type: ignore[union-attr]
+    assert parser.error is not None
     with pytest.raises(ProtocolError):
         parser.feed(b"\n")
+
+
+def test_a_comment_before_a_limit_violation_is_returned_then_error_raised() -> None:
+    parser = Parser(max_event_size=10)
+    assert parser.feed(b": hi\n0123456789ab\n") == [Comment("hi")]
+    with pytest.raises(ProtocolError) as info:
+        parser.feed(b"")
+    assert info.value is parser.error
 
 
 def test_max_event_size_must_be_positive() -> None:
@@ -282,6 +338,15 @@ def test_a_read_larger_than_the_decoding_window_gives_the_same_events() -> None:
     assert len(whole) == 3001
     assert whole[2999] == MessageEvent("message", "x" * (2999 % 300), "2999", "")
     assert whole[-1].data == "y" * (WINDOW + 10)
+
+
+@pytest.mark.parametrize("size", [1, 7, 100, 4096])
+def test_an_event_of_many_data_lines_is_the_same_under_any_chunking(size: int) -> None:
+    # An open event's lines are joined into pieces as they come (see COMPACT_LINES).
+    stream = b"".join(b"data: %d\n" % i for i in range(1000)) + b"event: e\n\n"
+    parser = Parser()
+    events = [e for i in range(0, len(stream), size) for e in parser.feed(stream[i : i + size])]
+    assert events == [MessageEvent("e", "\n".join(str(i) for i in range(1000)))]
 
 
 def test_a_big_read_returns_the_events_before_a_limit_violation_then_raises() -> None:
@@ -357,3 +422,21 @@ def test_events_taken_whole_after_a_read_of_several_are_the_line_loops_events(bo
     assert [*parse(first)[0], *events] == expected
     assert parser.last_event_id == last_event_id
     assert events[-1] == MessageEvent("message", "t", last_event_id)
+
+
+def test_events_built_from_columns_equal_those_of_the_constructor() -> None:
+    # The parser builds events without calling __init__ (see message_events): the
+    # same frozen values, every field set.
+    built = message_events(["message", "chat"], ["a", "b\nc"], ["", "7"], "http://h:1")
+    assert built == [
+        MessageEvent("message", "a", "", "http://h:1"),
+        MessageEvent("chat", "b\nc", "7", "http://h:1"),
+    ]
+    assert [type(event) for event in built] == [MessageEvent, MessageEvent]
+    assert hash(built[1]) == hash(MessageEvent("chat", "b\nc", "7", "http://h:1"))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        built[0].data = "changed"  # type: ignore[misc]
+    # A field added to MessageEvent must be added to message_events too.
+    fields = [field.name for field in dataclasses.fields(MessageEvent)]
+    assert fields == ["type", "data", "last_event_id", "origin"]
+    assert message_events([], [], [], "") == []

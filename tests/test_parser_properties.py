@@ -1,5 +1,8 @@
 """Property tests of the parser: any chunking gives the same result; it agrees with the spec.
 
+The result is every event and comment in wire order, the retry value, the
+last event ID and the limit error, if any.
+
 The streams are built from spec-shaped lines (every field, comments, unknown
 and colon-less fields, BOMs, NUL, multi-byte characters) mixed with arbitrary
 bytes (invalid UTF-8, stray CR and LF), joined with random line endings.
@@ -17,7 +20,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from eventsource import MessageEvent, ProtocolError
-from eventsource.decode import Parser
+from eventsource.decode import Comment, Parser
 
 BOM = b"\xef\xbb\xbf"
 
@@ -30,8 +33,7 @@ BOM = b"\xef\xbb\xbf"
 
 @dataclass
 class Reference:
-    events: list[MessageEvent] = field(default_factory=list)
-    comments: list[str] = field(default_factory=list)
+    items: list[MessageEvent | Comment] = field(default_factory=list)  # in wire order
     retry: float | None = None
     last_event_id: str = ""
 
@@ -66,14 +68,15 @@ def reference(stream: bytes, origin: str = "", last_event_id: str = "") -> Refer
                 data_buffer = data_buffer[:-1]
             # Steps 4-7: type "message" unless the event type buffer is non-empty.
             event_type = event_type_buffer if event_type_buffer != "" else "message"
-            out.events.append(MessageEvent(event_type, data_buffer, out.last_event_id, origin))
+            out.items.append(MessageEvent(event_type, data_buffer, out.last_event_id, origin))
             # Step 8: set the data buffer and the event type buffer to "".
             data_buffer = ""
             event_type_buffer = ""
             continue
         if line.startswith(":"):
             # "If the line starts with a U+003A COLON character: Ignore the line."
-            out.comments.append(line[2:] if line.startswith(": ") else line[1:])
+            # (Ignored as a field; we hand it out, with one leading space removed.)
+            out.items.append(Comment(line[2:] if line.startswith(": ") else line[1:]))
             continue
         if ":" in line:
             # Field name: the characters before the first colon; value: after it,
@@ -103,8 +106,7 @@ def reference(stream: bytes, origin: str = "", last_event_id: str = "") -> Refer
 
 @dataclass
 class Outcome:
-    events: list[MessageEvent]
-    comments: list[str]
+    items: list[MessageEvent | Comment]
     retry: float | None
     last_event_id: str
     error: tuple[str, int] | None  # the ProtocolError's message and limit, if raised
@@ -113,32 +115,31 @@ class Outcome:
 
 def feed_all(
     parser: Parser, chunks: Iterable[bytes], check: Callable[[], object] = lambda: None
-) -> tuple[list[MessageEvent], int, ProtocolError | None]:
-    """Feed chunks until one raises; return the events, the bytes fed and the error."""
-    events: list[MessageEvent] = []
+) -> tuple[list[MessageEvent | Comment], int, ProtocolError | None]:
+    """Feed chunks until one raises; return the items, the bytes fed and the error."""
+    items: list[MessageEvent | Comment] = []
     fed = 0
     try:
         for chunk in chunks:
-            events += parser.feed(chunk)
+            items += parser.feed(chunk)
             fed += len(chunk)
             check()
-        # An error found after some events were returned is raised by the next call.
-        events += parser.feed(b"")
+        # An error found after some items were returned is raised by the next call.
+        items += parser.feed(b"")
     except ProtocolError as exc:
-        return events, fed, exc
-    return events, fed, None
+        return items, fed, exc
+    return items, fed, None
 
 
 def run(chunks: list[bytes], *, whole_events: bool = False, **options: object) -> Outcome:
-    comments: list[str] = []
-    parser = Parser(on_comment=comments.append, **options)  # type: ignore[arg-type]
+    parser = Parser(**options)  # type: ignore[arg-type]
     if whole_events:
         # Start in the mode a stream of small events switches the parser to
         # (common events taken whole), which one feed would not reach.
-        parser._cut = True
-    events, _, exc = feed_all(parser, chunks)
+        parser._several = True
+    items, _, exc = feed_all(parser, chunks)
     error = None if exc is None else (str(exc), exc.limit)
-    outcome = Outcome(events, comments, parser.retry, parser.last_event_id, error, [])
+    outcome = Outcome(items, parser.retry, parser.last_event_id, error, [])
     parser.reset()
     outcome.after_reset = parser.feed(b"data:ok\n\n")
     return outcome
@@ -268,10 +269,18 @@ CUTS = st.lists(st.integers(0, 400), max_size=12)
 @example(b"data: a\r\n\r\n", [8])
 @example(BOM + b"data: x\n\n", [1, 2])
 @example(b"id: 1\ndata: \xe2\x82\xac\r", [16])
-def test_every_chunking_gives_the_same_events_retry_and_last_event_id(
+@example(b"data: a\n\n: ping\ndata: b\n\n", [])  # a comment between events of one read
+def test_every_chunking_gives_the_references_events_and_comments_in_wire_order(
     stream: bytes, cuts: list[int]
 ) -> None:
+    expected = reference(stream)
     whole = run([stream])
+    assert (whole.items, whole.retry, whole.last_event_id, whole.error) == (
+        expected.items,
+        expected.retry,
+        expected.last_event_id,
+        None,
+    )
     assert run([stream], whole_events=True) == whole
     for name, chunks in chunkings(stream, cuts).items():
         assert run(chunks) == whole, name
@@ -297,9 +306,9 @@ def test_every_chunking_agrees_on_whether_and_where_the_size_limit_is_exceeded(
         assert run(chunks, max_event_size=limit) == whole, name
     unlimited = run([stream])
     if whole.error is None:
-        assert whole.events == unlimited.events
-    else:  # the events before the violation, and nothing after it
-        assert whole.events == unlimited.events[: len(whole.events)]
+        assert whole.items == unlimited.items
+    else:  # the items before the violation, and nothing after it
+        assert whole.items == unlimited.items[: len(whole.items)]
     if whole.error is not None:
         assert whole.error[1] == limit
     if limit >= len(stream):  # no line or event can be larger than the stream
@@ -317,8 +326,7 @@ def test_parser_agrees_with_a_line_by_line_reference_of_the_spec(
     outcome = run([stream], origin=origin, last_event_id=last_event_id)
     expected = reference(stream, origin, last_event_id)
     assert outcome.error is None
-    assert outcome.events == expected.events
-    assert outcome.comments == expected.comments
+    assert outcome.items == expected.items
     assert outcome.retry == expected.retry
     assert outcome.last_event_id == expected.last_event_id
 
@@ -336,9 +344,8 @@ def test_unstructured_valid_utf8_text_matches_the_reference_under_random_chunkin
     expected = reference(stream)
     outcome = run(split(stream, cuts))
     assert outcome.error is None
-    assert (outcome.events, outcome.comments, outcome.retry, outcome.last_event_id) == (
-        expected.events,
-        expected.comments,
+    assert (outcome.items, outcome.retry, outcome.last_event_id) == (
+        expected.items,
         expected.retry,
         expected.last_event_id,
     )
@@ -426,3 +433,19 @@ def test_peak_memory_of_a_huge_event_is_bounded_by_a_small_multiple_of_the_limit
     assert error is not None
     # the data lines (str objects with ~50 bytes of header each) plus one decoded chunk
     assert peak <= 2 * limit + 4 * len(chunk) + 64 * 1024
+
+
+def test_tiny_data_lines_fed_one_by_one_are_kept_in_few_strings() -> None:
+    # A string per line would cost ~50 bytes more than the line itself: 20 times
+    # the 3 bytes ("xy" and its LF) each line adds to the event's data here.
+    parser = Parser()
+    tracemalloc.start()
+    try:
+        before, _ = tracemalloc.get_traced_memory()
+        for _ in range(100_000):
+            parser.feed(b"data: xy\n")
+        after, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert parser._data_size == 300_000
+    assert after - before < 3 * 300_000

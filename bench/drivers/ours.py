@@ -17,9 +17,10 @@ except ImportError:  # the client is not written yet: these drivers skip
     EventSource = None
 
 try:
+    from eventsource import MessageEvent
     from eventsource.decode import Parser
 except ImportError:
-    Parser = None
+    MessageEvent = Parser = None
 
 
 def _need(thing: Any, name: str) -> Any:
@@ -72,8 +73,8 @@ async def ours_parser(url: str, sink: Sink) -> None:
     timeout = aiohttp.ClientTimeout(total=None)
     async with aiohttp.ClientSession(timeout=timeout) as session, session.get(url) as resp:
         async for chunk in resp.content.iter_any():
-            for event in parser.feed(chunk):
-                if sink(event.data):
+            for item in parser.feed(chunk):  # events, and comments (none here)
+                if isinstance(item, MessageEvent) and sink(item.data):
                     return
 
 

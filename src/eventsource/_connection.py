@@ -133,7 +133,6 @@ class Connection:
     # Slots: one per EventSource, and a dict of 30 attributes is 1.5 KiB.
     __slots__ = (
         "_clock",
-        "_comments",
         "_delivered",
         "_failing_since",
         "_last_error",
@@ -177,7 +176,6 @@ class Connection:
         read_timeout: float | None = None,
         reconnect: bool = True,
         status_policy: StatusPolicy | Literal["strict"] | None = None,
-        on_comment: Callable[[str], object] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         url = check_url(url)
@@ -210,12 +208,10 @@ class Connection:
         self.stop_after: Predicate | None = None
         self.error_when: Predicate | None = None
         self._clock = clock
-        self._comments: list[Comment] = []
         self.parser = Parser(
             origin=origin_of(url),
             last_event_id=last_event_id,
             max_event_size=max_event_size,
-            on_comment=lambda text: self._comments.append(Comment(text)),
         )
         self.failures = 0  # failed attempts since the last connection that made progress
         self.attempts = 0  # connection attempts begun so far
@@ -359,10 +355,7 @@ class Connection:
                 When events completed first, they are returned and the error is kept
                 in :attr:`error` for the caller to raise after delivering them.
         """
-        events: list[MessageEvent | Comment] = list(self.parser.feed(data))
-        if self._comments:  # TEMPORARY until the parser returns comments in wire order
-            events[:0] = self._comments
-            self._comments.clear()
+        events = self.parser.feed(data)
         retry = self.parser.retry
         if retry is not None and retry != self._seen_retry:
             self._seen_retry = retry

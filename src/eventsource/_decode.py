@@ -14,7 +14,7 @@ from typing import Any
 import anyio
 
 from ._errors import ContentTypeError, ServerEventError, StatusError
-from ._event import MessageEvent
+from ._event import Comment, MessageEvent
 from ._parser import DEFAULT_MAX_EVENT_SIZE, Parser
 from ._request import origin_of
 
@@ -119,9 +119,13 @@ async def aiter_events(
             headers=headers,
             url=url,
         )
-    parser = Parser(origin=origin_of(url), max_event_size=max_event_size, on_comment=on_comment)
+    parser = Parser(origin=origin_of(url), max_event_size=max_event_size)
     async for chunk in chunks:
         for event in parser.feed(chunk):
+            if isinstance(event, Comment):
+                if on_comment is not None:
+                    on_comment(event.text)
+                continue
             if error_when is not None and error_when(event):
                 raise ServerEventError(error_message(event), event=event)
             if stop_when is not None and stop_when(event):
