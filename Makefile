@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-LINT_PATHS := $(wildcard src tests bench docs examples)
+LINT_PATHS := $(wildcard src tests bench docs examples conftest.py)
 
 .PHONY: help install demo test lint typecheck pytest docs bench bench-quick bench-parser soak fuzz clean
 
