@@ -462,3 +462,16 @@ def test_a_restart_after_progress_starts_the_count_again() -> None:
     conn.interrupted()
     conn.receive_response(200, SSE, URL)
     assert conn.connection_lost(None) == Reconnect(1.0, 1)
+
+
+def test_max_reconnect_time_ends_retrying_with_the_last_real_error() -> None:
+    now = [100.0]  # a fake clock: no real seconds spent
+    policy = RetryPolicy(backoff_factor=1.0, jitter=0.0, max_reconnect_time=0.5)
+    conn = Connection(URL, retry=0.001, policy=policy, clock=lambda: now[0])
+    errors = [TransportError(f"refused {n}") for n in range(4)]
+    verdicts = []
+    for error in errors:
+        verdicts.append(conn.connection_lost(error))
+        now[0] += 0.2
+    assert verdicts[:3] == [Reconnect(0.001, n, errors[n - 1]) for n in (1, 2, 3)]
+    assert verdicts[3] == Fail(errors[3])
