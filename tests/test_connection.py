@@ -10,6 +10,7 @@ import pytest
 from eventsource import (
     ConnectError,
     ContentTypeError,
+    MessageEvent,
     ProtocolError,
     ReadyState,
     RedirectError,
@@ -20,6 +21,7 @@ from eventsource import (
 from eventsource._connection import (
     STABLE_CONNECTION,
     Connection,
+    End,
     Fail,
     Open,
     Reconnect,
@@ -475,3 +477,21 @@ def test_max_reconnect_time_ends_retrying_with_the_last_real_error() -> None:
         now[0] += 0.2
     assert verdicts[:3] == [Reconnect(0.001, n, errors[n - 1]) for n in (1, 2, 3)]
     assert verdicts[3] == Fail(errors[3])
+
+
+@pytest.mark.parametrize(
+    ("predicate", "kept"), [("stop_when", ["a"]), ("stop_after", ["a", "stop"])]
+)
+def test_a_predicate_passes_comments_by_and_a_later_broken_limit_adds_no_second_end(
+    predicate: str, kept: list[str]
+) -> None:
+    conn = Connection(URL, max_event_size=100)
+    setattr(conn, predicate, lambda event: event.data == "stop")
+    assert conn.receive_response(200, SSE, URL) == Open()
+    items = conn.receive_data(
+        b": before\n\ndata: a\n\n: between\n\ndata: stop\n\ndata: " + b"x" * 300 + b"\n\n"
+    )
+    assert [type(item).__name__ for item in items[:2]] == ["Comment", "MessageEvent"]
+    assert [item.data for item in items if isinstance(item, MessageEvent)] == kept
+    assert items[-1] == End()
+    assert sum(isinstance(item, End) for item in items) == 1
