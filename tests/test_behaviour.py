@@ -11,7 +11,9 @@ from __future__ import annotations
 import asyncio
 import gc
 import json
+import logging
 from typing import Any
+from urllib.parse import parse_qsl
 
 import aiohttp
 import anyio
@@ -24,7 +26,9 @@ from eventsource import (
     ContentTypeError,
     ErrorEvent,
     Event,
+    EventSource,
     MessageEvent,
+    ProtocolError,
     ReadTimeout,
     ReadyState,
     RetryPolicy,
@@ -120,11 +124,18 @@ async def test_onmessage_gets_message_events_and_listeners_get_their_type_via_ru
     def removed(event: MessageEvent) -> None:
         calls.append(("removed", event.data))
 
+    def on_chat(event: MessageEvent) -> None:
+        calls.append(("chat", event.data))
+
     es.onopen = lambda event: calls.append(("onopen", event.type))
     es.onmessage = on_message
-    es.addEventListener("chat", lambda event: calls.append(("chat", event.data)))
+    es.addEventListener("chat", on_chat)
+    es.addEventListener("chat", on_chat)  # the same listener twice: added once
     es.addEventListener("other", removed)
     es.removeEventListener("other", removed)
+    es.add_event_listener("other", removed)  # the snake_case names do the same
+    es.remove_event_listener("other", removed)
+    es.removeEventListener("never", removed)  # removing what was never added: no error
     with anyio.fail_after(LIMIT):
         await es.run()
     assert calls == [
@@ -171,12 +182,71 @@ async def test_ready_state_goes_connecting_open_connecting_open_closed(
         ("message", ReadyState.OPEN),
         ("closed", ReadyState.CLOSED),
     ]
+    assert (es.CONNECTING, es.OPEN, es.CLOSED) == (0, 1, 2)
+    assert (EventSource.CONNECTING, EventSource.OPEN, EventSource.CLOSED) == (0, 1, 2)
 
 
 async def test_a_gzip_encoded_stream_is_decoded(combo: Combo, server: LoopbackServer) -> None:
     async with combo.source(server.url("/gzip")) as es:
         [event] = await collect(es, 1)
     assert event.data == "zipped"
+
+
+async def test_a_listener_exception_is_logged_and_the_stream_goes_on(
+    combo: Combo, server: LoopbackServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        return await sse(request, b"data: 1\n\ndata: 2\n\n")
+
+    server.handle("/", handler)
+    es = combo.source(server.url("/"))
+    got: list[str] = []
+
+    def on_message(event: MessageEvent) -> None:
+        got.append(event.data)
+        if event.data == "1":
+            raise RuntimeError("boom")
+        es.close()
+
+    es.onmessage = on_message
+    with caplog.at_level(logging.ERROR, logger="eventsource"), anyio.fail_after(LIMIT):
+        await es.run()
+    assert got == ["1", "2"]
+    assert any("boom" in (record.exc_text or "") for record in caplog.records)
+
+
+async def test_raise_listener_errors_propagates_out_of_run(
+    combo: Combo, server: LoopbackServer
+) -> None:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        return await sse(request, b"data: 1\n\n")
+
+    server.handle("/", handler)
+    es = combo.source(server.url("/"), raise_listener_errors=True)
+    es.onmessage = lambda event: 1 / 0
+    with anyio.fail_after(LIMIT), pytest.raises(ZeroDivisionError):
+        await es.run()
+    assert es.readyState == ReadyState.CLOSED
+
+
+async def test_open_and_error_listeners_receive_event_objects(
+    combo: Combo, server: LoopbackServer
+) -> None:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        return await sse(request, b"data: 1\n\n")
+
+    server.handle("/", handler)
+    seen: list[Event] = []
+    es = combo.source(server.url("/"), **FAST)
+    es.addEventListener("open", seen.append)
+    es.addEventListener("error", seen.append)
+    async with es:
+        await collect(es, 2)
+    assert [(type(e).__name__, e.type) for e in seen] == [
+        ("Event", "open"),
+        ("ErrorEvent", "error"),
+        ("Event", "open"),
+    ]
 
 
 # -- requests -----------------------------------------------------------------------
@@ -215,9 +285,41 @@ async def test_a_starting_last_event_id_is_sent_on_the_first_request(
     server.handle("/", handler)
     async with combo.source(server.url("/"), last_event_id="41") as es:
         [event] = await collect(es, 1)
-        assert es.lastEventId == "41"
+        assert es.lastEventId == es.last_event_id == "41"
     assert server.requests[0].headers["Last-Event-ID"] == "41"
     assert event.last_event_id == "41"
+
+
+async def test_an_id_only_block_sets_the_last_event_id_sent_on_reconnect(
+    combo: Combo, server: LoopbackServer
+) -> None:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        return await sse(request, b"data: a\n\nid: 9\n\n")
+
+    server.handle("/", handler)
+    async with combo.source(server.url("/"), **FAST) as es:
+        events = await collect(es, 2)
+    assert [e.last_event_id for e in events] == ["", "9"]
+    assert server.requests[1].headers["Last-Event-ID"] == "9"
+
+
+async def test_any_method_query_params_and_body_are_sent(
+    combo: Combo, server: LoopbackServer
+) -> None:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        return await sse(request, b"data: x\n\n")
+
+    server.handle("/p", handler)
+    url = server.url("/p?a=1")
+    async with combo.source(url, method="REPORT", params={"b": "2 3"}, body="hi") as es:
+        await collect(es, 1)
+        assert es.url == url + "&b=2+3"
+    [seen] = server.requests
+    assert (seen.method, dict(parse_qsl(seen.query)), seen.body) == (
+        "REPORT",
+        {"a": "1", "b": "2 3"},
+        b"hi",
+    )
 
 
 async def test_last_event_id_follows_each_event_handed_out_of_one_read(
@@ -361,6 +463,7 @@ async def test_the_servers_retry_sets_the_next_delay(combo: Combo, server: Loopb
         retry=5.0,
         retry_policy=RetryPolicy(jitter=0.0),
     ) as es:
+        assert es.reconnection_time == 5.0
         es.onerror = errors.append
         await collect(es, 2)
         assert es.reconnection_time == pytest.approx(0.02)
@@ -591,6 +694,30 @@ async def test_a_stalled_body_is_a_read_timeout_and_a_reconnect(
     assert server.requests[1].headers["Last-Event-ID"] == "1"
 
 
+async def test_heartbeat_comments_keep_the_read_timeout_from_firing(
+    combo: Combo, server: LoopbackServer
+) -> None:
+    # 6 comments 50 ms apart: 300 ms in all, under a 400 ms read timeout only
+    # if each comment restarts it.
+    async def handler(request: web.Request) -> web.StreamResponse:
+        response = await open_stream(request)
+        for _ in range(6):
+            await response.write(b": ping\n")
+            await asyncio.sleep(0.05)
+        await response.write(b"data: after\n\n")
+        return response
+
+    server.handle("/", handler)
+    errors: list[ErrorEvent] = []
+    es = combo.source(server.url("/"), read_timeout=0.4, **FAST)
+    es.onerror = errors.append
+    async with es:
+        [event] = await collect(es, 1)
+    assert event.data == "after"
+    assert errors == []
+    assert len(server.requests) == 1
+
+
 async def test_stalled_response_headers_are_a_read_timeout_and_a_reconnect(
     combo: Combo, server: LoopbackServer
 ) -> None:
@@ -725,7 +852,9 @@ async def test_a_401_is_a_status_error_with_the_body_and_no_reconnect(
     combo: Combo, server: LoopbackServer
 ) -> None:
     async def handler(request: web.Request) -> web.StreamResponse:
-        return web.json_response({"error": "bad token"}, status=401)
+        return web.json_response(
+            {"error": "bad token"}, status=401, headers={"WWW-Authenticate": "Bearer"}
+        )
 
     server.handle("/", handler)
     errors: list[ErrorEvent] = []
@@ -737,6 +866,11 @@ async def test_a_401_is_a_status_error_with_the_body_and_no_reconnect(
     assert caught.value.status == 401
     assert json.loads(caught.value.body) == {"error": "bad token"}
     assert caught.value.content_type.startswith("application/json")
+    # Compared by lower-cased name: the key's case (and whether lookups ignore
+    # it) still differs between the transports.
+    received = {name.lower(): value for name, value in caught.value.headers.items()}
+    assert received["www-authenticate"] == "Bearer"
+    assert "401" in str(caught.value)
     assert es.readyState == ReadyState.CLOSED
     assert [(e.status, e.reconnecting) for e in errors] == [(401, False)]
 
@@ -766,6 +900,35 @@ async def test_a_wrong_content_type_is_a_content_type_error_with_the_body(
         await collect(es, 1)
     assert (caught.value.status, caught.value.body) == (200, "<html>nope</html>")
     assert len(server.requests) == 1
+
+
+async def test_content_type_parameters_and_case_are_allowed(
+    combo: Combo, server: LoopbackServer
+) -> None:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        return await sse(request, b"data: ok\n\n", content_type="Text/Event-Stream; charset=utf-8")
+
+    server.handle("/", handler)
+    async with combo.source(server.url("/")) as es:
+        [event] = await collect(es, 1)
+    assert event.data == "ok"
+
+
+async def test_an_event_over_max_event_size_is_a_protocol_error_after_the_ones_before(
+    combo: Combo, server: LoopbackServer
+) -> None:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        return await sse(request, b"data: ok\n\ndata: " + b"x" * 5000 + b"\n\n")
+
+    server.handle("/", handler)
+    es = combo.source(server.url("/"), max_event_size=1000, **FAST)
+    got: list[str] = []
+    with anyio.fail_after(LIMIT), pytest.raises(ProtocolError, match="max_event_size"):
+        async for event in es:
+            got.append(event.data)
+    assert got == ["ok"]
+    assert len(server.requests) == 1  # a broken limit is fatal: no reconnect
+    assert es.readyState == ReadyState.CLOSED
 
 
 async def test_a_204_ends_iteration_without_error_or_reconnect(
@@ -917,3 +1080,25 @@ async def test_a_users_session_or_client_is_used_and_never_closed(
     finally:
         await (theirs.close() if key == "session" else theirs.aclose())
     assert len(server.requests) == 2
+
+
+# -- construction (no server) ---------------------------------------------------------
+
+
+async def test_with_credentials_is_false_as_the_browsers_default(combo: Combo) -> None:
+    es = combo.source("http://127.0.0.1:9/")
+    assert es.withCredentials is False
+    assert es.with_credentials is False
+    await es.aclose()
+
+
+@pytest.mark.parametrize("url", ["ftp://x/", "/relative", "ws://127.0.0.1/"])
+async def test_urls_must_be_absolute_http(combo: Combo, url: str) -> None:
+    with pytest.raises(ValueError, match="http"):
+        combo.source(url)
+
+
+@pytest.mark.parametrize(("transport", "error"), [("nope", ValueError), (object(), TypeError)])
+def test_an_unknown_transport_is_refused(transport: Any, error: type[Exception]) -> None:
+    with pytest.raises(error):
+        EventSource("http://127.0.0.1:9/", transport=transport)

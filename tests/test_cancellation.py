@@ -11,6 +11,7 @@ import pytest
 from aiohttp import web
 
 from eventsource import EventSource, ReadyState
+from eventsource.transports import AiohttpTransport
 
 from ._web import Handler, serve, stream
 
@@ -116,9 +117,9 @@ async def test_an_unclosed_event_source_warns_when_collected() -> None:
         return await stream(request, b"data: x\n\n")
 
     async with serve({"/": handler}) as server:
-        es = EventSource(server.url("/"))
+        transport = AiohttpTransport()  # owns its session: kept to close it ourselves
+        es = EventSource(server.url("/"), transport=transport)
         await es.__anext__()
-        transport = es._driver.transport  # keep the session to close it ourselves
         holder = [es]
         del es
         with pytest.warns(ResourceWarning, match="unclosed EventSource"):
@@ -133,10 +134,10 @@ async def test_an_event_source_left_after_a_break_still_warns_when_collected() -
         return await stream(request, b"data: x\n\ndata: y\n\n")
 
     async with serve({"/": handler}) as server:
-        es = EventSource(server.url("/"))
+        transport = AiohttpTransport()
+        es = EventSource(server.url("/"), transport=transport)
         async for _ in es:
             break
-        transport = es._driver.transport
         holder = [es]
         del es
         with pytest.warns(ResourceWarning, match="unclosed EventSource"):

@@ -10,6 +10,7 @@ import pytest
 from eventsource import (
     ConnectError,
     ContentTypeError,
+    MessageEvent,
     ProtocolError,
     ReadyState,
     RedirectError,
@@ -20,6 +21,7 @@ from eventsource import (
 from eventsource._connection import (
     STABLE_CONNECTION,
     Connection,
+    End,
     Fail,
     Open,
     Reconnect,
@@ -462,3 +464,34 @@ def test_a_restart_after_progress_starts_the_count_again() -> None:
     conn.interrupted()
     conn.receive_response(200, SSE, URL)
     assert conn.connection_lost(None) == Reconnect(1.0, 1)
+
+
+def test_max_reconnect_time_ends_retrying_with_the_last_real_error() -> None:
+    now = [100.0]  # a fake clock: no real seconds spent
+    policy = RetryPolicy(backoff_factor=1.0, jitter=0.0, max_reconnect_time=0.5)
+    conn = Connection(URL, retry=0.001, policy=policy, clock=lambda: now[0])
+    errors = [TransportError(f"refused {n}") for n in range(4)]
+    verdicts = []
+    for error in errors:
+        verdicts.append(conn.connection_lost(error))
+        now[0] += 0.2
+    assert verdicts[:3] == [Reconnect(0.001, n, errors[n - 1]) for n in (1, 2, 3)]
+    assert verdicts[3] == Fail(errors[3])
+
+
+@pytest.mark.parametrize(
+    ("predicate", "kept"), [("stop_when", ["a"]), ("stop_after", ["a", "stop"])]
+)
+def test_a_predicate_passes_comments_by_and_a_later_broken_limit_adds_no_second_end(
+    predicate: str, kept: list[str]
+) -> None:
+    conn = Connection(URL, max_event_size=100)
+    setattr(conn, predicate, lambda event: event.data == "stop")
+    assert conn.receive_response(200, SSE, URL) == Open()
+    items = conn.receive_data(
+        b": before\n\ndata: a\n\n: between\n\ndata: stop\n\ndata: " + b"x" * 300 + b"\n\n"
+    )
+    assert [type(item).__name__ for item in items[:2]] == ["Comment", "MessageEvent"]
+    assert [item.data for item in items if isinstance(item, MessageEvent)] == kept
+    assert items[-1] == End()
+    assert sum(isinstance(item, End) for item in items) == 1

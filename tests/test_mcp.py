@@ -16,6 +16,7 @@ from typing import Any
 
 import anyio
 import pytest
+from aiohttp import web
 
 from eventsource import (
     ConnectAttempt,
@@ -32,6 +33,7 @@ from eventsource.mcp import RequestMayHaveRunError, is_response_to, prepare_requ
 from ._fixtures import FAST, LIMIT, Combo
 from ._fixtures import anyio_backend as anyio_backend
 from ._fixtures import combo as combo
+from ._fixtures import server as server
 from ._mcp import (
     SERVER_RETRY_MS,
     VERSION,
@@ -43,7 +45,7 @@ from ._mcp import (
     running_mcp_server,
     tool_call,
 )
-from ._servers import client_sockets_to
+from ._servers import LoopbackServer, client_sockets_to
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "llm-and-mcp.md"
 STEPS = 3
@@ -414,31 +416,55 @@ def test_request_stream_needs_a_request_with_an_id() -> None:
         request_stream("http://127.0.0.1:1/mcp", {"jsonrpc": "2.0", "method": "ping"})
 
 
-def test_request_stream_sends_its_headers_unless_given_in_headers() -> None:
-    url = "http://127.0.0.1:1/mcp"
-    es = request_stream(url, tool_call(5, 1))
-    assert es._connection.next_attempt().headers == {
-        "Accept": "application/json, text/event-stream",
-        "Content-Type": "application/json",
-    }
-    es = request_stream(url, tool_call(5, 1), session_id="s1", protocol_version=VERSION)
-    assert es._connection.next_attempt().headers == {
-        "Accept": "application/json, text/event-stream",
-        "Mcp-Session-Id": "s1",
-        "MCP-Protocol-Version": VERSION,
-        "Content-Type": "application/json",
-    }
-    es = request_stream(
-        url,
-        tool_call(5, 1),
-        session_id="s1",
-        headers={"accept": "text/event-stream", "mcp-session-id": "s2"},
-    )
-    assert es._connection.next_attempt().headers == {
-        "accept": "text/event-stream",
-        "mcp-session-id": "s2",
-        "Content-Type": "application/json",
-    }
-    assert es._connection.method == "POST"
-    assert es.stop_after is not None
-    assert es.prepare_request is prepare_request
+async def test_request_stream_sends_its_headers_unless_given_in_headers(
+    combo: Combo, server: LoopbackServer
+) -> None:
+    async def no_content(request: web.Request) -> web.StreamResponse:
+        return web.Response(status=204)  # ends the stream at once: only the request matters
+
+    server.handle("/mcp", no_content)
+    url = server.url("/mcp")
+    streams = [
+        request_stream(url, tool_call(5, 1), transport=combo.make_transport()),
+        request_stream(
+            url,
+            tool_call(5, 1),
+            session_id="s1",
+            protocol_version=VERSION,
+            transport=combo.make_transport(),
+        ),
+        request_stream(
+            url,
+            tool_call(5, 1),
+            session_id="s1",
+            headers={"accept": "text/event-stream", "mcp-session-id": "s2"},
+            transport=combo.make_transport(),
+        ),
+    ]
+    for es in streams:
+        assert es.stop_after is not None
+        assert es.prepare_request is prepare_request
+        with anyio.fail_after(LIMIT):
+            async with es:
+                assert [event async for event in es] == []
+    names = ("accept", "content-type", "mcp-session-id", "mcp-protocol-version")
+    sent = []
+    for request in server.requests:
+        assert request.method == "POST"
+        lower = [name.lower() for name in request.headers]
+        assert len(lower) == len(set(lower))  # a name given by the caller is not sent twice
+        sent.append({n.lower(): v for n, v in request.headers.items() if n.lower() in names})
+    assert sent == [
+        {"accept": "application/json, text/event-stream", "content-type": "application/json"},
+        {
+            "accept": "application/json, text/event-stream",
+            "mcp-session-id": "s1",
+            "mcp-protocol-version": VERSION,
+            "content-type": "application/json",
+        },
+        {
+            "accept": "text/event-stream",
+            "mcp-session-id": "s2",
+            "content-type": "application/json",
+        },
+    ]

@@ -123,9 +123,11 @@ async def test_an_unclosed_event_source_warns_and_releases_its_connection_when_c
 async def test_an_unclosed_event_source_with_its_own_session_releases_when_collected() -> None:
     async with SSEServer() as server:
         server.script(Event("one"), Stall())
-        es = EventSource(server.url)
+        # A transport without a session makes and owns one, as the default does;
+        # holding it lets the test close that session by hand.
+        transport = AiohttpTransport()
+        es = EventSource(server.url, transport=transport)
         assert (await es.__anext__()).data == "one"
-        transport = es._driver.transport  # keep the session alive to close it by hand
         holder = [es]
         del es
         with pytest.warns(ResourceWarning, match="unclosed EventSource"):

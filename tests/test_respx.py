@@ -2,18 +2,21 @@
 
 No server: respx answers each request with a scripted ``httpx.Response`` whose
 body is streamed chunk by chunk, so chunk boundaries are exactly the test's.
+The last section mocks under ``HttpxTransport`` alone, without an EventSource.
 """
 
 from __future__ import annotations
 
+import gc
 import json
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 import respx
 
 from eventsource import ErrorEvent, EventSource, StatusError, TransportError
-from eventsource.transports import HttpxTransport
+from eventsource.transports import HttpxTransport, Request
 
 from ._fixtures import FAST, collect
 
@@ -132,3 +135,83 @@ async def test_a_users_client_is_mocked_too_and_stays_open() -> None:
     assert event.data == "ok"
     sent = route.calls.last.request
     assert (sent.headers["User-Agent"], sent.content) == ("my-bot", b'{"q":1}')
+
+
+# -- the transport alone: HttpxTransport.open on a mocked httpx ------------------------
+
+
+async def _chunks(chunks: list[bytes]) -> AsyncIterator[bytes]:
+    for chunk in chunks:
+        yield chunk
+
+
+async def test_a_mocked_streamed_response_yields_the_given_chunks() -> None:
+    chunks = [b"data: a\n", b"\n", b"data: b\r\n\r\n"]
+    url = "http://127.0.0.1/sse"
+    with respx.mock(assert_all_called=True) as mock:
+        mock.get(url).mock(
+            return_value=httpx.Response(
+                200, headers={"Content-Type": "text/event-stream"}, content=_chunks(chunks)
+            )
+        )
+        transport = HttpxTransport()
+        try:
+            response = await transport.open(Request("GET", url))
+            assert response.status == 200
+            assert [chunk async for chunk in response.aiter_bytes()] == chunks
+            await response.aclose()
+        finally:
+            await transport.aclose()
+
+
+async def test_aclose_after_a_partial_read_runs_httpx_iterator_to_its_end() -> None:
+    # With a mocked stream, chunks remain after the close: aclose drains them
+    # rather than leave httpx's generators half-finished.
+    url = "http://127.0.0.1/sse"
+    with respx.mock(assert_all_called=True) as mock:
+        mock.get(url).mock(return_value=httpx.Response(200, content=_chunks([b"a", b"b", b"c"])))
+        transport = HttpxTransport()
+        try:
+            response = await transport.open(Request("GET", url))
+            chunks = response.aiter_bytes()
+            assert await chunks.__anext__() == b"a"
+            await response.aclose()
+            with pytest.raises(StopAsyncIteration):
+                await chunks.__anext__()
+        finally:
+            await transport.aclose()
+        gc.collect()
+
+
+async def test_the_request_headers_reach_respx() -> None:
+    url = "http://127.0.0.1/sse?x=1"
+    headers = {"Last-Event-ID": "7", "Authorization": "Bearer abc", "Cache-Control": "no-cache"}
+    with respx.mock(assert_all_called=True) as mock:
+        route = mock.post(url).mock(return_value=httpx.Response(204))
+        transport = HttpxTransport()
+        try:
+            response = await transport.open(Request("POST", url, headers=headers, content=b"hi"))
+            assert response.status == 204
+            await response.aclose()
+        finally:
+            await transport.aclose()
+    sent = route.calls.last.request
+    assert sent.method == "POST"
+    assert str(sent.url) == url
+    assert sent.content == b"hi"
+    for name, value in headers.items():
+        assert sent.headers[name] == value
+
+
+async def test_a_mocked_read_error_is_a_transport_error() -> None:
+    url = "http://127.0.0.1/sse"
+    with respx.mock(assert_all_called=True) as mock:
+        mock.get(url).mock(side_effect=httpx.ReadError("boom"))
+        transport = HttpxTransport()
+        try:
+            with pytest.raises(TransportError) as caught:
+                await transport.open(Request("GET", url))
+        finally:
+            await transport.aclose()
+    assert isinstance(caught.value.__cause__, httpx.ReadError)
+    assert str(caught.value) == "request failed: ReadError"

@@ -378,9 +378,8 @@ class Connection:
         except ProtocolError as exc:
             return self._ends(exc)
         if self.stop_when is not None or self.stop_after is not None or self.error_when:
+            # A cut ends with _ends, which resets the parser: no second End below.
             items = self.judge(items)
-            if self.state is ReadyState.CLOSED:
-                return items
         if self.parser.error is not None:
             items += self._ends(self.parser.error)
         return items

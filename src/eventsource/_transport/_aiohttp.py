@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import inspect
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
@@ -28,13 +27,6 @@ __all__ = ["AiohttpResponse", "AiohttpTransport"]
 READ_SIZE = 64 * 1024
 #: How long ``aclose`` waits for the socket to be really closed (a TLS shutdown).
 CLOSE_WAIT = 1.0
-
-# aiohttp runs on asyncio only, so anyio's asyncio backend will be needed: load it
-# with this module rather than on the first connection, where it added ~15 ms to
-# the first event. (anyio imports it by this name on first use; if a future
-# anyio moves it, the first connection just loads it as before.)
-with contextlib.suppress(ImportError):
-    importlib.import_module("anyio._backends._asyncio")
 
 # Waiting too long for the response headers is a read timeout (``sock_read``), as
 # with httpx; aiohttp >= 3.10 tells it apart from a connect timeout by its class.
