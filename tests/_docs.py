@@ -239,7 +239,7 @@ def _run_pytest(page: Page, path: Path) -> None:
         raise AssertionError(f"pytest {path.name} failed:\n{done.stdout}\n{done.stderr}")
 
 
-def _write_file(page: Page, example: Example, source: str, name: str, continued: bool) -> None:
+def _write_file(page: Page, source: str, name: str, continued: bool) -> None:
     path = page.folder / f"{name}.py"
     if continued != path.exists():
         raise ValueError(f"{name}.py: '(continued)' must follow the block that starts the file")
@@ -267,7 +267,7 @@ def evaluate(example: Example) -> None:
         header = FILE_LINE.match(source)
         if header is not None:
             name, continued = header["name"], header["continued"] is not None
-            _write_file(page, example, source, name, continued)
+            _write_file(page, source, name, continued)
             return
         code = compile(
             pad(source, example.line + example.parsed.line_offset), example.path, "exec"
