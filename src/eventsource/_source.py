@@ -401,27 +401,29 @@ class EventSource:
 
     async def _next_batch(self) -> list[MessageEvent]:
         items = self._items
-        batch: list[MessageEvent] = []
         while True:
+            while items and type(items[0]) is not MessageEvent:
+                await self._handle(items.popleft())  # open, error, comment, End
+            if not items:
+                await self._receive()
+                continue
+            if self._budget <= 0:  # before the batch is taken: none lost if cancelled
+                self._budget = CHECKPOINT_EVERY
+                await anyio.lowlevel.checkpoint()
+                continue  # close() may have run meanwhile
+            batch: list[MessageEvent] = []
             while items:
                 item = items[0]
                 if type(item) is MessageEvent:
                     batch.append(items.popleft())  # type: ignore[arg-type]
                 elif type(item) is Comment and self.on_comment is None:
                     items.popleft()  # nobody listens: no reason to cut the batch
-                elif batch:
-                    break  # the item after the batch is dispatched after it is handled
                 else:
-                    await self._handle(items.popleft())
-            if batch:
-                last = batch[-1].last_event_id
-                self._handed_id = last if items else self._connection.last_event_id
-                self._budget -= len(batch)
-                if self._budget <= 0:
-                    self._budget = CHECKPOINT_EVERY
-                    await anyio.lowlevel.checkpoint()  # a cancel here drops the batch
-                return batch
-            await self._receive()
+                    break  # dispatched once the batch was handled, in wire order
+            self._budget -= len(batch)
+            last = batch[-1].last_event_id
+            self._handed_id = last if items else self._connection.last_event_id
+            return batch
 
     async def _receive(self) -> None:
         """Wait for the next read's items: the caller has handled all before them."""
