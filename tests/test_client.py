@@ -126,7 +126,7 @@ async def test_server_retry_changes_the_reconnection_delay() -> None:
 
     async with (
         serve({"/": handler}) as server,
-        EventSource(server.url("/"), retry=5.0, jitter=0.0) as es,
+        EventSource(server.url("/"), retry=5.0, jitter=0.0, min_retry=0.0) as es,
     ):
         assert es.reconnection_time == 5.0
         es.onerror = errors.append

@@ -157,9 +157,11 @@ def test_the_defaults_spread_clients_and_bound_the_servers_retry() -> None:
     policy = RetryPolicy()
     assert (policy.backoff_factor, policy.max_backoff) == (2.0, 30.0)
     assert policy.jitter == 0.5
-    assert (policy.min_retry, policy.max_retry) == (0.0, 60.0)
+    assert (policy.min_retry, policy.max_retry) == (0.5, 60.0)
     assert policy.clamp_server_retry(3600.0) == 60.0
-    assert policy.clamp_server_retry(0.0) == 0.0  # `retry: 0` still reconnects at once
+    # Issue 13: a server's `retry: 0` brought every client back at once, each time.
+    assert policy.clamp_server_retry(0.0) == 0.5
+    assert RetryPolicy(min_retry=0.0).clamp_server_retry(0.0) == 0.0  # yours to choose
 
 
 def test_the_eventsources_defaults_are_the_policys() -> None:

@@ -27,7 +27,7 @@ from ._errors import (
 from ._event import MessageEvent, ReadyState
 from ._parser import DEFAULT_MAX_EVENT_SIZE, Parser
 from ._policy import ResponseInfo, StatusPolicy, retry_transient
-from ._retry import RetryPolicy
+from ._retry import ZERO_RETRY_FLOOR, RetryPolicy
 from ._sendable import (
     HTTP_WHITESPACE,
     check_headers,
@@ -62,6 +62,11 @@ DEFAULT_STATUS_POLICY = retry_transient()
 #: Seconds after which an open connection counts as healthy, whatever it received:
 #: attempts that far apart put no load on a server that backing off would relieve.
 STABLE_CONNECTION = 60.0
+#: Seconds under which an open connection counts as short-lived. A zero delay
+#: after one is raised to :data:`ZERO_RETRY_FLOOR`: a server that sends
+#: ``retry: 0`` and an event, then closes, would otherwise be asked again at
+#: once, thousands of times a second, each time making progress.
+SHORT_CONNECTION = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -510,8 +515,11 @@ class Connection:
         The attempt that ended counts as one more failure in a row, which grows
         the delay, unless the connection made progress (see :meth:`_progressed`):
         then the count starts again at one and the delay is the reconnection time.
+        A zero delay after a connection open less than :data:`SHORT_CONNECTION`
+        is :data:`ZERO_RETRY_FLOOR` instead (less jitter).
         """
         now = self._clock()
+        short = self._opened_at is not None and now - self._opened_at < SHORT_CONNECTION
         progressed = self._progressed(now)
         self.parser.reset()
         self._restart_attempt()
@@ -526,6 +534,9 @@ class Connection:
         if self._failing_since is None:
             self._failing_since = now
         delay = self.policy.delay(self.reconnection_time, self.failures, at_least=min_delay)
+        if short and delay == 0.0:
+            # NON-SPEC: the browser reconnects at once; see SHORT_CONNECTION.
+            delay = self.policy.delay(min(ZERO_RETRY_FLOOR, self.policy.max_backoff), 1)
         over_count = self.max_reconnects is not None and self.failures > self.max_reconnects
         over_time = (
             self.max_reconnect_time is not None

@@ -168,7 +168,7 @@ class EventSource(StreamLoop):
         backoff_factor: float = 2.0,
         max_backoff: float = 30.0,
         jitter: float = 0.5,
-        min_retry: float = 0.0,
+        min_retry: float = 0.5,
         max_retry: float | None = 60.0,
         max_reconnects: int | None = None,
         read_timeout: float | None = None,
