@@ -114,9 +114,10 @@ class ConnectAttempt:
 
     Change ``headers`` (refresh a token), ``url`` (query included), ``method`` or
     ``body`` in place, or return a new value. ``Last-Event-ID`` is added after the
-    hook, from :attr:`last_event_id`. A URL, method or header the transports
-    could not send raises ``ValueError`` (``TypeError`` for a value that is not
-    a ``str``) before the request is made, instead of failing every attempt.
+    hook, from :attr:`last_event_id`. A URL, method, header or body the
+    transports could not send raises ``ValueError`` (``TypeError`` for a value
+    of the wrong type) before the request is made, instead of failing every
+    attempt.
 
     Attributes:
         method: The HTTP method.
@@ -184,7 +185,7 @@ def build_url(url: str, params: Mapping[str, Any] | Iterable[tuple[str, Any]] | 
     parts = urlsplit(url)
     extra = urlencode(list(params.items()) if isinstance(params, Mapping) else list(params))
     query = f"{parts.query}&{extra}" if parts.query else extra
-    return urlunsplit(parts._replace(query=query))
+    return check_url(urlunsplit(parts._replace(query=query)))  # too long, now?
 
 
 def encode_body(body: str | bytes | None, json: Any) -> tuple[bytes | None, str | None]:
@@ -193,9 +194,29 @@ def encode_body(body: str | bytes | None, json: Any) -> tuple[bytes | None, str 
         raise TypeError("pass body= or json=, not both")
     if json is not None:
         return _json.dumps(json, separators=(",", ":")).encode(), "application/json"
+    content_type = "text/plain; charset=utf-8" if isinstance(body, str) else None
+    return _content(body, "body"), content_type
+
+
+def _content(body: object, what: str) -> bytes | None:
+    """A request body as bytes (a ``str`` in UTF-8), the same for both transports.
+
+    Raises:
+        TypeError: ``body`` is neither bytes-like, a ``str`` nor ``None``.
+        ValueError: a ``str`` that UTF-8 cannot encode (a lone surrogate).
+    """
+    if body is None or isinstance(body, bytes):
+        return body
+    if isinstance(body, (bytearray, memoryview)):
+        return bytes(body)  # httpx takes neither for a body
     if isinstance(body, str):
-        return body.encode(), "text/plain; charset=utf-8"
-    return body, None
+        try:
+            return body.encode()
+        except UnicodeEncodeError as exc:
+            raise ValueError(
+                f"{what} cannot be encoded as UTF-8: {exc.reason} (at position {exc.start})"
+            ) from None
+    raise TypeError(f"{what} must be bytes, str or None, not {type(body).__name__}")
 
 
 class Connection:
@@ -336,13 +357,14 @@ class Connection:
         url = check_url(attempt.url, what="URL from prepare_request")
         method = check_method(attempt.method, what="prepare_request")
         headers = check_headers(attempt.headers, what="prepare_request")
+        body = _content(attempt.body, "prepare_request: the body")
         self.attempts += 1
         # Until connection_lost says otherwise: an attempt abandoned midway (a
         # cancellation, restart()) has no error, though its request may be out.
         self._last_error = None
         self._attempt_url = self._hop_url = url
         self._hop_method = method
-        self._hop_content = attempt.body
+        self._hop_content = body
         self._attempt_headers = headers
         self._cross_origin = False
         self._hops = []
@@ -455,12 +477,11 @@ class Connection:
     def _redirect(self, status: int, headers: Mapping[str, str], url: str) -> Redirect | Fail:
         location = _header(headers, "location")
         error: str | None = None
-        joined = _join(url, location) if location else ""
-        target = joined or ""
+        target, problem = _join(url, location) if location else ("", None)
         if not location:
             error = f"redirect {status} without a Location header"
-        elif joined is None:
-            error = "redirect to an invalid URL"
+        elif problem is not None:
+            error = f"redirect to an invalid URL ({problem})"
         elif urlsplit(target).scheme not in ("http", "https"):
             error = "redirect to a URL that is not http or https"
         elif (
@@ -595,15 +616,15 @@ class Connection:
         self._hops = []
 
 
-def _join(base: str, location: str) -> str | None:
-    """The absolute redirect target, or ``None`` when it is not a valid URL."""
+def _join(base: str, location: str) -> tuple[str, str | None]:
+    """The absolute redirect target, and why no request could be sent to it (or ``None``)."""
     try:
         target = urljoin(base, location)
         if urlsplit(target).scheme in ("http", "https"):
-            target = check_url(target)
-    except ValueError:
-        return None
-    return target
+            target = check_url(target, what="the target")
+    except ValueError as exc:
+        return "", str(exc)
+    return target, None
 
 
 def _header(headers: Mapping[str, str], name: str) -> str:
