@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from eventsource import EventSource, RetryPolicy
+from eventsource import EventSource, ResponseInfo, RetryPolicy, retry_transient
 from eventsource._retry import ZERO_RETRY_FLOOR
 
 
@@ -126,6 +126,17 @@ def test_jitter_is_added_to_a_minimum_rather_than_taken_from_it(
     # Many clients given one Retry-After must not all come back at that instant.
     policy = RetryPolicy(jitter=0.5)
     assert policy.delay(1.0, 2, lambda: fraction, at_least=at_least) == expected
+
+
+@pytest.mark.parametrize(("fraction", "expected"), [(0.0, 300.0), (0.5, 375.0), (1.0, 450.0)])
+def test_a_retry_after_over_the_cap_waits_at_most_the_cap_plus_the_jitter_fraction(
+    fraction: float, expected: float
+) -> None:
+    # What docs/reconnection.md promises: honoured up to max_retry_after, and
+    # jitter (0.5 by default) adds up to half of that: 450 s at most.
+    capped = retry_transient()(ResponseInfo(503, {"Retry-After": "100000"}, "http://a.test/"))
+    assert capped == 300.0
+    assert RetryPolicy().delay(3.0, 1, lambda: fraction, at_least=capped) == expected
 
 
 @pytest.mark.parametrize("at_least", [math.nan, -5.0, 0.0])
