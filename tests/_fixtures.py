@@ -23,10 +23,11 @@ from ._servers import LoopbackServer, running_server
 
 #: Upper bound on every wait of a test, so that a hang fails fast.
 LIMIT = 10.0
-#: Reconnect at once, without backoff: no test waits real seconds.
+#: Reconnect at once, without backoff: no test waits real seconds (nor the
+#: half-second floor of a server's ``retry:``).
 FAST: dict[str, Any] = {
     "retry": 0.001,
-    "retry_policy": RetryPolicy(backoff_factor=1.0, jitter=0.0),
+    "retry_policy": RetryPolicy(backoff_factor=1.0, jitter=0.0, min_retry=0.0),
 }
 
 

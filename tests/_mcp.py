@@ -70,9 +70,12 @@ class MemoryEventStore(EventStore):
 
 
 class McpServer:
-    """An ``MCPServer`` with a ``count`` tool, served by uvicorn in a thread."""
+    """An ``MCPServer`` with a ``count`` tool, served by uvicorn in a thread.
 
-    def __init__(self) -> None:
+    With ``json_response``, it answers each POST with one JSON body, not a stream.
+    """
+
+    def __init__(self, *, json_response: bool = False) -> None:
         self.calls: list[int] = []  # the ``steps`` of each run of the tool
         self.store = MemoryEventStore()
         app = MCPServer("eventsource-tests")
@@ -86,7 +89,10 @@ class McpServer:
             return f"counted to {steps}"
 
         starlette_app = app.streamable_http_app(
-            event_store=self.store, retry_interval=SERVER_RETRY_MS, host=HOST
+            event_store=self.store,
+            retry_interval=SERVER_RETRY_MS,
+            host=HOST,
+            json_response=json_response,
         )
         config = uvicorn.Config(
             starlette_app,
@@ -123,8 +129,8 @@ class McpServer:
 
 
 @contextlib.contextmanager
-def running_mcp_server() -> Iterator[McpServer]:
-    server = McpServer()
+def running_mcp_server(*, json_response: bool = False) -> Iterator[McpServer]:
+    server = McpServer(json_response=json_response)
     server.start()
     try:
         yield server

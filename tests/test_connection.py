@@ -19,6 +19,7 @@ from eventsource import (
     TransportError,
 )
 from eventsource._connection import (
+    SHORT_CONNECTION,
     STABLE_CONNECTION,
     Connection,
     End,
@@ -29,6 +30,7 @@ from eventsource._connection import (
     Stop,
 )
 from eventsource._request import build_url, encode_body, origin_of
+from eventsource._retry import ZERO_RETRY_FLOOR
 
 URL = "http://a.test/stream"
 SSE = {"Content-Type": "text/event-stream"}
@@ -287,13 +289,73 @@ def test_a_retried_503_with_retry_after_zero_still_backs_off() -> None:
 
 
 def test_retried_503s_after_retry_0_reconnect_at_once_then_back_off() -> None:
-    conn = Connection(URL, policy=EXACT)
+    now = [0.0]
+    policy = RetryPolicy(jitter=0.0, min_retry=0.0)
+    conn = Connection(URL, policy=policy, clock=lambda: now[0])
     conn.receive_response(200, SSE, URL)
     conn.feed(b"retry: 0\nid: 1\ndata: x\n\n")
+    now[0] += SHORT_CONNECTION  # a stream that ran a while: at once, as in the browser
     first = conn.connection_lost(None)
     later = [conn.receive_response(503, {"Retry-After": "0"}, URL) for _ in range(3)]
     delays = [v.delay for v in (first, *later) if isinstance(v, Reconnect)]
     assert delays == pytest.approx([0.0, 0.1, 0.2, 0.4])
+
+
+def test_by_default_a_servers_retry_0_waits_half_a_second() -> None:
+    conn = Connection(URL, policy=EXACT)
+    conn.receive_response(200, SSE, URL)
+    conn.feed(b"retry: 0\nid: 1\ndata: x\n\n")
+    assert conn.reconnection_time == 0.5
+    verdict = conn.connection_lost(None)
+    assert isinstance(verdict, Reconnect)
+    assert (verdict.delay, verdict.attempt) == (0.5, 1)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"retry: 0\nid: 1\ndata: x\n\n", b"retry: 0\n\ndata: x", b"retry: 0\n\n", b""],
+    ids=["an-event", "part-of-one", "nothing", "empty"],
+)
+@pytest.mark.parametrize("open_for", [0.0, SHORT_CONNECTION / 2])
+def test_a_zero_delay_after_a_short_connection_is_the_floor(body: bytes, open_for: float) -> None:
+    # Issue 13: `retry: 0` and an event, then EOF, was progress each time, and
+    # the delay stayed 0: thousands of connections a second.
+    now = [0.0]
+    conn = Connection(
+        URL, retry=0.0, policy=RetryPolicy(min_retry=0.0, jitter=0.0), clock=lambda: now[0]
+    )
+    for _ in range(3):
+        assert conn.receive_response(200, SSE, URL) == Open()
+        conn.feed(body)
+        now[0] += open_for
+        verdict = conn.connection_lost(None)
+        assert isinstance(verdict, Reconnect)
+        assert verdict.delay >= ZERO_RETRY_FLOOR
+
+
+def test_a_zero_delay_after_a_connection_open_a_second_stays_zero() -> None:
+    now = [0.0]
+    conn = Connection(
+        URL, retry=0.0, policy=RetryPolicy(min_retry=0.0, jitter=0.0), clock=lambda: now[0]
+    )
+    delays = []
+    for _ in range(3):
+        conn.receive_response(200, SSE, URL)
+        conn.feed(b"id: 1\ndata: x\n\n")
+        now[0] += SHORT_CONNECTION
+        verdict = conn.connection_lost(TransportError("cut"))
+        assert isinstance(verdict, Reconnect)
+        delays.append(verdict.delay)
+    assert delays == [0.0, 0.0, 0.0]  # each made progress: at once, as in the browser
+
+
+def test_the_floor_after_a_short_connection_is_jittered_and_kept_under_max_backoff() -> None:
+    conn = Connection(URL, retry=0.0, policy=RetryPolicy(min_retry=0.0, max_backoff=0.04))
+    conn.receive_response(200, SSE, URL)
+    conn.feed(b"data: x\n\n")
+    verdict = conn.connection_lost(None)
+    assert isinstance(verdict, Reconnect)
+    assert 0.02 <= verdict.delay <= 0.04  # jitter 0.5 takes up to half off
 
 
 @pytest.mark.parametrize(

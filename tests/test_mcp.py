@@ -15,12 +15,14 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import httpx
 import pytest
 from aiohttp import web
 
 from eventsource import (
     ConnectAttempt,
     ConnectError,
+    ContentTypeError,
     ErrorEvent,
     EventSource,
     MessageEvent,
@@ -28,7 +30,14 @@ from eventsource import (
     StatusError,
     TransportError,
 )
-from eventsource.mcp import RequestMayHaveRunError, is_response_to, prepare_request, request_stream
+from eventsource.mcp import (
+    PROTOCOL_VERSION_HEADER,
+    SESSION_ID_HEADER,
+    RequestMayHaveRunError,
+    is_response_to,
+    prepare_request,
+    request_stream,
+)
 
 from ._fixtures import FAST, LIMIT, Combo
 from ._fixtures import anyio_backend as anyio_backend
@@ -56,6 +65,13 @@ STREAM_LENGTH = 1 + STEPS + 1
 @pytest.fixture
 def mcp_server() -> Iterator[McpServer]:
     with running_mcp_server() as server:
+        yield server
+
+
+@pytest.fixture
+def json_mcp_server() -> Iterator[McpServer]:
+    """A server that answers a POST with one JSON body (``json_response=True``)."""
+    with running_mcp_server(json_response=True) as server:
         yield server
 
 
@@ -281,14 +297,16 @@ async def test_a_refused_connection_is_retried_with_the_post(
     assert json.loads(post.body) == tool_call(1, STEPS)
 
 
-def documented_recipe() -> Any:
-    """``call_tool``, as docs/llm-and-mcp.md shows it (the first block of its MCP section)."""
+def documented_recipe(name: str = "call_tool") -> Any:
+    """``name``, as docs/llm-and-mcp.md defines it in its MCP section (with ``call_tool``)."""
     text = DOCS.read_text(encoding="utf-8")
     section = text[text.index("## MCP streamable HTTP") :]
-    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    blocks = [block.split("```", 1)[0] for block in section.split("```python\n")[1:]]
     namespace: dict[str, Any] = {}
-    exec(compile(code, str(DOCS), "exec"), namespace)
-    return namespace["call_tool"]
+    for block in blocks:
+        if f"def {name}(" in block or "def call_tool(" in block:
+            exec(compile(block, str(DOCS), "exec"), namespace)
+    return namespace[name]
 
 
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])  # the recipe uses the default transport
@@ -306,6 +324,55 @@ async def test_the_documented_recipe_calls_a_tool_and_raises_after_a_cut_before_
     assert answer["result"]["content"][0]["text"] == "counted to 2"
     assert capsys.readouterr().out == "progress: 1\nprogress: 2\n"
     assert [request.method for request in proxy.requests] == ["POST", "POST"]
+
+
+# -- a server that answers with JSON ------------------------------------------------------
+
+
+async def test_a_json_answer_raises_content_type_error_and_the_error_holds_it(
+    combo: Combo, json_mcp_server: McpServer
+) -> None:
+    # Issue 13: POST_ACCEPT allows application/json, and such an answer is no
+    # event; docs/llm-and-mcp.md says where the answer is, and that the tool ran.
+    session = await open_session(json_mcp_server.url)
+    async with cutting_proxy(json_mcp_server.port) as proxy:
+        es = the_call(combo, proxy.url, session)
+        with anyio.fail_after(LIMIT), pytest.raises(ContentTypeError) as info:
+            async with es:
+                async for _ in es:
+                    pass
+    error = info.value
+    assert error.status == 200
+    assert error.content_type == "application/json"
+    answer = json.loads(error.body)
+    assert answer["id"] == 1
+    assert answer["result"]["content"][0]["text"] == f"counted to {STEPS}"
+    assert json_mcp_server.calls == [STEPS]  # it ran, once: nothing was sent again
+    assert [request.method for request in proxy.requests] == ["POST"]
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # the recipes use the default transport
+async def test_the_documented_recipes_get_a_json_answer(json_mcp_server: McpServer) -> None:
+    call_tool_or_json = documented_recipe("call_tool_or_json")
+    session = await open_session(json_mcp_server.url)
+    with anyio.fail_after(LIMIT):
+        answer = await call_tool_or_json(json_mcp_server.url, session, "count", {"steps": 2})
+    assert answer["result"]["content"][0]["text"] == "counted to 2"
+    assert json_mcp_server.calls == [2]
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+@pytest.mark.parametrize("json_response", [True, False], ids=["json", "stream"])
+async def test_the_documented_post_reads_a_json_answer_or_a_stream(json_response: bool) -> None:
+    call_either_way = documented_recipe("call_either_way")
+    with running_mcp_server(json_response=json_response) as server:
+        session = await open_session(server.url)
+        headers = {SESSION_ID_HEADER: session, PROTOCOL_VERSION_HEADER: VERSION}
+        with anyio.fail_after(LIMIT):
+            async with httpx.AsyncClient() as client:
+                answer = await call_either_way(client, server.url, headers, tool_call(1, 2))
+        assert answer["result"]["content"][0]["text"] == "counted to 2"
+        assert server.calls == [2]
 
 
 # -- the helper's decisions, one attempt at a time --------------------------------------

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from eventsource import RetryPolicy
+from eventsource import ResponseInfo, RetryPolicy, retry_transient
 from eventsource._retry import ZERO_RETRY_FLOOR
 
 
@@ -127,6 +127,17 @@ def test_jitter_is_added_to_a_minimum_rather_than_taken_from_it(
     assert policy.delay(1.0, 2, lambda: fraction, at_least=at_least) == expected
 
 
+@pytest.mark.parametrize(("fraction", "expected"), [(0.0, 300.0), (0.5, 375.0), (1.0, 450.0)])
+def test_a_retry_after_over_the_cap_waits_at_most_the_cap_plus_the_jitter_fraction(
+    fraction: float, expected: float
+) -> None:
+    # What docs/reconnection.md promises: honoured up to max_retry_after, and
+    # jitter (0.5 by default) adds up to half of that: 450 s at most.
+    capped = retry_transient()(ResponseInfo(503, {"Retry-After": "100000"}, "http://a.test/"))
+    assert capped == 300.0
+    assert RetryPolicy().delay(3.0, 1, lambda: fraction, at_least=capped) == expected
+
+
 @pytest.mark.parametrize("at_least", [math.nan, -5.0, 0.0])
 def test_a_minimum_that_is_nan_or_not_positive_is_ignored(at_least: float) -> None:
     policy = RetryPolicy(jitter=0.0)
@@ -156,6 +167,8 @@ def test_the_defaults_spread_clients_and_bound_the_servers_retry() -> None:
     policy = RetryPolicy()
     assert (policy.backoff_factor, policy.max_backoff) == (2.0, 30.0)
     assert policy.jitter == 0.5
-    assert (policy.min_retry, policy.max_retry) == (0.0, 60.0)
+    assert (policy.min_retry, policy.max_retry) == (0.5, 60.0)
     assert policy.clamp_server_retry(3600.0) == 60.0
-    assert policy.clamp_server_retry(0.0) == 0.0  # `retry: 0` still reconnects at once
+    # Issue 13: a server's `retry: 0` brought every client back at once, each time.
+    assert policy.clamp_server_retry(0.0) == 0.5
+    assert RetryPolicy(min_retry=0.0).clamp_server_retry(0.0) == 0.0  # yours to choose

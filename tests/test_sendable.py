@@ -13,12 +13,21 @@ import logging
 import re
 
 import anyio
+import httpx
 import pytest
+import yarl
 from aiohttp import web
 
-from eventsource import ConnectAttempt, EventSource, RedirectError, RetryPolicy, TransportError
+from eventsource import (
+    ConnectAttempt,
+    ConnectError,
+    EventSource,
+    RedirectError,
+    RetryPolicy,
+    TransportError,
+)
 from eventsource._connection import Connection
-from eventsource._sendable import header_value_problem
+from eventsource._sendable import check_url, header_value_problem
 from eventsource._transport._base import Request
 from eventsource._transport._select import make_transport
 from eventsource.transports import AiohttpTransport, HttpxTransport
@@ -27,7 +36,7 @@ from ._fixtures import FAST, LIMIT, Combo, collect
 from ._fixtures import anyio_backend as anyio_backend
 from ._fixtures import combo as combo
 from ._fixtures import server as server
-from ._servers import Handler, LoopbackServer, sse
+from ._servers import HOST, Handler, LoopbackServer, refused_port, sse
 
 URL = "http://a.test/stream"
 SSE = {"Content-Type": "text/event-stream"}
@@ -249,6 +258,9 @@ async def test_spaces_around_a_header_value_or_last_event_id_are_dropped_as_fetc
         ({"method": "GET /x"}, "'GET /x' is not a valid HTTP method"),
         ({"method": ""}, "'' is not a valid HTTP method"),
         ({"last_event_id": "1\n2"}, "last_event_id: the value of header 'Last-Event-ID'"),
+        # Issue 13: httpx raised UnicodeEncodeError out of `async for`, aiohttp retried.
+        ({"headers": {"X-A": "a\udc80"}}, "'X-A' cannot be sent: it holds the lone surrogate"),
+        ({"last_event_id": "7\ud800"}, "'Last-Event-ID' cannot be sent: it holds the lone"),
         ({"proxy": "http://"}, "proxy URL has no host: 'http://'"),
         ({"proxy": "proxy.test:3128"}, "proxy URL has the scheme 'proxy.test', not http or https"),
         ({"proxy": "socks5://proxy.test:1080"}, "has the scheme 'socks5', not http or https:"),
@@ -299,6 +311,11 @@ def test_a_header_that_is_not_a_str_is_a_type_error(headers: dict[object, object
         ({"url": "http://h.test:99999/"}, "invalid port '99999'"),
         ({"url": "/relative"}, "is not absolute"),
         ({"url": "http://a b.test/"}, "' ' in its host"),
+        ({"headers": {"Authorization": "s3\udc80"}}, "'Authorization' cannot be sent"),
+        ({"url": "http://xn--zz/"}, "URL from prepare_request has a host that is not a valid"),
+        ({"url": "http://a..b/"}, "URL from prepare_request has an empty label in its host"),
+        ({"url": "http://h.test/p\udc80"}, "holds the lone surrogate '\\udc80'"),
+        ({"body": "s3\udc80"}, "prepare_request: the body cannot be encoded as UTF-8"),
     ],
 )
 async def test_a_request_prepare_request_leaves_unsendable_raises_at_once(
@@ -354,6 +371,29 @@ async def test_a_request_prepare_request_leaves_unsendable_raises_at_once(
         ("http://[v1.x]/", "URL has a host that is not a valid IPv6 address"),
         ("http://1.2.3.4.5/", "not a valid IPv4 address"),
         ("http://127.1/", "not a valid IPv4 address"),
+        # Issue 13: the transports' IDNA encoding refuses these hosts on every
+        # attempt: retried for ever as network errors, or (httpx) IDNAError
+        # and UnicodeEncodeError out of `async for`.
+        ("http://xn--zz/", "URL has a host that is not a valid IDNA name"),
+        ("http://XN--ZZ.test/", "URL has a host that is not a valid IDNA name"),
+        ("http://www.xn--zz/", "URL has a host that is not a valid IDNA name"),
+        ("http://a..b/", "URL has an empty label in its host: 'http://a..b/'"),
+        ("http://.a.test/", "URL has an empty label in its host"),
+        ("http://a.test../", "URL has an empty label in its host"),
+        ("http://" + "a" * 64 + ".test/", "URL has a label longer than 63 characters"),
+        ("http://a." + "b" * 64 + "/", "URL has a label longer than 63 characters"),
+        ("http://h\u3000x/", "URL has a host that is not a valid IDNA name"),
+        ("http://h\u00e9\u200bx.test/", "URL has a host that is not a valid IDNA name"),
+        ("http://\u2603.test/", "URL has a host that is not a valid IDNA name"),
+        ("http://\u0915\u094d\u200d\u0937.test/", "the zero-width (non-)joiner '\\u200d'"),
+        ("http://h.test/\udc80", "URL holds the lone surrogate '\\udc80'"),
+        ("http://h.test/?q=\ud800", "URL holds the lone surrogate '\\ud800'"),
+        ("http://h\udc80.test/", "URL holds the lone surrogate"),
+        ("http://h.test/" + "a" * 65_536, "URL is longer than 65,536 characters"),
+        # aiohttp refused these on every attempt (Basic credentials are Latin-1).
+        ("http://a\\b@h.test/x", "URL has '\\\\' in its user name or password"),
+        ("http://%E2%82%AC@h.test/x", "user name or password that Latin-1 cannot encode"),
+        ("http://u:s3cr3t\u20ac@h.test/", "Latin-1 cannot encode: 'http://u@h.test/'"),
         ("http://h.test:99999/x?token=s3cr3t", "'http://h.test:99999/x'"),
         ("http://u:s3cr3t@h.test:99999/x", "'http://u@h.test:99999/x'"),
     ],
@@ -364,6 +404,11 @@ def test_a_url_no_request_could_be_made_to_is_refused_at_construction(
     with pytest.raises(ValueError, match=re.escape(message)) as info:
         EventSource(url)
     assert "s3cr3t" not in str(info.value)
+
+
+def test_params_that_make_the_url_too_long_for_httpx_are_refused_at_construction() -> None:
+    with pytest.raises(ValueError, match="URL is longer than 65,536 characters"):
+        EventSource("http://127.0.0.1:9/", params={"q": "a" * 65_536})
 
 
 def test_a_url_that_is_not_a_str_is_a_type_error() -> None:
@@ -381,16 +426,40 @@ def test_spaces_around_the_url_are_dropped_as_the_url_parser_does(
 
 @pytest.mark.parametrize(
     "url",
-    ["http://[::1]:8000/x", "HTTPS://Host.Test/x", "http://h.test:/x", "http://例え.テスト/"],
+    [
+        "http://[::1]:8000/x",
+        "HTTPS://Host.Test/x",
+        "http://h.test:/x",
+        "http://例え.テスト/",
+        "http://ÖBB.test/",
+        "http://xn--r8jz45g.xn--zckzah/",
+        "http://h.test./x",
+        "http://" + "a" * 63 + ".test/",
+        "http://h.test/" + "a" * 65_000,
+        "http://h.test/消息?q=é#ü",
+        "http://é:p@h.test/",
+        "http://%FF@h.test/",
+    ],
 )
 def test_valid_urls_are_accepted(url: str) -> None:
     assert EventSource(url).url == url
 
 
 @pytest.mark.anyio
-@pytest.mark.parametrize("location", ["http://1.2.3.4.5/x", "http://a b.test/x"])
+@pytest.mark.parametrize(
+    ("location", "problem"),
+    [
+        ("http://1.2.3.4.5/x", "not a valid IPv4 address"),
+        ("http://a b.test/x", "' ' in its host"),
+        # Issue 13: retried for ever as network errors, or IDNAError out of `async for`.
+        ("http://xn--zz/x", "not a valid IDNA name"),
+        ("http://a..b/x", "an empty label in its host"),
+        ("http://" + "a" * 64 + ".test/", "a label longer than 63 characters"),
+        ("http://h\u3000x/", "not a valid IDNA name"),
+    ],
+)
 async def test_a_redirect_to_an_unsendable_url_is_a_redirect_error(
-    combo: Combo, server: LoopbackServer, location: str
+    combo: Combo, server: LoopbackServer, location: str, problem: str
 ) -> None:
     async def redirect(request: web.Request) -> web.StreamResponse:
         return web.Response(status=307, headers={"Location": location})
@@ -400,7 +469,150 @@ async def test_a_redirect_to_an_unsendable_url_is_a_redirect_error(
         server.url("/"),
         retry_policy=RetryPolicy(max_reconnects=0),
     )
-    with pytest.raises(RedirectError, match="invalid URL"), anyio.fail_after(LIMIT):
+    with pytest.raises(RedirectError, match="invalid URL") as info, anyio.fail_after(LIMIT):
         async with es:
             await es.__anext__()
+    assert problem in str(info.value)
     assert len(server.requests) == 1
+
+
+#: Hosts the transports' own IDNA encoding refuses, every time: the URL parser
+#: of httpx (``build_request``), or the socket layer's codec under aiohttp.
+REFUSED_BY_A_TRANSPORT = [
+    "xn--zz",
+    "a..b",
+    ".a.test",
+    "a" * 64 + ".test",
+    "h\u3000x",
+    "\u2603.test",
+    "h\u00e9\u200bx.test",
+    "xn--zca.foo_bar",
+]
+#: Hosts both transports encode: the rule must pass every one of them.
+ENCODED_BY_BOTH = [
+    "a.test",
+    "a.test.",
+    "a" * 63 + ".test",
+    "localhost",
+    "127.0.0.1",
+    "例え.テスト",
+    "ÖBB.test",
+    "bücher.example",
+    "xn--r8jz45g.xn--zckzah",
+    "\u00df\u0336.test",
+    "foo_bar.test",
+]
+
+
+def transport_refusal(host: str) -> str | None:
+    """What httpx or aiohttp's yarl and socket codec raise for ``host``, or ``None``."""
+    url = f"http://{host}/"
+    try:
+        with httpx.Client(trust_env=False) as client:
+            client.build_request("GET", url)
+        yarl.URL(url).raw_host.encode("idna")  # type: ignore[union-attr]
+    except (UnicodeError, httpx.InvalidURL) as exc:
+        return type(exc).__name__
+    return None
+
+
+@pytest.mark.parametrize("host", REFUSED_BY_A_TRANSPORT + ENCODED_BY_BOTH)
+def test_the_host_rule_refuses_what_a_transport_refuses_and_passes_what_both_encode(
+    host: str,
+) -> None:
+    # The rule in _sendable keeps up with httpx, yarl and idna only if checked
+    # against them: a host one of them refuses is refused on every attempt.
+    refused = transport_refusal(host)
+    assert (refused is not None) == (host in REFUSED_BY_A_TRANSPORT), refused
+    if refused is None:
+        assert check_url(f"http://{host}/") == f"http://{host}/"
+    else:
+        with pytest.raises(ValueError, match=r"in its host|valid IDNA name|zero-width"):
+            check_url(f"http://{host}/")
+
+
+#: Characters tried in each part of a URL: printable ASCII, and some beyond.
+SWEEP = [chr(code) for code in range(0x20, 0x7F)] + list("é\u3000\u200b\ufeff\u2028\xa0ﬁ\uff0f😀")
+
+
+@pytest.mark.anyio
+async def test_every_url_the_rule_passes_reaches_the_network_on_both_transports(
+    combo: Combo,
+) -> None:
+    # Like the header probe above: a URL the rule passes but a transport refuses
+    # would fail every attempt as a network error (or escape as another error).
+    transport = make_transport(combo.transport)  # type: ignore[arg-type]
+    tried = 0
+    try:
+        with refused_port() as port:
+            places = ["a{}b@", "u:a{}b@", "{}/a{}b", "{}/?a{}b", "{}/#a{}b"]
+            for place in places:
+                for char in SWEEP:
+                    if "@" in place:
+                        url = f"http://{place.format(char)}{HOST}:{port}/"
+                    else:
+                        url = f"http://{HOST}:{port}" + place.format("", char)
+                    try:
+                        url = check_url(url)
+                    except ValueError:
+                        continue
+                    tried += 1
+                    with pytest.raises(ConnectError), anyio.fail_after(LIMIT):
+                        await transport.open(Request("GET", url))
+    finally:
+        await transport.aclose()
+    assert tried > 400  # most pass
+
+
+# -- request bodies ----------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("hook", [False, True], ids=["given", "from-prepare_request"])
+async def test_a_bytes_like_or_str_body_is_sent_as_bytes_on_every_transport(
+    combo: Combo, server: LoopbackServer, hook: bool
+) -> None:
+    # Issue 13: httpx took no bytearray or memoryview (RuntimeError out of
+    # `async for`); aiohttp sent them.
+    bodies: list[object] = [bytearray(b"ba"), memoryview(b"mv"), "s\u00e9", b"b"]
+    server.handle("/", first_then(b"data: a\n\n"))
+    for body in bodies:
+
+        def set_body(attempt: ConnectAttempt, body: object = body) -> None:
+            attempt.body = body  # type: ignore[assignment]
+
+        options: dict[str, object] = {"prepare_request": set_body} if hook else {"body": body}
+        es = combo.source(
+            server.url("/"), method="POST", retry_policy=RetryPolicy(max_reconnects=0), **options
+        )
+        async with es:
+            await collect(es, 1)
+    assert [r.body for r in server.requests] == [b"ba", b"mv", "s\u00e9".encode(), b"b"]
+
+
+@pytest.mark.anyio
+async def test_a_body_prepare_request_sets_to_another_type_is_a_type_error_before_sending(
+    combo: Combo, server: LoopbackServer
+) -> None:
+    def set_body(attempt: ConnectAttempt) -> None:
+        attempt.body = {"a": 1}  # type: ignore[assignment]
+
+    server.handle("/", first_then(b"data: a\n\n"))
+    es = combo.source(server.url("/"), method="POST", prepare_request=set_body)
+    try:
+        with pytest.raises(TypeError, match="the body must be bytes, str or None, not dict"):
+            await es.__anext__()
+    finally:
+        await es.aclose()
+    assert server.requests == []
+
+
+@pytest.mark.parametrize("body", [5, {"a": 1}, ["a"]])
+def test_a_body_of_another_type_is_a_type_error_at_construction(body: object) -> None:
+    with pytest.raises(TypeError, match="body must be bytes, str or None"):
+        EventSource("http://127.0.0.1:9/", method="POST", body=body)  # type: ignore[arg-type]
+
+
+def test_a_str_body_utf8_cannot_encode_is_a_value_error_at_construction() -> None:
+    with pytest.raises(ValueError, match="body cannot be encoded as UTF-8"):
+        EventSource("http://127.0.0.1:9/", method="POST", body="a\udc80")

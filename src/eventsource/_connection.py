@@ -40,7 +40,7 @@ from ._request import (
     origin_of,
     redact_url,
 )
-from ._retry import RetryPolicy
+from ._retry import ZERO_RETRY_FLOOR, RetryPolicy
 from ._sendable import (
     HTTP_WHITESPACE,
     check_headers,
@@ -69,6 +69,11 @@ DEFAULT_STATUS_POLICY = retry_transient()
 #: Seconds after which an open connection counts as healthy, whatever it received:
 #: attempts that far apart put no load on a server that backing off would relieve.
 STABLE_CONNECTION = 60.0
+#: Seconds under which an open connection counts as short-lived. A zero delay
+#: after one is raised to :data:`ZERO_RETRY_FLOOR`: a server that sends
+#: ``retry: 0`` and an event, then closes, would otherwise be asked again at
+#: once, thousands of times a second, each time making progress.
+SHORT_CONNECTION = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,12 +260,12 @@ class Connection:
             TypeError: a header name or value that is not a ``str``.
         """
         attempt = attempt or self.next_attempt()
-        url, method, headers = checked_attempt(attempt)
+        url, method, headers, body = checked_attempt(attempt)
         self.attempts += 1
         # Until connection_lost says otherwise: an attempt abandoned midway (a
         # cancellation, restart()) has no error, though its request may be out.
         self._last_error = None
-        self.hops.begin(url, method, headers, attempt.body)
+        self.hops.begin(url, method, headers, body)
 
     def build_request(self) -> Request:
         """The next request: the first of an attempt, or the next hop of a redirect."""
@@ -446,8 +451,11 @@ class Connection:
         The attempt that ended counts as one more failure in a row, which grows
         the delay, unless the connection made progress (see :meth:`_progressed`):
         then the count starts again at one and the delay is the reconnection time.
+        A zero delay after a connection open less than :data:`SHORT_CONNECTION`
+        is :data:`ZERO_RETRY_FLOOR` instead (less jitter).
         """
         now = self._clock()
+        short = self._opened_at is not None and now - self._opened_at < SHORT_CONNECTION
         progressed = self._progressed(now)
         self.parser.reset()
         self._restart_attempt()
@@ -462,6 +470,9 @@ class Connection:
         if self._failing_since is None:
             self._failing_since = now
         delay = self.policy.delay(self.reconnection_time, self.failures, at_least=min_delay)
+        if short and delay == 0.0:
+            # NON-SPEC: the browser reconnects at once; see SHORT_CONNECTION.
+            delay = self.policy.delay(min(ZERO_RETRY_FLOOR, self.policy.max_backoff), 1)
         budget = self.policy
         over_count = budget.max_reconnects is not None and self.failures > budget.max_reconnects
         over_time = (

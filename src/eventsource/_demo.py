@@ -31,7 +31,7 @@ LINES = (
 
 async def run_demo(messages: int = 20, drop_every: int = 7, interval: float = 0.05) -> int:
     """Run the demo; return 0 when every message arrived exactly once, in order."""
-    room = ChatRoom(retry_ms=200, drop_every=drop_every)
+    room = ChatRoom(retry_ms=500, drop_every=drop_every)
     async with SSEServer(room=room) as server:
         print(f"chat room listening on {server.url}")
         print(f"the server drops each connection after {drop_every} events\n")
@@ -57,7 +57,7 @@ async def run_demo(messages: int = 20, drop_every: int = 7, interval: float = 0.
 
         async with anyio.create_task_group() as tg:
             tg.start_soon(publish)
-            async with EventSource(server.url, retry=0.2) as bot:
+            async with EventSource(server.url, retry=0.5) as bot:
                 bot.onopen = on_open
                 bot.onerror = on_error
                 with anyio.fail_after(30):

@@ -81,7 +81,9 @@ def retry_transient(
     The policy an EventSource uses unless told otherwise. Each retried response
     is a failure in a row: the reconnection waits the usual backoff delay, which
     grows, or at least what the response's ``Retry-After`` asks (capped at
-    ``max_retry_after`` seconds). Any other status fails, as in the browser.
+    ``max_retry_after`` seconds, to which the retry policy's jitter then adds
+    up to its fraction: 450 s at most with the defaults). Any other status
+    fails, as in the browser.
     Combine with ``max_reconnects`` or ``max_reconnect_time`` to bound the
     retrying.
     """

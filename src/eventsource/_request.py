@@ -40,9 +40,10 @@ class ConnectAttempt:
 
     Change ``headers`` (refresh a token), ``url`` (query included), ``method`` or
     ``body`` in place, or return a new value. ``Last-Event-ID`` is added after the
-    hook, from :attr:`last_event_id`. A URL, method or header the transports
-    could not send raises ``ValueError`` (``TypeError`` for a value that is not
-    a ``str``) before the request is made, instead of failing every attempt.
+    hook, from :attr:`last_event_id`. A URL, method, header or body the
+    transports could not send raises ``ValueError`` (``TypeError`` for a value
+    of the wrong type) before the request is made, instead of failing every
+    attempt.
 
     Attributes:
         method: The HTTP method.
@@ -110,7 +111,7 @@ def build_url(url: str, params: Mapping[str, Any] | Iterable[tuple[str, Any]] | 
     parts = urlsplit(url)
     extra = urlencode(list(params.items()) if isinstance(params, Mapping) else list(params))
     query = f"{parts.query}&{extra}" if parts.query else extra
-    return urlunsplit(parts._replace(query=query))
+    return check_url(urlunsplit(parts._replace(query=query)))  # too long, now?
 
 
 def encode_body(body: str | bytes | None, json: Any) -> tuple[bytes | None, str | None]:
@@ -119,9 +120,29 @@ def encode_body(body: str | bytes | None, json: Any) -> tuple[bytes | None, str 
         raise TypeError("pass body= or json=, not both")
     if json is not None:
         return _json.dumps(json, separators=(",", ":")).encode(), "application/json"
+    content_type = "text/plain; charset=utf-8" if isinstance(body, str) else None
+    return _content(body, "body"), content_type
+
+
+def _content(body: object, what: str) -> bytes | None:
+    """A request body as bytes (a ``str`` in UTF-8), the same for both transports.
+
+    Raises:
+        TypeError: ``body`` is neither bytes-like, a ``str`` nor ``None``.
+        ValueError: a ``str`` that UTF-8 cannot encode (a lone surrogate).
+    """
+    if body is None or isinstance(body, bytes):
+        return body
+    if isinstance(body, (bytearray, memoryview)):
+        return bytes(body)  # httpx takes neither for a body
     if isinstance(body, str):
-        return body.encode(), "text/plain; charset=utf-8"
-    return body, None
+        try:
+            return body.encode()
+        except UnicodeEncodeError as exc:
+            raise ValueError(
+                f"{what} cannot be encoded as UTF-8: {exc.reason} (at position {exc.start})"
+            ) from None
+    raise TypeError(f"{what} must be bytes, str or None, not {type(body).__name__}")
 
 
 class Hops:
@@ -208,12 +229,11 @@ class Hops:
         """Follow a redirect response: its target, or the error that refuses it."""
         location = header(headers, "location")
         error: str | None = None
-        joined = _join(url, location) if location else ""
-        target = joined or ""
+        target, problem = _join(url, location) if location else ("", None)
         if not location:
             error = f"redirect {status} without a Location header"
-        elif joined is None:
-            error = "redirect to an invalid URL"
+        elif problem is not None:
+            error = f"redirect to an invalid URL ({problem})"
         elif urlsplit(target).scheme not in ("http", "https"):
             error = "redirect to a URL that is not http or https"
         elif (
@@ -238,28 +258,30 @@ class Hops:
         return target
 
 
-def checked_attempt(attempt: ConnectAttempt) -> tuple[str, str, dict[str, str]]:
-    """The URL, method and headers of a hook's attempt, as the transports can send them.
+def checked_attempt(attempt: ConnectAttempt) -> tuple[str, str, dict[str, str], bytes | None]:
+    """The URL, method, headers and body of a hook's attempt, as the transports can send them.
 
     Raises:
         ValueError: something no request could carry (named in the message).
-        TypeError: a header name or value that is not a ``str``.
+        TypeError: a header name or value that is not a ``str``, or a body that is
+            not bytes-like, a ``str`` or ``None``.
     """
     url = check_url(attempt.url, what="URL from prepare_request")
     method = check_method(attempt.method, what="prepare_request")
     headers = check_headers(attempt.headers, what="prepare_request")
-    return url, method, headers
+    body = _content(attempt.body, "prepare_request: the body")
+    return url, method, headers, body
 
 
-def _join(base: str, location: str) -> str | None:
-    """The absolute redirect target, or ``None`` when it is not a valid URL."""
+def _join(base: str, location: str) -> tuple[str, str | None]:
+    """The absolute redirect target, and why no request could be sent to it (or ``None``)."""
     try:
         target = urljoin(base, location)
         if urlsplit(target).scheme in ("http", "https"):
-            target = check_url(target)
-    except ValueError:
-        return None
-    return target
+            target = check_url(target, what="the target")
+    except ValueError as exc:
+        return "", str(exc)
+    return target, None
 
 
 def header(headers: Mapping[str, str], name: str) -> str:

@@ -13,10 +13,11 @@ from dataclasses import dataclass
 
 __all__ = ["ZERO_RETRY_FLOOR", "RetryPolicy"]
 
-#: Seconds from which a zero reconnection time (``retry: 0``) backs off: the
-#: first reconnect of a row is at once, as in browsers, but a product with zero
-#: never grows, and without a floor a dead server would be asked a thousand
-#: times a second.
+#: Seconds from which a zero reconnection time (``retry=0``, or ``retry: 0``
+#: with ``min_retry=0``) backs off: the first reconnect of a row is at once, as
+#: in browsers, but a product with zero never grows, and without a floor a dead
+#: server would be asked a thousand times a second. (A zero delay after a
+#: connection open less than a second is this much too: see ``_connection``.)
 ZERO_RETRY_FLOOR = 0.1
 
 
@@ -35,7 +36,9 @@ class RetryPolicy:
 
     The defaults suit many clients that lose one server at the same moment:
     the delay doubles up to 30 s, each client waits between half and all of
-    it, and a server's ``retry:`` may ask for at most a minute.
+    it, and a server's ``retry:`` may ask for no less than half a second (a
+    ``retry: 0`` does not bring every client back at once, again and again)
+    and no more than a minute.
 
     Attributes:
         backoff_factor: Growth per consecutive failure; 1.0 means the browser's constant delay.
@@ -55,7 +58,7 @@ class RetryPolicy:
     backoff_factor: float = 2.0
     max_backoff: float = 30.0
     jitter: float = 0.5
-    min_retry: float = 0.0
+    min_retry: float = 0.5
     max_retry: float | None = 60.0
     max_reconnects: int | None = None
     max_reconnect_time: float | None = None

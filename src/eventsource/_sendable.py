@@ -14,7 +14,9 @@ import ipaddress
 import re
 from collections.abc import Iterable, Mapping
 from typing import NoReturn
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
+
+import idna  # the IDNA codec of both transports: httpx's, and yarl's under aiohttp
 
 __all__ = [
     "HTTP_WHITESPACE",
@@ -35,6 +37,16 @@ _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 # these): the C0 controls but tab, and DEL, as RFC 9110's field-value grammar says.
 _VALUE_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 _URL_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# Half of a UTF-16 pair alone: no UTF-8 encoder takes it (httpx raises
+# UnicodeEncodeError, from outside its own exception tree).
+_SURROGATE = re.compile("[\ud800-\udfff]")
+# Zero-width (non-)joiners: IDNA 2008 allows them between some letters, but
+# yarl (under aiohttp) refuses them in a host.
+_JOINER = re.compile("[\u200c\u200d]")
+#: [httpx] the longest URL httpx parses, in characters.
+MAX_URL_LENGTH = 65_536
+#: [RFC 1035] the longest DNS label; the socket layer's IDNA codec refuses longer ones.
+_MAX_LABEL = 63
 # [WHATWG URL] forbidden domain code points (the controls are refused before).
 _FORBIDDEN_IN_HOST = re.compile(r"[ #%/:<>?@\[\\\]^|]")
 # [WHATWG URL] "ends in a number": such a host is an IPv4 address or nothing.
@@ -68,6 +80,9 @@ def header_value_problem(value: str) -> str | None:
     control = _VALUE_CONTROL.search(value)
     if control is not None:
         return f"it holds the control character {control.group()!r}"
+    surrogate = _SURROGATE.search(value)
+    if surrogate is not None:
+        return f"it holds the lone surrogate {surrogate.group()!r}, which UTF-8 cannot encode"
     return None
 
 
@@ -81,7 +96,7 @@ def check_headers(
     Raises:
         TypeError: a name or value is not a ``str``.
         ValueError: a name is not an HTTP token, or a value holds a control
-            character (any but tab) that no transport would send.
+            character (any but tab) or a lone surrogate, which no transport would send.
     """
     prefix = f"{what}: " if what else ""
     checked: dict[str, str] = {}
@@ -126,8 +141,11 @@ def check_url(url: str, what: str = "URL", schemes: Iterable[str] = ("http", "ht
     Raises:
         TypeError: ``url`` is not a ``str``.
         ValueError: the message names the problem: no scheme or one not in
-            ``schemes``, no host, a character not allowed in a host, an
-            invalid port or IPv4 address, or a control character.
+            ``schemes``, no host, a character not allowed in a host, a host
+            the transports' IDNA encoding refuses, an invalid port or IPv4
+            address, a user name or password aiohttp cannot send (a backslash,
+            or not Latin-1), a control character or a lone surrogate, or more
+            than :data:`MAX_URL_LENGTH` characters.
     """
     if not isinstance(url, str):
         raise TypeError(f"{what} must be a str, got {type(url).__name__}")
@@ -139,6 +157,11 @@ def check_url(url: str, what: str = "URL", schemes: Iterable[str] = ("http", "ht
         # NON-SPEC: the URL parser drops tabs and newlines inside a URL; a
         # control character there is far more likely a mistake than meant.
         _fail(what, f"holds the control character {control.group()!r}", url)
+    surrogate = _SURROGATE.search(url)
+    if surrogate is not None:
+        _fail(what, f"holds the lone surrogate {surrogate.group()!r}", url)
+    if len(url) > MAX_URL_LENGTH:
+        _fail(what, f"is longer than {MAX_URL_LENGTH:,} characters", url)
     try:
         parts = urlsplit(url)
     except ValueError as exc:  # an unclosed or invalid [IPv6] host
@@ -149,7 +172,11 @@ def check_url(url: str, what: str = "URL", schemes: Iterable[str] = ("http", "ht
         _fail(what, f"is not absolute (no {names} scheme)", url)
     if parts.scheme not in allowed:
         _fail(what, f"has the scheme {parts.scheme!r}, not {names}", url)
-    authority = parts.netloc.rpartition("@")[2]
+    userinfo, at, authority = parts.netloc.rpartition("@")
+    if at:
+        problem = _userinfo_problem(userinfo)
+        if problem is not None:
+            _fail(what, problem, url)
     if authority.startswith("["):
         host, _, port = authority[1:].partition("]")
         port = port[1:]  # after the colon
@@ -178,6 +205,51 @@ def _host_problem(host: str) -> str | None:
             ipaddress.IPv4Address(host)
         except ValueError:
             return "has a host that is not a valid IPv4 address (a.b.c.d, in decimal)"
+    return _idna_problem(host)
+
+
+def _userinfo_problem(userinfo: str) -> str | None:
+    # aiohttp refuses these on every attempt, where httpx sends them.
+    if "\\" in userinfo:
+        return "has '\\\\' in its user name or password"
+    try:
+        # Sent as Basic credentials, in Latin-1; yarl decodes what is valid UTF-8.
+        unquote(userinfo, errors="ignore").encode("latin-1")
+    except UnicodeEncodeError:
+        return "has a user name or password that Latin-1 cannot encode"
+    return None
+
+
+def _idna_problem(host: str) -> str | None:
+    """Why the transports' IDNA encoding refuses ``host``, or ``None``.
+
+    The stricter of the two, each refusal of which would come back on every
+    attempt as a network error. A non-ASCII host: httpx encodes it with IDNA
+    2008 (after lower-casing), and yarl also refuses zero-width joiners. An
+    ASCII host is sent as it is, but the socket layer's IDNA codec refuses an
+    empty label or one over 63 characters, and httpx decodes a host that
+    starts with an A-label (``xn--``), refusing one that is not valid; here a
+    host with an A-label anywhere must decode.
+    """
+    if host.isascii():
+        labels = host.split(".")
+        if not all(labels[:-1]):  # the last may be empty: a trailing dot
+            return "has an empty label in its host"
+        if any(len(label) > _MAX_LABEL for label in labels):
+            return f"has a label longer than {_MAX_LABEL} characters in its host"
+        if not any(label.lower().startswith("xn--") for label in labels):
+            return None
+    else:
+        joiner = _JOINER.search(host)
+        if joiner is not None:
+            return f"has the zero-width (non-)joiner {joiner.group()!r} in its host"
+    try:
+        if host.isascii():
+            idna.decode(host)
+        else:
+            idna.encode(host.lower())
+    except UnicodeError as exc:  # idna.IDNAError is one
+        return f"has a host that is not a valid IDNA name ({exc})"
     return None
 
 

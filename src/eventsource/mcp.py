@@ -43,6 +43,7 @@ SESSION_ID_HEADER = "Mcp-Session-Id"
 #: The negotiated protocol version, on every request after ``initialize``.
 PROTOCOL_VERSION_HEADER = "MCP-Protocol-Version"
 #: A POST must accept both answers a server may give: one JSON body or an event stream.
+#: (:func:`request_stream` reads a stream; a JSON body fails it: see there.)
 POST_ACCEPT = "application/json, text/event-stream"
 #: Statuses that say the server did not act on the request: 429 Too Many Requests
 #: (RFC 6585) and 503 Service Unavailable (RFC 9110). A gateway's 502 or 504 may
@@ -141,6 +142,14 @@ def request_stream(
     again (see :func:`prepare_request`). The reconnection time is the server's
     ``retry:`` once sent, else ``retry=`` (3 seconds by default), and a failure
     reaches the caller when the next attempt would start.
+
+    A server may answer the POST with one JSON body instead of a stream
+    (:data:`POST_ACCEPT` allows it). That is no event: iteration raises
+    :class:`~eventsource.ContentTypeError` (``status`` 200, ``content_type``
+    ``application/json``) once the request has run, and the error's ``body``
+    holds the answer as text, cut to its first 4 KiB and to what arrived
+    within 0.25 s. ``docs/llm-and-mcp.md`` shows how to get the answer either
+    way.
 
     Args:
         url: The server's MCP endpoint.

@@ -36,6 +36,28 @@ __all__ = ["HttpxResponse", "HttpxTransport"]
 _FAILURES = (httpx.RequestError, httpx.StreamError, httpx.InvalidURL)
 # Failures before the request was written: a caller may send it again safely.
 _CONNECT_FAILURES = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+# Marks our requests (an extension httpcore ignores) for _hand_back_redirects.
+_OURS = "eventsource.ours"
+
+
+class _RedirectHandedBack(Exception):
+    def __init__(self, response: httpx.Response) -> None:
+        super().__init__("redirect handed back")
+        self.response = response
+
+
+async def _hand_back_redirects(response: httpx.Response) -> None:
+    """A response hook: return a redirect of ours as it is, before httpx parses its Location.
+
+    Even with ``follow_redirects=False``, httpx builds the next request from the
+    Location (as ``response.next_request``), and a Location it cannot parse
+    raises (``IDNAError``; ``RemoteProtocolError``, a retried network error)
+    instead of reaching ``_connection``, which judges redirects (a
+    ``RedirectError``). Raising here is the only way out before that; httpx
+    closes the response on the way, and a redirect's body is never read.
+    """
+    if response.request.extensions.get(_OURS) and response.has_redirect_location:
+        raise _RedirectHandedBack(response)
 
 
 class _Chunks(AsyncIterator[bytes]):
@@ -162,7 +184,9 @@ class HttpxTransport:
     first use and closed by :meth:`aclose`. Redirects are never followed,
     whatever the client's own ``follow_redirects`` says. A hop to another
     origin goes without the client's ``auth`` and secret default headers.
-    Runs on asyncio and on trio.
+    The client gets one response hook, which acts on our requests only: it
+    hands a redirect back before httpx parses its Location. Runs on asyncio
+    and on trio.
 
     Pass it as ``EventSource(url, transport=HttpxTransport(...))``. One made
     without a client serves one EventSource (which closes it); one on your
@@ -226,6 +250,9 @@ class HttpxTransport:
         """
         if self._client is None:
             self._client = httpx.AsyncClient(**_client_kwargs(self._client_kwargs))
+        hooks = self._client.event_hooks["response"]
+        if _hand_back_redirects not in hooks:  # again if the user replaced the hooks
+            hooks.append(_hand_back_redirects)
         # A None duration means no limit. Acquiring a pooled connection is part
         # of connecting; a stalled write is judged like a stalled read.
         timeout = httpx.Timeout(
@@ -244,6 +271,7 @@ class HttpxTransport:
                 ],
                 content=request.content,
                 timeout=timeout,
+                extensions={_OURS: True},
             )
             if request.cross_origin:
                 _withhold_credentials(self._client, http_request, request.secret_headers)
@@ -254,6 +282,8 @@ class HttpxTransport:
                 # None: no authentication at all, where the default is the client's own.
                 auth=None if request.cross_origin else httpx.USE_CLIENT_DEFAULT,
             )
+        except _RedirectHandedBack as handed_back:
+            return HttpxResponse(handed_back.response)
         except httpx.ReadTimeout as exc:
             raise ReadTimeout("no response received within read_timeout") from exc
         except _CONNECT_FAILURES as exc:
