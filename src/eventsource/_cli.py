@@ -352,11 +352,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if argv and argv[0] == "demo-server":
         from .testing import main as serve
 
-        return serve(argv[1:])
+        return serve(argv[1:], prog="eventsource demo-server")
     if argv and argv[0] == "demo":
         from ._demo import main as demo
 
-        return demo(argv[1:])
+        return demo(argv[1:], prog="eventsource demo")
     parser = build_parser()
     command = make_command(parser.parse_args(argv), parser)
     with _debug_logging(command.verbose > 1):
