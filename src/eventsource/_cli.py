@@ -180,6 +180,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="initial reconnection time; the server's retry: replaces it (default: 3)",
     )
     stream.add_argument(
+        "--connect-timeout",
+        type=_positive_float,
+        metavar="SECONDS",
+        help="give up a connection attempt (and retry) after this long (default: no limit)",
+    )
+    stream.add_argument(
         "--no-reconnect",
         action="store_true",
         help="one-shot: end at the end of the body, fail on a network error",
@@ -198,12 +204,19 @@ def build_parser() -> argparse.ArgumentParser:
         default="auto",
         help="color text output (auto: on a terminal, unless NO_COLOR is set)",
     )
-    output.add_argument(
+    chatter = output.add_mutually_exclusive_group()
+    chatter.add_argument(
         "-v",
         "--verbose",
         action="count",
         default=0,
-        help="report connects, errors and reconnects on stderr (-vv: debug logging)",
+        help="also report connects and the end on stderr (-vv: debug logging)",
+    )
+    chatter.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="do not report failed attempts that will be retried (a final failure still is)",
     )
     return parser
 
@@ -218,6 +231,7 @@ class Command:
     types: frozenset[str]
     max_events: int | None
     verbose: int
+    quiet: bool = False
 
 
 def _read_data(value: str) -> bytes:
@@ -261,6 +275,7 @@ def make_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> C
         "last_event_id": args.last_event_id,
         "retry": args.retry,
         "read_timeout": args.timeout,
+        "connect_timeout": args.connect_timeout,
         "reconnect": not args.no_reconnect,
         "transport": args.transport,
     }
@@ -274,6 +289,7 @@ def make_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> C
         types=frozenset(args.events),
         max_events=args.max_events,
         verbose=args.verbose,
+        quiet=args.quiet,
     )
 
 
@@ -296,18 +312,45 @@ def _note(text: str) -> None:
     print(f"eventsource: {text}", file=sys.stderr, flush=True)
 
 
-def _lifecycle_listeners(es: EventSource) -> None:
-    """Report ``open`` and ``error`` events on stderr (they fire during ``async for`` too)."""
+def _seconds(delay: float | None) -> str:
+    delay = delay or 0.0
+    return f"{delay:.1f}" if delay >= 1 else f"{delay:.2f}"
+
+
+def _report_listeners(es: EventSource, command: Command) -> None:
+    """Report ``open`` and ``error`` events on stderr (they fire during ``async for`` too).
+
+    By default each failure that will be retried is one line, so that a
+    refused port or an unknown host is not a silent loop; ``-q`` drops those
+    lines, ``-v`` adds the connects, the attempt numbers and a clean end of stream.
+    """
+    verbose = command.verbose > 0
+    connected = False
 
     def on_open(event: Event) -> None:
-        resume = f" (Last-Event-ID: {es.last_event_id})" if es.last_event_id else ""
-        _note(f"connected to {_endpoint(es.url)}{resume}")
+        nonlocal connected
+        connected = True
+        if verbose:
+            resume = f" (Last-Event-ID: {es.last_event_id})" if es.last_event_id else ""
+            _note(f"connected to {_endpoint(es.url)}{resume}")
 
     def on_error(event: ErrorEvent) -> None:
-        if event.reconnecting:
-            why = describe_error(event.error) if event.error is not None else "stream ended"
-            _note(f"{why}; reconnecting in {event.delay:.2f} s (attempt {event.attempt})")
-        elif event.error is None:
+        nonlocal connected
+        lost, connected = connected, False
+        wait = _seconds(event.delay)
+        attempt = f" (attempt {event.attempt})" if verbose else ""
+        if event.reconnecting and event.error is not None:
+            if command.quiet:
+                return
+            why = describe_error(event.error)
+            if lost:
+                _note(f"connection lost ({why}); reconnecting in {wait} s{attempt}")
+            else:
+                _note(f"{why}; retrying in {wait} s{attempt}")
+        elif event.reconnecting:
+            if verbose:
+                _note(f"stream ended; reconnecting in {wait} s{attempt}")
+        elif event.error is None and verbose:
             _note(f"server answered {event.status}: not reconnecting")
         # A fatal error is reported once, by main(), as the last line.
 
@@ -325,7 +368,7 @@ async def tail(command: Command, out: TextIO) -> int:
     async with EventSource(command.url, **command.options) as es:
         if command.verbose:
             _note(f"connecting to {_endpoint(es.url)}")
-            _lifecycle_listeners(es)
+        _report_listeners(es, command)
         async for event in es:
             if command.types and event.type not in command.types:
                 continue
