@@ -359,6 +359,60 @@ async def test_an_unknown_host_without_reconnect_fails_at_once(
     assert resolver.asked == 1
 
 
+# -- stopping at a sentinel ------------------------------------------------------------------
+
+
+@pytest.mark.asyncio
+async def test_until_data_stops_at_the_sentinel_without_printing_it(
+    cli: Runner, server: SSEServer
+) -> None:
+    # The OpenAI recipe of docs/cli.md printed [DONE] as an event, then waited.
+    server.script(Event('{"delta": "hi"}'), Event("[DONE]"), Event("after"), Stall())
+    result = await cli(server.url, "--until-data", "[DONE]")
+    assert result.code == 0, result.err
+    assert result.out == 'message\n  {"delta": "hi"}\n'
+    assert result.err == ""
+    assert len(server.requests) == 1
+
+
+@pytest.mark.asyncio
+async def test_until_data_is_repeatable(cli: Runner, server: SSEServer) -> None:
+    server.script(Event("a"), Event("end"), Stall())
+    result = await cli(server.url, "--until-data", "[DONE]", "--until-data", "end", "-v")
+    assert result.code == 0, result.err
+    assert result.out == "message\n  a\n"
+    assert result.err.endswith("eventsource: done after 1 event\n")
+
+
+@pytest.mark.asyncio
+async def test_until_event_stops_after_printing_that_event(cli: Runner, server: SSEServer) -> None:
+    server.script(
+        Event("{}", event="message_start"),
+        Event('{"type": "message_stop"}', event="message_stop"),
+        Event("after", event="ping"),
+        Stall(),
+    )
+    result = await cli(server.url, "--until-event", "message_stop")
+    assert result.code == 0, result.err
+    assert result.out == ('message_start\n  {}\nmessage_stop\n  {"type": "message_stop"}\n')
+    assert len(server.requests) == 1
+
+
+@pytest.mark.asyncio
+async def test_until_event_stops_even_when_that_type_is_not_printed(
+    cli: Runner, server: SSEServer
+) -> None:
+    server.script(
+        Event("1", event="delta"),
+        Event("done", event="message_stop"),
+        Event("2", event="delta"),
+        Stall(),
+    )
+    result = await cli(server.url, "--event", "delta", "--until-event", "message_stop")
+    assert result.code == 0, result.err
+    assert result.out == "delta\n  1\n"
+
+
 # -- subcommands name themselves -------------------------------------------------------------
 
 

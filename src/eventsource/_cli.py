@@ -13,7 +13,7 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, TextIO
@@ -23,7 +23,7 @@ import anyio
 
 from ._cli_format import FORMATS, Formatter, describe_error, make_formatter, use_color
 from ._errors import EventSourceError
-from ._event import ErrorEvent, Event
+from ._event import ErrorEvent, Event, MessageEvent
 from ._sendable import check_headers, check_url
 from ._source import EventSource
 from .transports import AiohttpTransport, Transport
@@ -41,7 +41,7 @@ examples:
   eventsource localhost:8000/stream --event chat -n 10
   eventsource https://api.example/v1/stream -H "Authorization: Bearer $TOKEN" -v
   eventsource https://llm.internal/v1/chat/completions --no-reconnect \\
-      --json '{"model": "m", "stream": true, "messages": []}'
+      --until-data '[DONE]' --json '{"model": "m", "stream": true, "messages": []}'
   eventsource URL --format jsonl | jq -r .data
   eventsource URL --last-event-id 41 --format raw > events.txt
 
@@ -49,9 +49,9 @@ subcommands:
   eventsource demo-server [--port N] [--interval S]   a chat room on 127.0.0.1 to try it on
   eventsource demo                                    the `make demo` scenario
 
-exit status: 0 done (-n reached, the server answered 204, or a one-shot stream
-ended), 1 the stream failed (the reason is printed on stderr), 2 bad usage,
-130 interrupted (Ctrl-C).
+exit status: 0 done (-n, --until-data or --until-event reached, the server
+answered 204, or a one-shot stream ended), 1 the stream failed (the reason is
+printed on stderr), 2 bad usage, 130 interrupted (Ctrl-C).
 """
 
 
@@ -167,10 +167,31 @@ def build_parser() -> argparse.ArgumentParser:
         "-n", "--max-events", type=_positive_int, metavar="N", help="exit after N events"
     )
     stream.add_argument(
+        "--until-data",
+        action="append",
+        default=[],
+        metavar="DATA",
+        help="exit at the first event whose data is exactly DATA, without printing it "
+        "(e.g. '[DONE]'; repeatable)",
+    )
+    stream.add_argument(
+        "--until-event",
+        action="append",
+        default=[],
+        metavar="TYPE",
+        help="exit after the first event of this type, printed (e.g. message_stop; repeatable)",
+    )
+    stream.add_argument(
         "--timeout",
         type=_positive_float,
         metavar="SECONDS",
         help="reconnect when no byte (heartbeats included) arrives for this long",
+    )
+    stream.add_argument(
+        "--connect-timeout",
+        type=_positive_float,
+        metavar="SECONDS",
+        help="give up a connection attempt (and retry) after this long (default: no limit)",
     )
     stream.add_argument(
         "--retry",
@@ -178,12 +199,6 @@ def build_parser() -> argparse.ArgumentParser:
         default=3.0,
         metavar="SECONDS",
         help="initial reconnection time; the server's retry: replaces it (default: 3)",
-    )
-    stream.add_argument(
-        "--connect-timeout",
-        type=_positive_float,
-        metavar="SECONDS",
-        help="give up a connection attempt (and retry) after this long (default: no limit)",
     )
     stream.add_argument(
         "--no-reconnect",
@@ -279,6 +294,10 @@ def make_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> C
         "reconnect": not args.no_reconnect,
         "transport": args.transport,
     }
+    if args.until_data:
+        options["stop_when"] = _data_in(frozenset(args.until_data))
+    if args.until_event:
+        options["stop_after"] = _type_in(frozenset(args.until_event))
     if args.insecure:
         options["transport"] = _insecure_transport(args.transport)
     color = use_color(args.color, sys.stdout, os.environ)
@@ -291,6 +310,14 @@ def make_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> C
         verbose=args.verbose,
         quiet=args.quiet,
     )
+
+
+def _data_in(sentinels: frozenset[str]) -> Callable[[MessageEvent], bool]:
+    return lambda event: event.data in sentinels
+
+
+def _type_in(types: frozenset[str]) -> Callable[[MessageEvent], bool]:
+    return lambda event: event.type in types
 
 
 def _insecure_transport(name: str | None) -> Transport:
