@@ -2,6 +2,8 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
+# The package alone (what `make demo` needs), then the tools on top (`make test`).
+PACKAGE_STAMP := $(VENV)/.installed-package
 STAMP  := $(VENV)/.installed
 LINT_PATHS := $(wildcard src tests bench docs examples conftest.py)
 
@@ -11,16 +13,24 @@ help:
 	@echo "make demo | test | docs | bench | bench-quick | bench-parser | soak | fuzz | clean"
 
 $(BIN)/python:
+	@echo "== creating $(VENV)"
 	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --upgrade pip
 
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,docs]'
+# pip's own output is the progress report: these installs take a while on a cold cache.
+$(PACKAGE_STAMP): pyproject.toml | $(BIN)/python
+	@echo "== installing eventsource-client and its dependencies (aiohttp, anyio)"
+	$(BIN)/python -m pip install --progress-bar on -e .
+	touch $(PACKAGE_STAMP)
+
+$(STAMP): pyproject.toml $(PACKAGE_STAMP)
+	@echo "== installing the test, lint, type-check and docs tools (pytest, mypy, ruff, mkdocs, ...)"
+	$(BIN)/python -m pip install --progress-bar on -e '.[dev,docs]'
 	touch $(STAMP)
 
 install: $(STAMP)
 
-demo: $(STAMP)
+demo: $(PACKAGE_STAMP)
 	$(BIN)/python -m eventsource._demo
 
 lint: $(STAMP)
@@ -50,7 +60,8 @@ docs: $(STAMP)
 BENCH_STAMP := $(VENV)/.bench-installed
 
 $(BENCH_STAMP): pyproject.toml | $(STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[dev,docs,bench]'
+	@echo "== installing the peers the benchmarks compare against"
+	$(BIN)/python -m pip install --progress-bar on -e '.[dev,docs,bench]'
 	touch $(BENCH_STAMP)
 
 # End to end against every peer, interleaved (bench/README.md has the last table).

@@ -560,15 +560,15 @@ async def test_demo_server_subcommand_serves_a_chat_room() -> None:
 
 
 def test_demo_server_dispatch_calls_the_testing_main(monkeypatch: pytest.MonkeyPatch) -> None:
-    calls: list[list[str]] = []
+    calls: list[tuple[list[str], str]] = []
 
-    def fake(argv: list[str]) -> int:
-        calls.append(argv)
+    def fake(argv: list[str], *, prog: str) -> int:
+        calls.append((argv, prog))
         return 0
 
     monkeypatch.setattr("eventsource.testing.main", fake)
     assert main(["demo-server", "--port", "8000"]) == 0
-    assert calls == [["--port", "8000"]]
+    assert calls == [(["--port", "8000"], "eventsource demo-server")]
 
 
 @pytest.mark.asyncio

@@ -13,7 +13,7 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, TextIO
@@ -23,7 +23,7 @@ import anyio
 
 from ._cli_format import FORMATS, Formatter, describe_error, make_formatter, use_color
 from ._errors import EventSourceError
-from ._event import ErrorEvent, Event
+from ._event import ErrorEvent, Event, MessageEvent
 from ._sendable import check_headers, check_url
 from ._source import EventSource
 from .transports import AiohttpTransport, Transport
@@ -41,7 +41,7 @@ examples:
   eventsource localhost:8000/stream --event chat -n 10
   eventsource https://api.example/v1/stream -H "Authorization: Bearer $TOKEN" -v
   eventsource https://llm.internal/v1/chat/completions --no-reconnect \\
-      --json '{"model": "m", "stream": true, "messages": []}'
+      --until-data '[DONE]' --json '{"model": "m", "stream": true, "messages": []}'
   eventsource URL --format jsonl | jq -r .data
   eventsource URL --last-event-id 41 --format raw > events.txt
 
@@ -49,9 +49,9 @@ subcommands:
   eventsource demo-server [--port N] [--interval S]   a chat room on 127.0.0.1 to try it on
   eventsource demo                                    the `make demo` scenario
 
-exit status: 0 done (-n reached, the server answered 204, or a one-shot stream
-ended), 1 the stream failed (the reason is printed on stderr), 2 bad usage,
-130 interrupted (Ctrl-C).
+exit status: 0 done (-n, --until-data or --until-event reached, the server
+answered 204, or a one-shot stream ended), 1 the stream failed (the reason is
+printed on stderr), 2 bad usage, 130 interrupted (Ctrl-C).
 """
 
 
@@ -167,10 +167,31 @@ def build_parser() -> argparse.ArgumentParser:
         "-n", "--max-events", type=_positive_int, metavar="N", help="exit after N events"
     )
     stream.add_argument(
+        "--until-data",
+        action="append",
+        default=[],
+        metavar="DATA",
+        help="exit at the first event whose data is exactly DATA, without printing it "
+        "(e.g. '[DONE]'; repeatable)",
+    )
+    stream.add_argument(
+        "--until-event",
+        action="append",
+        default=[],
+        metavar="TYPE",
+        help="exit after the first event of this type, printed (e.g. message_stop; repeatable)",
+    )
+    stream.add_argument(
         "--timeout",
         type=_positive_float,
         metavar="SECONDS",
         help="reconnect when no byte (heartbeats included) arrives for this long",
+    )
+    stream.add_argument(
+        "--connect-timeout",
+        type=_positive_float,
+        metavar="SECONDS",
+        help="give up a connection attempt (and retry) after this long (default: no limit)",
     )
     stream.add_argument(
         "--retry",
@@ -198,12 +219,19 @@ def build_parser() -> argparse.ArgumentParser:
         default="auto",
         help="color text output (auto: on a terminal, unless NO_COLOR is set)",
     )
-    output.add_argument(
+    chatter = output.add_mutually_exclusive_group()
+    chatter.add_argument(
         "-v",
         "--verbose",
         action="count",
         default=0,
-        help="report connects, errors and reconnects on stderr (-vv: debug logging)",
+        help="also report connects and the end on stderr (-vv: debug logging)",
+    )
+    chatter.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="do not report failed attempts that will be retried (a final failure still is)",
     )
     return parser
 
@@ -218,6 +246,7 @@ class Command:
     types: frozenset[str]
     max_events: int | None
     verbose: int
+    quiet: bool = False
 
 
 def _read_data(value: str) -> bytes:
@@ -261,9 +290,14 @@ def make_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> C
         "last_event_id": args.last_event_id,
         "retry": args.retry,
         "read_timeout": args.timeout,
+        "connect_timeout": args.connect_timeout,
         "reconnect": not args.no_reconnect,
         "transport": args.transport,
     }
+    if args.until_data:
+        options["stop_when"] = _data_in(frozenset(args.until_data))
+    if args.until_event:
+        options["stop_after"] = _type_in(frozenset(args.until_event))
     if args.insecure:
         options["transport"] = _insecure_transport(args.transport)
     color = use_color(args.color, sys.stdout, os.environ)
@@ -274,7 +308,16 @@ def make_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> C
         types=frozenset(args.events),
         max_events=args.max_events,
         verbose=args.verbose,
+        quiet=args.quiet,
     )
+
+
+def _data_in(sentinels: frozenset[str]) -> Callable[[MessageEvent], bool]:
+    return lambda event: event.data in sentinels
+
+
+def _type_in(types: frozenset[str]) -> Callable[[MessageEvent], bool]:
+    return lambda event: event.type in types
 
 
 def _insecure_transport(name: str | None) -> Transport:
@@ -296,18 +339,45 @@ def _note(text: str) -> None:
     print(f"eventsource: {text}", file=sys.stderr, flush=True)
 
 
-def _lifecycle_listeners(es: EventSource) -> None:
-    """Report ``open`` and ``error`` events on stderr (they fire during ``async for`` too)."""
+def _seconds(delay: float | None) -> str:
+    delay = delay or 0.0
+    return f"{delay:.1f}" if delay >= 1 else f"{delay:.2f}"
+
+
+def _report_listeners(es: EventSource, command: Command) -> None:
+    """Report ``open`` and ``error`` events on stderr (they fire during ``async for`` too).
+
+    By default each failure that will be retried is one line, so that a
+    refused port or an unknown host is not a silent loop; ``-q`` drops those
+    lines, ``-v`` adds the connects, the attempt numbers and a clean end of stream.
+    """
+    verbose = command.verbose > 0
+    connected = False
 
     def on_open(event: Event) -> None:
-        resume = f" (Last-Event-ID: {es.last_event_id})" if es.last_event_id else ""
-        _note(f"connected to {_endpoint(es.url)}{resume}")
+        nonlocal connected
+        connected = True
+        if verbose:
+            resume = f" (Last-Event-ID: {es.last_event_id})" if es.last_event_id else ""
+            _note(f"connected to {_endpoint(es.url)}{resume}")
 
     def on_error(event: ErrorEvent) -> None:
-        if event.reconnecting:
-            why = describe_error(event.error) if event.error is not None else "stream ended"
-            _note(f"{why}; reconnecting in {event.delay:.2f} s (attempt {event.attempt})")
-        elif event.error is None:
+        nonlocal connected
+        lost, connected = connected, False
+        wait = _seconds(event.delay)
+        attempt = f" (attempt {event.attempt})" if verbose else ""
+        if event.reconnecting and event.error is not None:
+            if command.quiet:
+                return
+            why = describe_error(event.error)
+            if lost:
+                _note(f"connection lost ({why}); reconnecting in {wait} s{attempt}")
+            else:
+                _note(f"{why}; retrying in {wait} s{attempt}")
+        elif event.reconnecting:
+            if verbose:
+                _note(f"stream ended; reconnecting in {wait} s{attempt}")
+        elif event.error is None and verbose:
             _note(f"server answered {event.status}: not reconnecting")
         # A fatal error is reported once, by main(), as the last line.
 
@@ -325,7 +395,7 @@ async def tail(command: Command, out: TextIO) -> int:
     async with EventSource(command.url, **command.options) as es:
         if command.verbose:
             _note(f"connecting to {_endpoint(es.url)}")
-            _lifecycle_listeners(es)
+        _report_listeners(es, command)
         async for event in es:
             if command.types and event.type not in command.types:
                 continue
@@ -352,11 +422,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if argv and argv[0] == "demo-server":
         from .testing import main as serve
 
-        return serve(argv[1:])
+        return serve(argv[1:], prog="eventsource demo-server")
     if argv and argv[0] == "demo":
         from ._demo import main as demo
 
-        return demo(argv[1:])
+        return demo(argv[1:], prog="eventsource demo")
     parser = build_parser()
     command = make_command(parser.parse_args(argv), parser)
     with _debug_logging(command.verbose > 1):

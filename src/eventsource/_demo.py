@@ -83,9 +83,12 @@ async def run_demo(messages: int = 20, drop_every: int = 7, interval: float = 0.
         return 0 if (lost, duplicated, in_order) == (0, 0, True) else 1
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Command-line entry: ``python -m eventsource._demo [--messages N] [--drop-every K]``."""
-    parser = argparse.ArgumentParser(description=__doc__)
+def main(argv: Sequence[str] | None = None, *, prog: str = "python -m eventsource._demo") -> int:
+    """Command-line entry: ``python -m eventsource._demo [--messages N] [--drop-every K]``.
+
+    ``prog`` is the command's name in ``--help`` and usage errors.
+    """
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__)
     parser.add_argument("--messages", type=int, default=20)
     parser.add_argument("--drop-every", type=int, default=7)
     args = parser.parse_args(argv)

@@ -344,17 +344,18 @@ async def _serve_chat(args: argparse.Namespace) -> None:
         await _publish_forever(server, args.interval, args.count)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, prog: str = "python -m eventsource.testing") -> int:
     """Run a chat room on 127.0.0.1 that publishes a message every interval, until Ctrl-C.
 
     Args:
         argv: The command-line arguments (default: ``sys.argv[1:]``).
+        prog: The command's name in ``--help`` and usage errors.
 
     Returns:
         The exit status, 0.
     """
     parser = argparse.ArgumentParser(
-        prog="python -m eventsource.testing",
+        prog=prog,
         description="A loopback Server-Sent Events chat room for trying a client.",
     )
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0: any free)")
