@@ -209,7 +209,19 @@ class AiohttpTransport:
         self.verify = verify  # as given: for the caller to inspect
 
     async def open(self, request: Request) -> AiohttpResponse:
-        """Send the request without following redirects."""
+        """Send the request without following redirects.
+
+        Raises:
+            RuntimeError: not on asyncio (aiohttp runs nowhere else; on trio, use
+                the httpx transport, the default there).
+        """
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            raise RuntimeError(
+                "the aiohttp transport runs on asyncio only: on trio, use transport='httpx' "
+                "or leave transport unset"
+            ) from None
         if self._session is None:
             self._session = aiohttp.ClientSession(
                 timeout=aiohttp.ClientTimeout(total=None), **self._session_kwargs
