@@ -15,6 +15,9 @@ import ssl
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
+import anyio
+import anyio.to_thread
+
 try:
     import httpx
 except ImportError as exc:
@@ -224,8 +227,9 @@ class HttpxTransport:
             ConnectError: no connection could be made, so the request was not sent.
             TransportError: the request could not be sent or answered.
         """
-        if self._client is None:
-            self._client = httpx.AsyncClient(**_client_kwargs(self._client_kwargs))
+        client = self._client
+        if client is None:
+            client = await self._start_client()
         # A None duration means no limit. Acquiring a pooled connection is part
         # of connecting; a stalled write is judged like a stalled read.
         timeout = httpx.Timeout(
@@ -235,7 +239,7 @@ class HttpxTransport:
             pool=request.connect_timeout,
         )
         try:
-            http_request = self._client.build_request(
+            http_request = client.build_request(
                 request.method,
                 request.url,
                 # httpx encodes str values as ASCII; [spec] Last-Event-ID is UTF-8.
@@ -246,8 +250,8 @@ class HttpxTransport:
                 timeout=timeout,
             )
             if request.cross_origin:
-                _withhold_credentials(self._client, http_request, request.secret_headers)
-            response = await self._client.send(
+                _withhold_credentials(client, http_request, request.secret_headers)
+            response = await client.send(
                 http_request,
                 stream=True,
                 follow_redirects=False,
@@ -261,6 +265,22 @@ class HttpxTransport:
         except _FAILURES as exc:
             raise TransportError(f"request failed: {type(exc).__name__}") from exc
         return HttpxResponse(response)
+
+    async def _start_client(self) -> httpx.AsyncClient:
+        # Made in a worker thread: the first client of a process loads the CA
+        # bundle and imports httpcore, about 0.1 s during which the event loop
+        # would run nothing else. Shielded, so a cancel does not lose the client.
+        with anyio.CancelScope(shield=True):
+            client = await anyio.to_thread.run_sync(self._new_client)
+        current = self._client
+        if current is None:
+            self._client = client
+            return client
+        await client.aclose()  # another task's open() made one meanwhile
+        return current
+
+    def _new_client(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(**_client_kwargs(self._client_kwargs))
 
     async def aclose(self) -> None:
         """Close the client if we made it; a client the user passed stays open."""
