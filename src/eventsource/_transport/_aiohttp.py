@@ -9,15 +9,17 @@ import asyncio
 import contextlib
 import importlib
 import inspect
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
+from multidict import CIMultiDictProxy
 from yarl import URL
 
 from .._errors import ConnectError, ReadTimeout, TransportError
-from .._sendable import check_url
+from .._sendable import check_url, redact_url
 from ._base import Request
+from ._reasons import described, failure_reason
 from ._tls import Cert, Verify, ssl_context
 
 __all__ = ["AiohttpResponse", "AiohttpTransport"]
@@ -102,8 +104,8 @@ class AiohttpResponse:
         return self._response.status
 
     @property
-    def headers(self) -> Mapping[str, str]:
-        """The response headers (case-insensitive)."""
+    def headers(self) -> CIMultiDictProxy[str]:
+        """The response headers: case-insensitive, each value of a repeated header kept."""
         return self._response.headers
 
     @property
@@ -123,7 +125,7 @@ class AiohttpResponse:
         except (aiohttp.ServerTimeoutError, asyncio.TimeoutError) as exc:
             raise ReadTimeout("no data received within read_timeout") from exc
         except aiohttp.ClientError as exc:
-            raise TransportError(f"reading the stream failed: {type(exc).__name__}") from exc
+            raise TransportError(described("reading the stream failed", exc)) from exc
 
     def abort(self) -> None:
         """Close the connection now, without waiting: for an EventSource being collected."""
@@ -248,7 +250,8 @@ class AiohttpTransport:
         except _READ_TIMEOUTS as exc:
             raise ReadTimeout("no response received within read_timeout") from exc
         except _CONNECT_FAILURES as exc:
-            raise ConnectError(f"could not connect: {type(exc).__name__}: {exc}") from exc
+            where = f"could not connect to {redact_url(request.url)}"
+            raise ConnectError(described(where, exc, failure_reason(exc) or str(exc))) from exc
         except (aiohttp.ServerTimeoutError, asyncio.TimeoutError) as exc:
             raise TransportError("timed out waiting for the response") from exc
         except (aiohttp.ClientError, OSError, ValueError) as exc:

@@ -12,11 +12,12 @@ import contextlib
 import functools
 import os
 import ssl
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio
 import anyio.to_thread
+from multidict import CIMultiDict, CIMultiDictProxy
 
 try:
     import httpx
@@ -27,11 +28,12 @@ except ImportError as exc:
     ) from exc
 
 from .._errors import ConnectError, ReadTimeout, TransportError
-from .._sendable import check_url
+from .._sendable import check_url, redact_url
 from ._base import Request
+from ._reasons import described
 from ._tls import Cert, Verify, ssl_context
 
-__all__ = ["HttpxResponse", "HttpxTransport"]
+__all__ = ["HttpxResponse", "HttpxTransport", "header_pairs"]
 
 # What httpx raises for a failed connection, request or body read. ``StreamError``
 # is a ``RuntimeError`` (stream closed or consumed), ``InvalidURL`` a plain
@@ -58,7 +60,30 @@ class _Chunks(AsyncIterator[bytes]):
         except httpx.ReadTimeout as exc:
             raise ReadTimeout("no data received within read_timeout") from exc
         except _FAILURES as exc:
-            raise TransportError(f"reading the stream failed: {type(exc).__name__}") from exc
+            raise TransportError(described("reading the stream failed", exc)) from exc
+
+
+def header_pairs(headers: httpx.Headers) -> CIMultiDictProxy[str]:
+    """Headers of httpx as aiohttp gives them: each value of a repeated header, names as sent.
+
+    (httpx's ``items()`` joins repeated values, and ``multi_items()`` lower-cases names.)
+    """
+    encoding = headers.encoding
+    pairs = [(name.decode(encoding), value.decode(encoding)) for name, value in headers.raw]
+    return CIMultiDictProxy(CIMultiDict(pairs))
+
+
+def _connect_failure(url: str, exc: BaseException) -> str:
+    """``could not connect to URL: ConnectError: connection refused`` (no query, no userinfo).
+
+    httpx's own text is left out: that of a refused header names its value.
+    """
+    reason = None
+    if isinstance(exc, httpx.ConnectTimeout):
+        reason = "timed out"  # as aiohttp's says
+    elif isinstance(exc, httpx.PoolTimeout):
+        reason = "no pooled connection was free in time"
+    return described(f"could not connect to {redact_url(url)}", exc, reason)
 
 
 @functools.lru_cache(maxsize=8)
@@ -115,6 +140,7 @@ class HttpxResponse:
     def __init__(self, response: httpx.Response) -> None:
         self._response = response
         self._iterators: list[AsyncIterator[bytes]] = []
+        self._headers = header_pairs(response.headers)
 
     @property
     def status(self) -> int:
@@ -122,9 +148,9 @@ class HttpxResponse:
         return self._response.status_code
 
     @property
-    def headers(self) -> Mapping[str, str]:
-        """The response headers (case-insensitive)."""
-        return self._response.headers
+    def headers(self) -> CIMultiDictProxy[str]:
+        """The response headers: case-insensitive, each value of a repeated header kept."""
+        return self._headers
 
     @property
     def url(self) -> str:
@@ -261,9 +287,9 @@ class HttpxTransport:
         except httpx.ReadTimeout as exc:
             raise ReadTimeout("no response received within read_timeout") from exc
         except _CONNECT_FAILURES as exc:
-            raise ConnectError(f"could not connect: {type(exc).__name__}") from exc
+            raise ConnectError(_connect_failure(request.url, exc)) from exc
         except _FAILURES as exc:
-            raise TransportError(f"request failed: {type(exc).__name__}") from exc
+            raise TransportError(described("request failed", exc)) from exc
         return HttpxResponse(response)
 
     async def _start_client(self) -> httpx.AsyncClient:
