@@ -37,7 +37,6 @@ from eventsource import (
     ServerEventError,
     StatusError,
 )
-from eventsource._errors import status_line
 from eventsource.mcp import RequestMayHaveRunError
 from eventsource.transports import HttpxTransport, Request
 
@@ -114,6 +113,8 @@ async def test_a_page_instead_of_a_stream_shows_its_content_type_and_body(
 
 
 def test_a_message_shows_a_short_body_whole_and_a_status_without_a_reason_bare() -> None:
+    from eventsource._errors import status_line
+
     assert status_line(503) == "503 Service Unavailable"
     assert status_line(599) == "599"  # no standard reason phrase
     error = StatusError(
