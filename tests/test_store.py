@@ -40,6 +40,21 @@ def test_file_store_leaves_the_old_value_when_a_save_fails(tmp_path: Path) -> No
     assert [p.name for p in tmp_path.iterdir()] == ["id"]
 
 
+def test_file_store_refuses_a_folder_that_does_not_exist_when_made(tmp_path: Path) -> None:
+    # Not at the first saved event, out of `async for`, after that event was handled.
+    missing = tmp_path / "not-made-yet"
+    with pytest.raises(FileNotFoundError, match="does not exist") as caught:
+        FileLastEventIdStore(missing / "last-id")
+    assert caught.value.filename == str(missing)
+    assert not missing.exists()  # not created for you
+    a_file = tmp_path / "a-file"
+    a_file.write_text("x")
+    with pytest.raises(NotADirectoryError, match="is a file"):
+        FileLastEventIdStore(a_file / "last-id")
+    with pytest.raises(IsADirectoryError, match="not a folder"):
+        FileLastEventIdStore(tmp_path)
+
+
 class MemoryStore:
     def __init__(self, value: str | None) -> None:
         self.value = value

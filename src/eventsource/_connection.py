@@ -27,6 +27,7 @@ from ._errors import (
     ServerEventError,
     StatusError,
     TransportError,
+    status_line,
 )
 from ._event import Comment, ErrorEvent, Event, MessageEvent, ReadyState
 from ._parser import DEFAULT_MAX_EVENT_SIZE, Parser
@@ -47,6 +48,7 @@ from ._sendable import (
     check_method,
     check_url,
     header_value_problem,
+    header_view,
     shown,
 )
 from ._transport._base import Request
@@ -310,17 +312,18 @@ class Connection:
         if status == 204:  # [spec] fail the connection; NON-SPEC: no error is raised
             self.state = ReadyState.CLOSED
             return Stop(status)
+        headers = header_view(headers)  # once, for the error and the policy alike
         error: StatusError | ContentTypeError | None = None
         if status != 200:  # [spec] any other status fails the connection
             error = StatusError(
-                f"server answered {status}", status=status, headers=headers, url=url
+                f"server answered {status_line(status)}", status=status, headers=headers, url=url
             )
         else:
             content_type = header(headers, "content-type")
             essence = content_type.partition(";")[0].strip().lower()
             if essence != "text/event-stream":
                 error = ContentTypeError(
-                    f"expected text/event-stream, got content type {essence or 'none'!r}",
+                    f"server answered {status_line(status)}, not with text/event-stream",
                     status=status,
                     headers=headers,
                     url=url,

@@ -13,10 +13,11 @@ from typing import Any
 
 import anyio
 
-from ._errors import ContentTypeError, ServerEventError, StatusError
+from ._errors import ContentTypeError, ServerEventError, StatusError, status_line
 from ._event import Comment, MessageEvent
 from ._parser import DEFAULT_MAX_EVENT_SIZE, Parser
 from ._request import origin_of
+from ._sendable import header_view
 
 __all__ = ["aiter_events", "drain", "error_message", "excerpt"]
 
@@ -68,7 +69,10 @@ async def drain(chunks: AsyncIterator[bytes], exceptions: tuple[type[BaseExcepti
 
 def _shape(response: Any) -> tuple[int, Any, str, AsyncIterator[bytes]]:
     if hasattr(response, "status_code") and hasattr(response, "aiter_bytes"):  # httpx
-        return response.status_code, response.headers, str(response.url), response.aiter_bytes()
+        # raw: httpx's items() joins the values of a repeated header.
+        encoding = response.headers.encoding
+        headers = [(k.decode(encoding), v.decode(encoding)) for k, v in response.headers.raw]
+        return response.status_code, headers, str(response.url), response.aiter_bytes()
     content: Any = getattr(response, "content", None)
     if hasattr(response, "status") and hasattr(content, "iter_any"):  # aiohttp
         return response.status, response.headers, str(response.url), content.iter_any()
@@ -101,22 +105,28 @@ async def aiter_events(
 
     Raises:
         StatusError: the status is not 200 (``body`` holds an excerpt, e.g. a JSON error).
-        ContentTypeError: a 200 that is not ``text/event-stream``.
+        ContentTypeError: a 200 that is not ``text/event-stream`` (``body`` holds an excerpt).
         ProtocolError: a line or event exceeded ``max_event_size``.
         ServerEventError: ``error_when`` matched an event.
     """
-    status, headers, url, chunks = _shape(response)
+    status, raw_headers, url, chunks = _shape(response)
+    headers = header_view(raw_headers)
     if status != 200:
         body = await excerpt(chunks, (Exception,))
         raise StatusError(
-            f"server answered {status}", status=status, headers=headers, body=body, url=url
+            f"server answered {status_line(status)}",
+            status=status,
+            headers=headers,
+            body=body,
+            url=url,
         )
     essence = headers.get("content-type", "").partition(";")[0].strip().lower()
     if essence != "text/event-stream":
         raise ContentTypeError(
-            f"expected text/event-stream, got content type {essence or 'none'!r}",
+            f"server answered {status_line(status)}, not with text/event-stream",
             status=status,
             headers=headers,
+            body=await excerpt(chunks, (Exception,)),  # a login page, say
             url=url,
         )
     parser = Parser(origin=origin_of(url), max_event_size=max_event_size)

@@ -17,7 +17,9 @@ on from a consistent state:
   error, the drain after a terminal event) runs shielded, and is bounded.
 
 ``close()`` (from any task) cancels the step in progress. Imports the
-transport protocol, never aiohttp or httpx.
+transport protocol, never aiohttp or httpx: without a transport of its own it
+asks ``default_transport`` for one at its first connection, where the running
+event loop is known.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ PrepareRequest: TypeAlias = Callable[
     [ConnectAttempt], "Awaitable[ConnectAttempt | None] | ConnectAttempt | None"
 ]
 ValidateResponse: TypeAlias = Callable[[ResponseInfo], "Awaitable[object] | object"]
+DefaultTransport: TypeAlias = Callable[[], Awaitable[Transport]]
 
 
 class Driver:
@@ -63,6 +66,7 @@ class Driver:
         "_scope",
         "_used",
         "connection",
+        "default_transport",
         "prepare_request",
         "transport",
         "validate_response",
@@ -71,13 +75,17 @@ class Driver:
     def __init__(
         self,
         connection: Connection,
-        transport: Transport,
+        transport: Transport | None,
         *,
+        default_transport: DefaultTransport | None = None,
         prepare_request: PrepareRequest | None = None,
         validate_response: ValidateResponse | None = None,
     ) -> None:
+        if transport is None and default_transport is None:
+            raise TypeError("a transport or a default_transport is needed")
         self.connection = connection
-        self.transport = transport
+        self.transport = transport  # None: default_transport() chooses at the first connection
+        self.default_transport = default_transport
         self.prepare_request = prepare_request
         self.validate_response = validate_response
         self._response: Response | None = None
@@ -198,7 +206,8 @@ class Driver:
             await self._release_response()
             if not self._released:
                 self._released = True
-                await self.transport.aclose()
+                if self.transport is not None:
+                    await self.transport.aclose()
 
     def abort(self) -> None:
         """Close the open response without awaiting, if the transport can (at collection)."""
@@ -239,12 +248,16 @@ class Driver:
             if changed is not None:
                 attempt = changed
         connection.begin_attempt(attempt)
+        transport = self.transport
+        if transport is None:
+            assert self.default_transport is not None  # checked in __init__
+            transport = self.transport = await self.default_transport()
         while True:
             request = connection.build_request()
             logger.debug("connecting to %s", redact_url(request.url))
             self._used = True
             try:
-                response = await self.transport.open(request)
+                response = await transport.open(request)
             except TransportError as exc:
                 logger.debug("connection failed: %s", exc)
                 return self._decided(connection.connection_lost(exc))

@@ -1,6 +1,7 @@
 """The exception tree: every error the library raises on purpose lives here.
 
-Imports nothing from the package, so every layer may use it::
+Imports only ``_sendable`` (which imports nothing from the package), so every
+layer may use it::
 
     EventSourceError
     ├── ResponseError        the server answered, but not with an event stream
@@ -15,12 +16,22 @@ Imports nothing from the package, so every layer may use it::
     └── RequestMayHaveRunError  a request that must not be sent twice may have been run
 
 Header values are kept as attributes for the caller to inspect, but never put in
-an exception's message, since they may hold credentials.
+an exception's message, since they may hold credentials (the content type of a
+response aside).
+
+The public classes say ``eventsource`` as their module, so a traceback reads
+``eventsource.StatusError: ...``: the name they are imported by.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from http import HTTPStatus
+from typing import Any
+
+from multidict import CIMultiDictProxy
+
+from ._sendable import header_view, redact_url
 
 __all__ = [
     "ConnectError",
@@ -37,43 +48,107 @@ __all__ = [
 ]
 
 
+#: How much of a response's body and content type its error's message shows, in characters.
+MESSAGE_BODY_CHARS = 200
+_MESSAGE_CONTENT_TYPE_CHARS = 100
+
+
+def status_line(status: int) -> str:
+    """``"401 Unauthorized"``: the status and its standard reason phrase, if it has one."""
+    try:
+        return f"{status} {HTTPStatus(status).phrase}"
+    except ValueError:
+        return str(status)
+
+
+def _one_line(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, on one line, without control characters."""
+    cut = text[:limit]
+    shown = " ".join("".join(c if c.isprintable() else " " for c in cut).split())
+    return shown + "..." if len(text) > limit else shown
+
+
+def _restore(cls: type[EventSourceError], args: tuple[Any, ...]) -> EventSourceError:
+    # What pickle calls: __init__'s keyword-only arguments come back as the state.
+    return cls.__new__(cls, *args)
+
+
 class EventSourceError(Exception):
     """Base class of every error raised by this library."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # pickle would call __init__ with the message alone, which lacks the
+        # required keywords (status=, event=): rebuild without it, then the state.
+        return (_restore, (type(self), self.args), dict(self.__dict__))
 
 
 class ResponseError(EventSourceError):
     """The server answered, but not with an event stream we may read.
 
+    ``str(error)`` is the message, then the URL (without its query or
+    userinfo), the content type and the first ``MESSAGE_BODY_CHARS``
+    characters of the body excerpt, on one line::
+
+        server answered 401 Unauthorized; url https://api.example/stream;
+        content type 'application/json'; body {"error": "invalid token"}
+
     Attributes:
         status: The HTTP status code of the response.
-        headers: The response headers (never shown in the message).
+        headers: The response headers: a read-only ``multidict.CIMultiDictProxy``,
+            looked up case-insensitively (``headers.get("Retry-After")``), a repeated
+            header keeping each value (``headers.getall("Set-Cookie")``). Their values
+            are never shown in the message, the content type aside.
         body: Up to a few KiB of the response body, decoded leniently as UTF-8:
             what arrived within a quarter of a second (the error is not held up).
         url: The URL that gave this response.
     """
+
+    #: Whether the message shows the content type, or says there was none.
+    _shows_content_type = True
 
     def __init__(
         self,
         message: str,
         *,
         status: int,
-        headers: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | Iterable[tuple[str, str]] | None = None,
         body: str = "",
         url: str = "",
     ) -> None:
         super().__init__(message)
         self.status = status
-        self.headers: Mapping[str, str] = dict(headers or {})
+        self.headers: CIMultiDictProxy[str] = header_view(headers)
         self.body = body
         self.url = url
 
     @property
     def content_type(self) -> str:
         """The response's ``Content-Type`` header, or ``""``."""
-        for name, value in self.headers.items():
-            if name.lower() == "content-type":
-                return value
-        return ""
+        return self.headers.get("Content-Type", "")
+
+    def __str__(self) -> str:
+        # Composed when shown: the body excerpt is read after the error is made.
+        parts = [super().__str__()]
+        if self.url:
+            parts.append(f"url {redact_url(self.url)}")
+        content_type = _one_line(self.content_type, _MESSAGE_CONTENT_TYPE_CHARS)
+        if content_type:
+            parts.append(f"content type {content_type!r}")
+        elif self._shows_content_type:
+            parts.append("no content type")
+        body = _one_line(self.body, MESSAGE_BODY_CHARS)
+        if body:
+            parts.append(f"body {body}")
+        return "; ".join(parts)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # A read-only multidict cannot be pickled; its items can.
+        state = {**self.__dict__, "headers": list(self.headers.items())}
+        return (_restore, (type(self), self.args), state)
+
+    def __setstate__(self, state: dict[str, Any] | None) -> None:
+        state = dict(state or {})
+        super().__setstate__({**state, "headers": header_view(state.get("headers"))})
 
 
 class StatusError(ResponseError):
@@ -86,6 +161,8 @@ class ContentTypeError(ResponseError):
 
 class RedirectError(ResponseError):
     """A redirect could not be followed: too many hops, a loop, or a bad target."""
+
+    _shows_content_type = False  # a redirect's body is not what went wrong
 
 
 class TransportError(EventSourceError):
@@ -145,3 +222,20 @@ class RequestMayHaveRunError(EventSourceError):
     nothing is sent again. What broke the stream, if an error did, is chained as
     ``__cause__``.
     """
+
+
+for _public in (
+    ConnectError,
+    ContentTypeError,
+    EventSourceError,
+    ProtocolError,
+    ReadTimeout,
+    RedirectError,
+    ResponseError,
+    ServerEventError,
+    StatusError,
+    TransportError,
+):
+    _public.__module__ = "eventsource"
+RequestMayHaveRunError.__module__ = "eventsource.mcp"
+del _public

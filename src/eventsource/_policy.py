@@ -5,11 +5,15 @@ Pure functions of status and headers; imports no async or HTTP library.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import Literal, TypeAlias
+
+from multidict import CIMultiDictProxy
+
+from ._sendable import header_view
 
 __all__ = [
     "TRANSIENT_STATUSES",
@@ -25,24 +29,36 @@ __all__ = [
 TRANSIENT_STATUSES = frozenset({429, 502, 503, 504})
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class ResponseInfo:
-    """What a policy or validation hook may look at: status, headers and URL."""
+    """What a policy or validation hook may look at: status, headers and URL.
+
+    Attributes:
+        status: The HTTP status code.
+        headers: The response headers: a read-only ``multidict.CIMultiDictProxy``,
+            looked up case-insensitively, a repeated header keeping each value
+            (``headers.getall("Set-Cookie")``), on every transport. Given as a
+            mapping or ``(name, value)`` pairs, they are copied into one.
+        url: The URL that gave this response.
+    """
 
     status: int
-    headers: Mapping[str, str]
+    headers: CIMultiDictProxy[str]
     url: str
 
+    def __init__(
+        self,
+        status: int,
+        headers: Mapping[str, str] | Iterable[tuple[str, str]],
+        url: str,
+    ) -> None:
+        object.__setattr__(self, "status", status)
+        object.__setattr__(self, "headers", header_view(headers))
+        object.__setattr__(self, "url", url)
+
     def header(self, name: str) -> str | None:
-        """A header's value, looked up case-insensitively."""
-        value = self.headers.get(name)
-        if value is not None:
-            return value
-        lowered = name.lower()
-        for key, candidate in self.headers.items():
-            if key.lower() == lowered:
-                return candidate
-        return None
+        """A header's value (the first, if repeated), looked up case-insensitively."""
+        return self.headers.get(name)
 
 
 #: ``"fail"`` (the browser's answer), ``"retry"`` (reconnect after the usual delay),

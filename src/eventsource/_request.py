@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 from ._errors import EventSourceError, RedirectError
-from ._sendable import check_headers, check_method, check_url
+from ._sendable import check_headers, check_method, check_url, redact_url
 from ._transport._base import Request
 
 __all__ = [
@@ -88,13 +88,6 @@ class ConnectAttempt:
             f"failures={self.failures}, last_event_id={self.last_event_id!r}, "
             f"last_error={type(self.last_error).__name__ if self.last_error else None})"
         )
-
-
-def redact_url(url: str) -> str:
-    """``scheme://host[:port]/path``: a URL without its query or userinfo, for logs."""
-    parts = urlsplit(url)
-    port = f":{parts.port}" if parts.port else ""
-    return f"{parts.scheme}://{parts.hostname or ''}{port}{parts.path}"
 
 
 def origin_of(url: str) -> str:

@@ -5,7 +5,9 @@ anything reaches the network, and they refuse them again on every attempt: a
 value that slips through here becomes a reconnect loop that never ends. A value
 the user gave is refused here, at once, with ``ValueError`` or ``TypeError``;
 ``_connection`` decides what to do with one the server gave (the last event
-ID). Imports nothing from the package.
+ID). Also what an error or a log line may show of a URL (no query, no
+userinfo), and response headers as kept on errors: a case-insensitive
+multidict. Imports nothing from the package.
 """
 
 from __future__ import annotations
@@ -18,12 +20,16 @@ from urllib.parse import unquote, urlsplit
 
 import idna  # the IDNA codec of both transports: httpx's, and yarl's under aiohttp
 
+from multidict import CIMultiDict, CIMultiDictProxy
+
 __all__ = [
     "HTTP_WHITESPACE",
     "check_headers",
     "check_method",
     "check_url",
     "header_value_problem",
+    "header_view",
+    "redact_url",
     "shown",
 ]
 
@@ -59,6 +65,33 @@ def shown(text: str) -> str:
     if len(text) > _SHOWN_LIMIT:
         return repr(text[:_SHOWN_LIMIT]) + "..."
     return repr(text)
+
+
+def redact_url(url: str) -> str:
+    """``scheme://host[:port]/path``: a URL without its query or userinfo, for logs."""
+    try:
+        parts = urlsplit(url)
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:  # never raised for a URL we send; a message must not fail
+        return "(an invalid URL)"
+    host = parts.hostname or ""
+    if ":" in host:  # an IPv6 address keeps its brackets
+        host = f"[{host}]"
+    return f"{parts.scheme}://{host}{port}{parts.path}"
+
+
+def header_view(
+    headers: Mapping[str, str] | Iterable[tuple[str, str]] | None,
+) -> CIMultiDictProxy[str]:
+    """Response headers as kept on errors and shown to hooks: read-only, case-insensitive.
+
+    A repeated header keeps each of its values (``getall``), when ``headers``
+    has them: a multidict, or ``(name, value)`` pairs. A read-only view is
+    returned as it is.
+    """
+    if isinstance(headers, CIMultiDictProxy):
+        return headers
+    return CIMultiDictProxy(CIMultiDict(headers or ()))
 
 
 def _shown_url(url: str) -> str:

@@ -29,7 +29,7 @@ from ._policy import StatusPolicy
 from ._request import build_url, encode_body, redact_url
 from ._retry import RetryPolicy
 from ._sendable import check_headers
-from ._transport._select import TransportChoice, make_transport
+from ._transport._select import TransportChoice, default_transport, make_transport
 from .stores import LastEventIdStore
 
 __all__ = ["EventSource", "Listener"]
@@ -80,8 +80,9 @@ class EventSource:
         secret_headers: More header names that, like ``Authorization`` and ``Cookie``, are
             never sent after a redirect to another origin.
         allow_insecure_redirects: Follow a redirect from https to http.
-        transport: ``"aiohttp"`` (the default), ``"httpx"`` (the ``httpx`` extra; runs on
-            asyncio and trio), or a transport object such as
+        transport: ``"aiohttp"``, ``"httpx"`` (the ``httpx`` extra; runs on asyncio and
+            trio), ``None`` (the default: aiohttp on asyncio, httpx on trio, chosen at
+            the first connection), or a transport object such as
             ``AiohttpTransport(session=...)`` or ``HttpxTransport(http2=True)`` from
             :mod:`eventsource.transports` (TLS, proxy, HTTP/2, your own session or client).
         status_policy: What a non-200 (or non-event-stream) response means: ``None``
@@ -117,7 +118,8 @@ class EventSource:
             ``last_event_id`` with a control character (tab aside).
         TypeError: ``body`` with ``json``, a header name or value that is not a ``str``,
             or a ``transport`` that is not one.
-        ImportError: ``transport="httpx"`` without the ``httpx`` extra.
+        ImportError: ``transport="httpx"`` without the ``httpx`` extra (under trio
+            without ``transport=``, raised where you iterate).
     """
 
     __slots__ = (
@@ -205,7 +207,8 @@ class EventSource:
         self._connection = connection
         self._driver = Driver(
             connection,
-            make_transport(transport),
+            None if transport is None else make_transport(transport),
+            default_transport=default_transport,  # the running loop's: httpx on trio
             prepare_request=prepare_request,
             validate_response=validate_response,
         )

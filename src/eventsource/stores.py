@@ -7,6 +7,7 @@ ID. Imports no async or HTTP library.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import tempfile
 from pathlib import Path
@@ -35,14 +36,38 @@ class FileLastEventIdStore:
     (``fsync``, unless ``durable=False``) and renames it over the target, so a
     crash leaves either the old ID or the new one, never a torn file.
 
+    The folder is not created for you (a mistyped path would silently start
+    a fresh stream): it must exist when the store is made, which checks it, so
+    a wrong path fails at once rather than at the first saved event.
+
     Args:
         path: The file to keep the ID in; its folder must exist.
         durable: Flush each save to disk before renaming.
+
+    Raises:
+        FileNotFoundError: the folder of ``path`` does not exist.
+        NotADirectoryError: the folder of ``path`` is a file.
+        IsADirectoryError: ``path`` is a folder.
     """
 
     def __init__(self, path: str | os.PathLike[str], *, durable: bool = True) -> None:
         self.path = Path(path)
         self.durable = durable
+        folder = self.path.parent
+        if not folder.is_dir():
+            if folder.exists():
+                raise NotADirectoryError(
+                    errno.ENOTDIR, "the folder of a FileLastEventIdStore is a file", str(folder)
+                )
+            raise FileNotFoundError(
+                errno.ENOENT,
+                "the folder of a FileLastEventIdStore does not exist (create it first)",
+                str(folder),
+            )
+        if self.path.is_dir():
+            raise IsADirectoryError(
+                errno.EISDIR, "a FileLastEventIdStore needs a file path, not a folder", str(path)
+            )
 
     def load(self) -> str | None:
         """Read the saved ID; ``None`` if the file does not exist."""

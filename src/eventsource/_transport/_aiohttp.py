@@ -8,15 +8,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
+from multidict import CIMultiDictProxy
 from yarl import URL
 
 from .._errors import ConnectError, ReadTimeout, TransportError
-from .._sendable import check_url
+from .._sendable import check_url, redact_url
 from ._base import Request
+from ._reasons import described, failure_reason
 from ._tls import Cert, Verify, ssl_context
 
 __all__ = ["AiohttpResponse", "AiohttpTransport"]
@@ -94,8 +96,8 @@ class AiohttpResponse:
         return self._response.status
 
     @property
-    def headers(self) -> Mapping[str, str]:
-        """The response headers (case-insensitive)."""
+    def headers(self) -> CIMultiDictProxy[str]:
+        """The response headers: case-insensitive, each value of a repeated header kept."""
         return self._response.headers
 
     @property
@@ -115,7 +117,7 @@ class AiohttpResponse:
         except (aiohttp.ServerTimeoutError, asyncio.TimeoutError) as exc:
             raise ReadTimeout("no data received within read_timeout") from exc
         except aiohttp.ClientError as exc:
-            raise TransportError(f"reading the stream failed: {type(exc).__name__}") from exc
+            raise TransportError(described("reading the stream failed", exc)) from exc
 
     def abort(self) -> None:
         """Close the connection now, without waiting: for an EventSource being collected."""
@@ -201,7 +203,19 @@ class AiohttpTransport:
         self.verify = verify  # as given: for the caller to inspect
 
     async def open(self, request: Request) -> AiohttpResponse:
-        """Send the request without following redirects."""
+        """Send the request without following redirects.
+
+        Raises:
+            RuntimeError: not on asyncio (aiohttp runs nowhere else; on trio, use
+                the httpx transport, the default there).
+        """
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            raise RuntimeError(
+                "the aiohttp transport runs on asyncio only: on trio, use transport='httpx' "
+                "or leave transport unset"
+            ) from None
         if self._session is None:
             self._session = aiohttp.ClientSession(
                 timeout=aiohttp.ClientTimeout(total=None), **self._session_kwargs
@@ -228,7 +242,8 @@ class AiohttpTransport:
         except _READ_TIMEOUTS as exc:
             raise ReadTimeout("no response received within read_timeout") from exc
         except _CONNECT_FAILURES as exc:
-            raise ConnectError(f"could not connect: {type(exc).__name__}: {exc}") from exc
+            where = f"could not connect to {redact_url(request.url)}"
+            raise ConnectError(described(where, exc, failure_reason(exc) or str(exc))) from exc
         except (aiohttp.ServerTimeoutError, asyncio.TimeoutError) as exc:
             raise TransportError("timed out waiting for the response") from exc
         except (aiohttp.ClientError, OSError, ValueError) as exc:

@@ -52,7 +52,12 @@ class Response(Protocol):
 
     @property
     def headers(self) -> Mapping[str, str]:
-        """The response headers, looked up case-insensitively."""
+        """The response headers, looked up case-insensitively.
+
+        Both transports give a read-only ``multidict.CIMultiDictProxy``, which
+        keeps each value of a repeated header; one from another transport is
+        copied into one where the library keeps or shows headers.
+        """
         ...
 
     @property

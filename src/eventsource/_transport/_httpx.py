@@ -12,8 +12,12 @@ import contextlib
 import functools
 import os
 import ssl
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from typing import Any
+
+import anyio
+import anyio.to_thread
+from multidict import CIMultiDict, CIMultiDictProxy
 
 try:
     import httpx
@@ -24,11 +28,12 @@ except ImportError as exc:
     ) from exc
 
 from .._errors import ConnectError, ReadTimeout, TransportError
-from .._sendable import check_url
+from .._sendable import check_url, redact_url
 from ._base import Request
+from ._reasons import described
 from ._tls import Cert, Verify, ssl_context
 
-__all__ = ["HttpxResponse", "HttpxTransport"]
+__all__ = ["HttpxResponse", "HttpxTransport", "header_pairs"]
 
 # What httpx raises for a failed connection, request or body read. ``StreamError``
 # is a ``RuntimeError`` (stream closed or consumed), ``InvalidURL`` a plain
@@ -77,7 +82,30 @@ class _Chunks(AsyncIterator[bytes]):
         except httpx.ReadTimeout as exc:
             raise ReadTimeout("no data received within read_timeout") from exc
         except _FAILURES as exc:
-            raise TransportError(f"reading the stream failed: {type(exc).__name__}") from exc
+            raise TransportError(described("reading the stream failed", exc)) from exc
+
+
+def header_pairs(headers: httpx.Headers) -> CIMultiDictProxy[str]:
+    """Headers of httpx as aiohttp gives them: each value of a repeated header, names as sent.
+
+    (httpx's ``items()`` joins repeated values, and ``multi_items()`` lower-cases names.)
+    """
+    encoding = headers.encoding
+    pairs = [(name.decode(encoding), value.decode(encoding)) for name, value in headers.raw]
+    return CIMultiDictProxy(CIMultiDict(pairs))
+
+
+def _connect_failure(url: str, exc: BaseException) -> str:
+    """``could not connect to URL: ConnectError: connection refused`` (no query, no userinfo).
+
+    httpx's own text is left out: that of a refused header names its value.
+    """
+    reason = None
+    if isinstance(exc, httpx.ConnectTimeout):
+        reason = "timed out"  # as aiohttp's says
+    elif isinstance(exc, httpx.PoolTimeout):
+        reason = "no pooled connection was free in time"
+    return described(f"could not connect to {redact_url(url)}", exc, reason)
 
 
 @functools.lru_cache(maxsize=8)
@@ -134,6 +162,7 @@ class HttpxResponse:
     def __init__(self, response: httpx.Response) -> None:
         self._response = response
         self._iterators: list[AsyncIterator[bytes]] = []
+        self._headers = header_pairs(response.headers)
 
     @property
     def status(self) -> int:
@@ -141,9 +170,9 @@ class HttpxResponse:
         return self._response.status_code
 
     @property
-    def headers(self) -> Mapping[str, str]:
-        """The response headers (case-insensitive)."""
-        return self._response.headers
+    def headers(self) -> CIMultiDictProxy[str]:
+        """The response headers: case-insensitive, each value of a repeated header kept."""
+        return self._headers
 
     @property
     def url(self) -> str:
@@ -248,9 +277,10 @@ class HttpxTransport:
             ConnectError: no connection could be made, so the request was not sent.
             TransportError: the request could not be sent or answered.
         """
-        if self._client is None:
-            self._client = httpx.AsyncClient(**_client_kwargs(self._client_kwargs))
-        hooks = self._client.event_hooks["response"]
+        client = self._client
+        if client is None:
+            client = await self._start_client()
+        hooks = client.event_hooks["response"]
         if _hand_back_redirects not in hooks:  # again if the user replaced the hooks
             hooks.append(_hand_back_redirects)
         # A None duration means no limit. Acquiring a pooled connection is part
@@ -262,7 +292,7 @@ class HttpxTransport:
             pool=request.connect_timeout,
         )
         try:
-            http_request = self._client.build_request(
+            http_request = client.build_request(
                 request.method,
                 request.url,
                 # httpx encodes str values as ASCII; [spec] Last-Event-ID is UTF-8.
@@ -274,8 +304,8 @@ class HttpxTransport:
                 extensions={_OURS: True},
             )
             if request.cross_origin:
-                _withhold_credentials(self._client, http_request, request.secret_headers)
-            response = await self._client.send(
+                _withhold_credentials(client, http_request, request.secret_headers)
+            response = await client.send(
                 http_request,
                 stream=True,
                 follow_redirects=False,
@@ -287,10 +317,26 @@ class HttpxTransport:
         except httpx.ReadTimeout as exc:
             raise ReadTimeout("no response received within read_timeout") from exc
         except _CONNECT_FAILURES as exc:
-            raise ConnectError(f"could not connect: {type(exc).__name__}") from exc
+            raise ConnectError(_connect_failure(request.url, exc)) from exc
         except _FAILURES as exc:
-            raise TransportError(f"request failed: {type(exc).__name__}") from exc
+            raise TransportError(described("request failed", exc)) from exc
         return HttpxResponse(response)
+
+    async def _start_client(self) -> httpx.AsyncClient:
+        # Made in a worker thread: the first client of a process loads the CA
+        # bundle and imports httpcore, about 0.1 s during which the event loop
+        # would run nothing else. Shielded, so a cancel does not lose the client.
+        with anyio.CancelScope(shield=True):
+            client = await anyio.to_thread.run_sync(self._new_client)
+        current = self._client
+        if current is None:
+            self._client = client
+            return client
+        await client.aclose()  # another task's open() made one meanwhile
+        return current
+
+    def _new_client(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(**_client_kwargs(self._client_kwargs))
 
     async def aclose(self) -> None:
         """Close the client if we made it; a client the user passed stays open."""
