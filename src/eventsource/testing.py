@@ -339,8 +339,10 @@ class SSEServer:
         For what scripts cannot say: a reply that depends on the request, a
         handler that waits for the test, or one that uses ``request.transport``.
         The handler runs on the server's loop, after the request (body
-        included) is recorded; it wins over `route` and queued scripts. Its
-        responses are not counted in `connections` or `active_connections`.
+        included) is recorded; it wins over `route` and queued scripts. When
+        the client goes, the handler is cancelled (``asyncio.CancelledError``)
+        rather than left until its next write fails. Its responses are not
+        counted in `connections` or `active_connections`.
         """
         self._handlers[_absolute(path)] = handler
 
