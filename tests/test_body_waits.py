@@ -81,7 +81,12 @@ def hanging(
         await response.write(first)
         if sent is not None:
             sent.append(True)
-        closed = await until_gone(request)
+        try:
+            closed = await until_gone(request)
+        except asyncio.CancelledError:  # how SSEServer tells a handler its client has gone
+            if gone is not None:
+                gone.append(True)
+            raise
         if gone is not None:
             gone.append(closed)
         return response

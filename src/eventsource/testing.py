@@ -104,6 +104,7 @@ class RecordedRequest:
         headers: The request headers (case-insensitive).
         body: The request body.
         last_event_id: The ``Last-Event-ID`` header, or ``None`` without one.
+        query_string: The query as sent, without the ``?`` (still percent-encoded).
     """
 
     method: str
@@ -112,6 +113,7 @@ class RecordedRequest:
     headers: CIMultiDictProxy[str]
     body: bytes
     last_event_id: str | None
+    query_string: str = ""
 
 
 class SSEServer:
@@ -396,6 +398,7 @@ class SSEServer:
                 request.headers,
                 body,
                 last_event_id,
+                request.query_string,
             )
         )
         handler = self._handlers.get(request.path)
