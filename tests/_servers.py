@@ -1,16 +1,16 @@
-"""A scripted loopback HTTP server for transport tests, usable from asyncio and trio.
+"""Test-only helpers around `eventsource.testing.SSEServer`, usable from asyncio and trio.
 
-The server is an ``aiohttp.web`` app on 127.0.0.1, port 0, running in a
-background thread with its own asyncio loop, so the test's own event loop (of
-either backend) only ever talks to it over a socket. Handlers that must wait
-for the test wait on named *gates* that the test opens from its own thread.
+:class:`LoopbackServer` is an `SSEServer` run in its own thread (``with
+SSEServer()``), so the test's own event loop (of either backend) only ever
+talks to it over a socket, plus fixed scenarios shared by the transport tests
+and named *gates* that handlers wait on and the test opens from its own thread.
+Handlers (`SSEServer.handle`) run on the server's loop (so they use asyncio,
+whatever the test's backend) and may use :func:`sse`, :func:`open_stream`,
+:func:`drop` and :meth:`LoopbackServer.wait_gate`.
 
-Besides its fixed scenarios, a test may install its own handler for a path
-with :meth:`LoopbackServer.handle`; the handler runs on the server's loop (so it
-uses asyncio, whatever the test's backend) and may use :func:`sse`,
-:func:`drop` and :meth:`LoopbackServer.wait_gate`. The server may also serve
-https (``ssl_context=``), and :class:`ForwardingProxy` is a plain-HTTP forward
-proxy on 127.0.0.1 for proxy tests.
+The rest is not a server: :class:`ForwardingProxy` is a plain-HTTP forward
+proxy on 127.0.0.1 for proxy tests, and the port, socket and fd helpers look
+at this process from outside.
 """
 
 from __future__ import annotations
@@ -22,34 +22,25 @@ import os
 import socket
 import ssl
 import threading
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit, urlunsplit
 
 from aiohttp import web
+
+from eventsource.testing import Handler, RecordedRequest, SSEServer
 
 HOST = "127.0.0.1"
 # Upper bound on any wait inside the server, so a broken test cannot hang it.
 SERVER_WAIT = 10.0
 
 
-@dataclass(frozen=True)
-class Recorded:
-    """One request as the server saw it."""
-
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: bytes
-    query: str = ""
-
-
-#: A test's own handler: runs on the server's asyncio loop, in the server's thread.
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+#: One request as the server saw it.
+Recorded = RecordedRequest
 
 
 class _LoopThread:
-    """``start()``/``stop()`` for a server running its own asyncio loop in a thread.
+    """``start()``/``stop()`` for a helper running its own asyncio loop in a thread.
 
     The class sets ``_loop`` and ``port`` from ``_run`` (the thread's body),
     signals ``_ready`` once bound, and closes everything in ``_shutdown``.
@@ -88,28 +79,49 @@ class _LoopThread:
         assert not thread.is_alive()
 
 
-class LoopbackServer(_LoopThread):
-    """The scenario server; start it, use :meth:`url`, then stop it."""
+class LoopbackServer:
+    """The shared scenarios on an `SSEServer` run in its own thread (``with SSEServer()``).
+
+    Start it, use :meth:`url`, then stop it. Besides the fixed scenarios below,
+    a test installs its own handlers with :meth:`handle` (`SSEServer.handle`).
+    """
 
     def __init__(self, ssl_context: ssl.SSLContext | None = None) -> None:
-        self.requests: list[Recorded] = []
-        self._ssl_context = ssl_context
+        self.server = SSEServer(ssl_context=ssl_context)
         self.scheme = "http" if ssl_context is None else "https"
-        self._handlers: dict[str, Handler] = {}
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._runner: web.AppRunner | None = None
-        self._gates: dict[str, asyncio.Event] = {}
-        self._stopping: asyncio.Event | None = None
-        self._thread: threading.Thread | None = None
-        self._ready = threading.Event()
-        self.port = 0
+        self._gates: dict[str, threading.Event] = {}
+        self._stopping = threading.Event()
+        for path, handler in {
+            "/stream": self._stream,
+            "/echo": self._echo,
+            "/redirect": self._redirect,
+            "/stall-headers": self._stall_headers,
+            "/stall-body": self._stall_body,
+            "/drop": self._drop,
+            "/gzip": self._gzip,
+        }.items():
+            self.server.handle(path, handler)
 
-    # -- lifecycle: start() and stop() from _LoopThread -----------------------
+    def start(self) -> None:
+        self.server.__enter__()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self.server.__exit__(None, None, None)
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        """Every request received, in order (`SSEServer.requests`)."""
+        return self.server.requests
+
+    @property
+    def port(self) -> int:
+        return self.server.port
 
     @property
     def origin(self) -> str:
         """``scheme://127.0.0.1:port``: the origin of every URL of this server."""
-        return f"{self.scheme}://{HOST}:{self.port}"
+        return self.server.base_url
 
     def url(self, path: str) -> str:
         """The absolute URL of ``path`` on this server."""
@@ -117,97 +129,27 @@ class LoopbackServer(_LoopThread):
 
     def handle(self, path: str, handler: Handler) -> None:
         """Answer requests to ``path`` (any method) with ``handler``; each one is recorded."""
-        self._handlers[path] = handler
+        self.server.handle(path, handler)
+
+    def _gate(self, name: str) -> threading.Event:
+        return self._gates.setdefault(name, threading.Event())
 
     def open_gate(self, name: str) -> None:
         """Let handlers waiting on gate ``name`` go on (safe from any thread)."""
-        loop = self._loop
-        assert loop is not None
-        loop.call_soon_threadsafe(self._gate(name).set)
-
-    # -- inside the server thread ------------------------------------------
-
-    def _run(self) -> None:
-        loop = asyncio.new_event_loop()
-        self._loop = loop
-        try:
-            try:
-                loop.run_until_complete(self._startup())
-            finally:
-                self._ready.set()
-            loop.run_forever()
-        finally:
-            leftovers = asyncio.all_tasks(loop)  # handlers of connections still open
-            for task in leftovers:
-                task.cancel()
-            if leftovers:
-                loop.run_until_complete(asyncio.wait(leftovers))
-            loop.run_until_complete(loop.shutdown_asyncgens())
-            loop.run_until_complete(asyncio.sleep(0))
-            loop.close()
-
-    async def _startup(self) -> None:
-        self._stopping = asyncio.Event()
-        app = web.Application()
-        app.router.add_route("*", "/stream", self._stream)
-        app.router.add_route("*", "/echo", self._echo)
-        app.router.add_get("/redirect", self._redirect)
-        app.router.add_get("/stall-headers", self._stall_headers)
-        app.router.add_get("/stall-body", self._stall_body)
-        app.router.add_get("/drop", self._drop)
-        app.router.add_get("/gzip", self._gzip)
-        app.router.add_route("*", "/{tail:.*}", self._scripted)  # last: the fixed routes win
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, HOST, 0, ssl_context=self._ssl_context)
-        await site.start()
-        server = site._server
-        assert isinstance(server, asyncio.base_events.Server)
-        self.port = server.sockets[0].getsockname()[1]
-
-    async def _shutdown(self) -> None:
-        assert self._stopping is not None
-        self._stopping.set()
-        assert self._runner is not None
-        await self._runner.cleanup()
-
-    def _gate(self, name: str) -> asyncio.Event:
-        return self._gates.setdefault(name, asyncio.Event())
+        self._gate(name).set()
 
     async def wait_gate(self, name: str) -> bool:
-        """Wait for gate ``name``; False if the server is stopping or waited too long.
+        """For handlers: wait for gate ``name``; False if the server stops or it takes too long."""
+        gate = self._gate(name)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + SERVER_WAIT
+        while not gate.is_set():
+            if self._stopping.is_set() or loop.time() > deadline:
+                return False
+            await asyncio.sleep(0.005)
+        return True
 
-        For handlers: call it on the server's loop only.
-        """
-        assert self._stopping is not None
-        gate = asyncio.ensure_future(self._gate(name).wait())
-        stopping = asyncio.ensure_future(self._stopping.wait())
-        done, pending = await asyncio.wait(
-            {gate, stopping}, timeout=SERVER_WAIT, return_when=asyncio.FIRST_COMPLETED
-        )
-        for task in pending:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        return gate in done
-
-    async def _record(self, request: web.Request) -> None:
-        self.requests.append(
-            Recorded(
-                request.method,
-                request.path,
-                dict(request.headers),
-                await request.read(),
-                request.query_string,
-            )
-        )
-
-    async def _scripted(self, request: web.Request) -> web.StreamResponse:
-        await self._record(request)
-        handler = self._handlers.get(request.path)
-        if handler is None:
-            return web.Response(status=404, text=f"no handler for {request.path}")
-        return await handler(request)
+    # -- the fixed scenarios -------------------------------------------------
 
     async def _start_stream(self, request: web.Request) -> web.StreamResponse:
         response = web.StreamResponse(
@@ -218,7 +160,6 @@ class LoopbackServer(_LoopThread):
 
     async def _stream(self, request: web.Request) -> web.StreamResponse:
         """One event, then wait for gate "second", then one more event and the end."""
-        await self._record(request)
         response = await self._start_stream(request)
         await response.write(b"data: one\n\n")
         if await self.wait_gate("second"):
@@ -227,7 +168,6 @@ class LoopbackServer(_LoopThread):
         return response
 
     async def _echo(self, request: web.Request) -> web.Response:
-        await self._record(request)
         return web.Response(body=b"data: ok\n\n", content_type="text/event-stream")
 
     async def _redirect(self, request: web.Request) -> web.Response:
@@ -247,8 +187,7 @@ class LoopbackServer(_LoopThread):
         """One event, then the connection closes in the middle of a chunked body."""
         response = await self._start_stream(request)
         await response.write(b"data: one\n\n")
-        assert request.transport is not None
-        request.transport.close()
+        drop(request)
         return response
 
     async def _gzip(self, request: web.Request) -> web.Response:

@@ -315,7 +315,7 @@ async def test_any_method_query_params_and_body_are_sent(
         await collect(es, 1)
         assert es.url == url + "&b=2+3"
     [seen] = server.requests
-    assert (seen.method, dict(parse_qsl(seen.query)), seen.body) == (
+    assert (seen.method, dict(parse_qsl(seen.query_string)), seen.body) == (
         "REPORT",
         {"a": "1", "b": "2 3"},
         b"hi",

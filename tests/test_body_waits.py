@@ -35,13 +35,13 @@ from eventsource import (
 )
 from eventsource.decode import aiter_events
 from eventsource.sentinels import is_done, is_error_event, is_message_stop
+from eventsource.testing import SSEServer
 
 from ._fixtures import FAST, LIMIT, Combo, eventually
 from ._fixtures import anyio_backend as anyio_backend
 from ._fixtures import combo as combo
 from ._fixtures import server as server
 from ._servers import SERVER_WAIT, LoopbackServer, client_sockets_to, open_stream
-from ._web import serve
 
 pytestmark = pytest.mark.anyio
 
@@ -81,7 +81,12 @@ def hanging(
         await response.write(first)
         if sent is not None:
             sent.append(True)
-        closed = await until_gone(request)
+        try:
+            closed = await until_gone(request)
+        except asyncio.CancelledError:  # how SSEServer tells a handler its client has gone
+            if gone is not None:
+                gone.append(True)
+            raise
         if gone is not None:
             gone.append(closed)
         return response
@@ -376,9 +381,10 @@ async def held_open(status: int, content_type: str, first: bytes) -> AsyncIterat
             await asyncio.wait_for(release.wait(), SERVER_WAIT)
         return response
 
-    async with serve({"/": handler}) as web_server:
+    async with SSEServer() as web_server:
+        web_server.handle("/", handler)
         try:
-            yield web_server.url("/")
+            yield web_server.url_for("/")
         finally:
             release.set()
 

@@ -11,9 +11,10 @@ import pytest
 from aiohttp import web
 
 from eventsource import EventSource, ReadyState
+from eventsource.testing import SSEServer
 from eventsource.transports import AiohttpTransport
 
-from ._web import Handler, serve, stream
+from ._servers import Handler, sse
 
 pytestmark = pytest.mark.asyncio
 
@@ -32,6 +33,9 @@ def sse_handler(first: bytes, disconnected: asyncio.Event) -> Handler:
                 await response.write(b": ping\n")
         except ConnectionError:
             disconnected.set()
+        except asyncio.CancelledError:  # how SSEServer tells a handler its client has gone
+            disconnected.set()
+            raise
         return response
 
     return handler
@@ -40,7 +44,8 @@ def sse_handler(first: bytes, disconnected: asyncio.Event) -> Handler:
 async def test_cancelling_a_read_releases_the_connection_and_the_next_read_resumes() -> None:
     disconnected = asyncio.Event()
     handler = sse_handler(b"id: 1\ndata: one\n\n", disconnected)
-    async with serve({"/": handler}) as server, EventSource(server.url("/")) as es:
+    async with SSEServer() as server, EventSource(server.url_for("/")) as es:
+        server.handle("/", handler)
         assert (await es.__anext__()).data == "one"
         with anyio.move_on_after(0.1) as scope:
             await es.__anext__()  # only pings follow: blocks until cancelled
@@ -63,13 +68,15 @@ async def test_cancelling_while_connecting_releases_and_restarts_from_the_origin
         if calls == 1:
             entered.set()
             await asyncio.sleep(5)
-        return await stream(request, b"data: ok\n\n")
+        return await sse(request, b"data: ok\n\n")
 
     async def hop(request: web.Request) -> web.StreamResponse:
         raise web.HTTPTemporaryRedirect("/slow")
 
-    async with serve({"/hop": hop, "/slow": slow}) as server:
-        async with EventSource(server.url("/hop")) as es:
+    async with SSEServer() as server:
+        server.handle("/hop", hop)
+        server.handle("/slow", slow)
+        async with EventSource(server.url_for("/hop")) as es:
             async with anyio.create_task_group() as tg:
                 tg.start_soon(es.__anext__)
                 with anyio.fail_after(5):
@@ -83,10 +90,11 @@ async def test_cancelling_while_connecting_releases_and_restarts_from_the_origin
 
 async def test_cancelling_during_the_reconnect_sleep_then_close_is_clean() -> None:
     async def handler(request: web.Request) -> web.StreamResponse:
-        return await stream(request, b"data: x\n\n")
+        return await sse(request, b"data: x\n\n")
 
-    async with serve({"/": handler}) as server:
-        es = EventSource(server.url("/"), retry=30.0)
+    async with SSEServer() as server:
+        server.handle("/", handler)
+        es = EventSource(server.url_for("/"), retry=30.0)
         assert (await es.__anext__()).data == "x"
         with anyio.move_on_after(0.1) as scope:
             await es.__anext__()  # the stream ended: now sleeping 30 s
@@ -100,8 +108,9 @@ async def test_cancelling_during_the_reconnect_sleep_then_close_is_clean() -> No
 async def test_cancelling_run_closes_the_event_source() -> None:
     disconnected = asyncio.Event()
     handler = sse_handler(b"data: one\n\n", disconnected)
-    async with serve({"/": handler}) as server:
-        es = EventSource(server.url("/"))
+    async with SSEServer() as server:
+        server.handle("/", handler)
+        es = EventSource(server.url_for("/"))
         got: list[str] = []
         es.onmessage = lambda e: got.append(e.data)
         with anyio.move_on_after(0.2):
@@ -114,11 +123,12 @@ async def test_cancelling_run_closes_the_event_source() -> None:
 
 async def test_an_unclosed_event_source_warns_when_collected() -> None:
     async def handler(request: web.Request) -> web.StreamResponse:
-        return await stream(request, b"data: x\n\n")
+        return await sse(request, b"data: x\n\n")
 
-    async with serve({"/": handler}) as server:
+    async with SSEServer() as server:
+        server.handle("/", handler)
         transport = AiohttpTransport()  # owns its session: kept to close it ourselves
-        es = EventSource(server.url("/"), transport=transport)
+        es = EventSource(server.url_for("/"), transport=transport)
         await es.__anext__()
         holder = [es]
         del es
@@ -131,11 +141,12 @@ async def test_an_event_source_left_after_a_break_still_warns_when_collected() -
     # `async for` holds no iterator of its own: the EventSource is collected as
     # soon as the last reference goes, and warns then.
     async def handler(request: web.Request) -> web.StreamResponse:
-        return await stream(request, b"data: x\n\ndata: y\n\n")
+        return await sse(request, b"data: x\n\ndata: y\n\n")
 
-    async with serve({"/": handler}) as server:
+    async with SSEServer() as server:
+        server.handle("/", handler)
         transport = AiohttpTransport()
-        es = EventSource(server.url("/"), transport=transport)
+        es = EventSource(server.url_for("/"), transport=transport)
         async for _ in es:
             break
         holder = [es]
@@ -147,10 +158,11 @@ async def test_an_event_source_left_after_a_break_still_warns_when_collected() -
 
 async def test_a_closed_event_source_does_not_warn() -> None:
     async def handler(request: web.Request) -> web.StreamResponse:
-        return await stream(request, b"data: x\n\n")
+        return await sse(request, b"data: x\n\n")
 
-    async with serve({"/": handler}) as server:
-        es = EventSource(server.url("/"))
+    async with SSEServer() as server:
+        server.handle("/", handler)
+        es = EventSource(server.url_for("/"))
         await es.__anext__()
         await es.aclose()
         del es
@@ -161,10 +173,11 @@ async def events_seen_after_a_cancel(body: bytes, **options: Any) -> list[str]:
     """Iterate ``body``'s events, cancel after the third; return the data seen."""
 
     async def handler(request: web.Request) -> web.StreamResponse:
-        return await stream(request, body)
+        return await sse(request, body)
 
     seen: list[str] = []
-    async with serve({"/": handler}) as server, EventSource(server.url("/"), **options) as es:
+    async with SSEServer() as server, EventSource(server.url_for("/"), **options) as es:
+        server.handle("/", handler)
         with anyio.fail_after(5), anyio.CancelScope() as scope:
             async for event in es:
                 seen.append(event.data)
@@ -206,10 +219,11 @@ async def test_a_cancel_noticed_during_a_burst_loses_no_event(style: str) -> Non
     total = body.count(b"\n\n")
 
     async def handler(request: web.Request) -> web.StreamResponse:
-        return await stream(request, body)
+        return await sse(request, body)
 
-    async with serve({"/": handler}) as server:
-        es = EventSource(server.url("/"), reconnect=False)
+    async with SSEServer() as server:
+        server.handle("/", handler)
+        es = EventSource(server.url_for("/"), reconnect=False)
         seen: list[int] = []
         with anyio.fail_after(5):
             with anyio.CancelScope() as scope:
@@ -229,9 +243,10 @@ async def test_predicates_set_after_construction_take_effect_on_buffered_events(
     body = b"data: a\n\ndata: b\n\ndata: [DONE]\n\ndata: never\n\n"
 
     async def handler(request: web.Request) -> web.StreamResponse:
-        return await stream(request, body)
+        return await sse(request, body)
 
-    async with serve({"/": handler}) as server, EventSource(server.url("/")) as es:
+    async with SSEServer() as server, EventSource(server.url_for("/")) as es:
+        server.handle("/", handler)
         first = await es.__anext__()
         es.stop_when = lambda e: e.data == "[DONE]"
         rest = [e.data async for e in es]

@@ -26,8 +26,9 @@ from eventsource import (
     retry_transient,
 )
 from eventsource._policy import parse_retry_after
+from eventsource.testing import SSEServer
 
-from ._web import serve, stream
+from ._servers import sse
 
 FAST = {"retry": 0.001, "retry_policy": RetryPolicy(backoff_factor=1.0)}
 
@@ -44,7 +45,7 @@ async def collect(es: EventSource, n: int) -> list[MessageEvent]:
 
 async def echo_auth(request: web.Request) -> web.StreamResponse:
     body = f"data: {request.headers.get('Authorization')} {request.query.get('from')}\n\n"
-    return await stream(request, body.encode())
+    return await sse(request, body.encode())
 
 
 @pytest.mark.asyncio
@@ -56,8 +57,9 @@ async def test_prepare_request_runs_before_every_attempt_and_can_refresh_a_token
         seen.append((attempt.number, attempt.failures, attempt.last_event_id))
         attempt.headers["Authorization"] = f"Bearer token-{attempt.number}"
 
-    async with serve({"/": echo_auth}) as server:
-        es = EventSource(server.url("/"), prepare_request=refresh, **FAST)
+    async with SSEServer() as server:
+        server.handle("/", echo_auth)
+        es = EventSource(server.url_for("/"), prepare_request=refresh, **FAST)
         async with es:
             events = await collect(es, 3)
     assert [e.data for e in events] == [f"Bearer token-{n} None" for n in range(3)]
@@ -67,20 +69,21 @@ async def test_prepare_request_runs_before_every_attempt_and_can_refresh_a_token
 @pytest.mark.asyncio
 async def test_prepare_request_can_drop_a_query_that_fights_last_event_id() -> None:
     async def handler(request: web.Request) -> web.StreamResponse:
-        return await stream(request, f"id: 5\ndata: {request.query.get('from')}\n\n".encode())
+        return await sse(request, f"id: 5\ndata: {request.query.get('from')}\n\n".encode())
 
     def drop_from_on_resume(attempt: ConnectAttempt) -> ConnectAttempt:
         if attempt.last_event_id:
             attempt.set_query(**{"from": None}, resumed="yes")
         return attempt
 
-    async with serve({"/": handler}) as server:
+    async with SSEServer() as server:
+        server.handle("/", handler)
         es = EventSource(
-            server.url("/?from=0&keep=1"), prepare_request=drop_from_on_resume, **FAST
+            server.url_for("/?from=0&keep=1"), prepare_request=drop_from_on_resume, **FAST
         )
         async with es:
             events = await collect(es, 2)
-            assert es.url == server.url("/?from=0&keep=1")
+            assert es.url == server.url_for("/?from=0&keep=1")
         second = server.requests[1]
     assert [e.data for e in events] == ["0", "None"]
     assert dict(second.query) == {"keep": "1", "resumed": "yes"}
@@ -101,7 +104,7 @@ async def test_prepare_request_must_leave_an_http_url() -> None:
 @pytest.mark.asyncio
 async def test_an_event_source_error_from_prepare_request_fails_with_nothing_sent() -> None:
     async def handler(request: web.Request) -> web.StreamResponse:
-        return await stream(request, b"data: once\n\n")
+        return await sse(request, b"data: once\n\n")
 
     class Refused(EventSourceError):
         pass
@@ -111,8 +114,9 @@ async def test_an_event_source_error_from_prepare_request_fails_with_nothing_sen
             raise Refused("not again")
 
     errors: list[ErrorEvent] = []
-    async with serve({"/": handler}) as server:
-        es = EventSource(server.url("/"), prepare_request=only_once, **FAST)
+    async with SSEServer() as server:
+        server.handle("/", handler)
+        es = EventSource(server.url_for("/"), prepare_request=only_once, **FAST)
         es.onerror = errors.append
         received: list[MessageEvent] = []
         with anyio.fail_after(5), pytest.raises(Refused):
@@ -137,9 +141,10 @@ async def test_restart_reconnects_at_once_with_last_event_id_and_runs_the_hook_a
         await asyncio.sleep(5)
         return response
 
-    async with serve({"/": handler}) as server:
+    async with SSEServer() as server:
+        server.handle("/", handler)
         es = EventSource(
-            server.url("/"), retry=30.0, prepare_request=lambda a: numbers.append(a.number)
+            server.url_for("/"), retry=30.0, prepare_request=lambda a: numbers.append(a.number)
         )
         async with es:
             assert (await collect(es, 1))[0].last_event_id == "1"
@@ -169,15 +174,16 @@ async def test_comments_reach_on_comment_and_never_become_events() -> None:
     comments: list[str] = []
 
     async def handler(request: web.Request) -> web.StreamResponse:
-        return await stream(request, b": hello\n\n:ping\ndata: x\n\n")
+        return await sse(request, b": hello\n\n:ping\ndata: x\n\n")
 
     async def on_comment(text: str) -> None:
         comments.append(text)
 
-    async with serve({"/": handler}) as server:
-        async with EventSource(server.url("/"), on_comment=on_comment) as es:
+    async with SSEServer() as server:
+        server.handle("/", handler)
+        async with EventSource(server.url_for("/"), on_comment=on_comment) as es:
             [event] = await collect(es, 1)
-        es2 = EventSource(server.url("/"))
+        es2 = EventSource(server.url_for("/"))
         es2.on_comment = comments.append
         es2.onmessage = lambda e: es2.close()
         with anyio.fail_after(5):
@@ -189,11 +195,12 @@ async def test_comments_reach_on_comment_and_never_become_events() -> None:
 @pytest.mark.asyncio
 async def test_server_retry_is_clamped_to_min_and_max_retry() -> None:
     async def handler(request: web.Request) -> web.StreamResponse:
-        return await stream(request, b"retry: 0\ndata: x\n\n")
+        return await sse(request, b"retry: 0\ndata: x\n\n")
 
-    async with serve({"/": handler}) as server:
+    async with SSEServer() as server:
+        server.handle("/", handler)
         es = EventSource(
-            server.url("/"),
+            server.url_for("/"),
             retry_policy=RetryPolicy(min_retry=0.01, max_retry=1.0, jitter=0.0),
         )
         delays: list[float | None] = []
@@ -208,8 +215,8 @@ async def test_server_retry_is_clamped_to_min_and_max_retry() -> None:
 async def test_max_reconnect_time_ends_retrying_with_the_last_real_error() -> None:
     # The exact count on a fake clock is in test_connection; here, real time:
     # 0.1 s apart, failures past 0.25 s end it, after about three attempts.
-    async with serve({}) as server:
-        url = server.url("/")
+    async with SSEServer() as server:
+        url = server.url_for("/")
 
     es = EventSource(
         url,
@@ -235,10 +242,11 @@ async def test_retry_transient_retries_503_honouring_retry_after_then_opens() ->
             return web.Response(status=503, text="deploying", headers={"Retry-After": "0"})
         if served == 2:
             return web.Response(status=429, text="slow")
-        return await stream(request, b"data: up\n\n")
+        return await sse(request, b"data: up\n\n")
 
-    async with serve({"/": handler}) as server:
-        es = EventSource(server.url("/"), status_policy=retry_transient(), **FAST)
+    async with SSEServer() as server:
+        server.handle("/", handler)
+        es = EventSource(server.url_for("/"), status_policy=retry_transient(), **FAST)
         errors: list[ErrorEvent] = []
         es.onerror = errors.append
         async with es:
@@ -254,9 +262,10 @@ async def test_retry_after_sets_a_floor_on_the_delay() -> None:
     async def handler(request: web.Request) -> web.StreamResponse:
         return web.Response(status=503, headers={"Retry-After": "120"})
 
-    async with serve({"/": handler}) as server:
+    async with SSEServer() as server:
+        server.handle("/", handler)
         es = EventSource(
-            server.url("/"),
+            server.url_for("/"),
             status_policy=retry_transient(max_retry_after=60.0),
             retry_policy=RetryPolicy(jitter=0.0),
         )
@@ -276,24 +285,26 @@ async def test_retry_transient_still_fails_a_404() -> None:
     async def handler(request: web.Request) -> web.StreamResponse:
         return web.Response(status=404)
 
-    async with serve({"/": handler}) as server:
+    async with SSEServer() as server:
+        server.handle("/", handler)
         with pytest.raises(StatusError):
-            await collect(EventSource(server.url("/"), status_policy=retry_transient()), 1)
+            await collect(EventSource(server.url_for("/"), status_policy=retry_transient()), 1)
 
 
 @pytest.mark.asyncio
 async def test_a_policy_may_accept_a_wrong_content_type() -> None:
     async def handler(request: web.Request) -> web.StreamResponse:
-        return await stream(request, b"data: plain\n\n", content_type="text/plain")
+        return await sse(request, b"data: plain\n\n", content_type="text/plain")
 
     def accept_text(response: ResponseInfo) -> str:
         return "accept" if response.header("Content-Type") == "text/plain" else "fail"
 
-    async with serve({"/": handler}) as server:
-        async with EventSource(server.url("/"), status_policy=accept_text) as es:
+    async with SSEServer() as server:
+        server.handle("/", handler)
+        async with EventSource(server.url_for("/"), status_policy=accept_text) as es:
             [event] = await collect(es, 1)
         with pytest.raises(ContentTypeError):
-            await collect(EventSource(server.url("/")), 1)
+            await collect(EventSource(server.url_for("/")), 1)
     assert event.data == "plain"
 
 
@@ -315,8 +326,9 @@ async def test_validate_response_can_refuse_before_open() -> None:
             raise WrongVersion(info.header("x-version"))
 
     opened: list[object] = []
-    async with serve({"/": handler}) as server:
-        es = EventSource(server.url("/"), validate_response=check)
+    async with SSEServer() as server:
+        server.handle("/", handler)
+        es = EventSource(server.url_for("/"), validate_response=check)
         es.onopen = opened.append
         with pytest.raises(WrongVersion):
             await collect(es, 1)
@@ -326,7 +338,7 @@ async def test_validate_response_can_refuse_before_open() -> None:
             raise StatusError("refused", status=info.status)
 
         with pytest.raises(StatusError, match="refused"):
-            await collect(EventSource(server.url("/"), validate_response=typed), 1)
+            await collect(EventSource(server.url_for("/"), validate_response=typed), 1)
     assert opened == []
 
 

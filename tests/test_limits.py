@@ -22,8 +22,7 @@ import pytest
 from aiohttp import web
 
 from eventsource import EventSource, ProtocolError
-
-from ._web import serve
+from eventsource.testing import SSEServer
 
 pytestmark = pytest.mark.asyncio
 
@@ -92,8 +91,9 @@ def lazy_handler(
 async def hit_the_limit(stream: Callable[[], Iterator[bytes]]) -> tuple[ProtocolError, Sent]:
     """Read ``stream`` with ``max_event_size=LIMIT``; return the error and what was sent."""
     sent = Sent(disconnected=asyncio.Event())
-    async with serve({"/": lazy_handler(stream, sent)}) as server:  # type: ignore[dict-item]
-        es = EventSource(server.url("/"), max_event_size=LIMIT, retry=0.001)
+    async with SSEServer() as server:
+        server.handle("/", lazy_handler(stream, sent))  # type: ignore[arg-type]
+        es = EventSource(server.url_for("/"), max_event_size=LIMIT, retry=0.001)
         with anyio.fail_after(60):
             async with es:
                 with pytest.raises(ProtocolError) as caught:

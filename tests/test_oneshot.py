@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import aiohttp
@@ -22,9 +24,10 @@ from eventsource import (
 )
 from eventsource.decode import aiter_events
 from eventsource.sentinels import is_done, is_error_event, is_message_stop, is_response_completed
+from eventsource.testing import SSEServer
 from eventsource.transports import AiohttpTransport
 
-from ._web import serve, stream
+from ._servers import Handler, sse
 
 pytestmark = pytest.mark.asyncio
 
@@ -54,7 +57,7 @@ async def openai_like(request: web.Request) -> web.StreamResponse:
     if payload.get("model") == "overloaded":
         return web.json_response({"error": {"message": "slow down"}}, status=429)
     # a trailing comment after [DONE]: drained, never parsed as an event
-    return await stream(request, openai_body(OPENAI_TOKENS), b": bye\n")
+    return await sse(request, openai_body(OPENAI_TOKENS), b": bye\n")
 
 
 async def anthropic_like(request: web.Request) -> web.StreamResponse:
@@ -64,8 +67,8 @@ async def anthropic_like(request: web.Request) -> web.StreamResponse:
         body = (
             b"event: message_start\ndata: {}\n\nevent: error\ndata: " + json.dumps(error).encode()
         )
-        return await stream(request, body + b"\n\nevent: ping\ndata: {}\n\n")
-    return await stream(request, anthropic_body(["Hi", " there"]))
+        return await sse(request, body + b"\n\nevent: ping\ndata: {}\n\n")
+    return await sse(request, anthropic_body(["Hi", " there"]))
 
 
 async def responses_like(request: web.Request) -> web.StreamResponse:
@@ -73,11 +76,20 @@ async def responses_like(request: web.Request) -> web.StreamResponse:
         b'event: response.output_text.delta\ndata: {"delta": "ok"}\n\n'
         b'event: response.completed\ndata: {"response": {"status": "completed"}}\n\n'
     )
-    return await stream(request, body)
+    return await sse(request, body)
+
+
+@asynccontextmanager
+async def serving(handlers: dict[str, Handler]) -> AsyncIterator[SSEServer]:
+    """An `SSEServer` answering each path with its handler."""
+    async with SSEServer() as server:
+        for path, handler in handlers.items():
+            server.handle(path, handler)
+        yield server
 
 
 def llm_server() -> Any:
-    return serve(
+    return serving(
         {"/v1/chat": openai_like, "/v1/messages": anthropic_like, "/v1/responses": responses_like}
     )
 
@@ -94,7 +106,7 @@ async def consume(es: EventSource) -> list[MessageEvent]:
 async def test_openai_stream_stops_at_done_without_delivering_it_or_reconnecting() -> None:
     async with llm_server() as server:
         es = EventSource(
-            server.url("/v1/chat"),
+            server.url_for("/v1/chat"),
             method="POST",
             json={"model": "m", "stream": True},
             headers={"Authorization": "Bearer good"},
@@ -110,7 +122,7 @@ async def test_openai_stream_stops_at_done_without_delivering_it_or_reconnecting
 async def test_stop_when_alone_also_prevents_a_reconnect() -> None:
     async with llm_server() as server:
         es = EventSource(
-            server.url("/v1/chat"),
+            server.url_for("/v1/chat"),
             method="POST",
             json={},
             headers={"Authorization": "Bearer good"},
@@ -125,7 +137,7 @@ async def test_stop_when_alone_also_prevents_a_reconnect() -> None:
 async def test_anthropic_stream_delivers_message_stop_then_ends() -> None:
     async with llm_server() as server:
         es = EventSource(
-            server.url("/v1/messages"), method="POST", json={}, stop_after=is_message_stop
+            server.url_for("/v1/messages"), method="POST", json={}, stop_after=is_message_stop
         )
         events = await consume(es)
     assert [e.type for e in events][-1] == "message_stop"
@@ -136,7 +148,10 @@ async def test_anthropic_stream_delivers_message_stop_then_ends() -> None:
 async def test_responses_stream_ends_after_response_completed() -> None:
     async with llm_server() as server:
         es = EventSource(
-            server.url("/v1/responses"), method="POST", json={}, stop_after=is_response_completed
+            server.url_for("/v1/responses"),
+            method="POST",
+            json={},
+            stop_after=is_response_completed,
         )
         events = await consume(es)
     assert events[-1].json() == {"response": {"status": "completed"}}
@@ -145,7 +160,7 @@ async def test_responses_stream_ends_after_response_completed() -> None:
 async def test_mid_stream_error_event_raises_server_event_error() -> None:
     async with llm_server() as server:
         es = EventSource(
-            server.url("/v1/messages"),
+            server.url_for("/v1/messages"),
             method="POST",
             json={"fail": True},
             error_when=is_error_event,
@@ -164,7 +179,10 @@ async def test_mid_stream_error_event_raises_server_event_error() -> None:
 async def test_a_401_with_a_json_body_is_a_status_error_not_a_content_type_error() -> None:
     async with llm_server() as server:
         es = EventSource(
-            server.url("/v1/chat"), method="POST", json={}, headers={"Authorization": "Bearer bad"}
+            server.url_for("/v1/chat"),
+            method="POST",
+            json={},
+            headers={"Authorization": "Bearer bad"},
         )
         with pytest.raises(StatusError) as info:
             await consume(es)
@@ -176,10 +194,11 @@ async def test_one_shot_end_of_body_ends_iteration_without_an_error_event() -> N
     errors: list[object] = []
 
     async def handler(request: web.Request) -> web.StreamResponse:
-        return await stream(request, b"data: a\n\ndata: b\n\n")
+        return await sse(request, b"data: a\n\ndata: b\n\n")
 
-    async with serve({"/": handler}) as server:
-        es = EventSource(server.url("/"), reconnect=False)
+    async with SSEServer() as server:
+        server.handle("/", handler)
+        es = EventSource(server.url_for("/"), reconnect=False)
         es.onerror = errors.append
         events = await consume(es)
         assert len(server.requests) == 1
@@ -195,8 +214,9 @@ async def test_one_shot_network_error_raises_instead_of_reconnecting() -> None:
         request.transport.close()  # type: ignore[union-attr]
         return response
 
-    async with serve({"/": handler}) as server:
-        es = EventSource(server.url("/"), reconnect=False)
+    async with SSEServer() as server:
+        server.handle("/", handler)
+        es = EventSource(server.url_for("/"), reconnect=False)
         got: list[str] = []
         with pytest.raises(TransportError):
             async for event in es:
@@ -210,14 +230,15 @@ async def test_the_rest_of_the_body_is_drained_so_the_connection_is_reused() -> 
 
     async def handler(request: web.Request) -> web.StreamResponse:
         peers.append(request.transport.get_extra_info("peername"))  # type: ignore[union-attr]
-        return await stream(request, b"data: 1\n\ndata: [DONE]\n\n", b": trailing\n" * 50)
+        return await sse(request, b"data: 1\n\ndata: [DONE]\n\n", b": trailing\n" * 50)
 
-    async with serve({"/": handler}) as server:
+    async with SSEServer() as server:
+        server.handle("/", handler)
         connector = aiohttp.TCPConnector(limit=1)
         async with aiohttp.ClientSession(connector=connector) as session:
             for _ in range(2):
                 es = EventSource(
-                    server.url("/"),
+                    server.url_for("/"),
                     transport=AiohttpTransport(session=session),
                     stop_when=is_done,
                 )
@@ -234,19 +255,19 @@ async def test_aiter_events_decodes_an_aiohttp_response_and_stops_at_done() -> N
         llm_server() as server,
         aiohttp.ClientSession() as session,
         session.post(
-            server.url("/v1/chat"), json={}, headers={"Authorization": "Bearer good"}
+            server.url_for("/v1/chat"), json={}, headers={"Authorization": "Bearer good"}
         ) as response,
     ):
         events = [e async for e in aiter_events(response, stop_when=is_done)]
     assert text_of(events) == "Hello, world"
-    assert events[0].origin == server.base
+    assert events[0].origin == server.base_url
 
 
 async def test_aiter_events_decodes_an_httpx_response() -> None:
     async with (
         llm_server() as server,
         httpx.AsyncClient() as client,
-        client.stream("POST", server.url("/v1/messages"), json={}) as response,
+        client.stream("POST", server.url_for("/v1/messages"), json={}) as response,
     ):
         events = [e async for e in aiter_events(response, stop_after=is_message_stop)]
     assert events[-1].type == "message_stop"
@@ -258,7 +279,7 @@ async def test_aiter_events_raises_status_error_with_the_body() -> None:
         httpx.AsyncClient() as client,
         client.stream(
             "POST",
-            server.url("/v1/chat"),
+            server.url_for("/v1/chat"),
             json={"model": "overloaded"},
             headers={"Authorization": "Bearer good"},
         ) as response,
@@ -276,14 +297,14 @@ async def test_aiter_events_raises_content_type_error_and_error_events() -> None
     async with (
         llm_server() as server,
         aiohttp.ClientSession() as session,
-        session.post(server.url("/v1/messages"), json={"fail": True}) as r,
+        session.post(server.url_for("/v1/messages"), json={"fail": True}) as r,
     ):
         with pytest.raises(ServerEventError):
             [e async for e in aiter_events(r, error_when=is_error_event)]
     async with (
-        serve({"/": html}) as other,
+        serving({"/": html}) as other,
         aiohttp.ClientSession() as session,
-        session.get(other.url("/")) as response,
+        session.get(other.url_for("/")) as response,
     ):
         with pytest.raises(ContentTypeError):
             [e async for e in aiter_events(response)]
@@ -292,16 +313,17 @@ async def test_aiter_events_raises_content_type_error_and_error_events() -> None
 @pytest.mark.parametrize("client", ["aiohttp", "httpx"])
 async def test_aiter_events_hands_comments_to_on_comment_in_wire_order(client: str) -> None:
     async def comments(request: web.Request) -> web.StreamResponse:
-        return await stream(request, b"data: a\n\n: ping\ndata: b\n\n:pong\n")
+        return await sse(request, b"data: a\n\n: ping\ndata: b\n\n:pong\n")
 
     seen: list[str] = []
-    async with serve({"/": comments}) as server:
+    async with SSEServer() as server:
+        server.handle("/", comments)
         if client == "aiohttp":
-            async with aiohttp.ClientSession() as session, session.get(server.url("/")) as r:
+            async with aiohttp.ClientSession() as session, session.get(server.url_for("/")) as r:
                 async for event in aiter_events(r, on_comment=seen.append):
                     seen.append(event.data)
         else:
-            async with httpx.AsyncClient() as http, http.stream("GET", server.url("/")) as r:
+            async with httpx.AsyncClient() as http, http.stream("GET", server.url_for("/")) as r:
                 async for event in aiter_events(r, on_comment=seen.append):
                     seen.append(event.data)
     assert seen == ["a", "ping", "b", "pong"]
@@ -309,12 +331,12 @@ async def test_aiter_events_hands_comments_to_on_comment_in_wire_order(client: s
 
 async def test_aiter_events_without_on_comment_yields_only_the_events() -> None:
     async def comments(request: web.Request) -> web.StreamResponse:
-        return await stream(request, b": hi\ndata: a\n\n: ping\ndata: b\n\n")
+        return await sse(request, b": hi\ndata: a\n\n: ping\ndata: b\n\n")
 
     async with (
-        serve({"/": comments}) as server,
+        serving({"/": comments}) as server,
         aiohttp.ClientSession() as session,
-        session.get(server.url("/")) as response,
+        session.get(server.url_for("/")) as response,
     ):
         events = [event async for event in aiter_events(response)]
     assert [event.data for event in events] == ["a", "b"]

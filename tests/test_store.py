@@ -15,8 +15,9 @@ from aiohttp import web
 
 from eventsource import EventSource
 from eventsource.stores import FileLastEventIdStore, LastEventIdStore
+from eventsource.testing import SSEServer
 
-from ._web import serve, stream
+from ._servers import sse
 
 
 def test_file_store_round_trips_and_starts_empty(tmp_path: Path) -> None:
@@ -71,13 +72,14 @@ class MemoryStore:
 @pytest.mark.asyncio
 async def test_event_source_loads_the_store_and_saves_each_handled_id_once() -> None:
     async def handler(request: web.Request) -> web.StreamResponse:
-        return await stream(
+        return await sse(
             request, b"id: 8\ndata: a\n\ndata: same id\n\nid: 9\n\nid: 10\ndata: c\n\n"
         )
 
-    async with serve({"/": handler}) as server:
+    async with SSEServer() as server:
+        server.handle("/", handler)
         store = MemoryStore("7")
-        es = EventSource(server.url("/"), last_event_id_store=store)
+        es = EventSource(server.url_for("/"), last_event_id_store=store)
         assert es.last_event_id == "7"
         got: list[str] = []
         with anyio.fail_after(5):
@@ -145,8 +147,9 @@ async def test_a_sigkilled_consumer_resumes_after_its_last_saved_id(tmp_path: Pa
     script = tmp_path / "consumer.py"
     script.write_text(CONSUMER)
     store_path, out_path = tmp_path / "last-id", tmp_path / "out.txt"
-    async with serve({"/": handler}) as server:
-        args = [sys.executable, str(script), server.url("/"), str(store_path), str(out_path)]
+    async with SSEServer() as server:
+        server.handle("/", handler)
+        args = [sys.executable, str(script), server.url_for("/"), str(store_path), str(out_path)]
         first = await anyio.open_process(args, stdout=None, stderr=None)
         try:
             with anyio.fail_after(30):

@@ -218,7 +218,7 @@ async def test_a_proxy_carries_the_request_to_the_server(
     assert (seen.method, seen.target) == ("GET", server.url("/?a=1"))
     assert seen.headers["Accept"] == "text/event-stream"
     [arrived] = server.requests
-    assert (arrived.path, arrived.query) == ("/", "a=1")
+    assert (arrived.path, arrived.query_string) == ("/", "a=1")
 
 
 async def test_proxy_credentials_go_to_the_proxy_only(

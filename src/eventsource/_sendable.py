@@ -19,7 +19,6 @@ from typing import NoReturn
 from urllib.parse import unquote, urlsplit
 
 import idna  # the IDNA codec of both transports: httpx's, and yarl's under aiohttp
-
 from multidict import CIMultiDict, CIMultiDictProxy
 
 __all__ = [

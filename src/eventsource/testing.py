@@ -10,11 +10,14 @@ async with SSEServer() as server:
 ```
 
 Built on ``aiohttp.web``; independent of the client in this package. Every
-request is recorded; a request to a path given to `SSEServer.route` runs that
+request is recorded; a request to a path given to `SSEServer.handle` runs that
+``aiohttp.web`` handler; one to a path given to `SSEServer.route` runs that
 route's script; any other request takes the next script queued with
 `SSEServer.script`, or, when none is queued, is served by the `ChatRoom`.
-Leaving the ``async with`` block drops every open connection and closes the
-listening socket: no task or socket outlives it.
+``async with SSEServer()`` runs the server on the current asyncio loop; plain
+``with SSEServer()`` runs it on its own loop in a background thread (for trio
+tests, or synchronous ones). Leaving either block drops every open connection
+and closes the listening socket: no task, thread or socket outlives it.
 
 Run ``python -m eventsource.testing [--port N] [--interval S]`` for a chat room
 that publishes a message every few seconds, until Ctrl-C.
@@ -25,12 +28,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import ssl
 import sys
+import threading
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 
+import anyio
 from aiohttp import web
 from multidict import CIMultiDictProxy
 
@@ -78,6 +84,15 @@ __all__ = [
 ]
 
 
+#: An ``aiohttp.web`` request handler, as given to `SSEServer.handle`.
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+# How long ``with SSEServer()`` waits for its thread to bind or to finish.
+_THREAD_WAIT = 10.0
+# How often a wait_for_* method looks again.
+_POLL = 0.005
+
+
 @dataclass(frozen=True, slots=True)
 class RecordedRequest:
     """One request the server received, as it arrived.
@@ -89,6 +104,7 @@ class RecordedRequest:
         headers: The request headers (case-insensitive).
         body: The request body.
         last_event_id: The ``Last-Event-ID`` header, or ``None`` without one.
+        query_string: The query as sent, without the ``?`` (still percent-encoded).
     """
 
     method: str
@@ -97,10 +113,18 @@ class RecordedRequest:
     headers: CIMultiDictProxy[str]
     body: bytes
     last_event_id: str | None
+    query_string: str = ""
 
 
 class SSEServer:
-    """A loopback SSE server running scripts and a chat room; an async context manager.
+    """A loopback SSE server running handlers, scripts and a chat room.
+
+    ``async with SSEServer() as server:`` serves on the running asyncio loop;
+    ``with SSEServer() as server:`` serves on a new asyncio loop in a
+    background thread, so the test's own code may run on any event loop
+    (asyncio or trio) or none. In a thread, handlers and the room run on the
+    server's loop; `script`, `route`, `handle`, `requests` and the
+    ``wait_for_*`` methods may be used from the test's thread.
 
     Args:
         room: The chat room serving unscripted requests (a new `ChatRoom` if omitted).
@@ -109,6 +133,7 @@ class SSEServer:
         shutdown_timeout: How long closing waits for a handler that does not
             stop when asked (one blocked writing to a client that reads
             nothing) before cancelling it.
+        ssl_context: Serve https with this context (the URLs then say ``https``).
 
     Attributes:
         room: The `ChatRoom` serving requests that no route or script takes.
@@ -124,6 +149,7 @@ class SSEServer:
         port: int = 0,
         path: str = "/stream",
         shutdown_timeout: float = 1.0,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self.room = room if room is not None else ChatRoom()
         self.requests: list[RecordedRequest] = []
@@ -131,11 +157,15 @@ class SSEServer:
         self._port = port
         self._path = path
         self._shutdown_timeout = shutdown_timeout
+        self._ssl_context = ssl_context
         self._scripts: deque[Script] = deque()
         self._routes: dict[str, Script] = {}
+        self._handlers: dict[str, Handler] = {}
         self._wires: set[Wire] = set()
-        self._changed = asyncio.Event()
-        self._runner: web.ServerRunner | None = None
+        self._runner: web.AppRunner | None = None
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
 
     async def __aenter__(self) -> SSEServer:
         await self.start()
@@ -149,6 +179,63 @@ class SSEServer:
     ) -> None:
         await self.aclose()
 
+    def __enter__(self) -> SSEServer:
+        """Start serving on a new asyncio loop in a background thread.
+
+        Raises:
+            RuntimeError: The server is already started, or its thread did not
+                start within 10 s.
+            OSError: The port is taken.
+        """
+        if self._runner is not None or self._thread is not None:
+            raise RuntimeError("the server is already started")
+        ready = threading.Event()
+        failed: list[BaseException] = []
+        thread = threading.Thread(
+            target=asyncio.run, args=(self._host(ready, failed),), name="SSEServer", daemon=True
+        )
+        self._thread = thread
+        thread.start()
+        if not ready.wait(_THREAD_WAIT):
+            raise RuntimeError("the server's thread did not start")  # pragma: no cover
+        if failed:
+            thread.join(_THREAD_WAIT)
+            self._thread = None
+            raise failed[0]
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Close as `aclose` does, on the server's loop, then end its thread."""
+        thread, loop, stop = self._thread, self._loop, self._stop
+        if thread is None or loop is None or stop is None:
+            return
+        loop.call_soon_threadsafe(stop.set)
+        thread.join(_THREAD_WAIT + self._shutdown_timeout)
+        if thread.is_alive():  # pragma: no cover - a handler ignoring cancellation
+            raise RuntimeError("the server's thread did not finish")
+        self._thread = self._loop = self._stop = None
+
+    async def _host(self, ready: threading.Event, failed: list[BaseException]) -> None:
+        # The body of the background thread: start, wait for __exit__, close.
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        try:
+            await self.start()
+        except BaseException as exc:  # the caller's thread re-raises it
+            failed.append(exc)
+            return
+        finally:
+            ready.set()
+        try:
+            await self._stop.wait()
+        finally:
+            await self.aclose()
+
     async def start(self) -> None:
         """Start listening on 127.0.0.1.
 
@@ -158,12 +245,18 @@ class SSEServer:
         """
         if self._runner is not None:
             raise RuntimeError("the server is already started")
+        app = web.Application()
+        app.router.add_route("*", "/{path:.*}", self._handle)
         # handler_cancellation: a handler waiting for the next message learns
         # at once that its client has gone, rather than at the next write.
-        server = web.Server(self._handle, handler_cancellation=True)
-        runner = web.ServerRunner(server, shutdown_timeout=self._shutdown_timeout)
+        runner = web.AppRunner(
+            app,
+            handler_cancellation=True,
+            access_log=None,
+            shutdown_timeout=self._shutdown_timeout,
+        )
         await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", self._port)
+        site = web.TCPSite(runner, "127.0.0.1", self._port, ssl_context=self._ssl_context)
         try:
             await site.start()
         except BaseException:
@@ -188,8 +281,9 @@ class SSEServer:
 
     @property
     def base_url(self) -> str:
-        """``http://127.0.0.1:PORT``."""
-        return f"http://127.0.0.1:{self._port}"
+        """``http://127.0.0.1:PORT`` (``https`` with an ``ssl_context``)."""
+        scheme = "http" if self._ssl_context is None else "https"
+        return f"{scheme}://127.0.0.1:{self._port}"
 
     @property
     def url(self) -> str:
@@ -239,11 +333,22 @@ class SSEServer:
         Raises:
             ValueError: As for `script`.
         """
-        self._routes[path if path.startswith("/") else "/" + path] = make_script(
-            steps, status, headers
-        )
+        self._routes[_absolute(path)] = make_script(steps, status, headers)
 
-    async def wait_for_connections(self, n: int, *, timeout: float = 5.0) -> None:
+    def handle(self, path: str, handler: Handler) -> None:
+        """Answer every request to ``path`` (any method) with an ``aiohttp.web`` handler.
+
+        For what scripts cannot say: a reply that depends on the request, a
+        handler that waits for the test, or one that uses ``request.transport``.
+        The handler runs on the server's loop, after the request (body
+        included) is recorded; it wins over `route` and queued scripts. When
+        the client goes, the handler is cancelled (``asyncio.CancelledError``)
+        rather than left until its next write fails. Its responses are not
+        counted in `connections` or `active_connections`.
+        """
+        self._handlers[_absolute(path)] = handler
+
+    async def wait_for_connections(self, n: int, *, timeout: float = 5.0) -> None:  # noqa: ASYNC109
         """Wait until at least ``n`` stream connections are open at once.
 
         Raises:
@@ -251,7 +356,7 @@ class SSEServer:
         """
         await self._wait_until(lambda: len(self._wires) >= n, timeout, f"{n} open connections")
 
-    async def wait_for_idle(self, *, timeout: float = 5.0) -> None:
+    async def wait_for_idle(self, *, timeout: float = 5.0) -> None:  # noqa: ASYNC109
         """Wait until no stream connection is open (every handler has finished).
 
         Raises:
@@ -259,7 +364,7 @@ class SSEServer:
         """
         await self._wait_until(lambda: not self._wires, timeout, "no open connection")
 
-    async def wait_for_requests(self, n: int, *, timeout: float = 5.0) -> None:
+    async def wait_for_requests(self, n: int, *, timeout: float = 5.0) -> None:  # noqa: ASYNC109
         """Wait until at least ``n`` requests have been received in all.
 
         Raises:
@@ -267,20 +372,22 @@ class SSEServer:
         """
         await self._wait_until(lambda: len(self.requests) >= n, timeout, f"{n} requests")
 
-    async def _wait_until(self, done: Callable[[], bool], timeout: float, what: str) -> None:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while not done():
-            self._changed.clear()
-            try:
-                await asyncio.wait_for(self._changed.wait(), deadline - loop.time())
-            except asyncio.TimeoutError:
-                raise TimeoutError(f"waited {timeout} s for {what}") from None
+    async def _wait_until(
+        self,
+        done: Callable[[], bool],
+        timeout: float,  # noqa: ASYNC109 - the public methods' timeout, passed on
+        what: str,
+    ) -> None:
+        # Polling, not an event: the server may run on another thread and the
+        # caller on another event loop (anyio serves asyncio and trio alike).
+        try:
+            with anyio.fail_after(timeout):
+                while not done():  # noqa: ASYNC110 - no event crosses threads and loops
+                    await anyio.sleep(_POLL)
+        except TimeoutError:
+            raise TimeoutError(f"waited {timeout} s for {what}") from None
 
-    def _notify(self) -> None:
-        self._changed.set()
-
-    async def _handle(self, request: web.BaseRequest) -> web.StreamResponse:
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
         body = await request.read()
         last_event_id = request.headers.get("Last-Event-ID")
         self.requests.append(
@@ -291,9 +398,12 @@ class SSEServer:
                 request.headers,
                 body,
                 last_event_id,
+                request.query_string,
             )
         )
-        self._notify()
+        handler = self._handlers.get(request.path)
+        if handler is not None:
+            return await handler(request)
         script = self._routes.get(request.path)
         if script is None and self._scripts:
             script = self._scripts.popleft()
@@ -311,7 +421,6 @@ class SSEServer:
         wire = Wire(request, response)
         self.connections += 1
         self._wires.add(wire)
-        self._notify()
         try:
             if script is None:
                 await self.room._serve(wire, last_event_id)
@@ -323,8 +432,11 @@ class SSEServer:
             pass
         finally:
             self._wires.discard(wire)
-            self._notify()
         return response
+
+
+def _absolute(path: str) -> str:
+    return path if path.startswith("/") else "/" + path
 
 
 async def _publish_forever(server: SSEServer, interval: float, count: int | None) -> None:
