@@ -156,8 +156,12 @@ def fanout(driver: Driver, args: argparse.Namespace) -> dict[str, Any]:
         rss0, fds0 = _proc_status("VmRSS"), _fds()
         sinks = [throughput_sink(driver, args.events, t) for t in tallies]
         t0 = time.perf_counter()
-        await asyncio.gather(*(driver.func(args.url, s) for s in sinks))
-        elapsed = time.perf_counter() - t0
+        try:
+            await asyncio.gather(*(driver.func(args.url, s) for s in sinks))
+            elapsed = time.perf_counter() - t0
+        finally:
+            if driver.cleanup is not None:
+                await driver.cleanup()
         for s in sinks:
             if hasattr(s, "flush"):
                 s.flush()
@@ -206,8 +210,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
     async def timed() -> float:
         t0 = time.perf_counter()
-        await driver.func(args.url, sink)
-        return time.perf_counter() - t0
+        try:
+            await driver.func(args.url, sink)
+            return time.perf_counter() - t0
+        finally:
+            if driver.cleanup is not None:
+                await driver.cleanup()  # after the clock
 
     if driver.is_async:
         elapsed = asyncio.run(timed())
