@@ -7,10 +7,10 @@ PACKAGE_STAMP := $(VENV)/.installed-package
 STAMP  := $(VENV)/.installed
 LINT_PATHS := $(wildcard src tests bench docs examples conftest.py)
 
-.PHONY: help install demo test lint typecheck pytest docs bench bench-quick bench-parser soak fuzz clean
+.PHONY: help install demo test lint typecheck pytest docs bench bench-quick bench-fanout bench-parser soak fuzz clean
 
 help:
-	@echo "make demo | test | docs | bench | bench-quick | bench-parser | soak | fuzz | clean"
+	@echo "make demo | test | docs | bench | bench-quick | bench-fanout | bench-parser | soak | fuzz | clean"
 
 $(BIN)/python:
 	@echo "== creating $(VENV)"
@@ -71,6 +71,10 @@ bench: $(BENCH_STAMP)
 
 bench-quick: $(BENCH_STAMP)
 	$(BIN)/python bench/e2e.py --quick
+
+# Fan-out memory, its own run: 1,000 connections at once, burst and held (bench/README.md).
+bench-fanout: $(BENCH_STAMP)
+	$(BIN)/python bench/e2e.py --modes fanout --connections 1000
 
 bench-parser: $(BENCH_STAMP)
 	$(BIN)/python bench/parser.py

@@ -8,12 +8,14 @@ response body), the min-max spread, ratios to the raw_aiohttp and raw_lines
 floors, and, once our client exists, our ratio to the best peer and the best
 async peer. Then a latency table (one event every 5 ms; delivery delay of
 each event, p50/p99) and, on request, a fan-out table (1,000 concurrent
-connections from one process: events/s, KiB per connection, fds after close).
+connections from one process: events/s and peak KiB per connection of a
+burst, KiB per connection of as many open, idle streams, fds after close).
+Last, issue 14's targets (the TARGET_* constants) against this run's medians.
 
     python bench/e2e.py --quick                 # < 60 s
     python bench/e2e.py                         # ~10 minutes
     python bench/e2e.py --workloads small,llm --drivers raw_lines,httpx_sse --rounds 3
-    python bench/e2e.py --modes latency,fanout  # fan-out: 1,000 connections, one process
+    python bench/e2e.py --modes fanout          # fan-out: 1,000 connections, one process
 
 Raw results also go to bench/results/e2e-<time>.json (git-ignored).
 """
@@ -40,6 +42,22 @@ from drivers import Driver, registry  # noqa: E402
 WORKLOADS = ("small", "llm", "crlf", "large", "huge")
 MB = 1e6
 
+# Issue 14's targets, checked against this run's medians (print_targets).
+#: `async for` over the fastest peer of any kind (sync or async), events/s.
+TARGET_OVER_PEER = 2.0
+TARGET_OVER_PEER_WORKLOADS = ("small", "llm", "crlf")
+#: batches() over raw_lines, events/s, on every workload.
+TARGET_BATCHES_OVER_RAW_LINES = 0.5
+#: Large events over raw_lines, MB/s; and huge within 20% of large (linear time).
+TARGET_BIG_OVER_RAW_LINES = 0.7
+TARGET_HUGE_OVER_LARGE = 0.8
+#: Latency: p99 at most this times raw_lines' p99.
+TARGET_P99_OVER_RAW_LINES = 1.5
+#: Fan-out: KiB per connection at most the best peer's and this times the lean raw reader's.
+TARGET_FANOUT_OVER_RAW = 1.5
+#: The client's own paths: what the targets are checked for.
+OURS = ("ours_async_for", "ours_batches")
+
 
 @dataclass
 class Cell:
@@ -57,6 +75,7 @@ def run_driver(
     timeout: float,
     latency: bool = False,
     fanout: int = 0,
+    held: bool = False,
 ) -> dict[str, Any]:
     cmd = [
         sys.executable,
@@ -81,6 +100,8 @@ def run_driver(
         cmd.append("--latency")
     if fanout:
         cmd += ["--fanout", str(fanout)]
+    if held:
+        cmd.append("--held")
     try:
         proc = subprocess.run(cmd, cwd=BENCH, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -121,13 +142,14 @@ def fmt_ratio(a: float, b: float) -> str:
     return f"{a / b:.2f}x" if a and b else "-"
 
 
-def table(rows: list[list[str]], header: list[str]) -> str:
+def table(rows: list[list[str]], header: list[str], left: int = 1) -> str:
+    """Columns padded to their widest cell; the first ``left`` flush left, the rest right."""
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))]
     lines.append("  ".join("-" * w for w in widths))
     for r in rows:
-        cells = [r[0].ljust(widths[0])] + [
-            c.rjust(w) for c, w in zip(r[1:], widths[1:], strict=True)
+        cells = [c.ljust(w) for c, w in zip(r[:left], widths[:left], strict=True)] + [
+            c.rjust(w) for c, w in zip(r[left:], widths[left:], strict=True)
         ]
         lines.append("  ".join(cells))
     return "\n".join(lines)
@@ -142,6 +164,8 @@ def throughput(
 ) -> None:
     port = info["port"]
     skipped: dict[str, str] = {}
+    drivers = [d for d in drivers if d.throughput]
+    summary = log["summary"].setdefault("throughput", {})
     for name in args.workloads:
         expect = info["workloads"][name]
         url = f"http://127.0.0.1:{port}/{name}"
@@ -163,6 +187,11 @@ def throughput(
                     cell.mbps.append(expect["body_bytes"] / r["elapsed"] / MB)
         wall = time.perf_counter() - t0
         print_workload(name, expect, drivers, cells, skipped, args.rounds, wall)
+        summary[name] = {
+            n: {"rate": median(c.rates), "mbps": median(c.mbps)}
+            for n, c in cells.items()
+            if c.rates and not c.error
+        }
     for name, why in skipped.items():
         print(f"skipped {name}: {why}")
 
@@ -241,7 +270,7 @@ def latency(
     p50s: dict[str, list[float]] = {}
     p99s: dict[str, list[float]] = {}
     errors: dict[str, str] = {}
-    todo = [d for d in drivers if d.latency]
+    todo = [d for d in drivers if d.latency and d.throughput]
     for _ in range(args.latency_rounds):
         for d in todo:
             if d.name in errors:
@@ -276,6 +305,7 @@ def latency(
         "interleaved runs"
     )
     print(table(rows, ["driver", "p50 ms", "p99 ms", "p99 spread"]))
+    log["summary"]["latency"] = {n: median(v) for n, v in p99s.items() if n not in errors}
 
 
 def fan_out(
@@ -283,39 +313,58 @@ def fan_out(
 ) -> None:
     """Interleaved rounds of N concurrent connections per driver; medians per driver.
 
-    Memory is peak RSS, which moves by 10-15% from run to run (aiohttp alone
-    measured 83-97 KiB per connection at 10,000): the median of a few rounds,
-    and the ratio of medians, say more than one run does.
+    Two runs per driver and round, each in a fresh process: a burst (N streams
+    of 1,000 events at once: peak RSS) and, unless ``--no-held``, N held
+    streams (10 events each, then idle and open: RSS at that moment). Peak RSS
+    moves by 10-15% from run to run (aiohttp alone measured 83-97 KiB per
+    connection at 10,000): the median of a few rounds, and the ratio of
+    medians, say more than one run does.
     """
     n = args.connections
-    expect = info["workloads"]["fanout"]
-    url = f"http://127.0.0.1:{info['port']}/fanout"
-    runs: dict[str, list[dict[str, Any]]] = {}
-    failed: dict[str, str] = {}
+    port = info["port"]
+    kinds = {"burst": ("fanout", False)}
+    if args.held:
+        kinds["held"] = ("held", True)
+    runs: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    failed: dict[tuple[str, str], str] = {}
     todo = [d for d in drivers if d.is_async and d.feeds != "wire"]
     for _ in range(args.fanout_rounds):
         for d in todo:
-            if d.name in failed:
-                continue  # one failure (a timeout, say) is enough: do not wait for it again
-            r = run_driver(d, url, expect, timeout=args.timeout * 2, fanout=n)
-            log["runs"].append({"workload": "fanout", **r})
-            if "skip" in r:
-                failed[d.name] = ""
-            elif not r.get("ok"):
-                failed[d.name] = r.get("error", "failed")[:60]
-            else:
-                runs.setdefault(d.name, []).append(r)
+            for kind, (path, held) in kinds.items():
+                key = (d.name, kind)
+                if key in failed:
+                    continue  # one failure (a timeout, say) is enough: do not wait for it again
+                expect = info["workloads"][path]
+                url = f"http://127.0.0.1:{port}/{path}"
+                r = run_driver(d, url, expect, args.timeout * 2, fanout=n, held=held)
+                log["runs"].append({"workload": path, **r})
+                if "skip" in r:
+                    failed[key] = ""
+                elif not r.get("ok"):
+                    failed[key] = r.get("error", "failed")[:60]
+                else:
+                    runs.setdefault(key, []).append(r)
     rows = []
     kib: dict[str, float] = {}
+    held_kib: dict[str, float] = {}
     for d in todo:
-        if failed.get(d.name):
-            rows.append([d.name, "FAIL", failed[d.name], "", "", ""])
+        if failed.get((d.name, "burst")):
+            rows.append([d.name, "FAIL", failed[d.name, "burst"], "", "", "", "", ""])
             continue
-        rs = runs.get(d.name)
+        rs = runs.get((d.name, "burst"))
         if not rs:
             continue
         kibs = [r["kib_per_conn"] for r in rs]
         kib[d.name] = median(kibs)
+        hs = runs.get((d.name, "held"), [])
+        held_cells = ["", ""]
+        if failed.get((d.name, "held")):
+            held_cells = ["FAIL", failed[d.name, "held"][:30]]
+        elif hs:
+            hkibs = [r["kib_per_conn"] for r in hs]
+            held_kib[d.name] = median(hkibs)
+            held_cells = [f"{held_kib[d.name]:.0f}", f"{min(hkibs):.0f}-{max(hkibs):.0f}"]
+        fds = sorted({f"{r['fds_before']} -> {r['fds_after']}" for r in rs + hs})
         rows.append(
             [
                 d.name,
@@ -323,19 +372,96 @@ def fan_out(
                 f"{median([r['elapsed'] for r in rs]):.2f}",
                 f"{kib[d.name]:.0f}",
                 f"{min(kibs):.0f}-{max(kibs):.0f}",
-                ", ".join(sorted({f"{r['fds_before']} -> {r['fds_after']}" for r in rs})),
+                *held_cells,
+                ", ".join(fds),
             ]
         )
+    events = info["workloads"]["fanout"]["events"]
     print(
-        f"\n## fan-out: {n} connections x {expect['events']:,} events from one process, "
+        f"\n## fan-out: {n} connections x {events:,} events from one process, "
         f"median of {args.fanout_rounds} rounds"
     )
-    header = ["driver", "events/s", "seconds", "KiB/conn", "spread", "fds before -> after"]
+    header = ["driver", "events/s", "seconds", "KiB/conn", "spread"]
+    header += ["held KiB/conn", "spread", "fds before -> after"]
     print(table(rows, header))
-    base = kib.get("raw_aiohttp")
-    for name in kib:
-        if base and name.startswith("ours_"):
-            print(f"{name}: {kib[name] / base:.2f}x raw_aiohttp's memory per connection")
+    peers = [d.name for d in todo if d.group == "peer"]
+    for label, figures in (("", kib), ("held: ", held_kib)):
+        base = figures.get("raw_aiohttp")
+        mine = [p for p in peers if p in figures]
+        best = min(mine, key=figures.__getitem__) if mine else ""
+        for name in figures:
+            if not name.startswith("ours_"):
+                continue
+            ratios = []
+            if base:
+                ratios.append(f"{figures[name] / base:.2f}x raw_aiohttp (lean)")
+            if best:
+                ratios.append(f"{figures[name] / figures[best]:.2f}x the leanest peer ({best})")
+            print(f"{label}{name}: {', '.join(ratios)}")
+    log["summary"]["fanout"] = {"connections": n, "kib": kib, "held_kib": held_kib}
+
+
+def print_targets(summary: dict[str, Any]) -> None:
+    """Issue 14's targets against this run's medians: one row per check."""
+    rows: list[list[str]] = []
+
+    def check(target: str, driver: str, ratio: float, goal: float, detail: str, low: bool) -> None:
+        met = ratio <= goal if low else ratio >= goal
+        rows.append([target, driver, f"{ratio:.2f}x{detail}", "yes" if met else "NO"])
+
+    known = registry()
+    tput: dict[str, dict[str, dict[str, float]]] = summary.get("throughput", {})
+    for workload in TARGET_OVER_PEER_WORKLOADS:
+        med = tput.get(workload, {})
+        peers = [n for n in med if known[n].group == "peer"]
+        if "ours_async_for" in med and peers:
+            best = max(peers, key=lambda n: med[n]["rate"])
+            ratio = med["ours_async_for"]["rate"] / med[best]["rate"]
+            goal = f"{workload}: >= {TARGET_OVER_PEER}x fastest peer"
+            check(goal, "ours_async_for", ratio, TARGET_OVER_PEER, f" ({best})", low=False)
+    for workload, med in tput.items():
+        if "ours_batches" in med and "raw_lines" in med:
+            ratio = med["ours_batches"]["rate"] / med["raw_lines"]["rate"]
+            goal = f"{workload}: >= {TARGET_BATCHES_OVER_RAW_LINES}x raw_lines"
+            check(goal, "ours_batches", ratio, TARGET_BATCHES_OVER_RAW_LINES, "", low=False)
+    for workload in ("large", "huge"):
+        med = tput.get(workload, {})
+        for name in OURS:
+            if name in med and "raw_lines" in med:
+                ratio = med[name]["mbps"] / med["raw_lines"]["mbps"]
+                goal = f"{workload}: >= {TARGET_BIG_OVER_RAW_LINES}x raw_lines MB/s"
+                check(goal, name, ratio, TARGET_BIG_OVER_RAW_LINES, "", low=False)
+    large, huge = tput.get("large", {}), tput.get("huge", {})
+    for name in OURS:
+        if name in large and name in huge:
+            a, b = huge[name]["mbps"], large[name]["mbps"]
+            goal = f"linear: huge MB/s >= {TARGET_HUGE_OVER_LARGE}x large"
+            check(goal, name, a / b, TARGET_HUGE_OVER_LARGE, f" ({a:.0f} vs {b:.0f})", low=False)
+    p99 = summary.get("latency", {})
+    for name in OURS:
+        if name in p99 and p99.get("raw_lines"):
+            ratio = p99[name] / p99["raw_lines"]
+            goal = f"latency: p99 <= {TARGET_P99_OVER_RAW_LINES}x raw_lines"
+            detail = f" ({p99[name] / 1e3:.3f} vs {p99['raw_lines'] / 1e3:.3f} ms)"
+            check(goal, name, ratio, TARGET_P99_OVER_RAW_LINES, detail, low=True)
+    fan = summary.get("fanout", {})
+    kib: dict[str, float] = fan.get("kib", {})
+    peers = [n for n in kib if known[n].group == "peer"]
+    for name in ("ours_async_for", "ours_batches"):
+        if name not in kib:
+            continue
+        if peers:
+            best = min(peers, key=kib.__getitem__)
+            goal = f"fan-out {fan['connections']}: KiB/conn <= the leanest peer"
+            detail = f" ({kib[name]:.0f} vs {kib[best]:.0f}, {best})"
+            check(goal, name, kib[name] / kib[best], 1.0, detail, low=True)
+        if kib.get("raw_aiohttp"):
+            goal = f"fan-out {fan['connections']}: KiB/conn <= {TARGET_FANOUT_OVER_RAW}x raw"
+            detail = f" ({kib[name]:.0f} vs {kib['raw_aiohttp']:.0f}, raw_aiohttp lean)"
+            check(goal, name, kib[name] / kib["raw_aiohttp"], TARGET_FANOUT_OVER_RAW, detail, True)
+    if rows:
+        print("\n## targets (issue 14), from this run's medians")
+        print(table(rows, ["target", "driver", "measured", "met"], left=4))
 
 
 def main() -> None:
@@ -350,6 +476,9 @@ def main() -> None:
     )
     p.add_argument("--connections", type=int, default=0, help="fan-out (default 1000)")
     p.add_argument("--fanout-rounds", type=int, default=3, help="fan-out rounds (default 3)")
+    p.add_argument(
+        "--no-held", dest="held", action="store_false", help="fan-out: skip the held-streams runs"
+    )
     args = p.parse_args()
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     args.rounds = args.rounds or (2 if args.quick else 5)
@@ -373,7 +502,7 @@ def main() -> None:
     )
     t0 = time.perf_counter()
     server, info = start_server(args.quick, args.workloads)
-    log: dict[str, Any] = {"args": vars(args), "info": info, "runs": []}
+    log: dict[str, Any] = {"args": vars(args), "info": info, "runs": [], "summary": {}}
     try:
         modes = args.modes.split(",")
         if "throughput" in modes:
@@ -385,6 +514,7 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(timeout=10)
+    print_targets(log["summary"])
     load1 = os.getloadavg()
     print(
         f"\nload average {load0[0]:.2f} -> {load1[0]:.2f}; total {time.perf_counter() - t0:.0f} s"

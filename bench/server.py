@@ -7,6 +7,8 @@ with a raw socket reader that discards bytes).
 
 Paths:
     /small /llm /crlf /large /huge /fanout   pre-encoded streams, then EOF
+    /held                                    10 small events, then the stream stays
+                                             open (no EOF) until the client leaves
     /latency?n=400&ms=5                      one event every ``ms`` milliseconds,
                                              data = "<seq> <time.time_ns()>"
 
@@ -93,16 +95,18 @@ def _block_lines(i: int, lines: int, width: int) -> list[str]:
 SIZES = {"small": 200_000, "llm": 200_000, "crlf": 200_000, "large": 2_000, "huge": 16}
 QUICK = {"small": 50_000, "llm": 50_000, "crlf": 50_000, "large": 500, "huge": 2}
 WORKLOADS = tuple(SIZES)
+#: Events of /held before it goes quiet (fan-out's held memory: streams open, idle).
+HELD = 10
 
 
 def build(name: str, quick: bool = False) -> Workload:
     """Encode one workload (fewer events with ``quick``)."""
-    n = 1_000 if name == "fanout" else (QUICK if quick else SIZES)[name]
+    n = {"fanout": 1_000, "held": HELD}.get(name) or (QUICK if quick else SIZES)[name]
     parts: list[str] = []
     crc = 0
     data_bytes = 0
     eol = "\n"
-    if name in ("small", "crlf", "fanout"):
+    if name in ("small", "crlf", "fanout", "held"):
         eol = "\r\n" if name == "crlf" else "\n"
         datas = [_small_data(i) for i in range(n)]
         parts = [f"id: {i}{eol}data: {d}{eol}{eol}" for i, d in enumerate(datas)]
@@ -153,6 +157,11 @@ def make_handler(workloads: dict[str, Workload]):  # type: ignore[no-untyped-def
             if name == "latency":
                 writer.write(HEAD)
                 await _serve_latency(writer, parts.query)
+            elif name == "held":
+                writer.write(HEAD)
+                writer.writelines(workloads[name].frames[:-1])  # not the last chunk
+                await writer.drain()
+                await reader.read()  # quiet until the client closes
             elif name in workloads:
                 writer.write(HEAD)
                 frames = workloads[name].frames
@@ -191,7 +200,7 @@ def raw_read(port: int, path: str, timeout: float = 60.0) -> tuple[int, float]:
 async def main_async(args: argparse.Namespace) -> None:
     t0 = time.perf_counter()
     names = args.workloads.split(",")
-    workloads = {name: build(name, args.quick) for name in [*names, "fanout"]}
+    workloads = {name: build(name, args.quick) for name in [*names, "fanout", "held"]}
     build_s = time.perf_counter() - t0
     server = await asyncio.start_server(
         make_handler(workloads), "127.0.0.1", args.port, backlog=4096

@@ -16,7 +16,10 @@ Signatures:
 bytes), "body" (response body chunks, no parsing), "wire" (raw socket bytes).
 A driver whose library is missing raises ``Skip``. Modules named in
 ``imports`` are imported before the clock starts (an import of aiohttp alone
-costs ~80 ms), so the time covers connect + read + parse only.
+costs ~80 ms), so the time covers connect + read + parse only. ``cleanup``,
+if set, is awaited once after the last connection of a process and after the
+clock (drivers whose connections share one session close it there), before
+open fds are counted.
 
 Adding a driver: write the function in raw.py, peers.py or ours.py and add a
 ``Driver(...)`` line to that module's ``DRIVERS`` list.
@@ -24,7 +27,7 @@ Adding a driver: write the function in raw.py, peers.py or ours.py and add a
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,6 +47,8 @@ class Driver:
     group: str = "peer"  # "floor" | "peer" | "ours"
     latency: bool = True  # can run the latency mode (needs events)
     imports: tuple[str, ...] = ()  # imported before the clock starts
+    throughput: bool = True  # runs in throughput mode (False: fan-out only)
+    cleanup: Callable[[], Awaitable[None]] | None = None  # after the clock, before fds count
 
 
 def registry() -> dict[str, Driver]:

@@ -10,6 +10,9 @@ it measures is the clients' own.
 Fan-out mode (``--fanout N``, async drivers only): N concurrent connections
 from this one process, each verified; the result carries events/s over all,
 KiB per connection (peak RSS minus RSS before) and fds left open after close.
+With ``--held`` the streams (bench/server.py's /held) send a few events and
+stay open: once every connection has had them, RSS minus RSS before is what
+N open, idle streams hold; then the tasks are cancelled and fds counted.
 Latency mode (``--latency``): data is "<seq> <time_ns>"; the sink records
 the delivery delay of every event and the result carries p50/p99/max.
 """
@@ -146,6 +149,67 @@ def _fds() -> int:
     return len(os.listdir("/proc/self/fd"))
 
 
+def held(driver: Driver, args: argparse.Namespace) -> dict[str, Any]:
+    """N streams open at once, each past its first events and idle: RSS held per connection."""
+    tallies = [Tally() for _ in range(args.fanout)]
+    body = driver.feeds == "body"
+
+    def sink_for(tally: Tally) -> Any:
+        def on_chunk(chunk: bytes) -> bool:
+            tally.size += len(chunk)
+            return False
+
+        def on_data(data: Any) -> bool:
+            tally.events += 1
+            return False
+
+        return on_chunk if body else on_data
+
+    def arrived() -> int:
+        if body:
+            return sum(t.size >= args.body_bytes for t in tallies)
+        return sum(t.events >= args.events for t in tallies)
+
+    async def main() -> tuple[float, int, int, int, int, int]:
+        gc.collect()
+        rss0, fds0 = _proc_status("VmRSS"), _fds()
+        t0 = time.perf_counter()
+        tasks = [asyncio.ensure_future(driver.func(args.url, sink_for(t))) for t in tallies]
+        deadline = t0 + args.held_timeout
+        while arrived() < len(tallies) and time.perf_counter() < deadline:
+            if any(t.done() for t in tasks):
+                break  # a stream that ended or failed: it cannot be held
+            await asyncio.sleep(0.05)
+        elapsed = time.perf_counter() - t0
+        ready = arrived()
+        await asyncio.sleep(0.2)  # let the last reads settle
+        gc.collect()
+        rss1 = _proc_status("VmRSS")
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if driver.cleanup is not None:
+            await driver.cleanup()
+        await asyncio.sleep(0.5)  # let closed transports go
+        gc.collect()
+        return elapsed, rss0, rss1, fds0, _fds(), ready
+
+    elapsed, rss0, rss1, fds0, fds1, ready = asyncio.run(main())
+    out: dict[str, Any] = {
+        "driver": driver.name,
+        "elapsed": elapsed,
+        "ok": ready == args.fanout,
+        "events": ready * args.events,
+        "connections": args.fanout,
+        "kib_per_conn": (rss1 - rss0) / args.fanout,
+        "fds_before": fds0,
+        "fds_after": fds1,
+    }
+    if ready != args.fanout:
+        out["error"] = f"{args.fanout - ready} connections did not get their events"
+    return out
+
+
 def fanout(driver: Driver, args: argparse.Namespace) -> dict[str, Any]:
     if not driver.is_async or driver.feeds == "wire":
         raise Skip("fan-out needs an async driver that reads the response")
@@ -156,8 +220,12 @@ def fanout(driver: Driver, args: argparse.Namespace) -> dict[str, Any]:
         rss0, fds0 = _proc_status("VmRSS"), _fds()
         sinks = [throughput_sink(driver, args.events, t) for t in tallies]
         t0 = time.perf_counter()
-        await asyncio.gather(*(driver.func(args.url, s) for s in sinks))
-        elapsed = time.perf_counter() - t0
+        try:
+            await asyncio.gather(*(driver.func(args.url, s) for s in sinks))
+            elapsed = time.perf_counter() - t0
+        finally:
+            if driver.cleanup is not None:
+                await driver.cleanup()
         for s in sinks:
             if hasattr(s, "flush"):
                 s.flush()
@@ -198,6 +266,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             importlib.import_module(module)
         except ImportError as exc:
             raise Skip(str(exc)) from exc
+    if args.fanout and args.held:
+        if not driver.is_async or driver.feeds == "wire":
+            raise Skip("fan-out needs an async driver that reads the response")
+        return held(driver, args)
     if args.fanout:
         return fanout(driver, args)
     tally = Tally()
@@ -206,8 +278,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
     async def timed() -> float:
         t0 = time.perf_counter()
-        await driver.func(args.url, sink)
-        return time.perf_counter() - t0
+        try:
+            await driver.func(args.url, sink)
+            return time.perf_counter() - t0
+        finally:
+            if driver.cleanup is not None:
+                await driver.cleanup()  # after the clock
 
     if driver.is_async:
         elapsed = asyncio.run(timed())
@@ -252,6 +328,8 @@ def main() -> None:
     p.add_argument("--body-crc", type=int, default=0)
     p.add_argument("--latency", action="store_true")
     p.add_argument("--fanout", type=int, default=0, help="concurrent connections")
+    p.add_argument("--held", action="store_true", help="fan-out: idle open streams' memory")
+    p.add_argument("--held-timeout", type=float, default=120, help="s to get every stream open")
     args = p.parse_args()
     try:
         out = run(args)

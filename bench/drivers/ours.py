@@ -1,8 +1,9 @@
 """Ours: the eventsource client. Each driver skips until the client lands.
 
 Only the announced API is used: ``async for event in EventSource(url)``,
-``es.onmessage = cb; await es.run()``, ``es.close()`` / ``await es.aclose()``,
-``EventSource(url, transport="httpx")``.
+``async for batch in es.batches()``, ``es.onmessage = cb; await es.run()``,
+``es.close()`` / ``await es.aclose()``, ``EventSource(url, transport="httpx")``,
+``EventSource(url, session=...)``.
 """
 
 from __future__ import annotations
@@ -46,6 +47,43 @@ async def ours_async_for(url: str, sink: Sink) -> None:
     await _async_for(url, sink)
 
 
+async def ours_batches(url: str, sink: Sink) -> None:
+    es = _need(EventSource, "EventSource")(url)
+    if not hasattr(es, "batches"):
+        await es.aclose()
+        raise Skip("EventSource.batches() is not available yet")
+    try:
+        async for batch in es.batches():
+            for event in batch:
+                if sink(event.data):
+                    return
+    finally:
+        await es.aclose()
+
+
+# One aiohttp session for every EventSource of the process (fan-out only).
+_shared: dict[str, Any] = {}
+
+
+async def ours_shared_session(url: str, sink: Sink) -> None:
+    """``async for`` with one session passed to every EventSource: what sharing saves."""
+    import aiohttp
+
+    session = _shared.get("session")
+    if session is None:
+        # limit=0, as raw_aiohttp's: no stream waits for a pool slot
+        connector = aiohttp.TCPConnector(limit=0)
+        session = aiohttp.ClientSession(connector=connector)
+        _shared["session"] = session
+    await _async_for(url, sink, session=session)
+
+
+async def _close_session() -> None:
+    session = _shared.pop("session", None)
+    if session is not None:
+        await session.close()
+
+
 async def ours_httpx(url: str, sink: Sink) -> None:
     await _async_for(url, sink, transport="httpx")
 
@@ -83,6 +121,16 @@ async def ours_parser(url: str, sink: Sink) -> None:
 DRIVERS = [
     Driver("ours_parser", ours_parser, is_async=True, group="ours", imports=("aiohttp",)),
     Driver("ours_async_for", ours_async_for, is_async=True, group="ours"),
+    Driver("ours_batches", ours_batches, is_async=True, group="ours"),
     Driver("ours_callbacks", ours_callbacks, is_async=True, group="ours"),
     Driver("ours_httpx", ours_httpx, is_async=True, group="ours", imports=("httpx",)),
+    Driver(
+        "ours_shared_session",
+        ours_shared_session,
+        is_async=True,
+        group="ours",
+        imports=("aiohttp",),
+        throughput=False,
+        cleanup=_close_session,
+    ),
 ]
