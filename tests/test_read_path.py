@@ -204,11 +204,12 @@ async def test_batches_apply_the_predicates_and_stop_at_the_sentinel(
 async def test_a_cancel_at_the_batch_checkpoint_loses_no_event(
     combo: Combo, server: LoopbackServer
 ) -> None:
-    # One read: 100 events, a comment (which cuts the batch: it has a listener),
-    # 100 more. The first batch spends the checkpoint budget; the next call
-    # passes a checkpoint, cancelled here, before it takes anything.
-    first = b"".join(b"data: %d\n\n" % i for i in range(100))
-    rest = b"".join(b"data: %d\n\n" % i for i in range(100, 200))
+    # One read: 1,100 events, a comment (which cuts the batch: it has a
+    # listener), 100 more. The first batch spends more than the checkpoint
+    # budget (1,024 events); the next call passes a checkpoint, cancelled here,
+    # before it takes anything.
+    first = b"".join(b"data: %d\n\n" % i for i in range(1100))
+    rest = b"".join(b"data: %d\n\n" % i for i in range(1100, 1200))
     server.handle("/", lambda request: sse(request, first + b": ping\n" + rest))
     got: list[str] = []
     async with combo.source(server.url("/"), reconnect=False) as es:
@@ -220,4 +221,4 @@ async def test_a_cancel_at_the_batch_checkpoint_loses_no_event(
                 scope.cancel()
                 got += [event.data for event in await anext(batches)]
             got += [event.data for event in await anext(batches)]
-    assert got == [str(i) for i in range(200)]
+    assert got == [str(i) for i in range(1200)]

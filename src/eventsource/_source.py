@@ -34,10 +34,15 @@ from .stores import LastEventIdStore
 
 __all__ = ["EventSource", "Listener"]
 
-#: Message events handed out between two checkpoints: a consumer that never
-#: awaits still lets a cancellation through and other tasks run, even while a
-#: stream bursts (one read can hold thousands of events).
+#: Once this many message events went out since the last checkpoint, an anyio
+#: checkpoint is passed before the next read: a consumer that never awaits
+#: still lets a cancellation through and other tasks run while a stream
+#: bursts. It comes when nothing of the last read is held: with thousands of
+#: streams, events held across checkpoints added up (bench/README.md, fan-out).
 CHECKPOINT_EVERY = 64
+#: Never more message events than this without a checkpoint (a read of many
+#: tiny events).
+CHECKPOINT_AT_MOST = 1024
 
 
 class EventSource:
@@ -213,7 +218,7 @@ class EventSource:
             validate_response=validate_response,
         )
         self._items: deque[Item] = deque()  # what the last read said, not handed out yet
-        self._budget = CHECKPOINT_EVERY  # events until the next checkpoint
+        self._budget = CHECKPOINT_AT_MOST  # events until a checkpoint must come
         self._handed_id = self._saved_id = last_event_id
         self._store = last_event_id_store
         self.listeners = ListenerRegistry()
@@ -380,8 +385,7 @@ class EventSource:
                 if type(items[0]) is MessageEvent:
                     self._budget -= 1
                     if not self._budget:  # before the event is taken: none lost if cancelled
-                        self._budget = CHECKPOINT_EVERY
-                        await anyio.lowlevel.checkpoint()
+                        await self._checkpoint()
                         continue  # close() may have run meanwhile
                     event: Any = items.popleft()
                     # The stream's ID after the read's last event (an id-only block).
@@ -411,8 +415,7 @@ class EventSource:
                 await self._receive()
                 continue
             if self._budget <= 0:  # before the batch is taken: none lost if cancelled
-                self._budget = CHECKPOINT_EVERY
-                await anyio.lowlevel.checkpoint()
+                await self._checkpoint()
                 continue  # close() may have run meanwhile
             batch: list[MessageEvent] = []
             while items:
@@ -428,10 +431,18 @@ class EventSource:
             self._handed_id = last if items else self._connection.last_event_id
             return batch
 
+    async def _checkpoint(self) -> None:
+        self._budget = CHECKPOINT_AT_MOST
+        await anyio.lowlevel.checkpoint()
+
     async def _receive(self) -> None:
         """Wait for the next read's items: the caller has handled all before them."""
         if self._driver.busy:  # before anything changes: the other task's read goes on
             raise RuntimeError("this EventSource is already being read by another task")
+        if self._budget <= CHECKPOINT_AT_MOST - CHECKPOINT_EVERY:
+            await self._checkpoint()  # see CHECKPOINT_EVERY
+            if self._items or self._driver.closed:
+                return  # a listener or close() ran meanwhile: look again
         self._handed_id = self._connection.last_event_id
         self._save_last_id()
         try:
