@@ -62,7 +62,7 @@ async def soak(total: int, *, seed: int, transport: str = "aiohttp") -> SoakResu
         es = EventSource(
             server.url,
             retry=0.001,
-            retry_policy=RetryPolicy(backoff_factor=1.0),
+            retry_policy=RetryPolicy(backoff_factor=1.0, min_retry=0.0),  # the soak changes retry:
             read_timeout=0.05,
             status_policy=retry_transient({500, 502, 503}),  # the faults it injects
             transport=transport,  # type: ignore[arg-type]

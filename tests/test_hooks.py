@@ -30,7 +30,7 @@ from eventsource.testing import SSEServer
 
 from ._servers import sse
 
-FAST = {"retry": 0.001, "retry_policy": RetryPolicy(backoff_factor=1.0)}
+FAST = {"retry": 0.001, "retry_policy": RetryPolicy(backoff_factor=1.0, min_retry=0.0)}
 
 
 async def collect(es: EventSource, n: int) -> list[MessageEvent]:
