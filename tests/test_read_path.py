@@ -11,10 +11,12 @@ import contextlib
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 import pytest
 from aiohttp import web
 
-from eventsource import EventSource, MessageEvent, ReadyState
+from eventsource import ErrorEvent, EventSource, MessageEvent, ReadyState
+from eventsource.sentinels import is_done
 
 from ._fixtures import LIMIT, Combo, eventually
 from ._fixtures import anyio_backend as anyio_backend
@@ -222,3 +224,176 @@ async def test_a_cancel_at_the_batch_checkpoint_loses_no_event(
                 got += [event.data for event in await anext(batches)]
             got += [event.data for event in await anext(batches)]
     assert got == [str(i) for i in range(1200)]
+
+
+# -- found in review: each of these failed on the first version of the redesign ----------
+
+
+class Saved:
+    """A last-event-id store that records each save."""
+
+    def __init__(self) -> None:
+        self.saved: list[str] = []
+
+    def load(self) -> str | None:
+        return None
+
+    def save(self, last_event_id: str) -> None:
+        self.saved.append(last_event_id)
+
+
+async def test_a_timeout_during_the_drain_after_a_sentinel_still_ends_the_stream(
+    combo: Combo, server: LoopbackServer
+) -> None:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        response = await open_stream(request)
+        await response.write(b"id: 1\ndata: a\n\nid: 2\ndata: [DONE]\n\n")
+        with contextlib.suppress(ConnectionError, asyncio.CancelledError):
+            await asyncio.sleep(3)  # the body stays open after the sentinel
+        return response
+
+    server.handle("/", handler)
+    es = combo.source(server.url("/"), method="POST", body="q", stop_when=is_done)
+    got: list[str] = []
+    with anyio.fail_after(LIMIT):
+        assert (await anext(es)).data == "a"
+        with anyio.move_on_after(0.02):  # cancelled during the drain (0.1 s)
+            got.append((await anext(es)).data)
+        with pytest.raises(StopAsyncIteration):  # nothing after the sentinel, no new POST
+            await anext(es)
+    await es.aclose()
+    assert got == []
+    assert len(server.requests) == 1
+
+
+async def test_a_timeout_while_an_error_body_is_read_keeps_the_decision(
+    combo: Combo, server: LoopbackServer
+) -> None:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(
+            status=503, headers={"Content-Type": "application/json", "Retry-After": "30"}
+        )
+        await response.prepare(request)
+        await response.write(b'{"error": ')
+        with contextlib.suppress(ConnectionError, asyncio.CancelledError):
+            await asyncio.sleep(3)  # the rest of the body never comes
+        return response
+
+    server.handle("/", handler)
+    errors: list[ErrorEvent] = []
+    es = combo.source(server.url("/"))
+    es.onerror = errors.append
+    with anyio.fail_after(LIMIT):
+        for _ in range(3):
+            with anyio.move_on_after(0.1):  # cancelled while the excerpt is read (0.25 s)
+                await anext(es)
+    await es.aclose()
+    assert len(server.requests) == 1  # the Retry-After stands: no reconnect storm
+    assert [(e.status, e.reconnecting) for e in errors] == [(503, True)]
+
+
+async def test_the_store_never_saves_an_event_the_caller_did_not_handle(
+    combo: Combo, server: LoopbackServer
+) -> None:
+    body = b"".join(b"id: %d\ndata: m%d\n\n" % (i, i) for i in range(1, 6))
+    server.handle("/", lambda request: sse(request, body))
+    store = Saved()
+    es = combo.source(server.url("/"), last_event_id_store=store)
+    with anyio.fail_after(LIMIT):
+        async for event in es:
+            if event.data == "m2":
+                es.close()  # m3..m5 were read but are never handed out
+    assert store.saved == ["1", "2"]
+    assert es.lastEventId == "2"
+
+    crashed = Saved()
+    with pytest.raises(ZeroDivisionError), anyio.fail_after(LIMIT):
+        async with combo.source(server.url("/"), last_event_id_store=crashed) as es:
+            async for event in es:
+                if event.data == "m2":
+                    raise ZeroDivisionError  # m2 was not handled: it must come again
+    assert crashed.saved == ["1"]
+
+
+async def test_batches_save_the_store_once_each_batch_was_handled(
+    combo: Combo, server: LoopbackServer
+) -> None:
+    body = b"id: 1\ndata: a\n\nid: 2\nevent: message_stop\ndata: b\n\n"
+    server.handle("/", lambda request: sse(request, body))
+    store = Saved()
+    es = combo.source(
+        server.url("/"), last_event_id_store=store, stop_after=lambda e: e.type == "message_stop"
+    )
+    with anyio.fail_after(LIMIT):
+        async for _ in es.batches():
+            pass
+    assert store.saved == ["2"]
+
+
+async def test_a_predicate_set_by_a_listener_hands_out_no_event_twice(
+    combo: Combo, server: LoopbackServer
+) -> None:
+    body = b": arm\n\ndata: a\n\ndata: STOP\n\ndata: b\n\n"
+    server.handle("/", lambda request: sse(request, body))
+    es = combo.source(server.url("/"), reconnect=False)
+
+    def arm(text: str) -> None:
+        es.stop_when = lambda event: event.data == "STOP"
+
+    es.on_comment = arm
+    got: list[str] = []
+    with anyio.fail_after(LIMIT):
+        async for event in es:
+            got.append(event.data)
+    assert got == ["a"]
+
+
+async def test_a_second_reader_does_not_close_the_first_ones_stream(
+    combo: Combo, server: LoopbackServer
+) -> None:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        response = await open_stream(request)
+        await response.write(b"".join(b"data: %d\n\n" % i for i in range(70)))
+        await asyncio.sleep(0.3)
+        await response.write(b"data: next\n\n")
+        with contextlib.suppress(ConnectionError, asyncio.CancelledError):
+            await asyncio.sleep(3)
+        return response
+
+    server.handle("/", handler)
+    results: dict[str, str] = {}
+
+    async def read(name: str) -> None:
+        try:
+            results[name] = (await anext(es)).data
+        except RuntimeError as exc:
+            results[name] = str(exc)
+
+    async with combo.source(server.url("/")) as es:
+        with anyio.fail_after(LIMIT):
+            for _ in range(70):  # past the checkpoint budget: the next read checkpoints
+                await anext(es)
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(read, "first")
+                await anyio.lowlevel.checkpoint()
+                tg.start_soon(read, "second")
+        assert es.readyState is ReadyState.OPEN
+    assert results == {
+        "first": "next",
+        "second": "this EventSource is already being read by another task",
+    }
+
+
+async def test_aclose_from_inside_prepare_request_returns_at_once_and_sends_nothing(
+    combo: Combo, server: LoopbackServer
+) -> None:
+    server.handle("/", lambda request: sse(request, b"data: a\n\n"))
+
+    async def give_up(attempt: Any) -> None:
+        await es.aclose()
+
+    es = combo.source(server.url("/"), prepare_request=give_up)
+    with anyio.fail_after(1), pytest.raises(StopAsyncIteration):
+        await anext(es)
+    assert server.requests == []
+    assert es.readyState is ReadyState.CLOSED

@@ -44,8 +44,8 @@ async def test_a_thousand_reconnect_cycles_leave_fds_and_tasks_at_baseline() -> 
     async with SSEServer(room=room) as server:
         es = EventSource(
             server.url,
-            retry=0.0,
-            retry_policy=RetryPolicy(backoff_factor=1.0),
+            retry=0.001,  # not 0: a zero delay after a short connection waits 0.1 s
+            retry_policy=RetryPolicy(backoff_factor=1.0, jitter=0.0),
         )
         async with es:
             ids = [(await es.__anext__()).last_event_id for _ in range(10)]

@@ -66,8 +66,10 @@ class Driver:
         "_busy",
         "_chunks",
         "_closed",
+        "_decided_items",
         "_idle",
         "_offset",
+        "_owner",
         "_released",
         "_response",
         "_restart",
@@ -104,8 +106,10 @@ class Driver:
         self._offset = 0
         self._scope: anyio.CancelScope | None = None
         self._closed = False
+        self._decided_items: list[Item] = []
         self._restart = False
         self._busy = False
+        self._owner = 0  # the id of the task in receive() or finish()
         self._idle: anyio.Event | None = None  # made by an aclose() that waits for receive()
         self._released = False
         self._used = False  # a connection was attempted: there may be something to release
@@ -136,15 +140,20 @@ class Driver:
         if self._busy:
             raise RuntimeError("this EventSource is already being read by another task")
         self._busy = True
+        self._owner = anyio.get_current_task().id  # see aclose()
         try:
             while True:
                 if self._closed:
                     return [End()]
+                decided, self._decided_items = self._decided_items, []
+                if decided:  # a decision whose excerpt read was cancelled
+                    return decided
                 if self._restart:
                     self._restart = False
                     self._resume_at = None
                     self.connection.interrupted()
-                    await self._release_response()
+                    with anyio.CancelScope(shield=True):
+                        await self._release_response()
                 items: list[Item] = []
                 with anyio.CancelScope() as scope:
                     self._scope = scope
@@ -176,6 +185,7 @@ class Driver:
         if self._busy:
             raise RuntimeError("this EventSource is already being read by another task")
         self._busy = True
+        self._owner = anyio.get_current_task().id  # see aclose()
         try:
             if drain and self._chunks is not None and not self._closed:
                 with anyio.CancelScope() as scope:
@@ -210,7 +220,9 @@ class Driver:
         """Close, wait for a ``receive()`` in another task to let go, and release everything."""
         self.close()
         with anyio.CancelScope(shield=True):
-            if self._busy:
+            # Another task's receive() lets go at once (its step is cancelled);
+            # from inside it (a hook, a listener), waiting would wait for itself.
+            if self._busy and self._owner != anyio.get_current_task().id:
                 self._idle = anyio.Event()
                 with anyio.move_on_after(5):  # it only has shielded, bounded work left
                     await self._idle.wait()
@@ -273,6 +285,8 @@ class Driver:
                 return connection.report_failure(exc)
             if changed is not None:
                 attempt = changed
+            if self._closed:  # the hook closed the EventSource: send nothing
+                return []
         connection.begin_attempt(attempt)
         transport = self.transport
         if transport is None:
@@ -291,14 +305,18 @@ class Driver:
             verdict = connection.receive_response(response.status, response.headers, response.url)
             if isinstance(verdict, Redirect):
                 logger.debug("redirected (%d) to %s", response.status, redact_url(verdict.url))
-                await self._release_response()
+                with anyio.CancelScope(shield=True):
+                    await self._release_response()
                 continue
             if isinstance(verdict, Open):
                 return await self._open(response)
+            # Decided before the excerpt is read: a cancellation during that read
+            # (bounded; close() cuts it short) leaves the decision for the next call.
+            self._decided_items = self._decided(verdict)
             error = getattr(verdict, "error", None)
-            if isinstance(error, ResponseError):  # bounded; close() cuts it short
+            if isinstance(error, ResponseError):
                 error.body = await excerpt(response.aiter_bytes(), (TransportError,))
-            items = self._decided(verdict)
+            items, self._decided_items = self._decided_items, []
             with anyio.CancelScope(shield=True):
                 await self._release_response()
             return items
@@ -342,7 +360,9 @@ class Driver:
         return items
 
     async def _abandon(self) -> None:
-        if self._response is not None or self._chunks is not None:
+        if self._decided_items:
+            pass  # the response was judged: its decision stands (see _connect)
+        elif self._response is not None or self._chunks is not None:
             self.connection.interrupted()
         elif self._resume_at is None and not self._closed:
             self.connection.interrupted()  # cancelled in a hook or while connecting

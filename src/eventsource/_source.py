@@ -135,6 +135,7 @@ class EventSource:
         "_driver",
         "_handed_id",
         "_items",
+        "_receiving",
         "_saved_id",
         "_store",
         "listeners",
@@ -219,6 +220,7 @@ class EventSource:
         )
         self._items: deque[Item] = deque()  # what the last read said, not handed out yet
         self._budget = CHECKPOINT_AT_MOST  # events until a checkpoint must come
+        self._receiving = False  # a task is in _receive (see RuntimeError there)
         self._handed_id = self._saved_id = last_event_id
         self._store = last_event_id_store
         self.listeners = ListenerRegistry()
@@ -312,8 +314,11 @@ class EventSource:
 
     def _judge_buffered(self) -> None:
         # A predicate set while a read's events wait here must see them too.
-        if self._items and not self._driver.closed:
-            self._items = deque(self._connection.judge(list(self._items)))
+        items = self._items
+        if items and not self._driver.closed:
+            judged = self._connection.judge(list(items))
+            items.clear()  # in place: a loop handing them out holds this deque
+            items.extend(judged)
 
     def addEventListener(self, type: str, listener: Listener) -> None:
         """Call ``listener`` (sync or async) with each event of ``type``; added once."""
@@ -347,9 +352,10 @@ class EventSource:
     async def aclose(self) -> None:
         """Close, and wait until the connection and any session we made are released.
 
-        Safe from any task, also while another task iterates.
+        Safe from any task, also while another task iterates. The last event
+        handed out is not taken as handled (its handler may have failed): its
+        ID is saved only once the caller asked for the next event.
         """
-        self._save_last_id()
         self.close()
         await self._driver.aclose()  # shielded: a half-done cleanup would leak
 
@@ -407,6 +413,8 @@ class EventSource:
         return _Batches(self)
 
     async def _next_batch(self) -> list[MessageEvent]:
+        if self._store is not None:
+            self._save_last_id()  # the caller is back: it handled the last batch
         items = self._items
         while True:
             while items and type(items[0]) is not MessageEvent:
@@ -437,27 +445,36 @@ class EventSource:
 
     async def _receive(self) -> None:
         """Wait for the next read's items: the caller has handled all before them."""
-        if self._driver.busy:  # before anything changes: the other task's read goes on
+        if self._receiving or self._driver.busy:  # the other task's read goes on untouched
             raise RuntimeError("this EventSource is already being read by another task")
-        if self._budget <= CHECKPOINT_AT_MOST - CHECKPOINT_EVERY:
-            await self._checkpoint()  # see CHECKPOINT_EVERY
-            if self._items or self._driver.closed:
-                return  # a listener or close() ran meanwhile: look again
-        self._handed_id = self._connection.last_event_id
-        self._save_last_id()
+        self._receiving = True
         try:
-            self._items.extend(await self._driver.receive())
-        except Exception:
-            self.close()  # a hook raised: the error is the caller's, the stream is over
-            await self._driver.aclose()
-            raise
+            if self._budget <= CHECKPOINT_AT_MOST - CHECKPOINT_EVERY:
+                await self._checkpoint()  # see CHECKPOINT_EVERY
+                if self._items:
+                    return  # a listener put items back meanwhile: hand those out first
+            if not self._driver.closed:
+                # Every item was handed out (close() and a sentinel's cut drop the
+                # rest, and close the driver): an id-only block after them counts.
+                self._handed_id = self._connection.last_event_id
+                self._save_last_id()
+            try:
+                self._items.extend(await self._driver.receive())
+            except Exception:
+                self.close()  # a hook raised: the error is the caller's, the stream is over
+                await self._driver.aclose()
+                raise
+        finally:
+            self._receiving = False
 
     async def _handle(self, item: Item) -> None:
         """Dispatch a non-message item; at ``End``, close and raise or stop."""
         if type(item) is End:
-            await self._driver.finish(drain=item.error is None)
-            self.close()
-            await self._driver.aclose()
+            try:
+                await self._driver.finish(drain=item.error is None)
+            finally:  # a cancelled drain still ends the stream: no request after its end
+                self.close()
+                await self._driver.aclose()
             if item.error is not None:
                 raise item.error
             raise StopAsyncIteration
