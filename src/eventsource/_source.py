@@ -352,10 +352,17 @@ class EventSource:
     async def aclose(self) -> None:
         """Close, and wait until the connection and any session we made are released.
 
-        Safe from any task, also while another task iterates. The last event
-        handed out is not taken as handled (its handler may have failed): its
-        ID is saved only once the caller asked for the next event.
+        Safe from any task, also while another task iterates. It takes the last
+        event handed out as handled, and saves its ID to the store; leaving an
+        ``async with`` block by an exception, or ``run()`` by a cancellation or
+        an error, does not (that event comes again after a restart). ``close()``
+        saves nothing.
         """
+        await self._aclose(save=True)
+
+    async def _aclose(self, *, save: bool) -> None:
+        if save:
+            self._save_last_id()
         self.close()
         await self._driver.aclose()  # shielded: a half-done cleanup would leak
 
@@ -368,7 +375,7 @@ class EventSource:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        await self.aclose()
+        await self._aclose(save=exc is None)
 
     # -- iteration ------------------------------------------------------------------
 
@@ -491,11 +498,13 @@ class EventSource:
         Raises:
             EventSourceError: the connection failed for good (after ``onerror`` ran).
         """
+        finished = False
         try:
             async for event in self:  # open, error and comments are dispatched on the way
                 await self._dispatch(event)
+            finished = True
         finally:
-            await self.aclose()
+            await self._aclose(save=finished)
 
     # -- listeners ------------------------------------------------------------------
 
