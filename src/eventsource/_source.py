@@ -95,9 +95,11 @@ class EventSource:
             ``"strict"`` fails on every status as the browser does, or a callable of a
             :class:`~eventsource.ResponseInfo` returning ``"fail"``, ``"retry"``,
             ``"accept"`` or seconds to wait.
-        validate_response: Called with each response before it is accepted as OPEN
-            (sync or async); raise to refuse it. An ``EventSourceError`` fails the
-            EventSource; any other exception propagates to the caller.
+        validate_response: Called with each response that would open the stream,
+            before the ``open`` event and any event of its body (sync or async;
+            ``readyState`` already reads OPEN); raise to refuse it. An
+            ``EventSourceError`` fails the EventSource; any other exception
+            propagates to the caller.
         prepare_request: Called before every connection attempt (sync or async) with a
             :class:`~eventsource.ConnectAttempt` to change (headers, URL, method, body).
             An ``EventSourceError`` it raises fails the EventSource, with nothing sent
@@ -496,7 +498,9 @@ class EventSource:
         Returns when closed or after a 204; cancelling it closes the EventSource.
 
         Raises:
-            EventSourceError: the connection failed for good (after ``onerror`` ran).
+            EventSourceError: the connection failed for good (after ``onerror`` ran;
+                not when a listener called ``close()`` first: closing drops
+                what had not been handed out, the error with it).
         """
         finished = False
         try:
