@@ -19,7 +19,7 @@ import pytest
 from eventsource import EventSource, MessageEvent, RetryPolicy
 from eventsource.transports import AiohttpTransport
 
-from ._servers import LoopbackServer, running_server
+from ._servers import LoopbackServer, running_server, sse
 
 #: Upper bound on every wait of a test, so that a hang fails fast.
 LIMIT = 10.0
@@ -107,3 +107,21 @@ async def eventually(condition: Callable[[], bool], limit: float = LIMIT) -> Non
     with anyio.fail_after(limit):
         while not condition():
             await anyio.sleep(0.005)
+
+
+@pytest.fixture(params=["asyncio", "trio"], name="anyio_backend")
+def both_backends(request: pytest.FixtureRequest) -> str:
+    """``anyio_backend`` for tests that run on both backends with the default transport."""
+    return request.param  # type: ignore[no-any-return]
+
+
+@pytest.fixture(name="server")
+def hello_server() -> Iterator[LoopbackServer]:
+    """``server`` with ``/feed``: one event, ``hello``, then the end of the stream."""
+
+    async def hello(request: Any) -> Any:
+        return await sse(request, b"data: hello\n\n")
+
+    with running_server() as server:
+        server.handle("/feed", hello)
+        yield server

@@ -8,33 +8,18 @@ aiohttp on asyncio, httpx on trio (aiohttp cannot run there). Without the
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
 
 import pytest
-from aiohttp import web
 
 from eventsource import EventSource
 from eventsource.transports import AiohttpTransport, HttpxTransport
 
+from ._fixtures import both_backends as both_backends
 from ._fixtures import collect
-from ._servers import LoopbackServer, running_server, sse
+from ._fixtures import hello_server as hello_server
+from ._servers import LoopbackServer
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture(params=["asyncio", "trio"])
-def anyio_backend(request: pytest.FixtureRequest) -> str:
-    return request.param  # type: ignore[no-any-return]
-
-
-@pytest.fixture
-def server() -> Iterator[LoopbackServer]:
-    async def hello(request: web.Request) -> web.StreamResponse:
-        return await sse(request, b"data: hello\n\n")
-
-    with running_server() as server:
-        server.handle("/feed", hello)
-        yield server
 
 
 async def test_without_a_transport_trio_reads_with_httpx_and_asyncio_with_aiohttp(

@@ -9,36 +9,21 @@ from __future__ import annotations
 
 import ssl
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import anyio
 import httpx
 import pytest
-from aiohttp import web
 
 from eventsource import EventSource
 from eventsource._transport import Request, _httpx
 
 from ._fixtures import LIMIT, collect
-from ._servers import LoopbackServer, running_server, sse
+from ._fixtures import both_backends as both_backends
+from ._fixtures import hello_server as hello_server
+from ._servers import LoopbackServer
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture(params=["asyncio", "trio"])
-def anyio_backend(request: pytest.FixtureRequest) -> str:
-    return request.param  # type: ignore[no-any-return]
-
-
-@pytest.fixture
-def server() -> Iterator[LoopbackServer]:
-    async def hello(request: web.Request) -> web.StreamResponse:
-        return await sse(request, b"data: hello\n\n")
-
-    with running_server() as server:
-        server.handle("/feed", hello)
-        yield server
 
 
 async def test_the_client_and_its_tls_context_are_built_off_the_event_loop(
