@@ -224,7 +224,7 @@ def test_a_limit_broken_after_complete_events_is_held_for_after_them() -> None:
     events = conn.feed(b"data: a\n\ndata: 0123456789\n")
     assert [e.data for e in events] == ["a"]
     assert isinstance(conn.error, ProtocolError)
-    conn.fail()
+    conn.report_failure(conn.error)
     assert conn.error is None
     assert conn.state is ReadyState.CLOSED
 

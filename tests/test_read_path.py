@@ -40,6 +40,20 @@ def quiet_after(first: bytes, seconds: float = 5.0) -> Any:
     return handler
 
 
+def first_quiet_then_second() -> Any:
+    """A handler: ``first`` (id 1) then a quiet moment; a reconnect gets ``second`` (id 2)."""
+    served = 0
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        nonlocal served
+        served += 1
+        if served == 1:
+            return await quiet_after(b"id: 1\ndata: first\n\n")(request)
+        return await sse(request, b"id: 2\ndata: second\n\n")
+
+    return handler
+
+
 async def test_a_comment_between_two_events_of_one_read_reaches_listeners_in_wire_order(
     combo: Combo, server: LoopbackServer
 ) -> None:
@@ -56,16 +70,7 @@ async def test_a_comment_between_two_events_of_one_read_reaches_listeners_in_wir
 async def test_a_timeout_around_anext_in_a_quiet_moment_does_not_end_the_stream(
     combo: Combo, server: LoopbackServer
 ) -> None:
-    served = 0
-
-    async def handler(request: web.Request) -> web.StreamResponse:
-        nonlocal served
-        served += 1
-        if served == 1:
-            return await quiet_after(b"id: 1\ndata: first\n\n")(request)
-        return await sse(request, b"id: 2\ndata: second\n\n")
-
-    server.handle("/", handler)
+    server.handle("/", first_quiet_then_second())
     async with combo.source(server.url("/"), retry=0.01) as es:
         iterator = aiter(es)
         with anyio.fail_after(LIMIT):
@@ -85,18 +90,8 @@ async def test_asyncio_wait_for_around_anext_then_the_stream_goes_on(
     server: LoopbackServer,
 ) -> None:
     # The pattern of agent frameworks, on asyncio's own timeout.
-    served = 0
-
-    async def handler(request: web.Request) -> web.StreamResponse:
-        nonlocal served
-        served += 1
-        if served == 1:
-            return await quiet_after(b"id: 1\ndata: first\n\n")(request)
-        return await sse(request, b"id: 2\ndata: second\n\n")
-
-    server.handle("/", handler)
     for transport in ("aiohttp", "httpx"):
-        served = 0
+        server.handle("/", first_quiet_then_second())
         with anyio.fail_after(LIMIT):
             async with EventSource(server.url("/"), transport=transport, retry=0.01) as es:
                 iterator = aiter(es)

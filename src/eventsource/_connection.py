@@ -398,7 +398,7 @@ class Connection:
             if type(item) is not MessageEvent:
                 continue
             if self.error_when is not None and self.error_when(item):
-                error = ServerEventError(_event_error_message(item), event=item)
+                error = ServerEventError(event_error_message(item), event=item)
                 return items[:index] + self._ends(error)
             if self.stop_when is not None and self.stop_when(item):
                 return items[:index] + self._ends(None)
@@ -407,18 +407,19 @@ class Connection:
         return items
 
     def report_failure(self, error: EventSourceError) -> list[Item]:
-        """Fail for good (CLOSED): the ``error`` event, then an ``End`` that raises ``error``."""
-        self.fail()
-        status = error.status if isinstance(error, ResponseError) else None
-        return [ErrorEvent(error=error, status=status, attempt=self.failures), End(error)]
+        """Fail for good (CLOSED now): the ``error`` event, then an ``End`` raising ``error``."""
+        self.state = ReadyState.CLOSED
+        return self._ends(error)
 
     def _ends(self, error: EventSourceError | None) -> list[Item]:
-        # The stream ends after the items before these: the state turns CLOSED
-        # when they are reached (the caller closes), not while those are handed out.
+        # The stream ends after the items before these. From receive_data the
+        # state turns CLOSED when they are reached (the caller closes), not
+        # while the items before them are handed out.
         self.parser.reset()
         if error is None:
             return [End()]
-        return [ErrorEvent(error=error, attempt=self.failures), End(error)]
+        status = error.status if isinstance(error, ResponseError) else None
+        return [ErrorEvent(error=error, status=status, attempt=self.failures), End(error)]
 
     def report(self, verdict: Open | Fail | Stop | Reconnect) -> list[Item]:
         """The items that tell the user of a decision: ``open``, or ``error`` (and ``End``)."""
@@ -518,11 +519,6 @@ class Connection:
         if self.state is not ReadyState.CLOSED:
             self.state = ReadyState.CONNECTING
 
-    def fail(self) -> None:
-        """A fatal error (a broken limit): CLOSED."""
-        self.parser.reset()
-        self.state = ReadyState.CLOSED
-
     def close(self) -> None:
         """The user closed the EventSource."""
         self.state = ReadyState.CLOSED
@@ -532,7 +528,7 @@ class Connection:
         self.hops.begin(self.url, self.method, self.headers, self.content)
 
 
-def _event_error_message(event: MessageEvent) -> str:
+def event_error_message(event: MessageEvent) -> str:
     """The message of a :class:`ServerEventError`: the event's type and (bounded) data."""
     data = event.data if len(event.data) <= 200 else event.data[:200] + "..."
     return f"the server sent an {event.type!r} event: {data}"

@@ -13,13 +13,14 @@ from typing import Any
 
 import anyio
 
+from ._connection import event_error_message
 from ._errors import ContentTypeError, ServerEventError, StatusError, status_line
 from ._event import Comment, MessageEvent
 from ._parser import DEFAULT_MAX_EVENT_SIZE, Parser
 from ._request import origin_of
 from ._sendable import header_view
 
-__all__ = ["aiter_events", "drain", "error_message", "excerpt"]
+__all__ = ["aiter_events", "drain", "excerpt"]
 
 #: How much of an error response's body is kept on the exception.
 BODY_EXCERPT_BYTES = 4096
@@ -137,7 +138,7 @@ async def aiter_events(
                     on_comment(event.text)
                 continue
             if error_when is not None and error_when(event):
-                raise ServerEventError(error_message(event), event=event)
+                raise ServerEventError(event_error_message(event), event=event)
             if stop_when is not None and stop_when(event):
                 await drain(chunks, (Exception,))
                 return
@@ -145,9 +146,3 @@ async def aiter_events(
             if stop_after is not None and stop_after(event):
                 await drain(chunks, (Exception,))
                 return
-
-
-def error_message(event: MessageEvent) -> str:
-    """The message of a :class:`ServerEventError`: the event's type and (bounded) data."""
-    data = event.data if len(event.data) <= 200 else event.data[:200] + "..."
-    return f"the server sent an {event.type!r} event: {data}"

@@ -27,7 +27,7 @@ from __future__ import annotations
 import contextlib
 import inspect
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any, TypeAlias
 
 import anyio
@@ -137,11 +137,7 @@ class Driver:
             Exception: what ``prepare_request`` or ``validate_response`` raised
                 (other than an ``EventSourceError``, which fails the stream).
         """
-        if self._busy:
-            raise RuntimeError("this EventSource is already being read by another task")
-        self._busy = True
-        self._owner = anyio.get_current_task().id  # see aclose()
-        try:
+        with self._exclusive():
             while True:
                 if self._closed:
                     return [End()]
@@ -170,10 +166,6 @@ class Driver:
                 if items:
                     return items
                 # cancelled by close() or restart(): look again
-        finally:
-            self._busy = False
-            if self._idle is not None:
-                self._idle.set()
 
     async def finish(self, *, drain: bool = True) -> None:
         """After an ``End``: drain the rest of the body briefly, then release it.
@@ -182,21 +174,29 @@ class Driver:
         short. Called once the items before the ``End`` were handed out: a terminal
         event of ``stop_after`` is never held up by the drain.
         """
+        with self._exclusive():
+            try:
+                if drain and self._chunks is not None and not self._closed:
+                    with anyio.CancelScope() as scope:
+                        self._scope = scope
+                        try:
+                            await drain_body(self._chunks, (TransportError,))
+                        finally:
+                            self._scope = None
+            finally:
+                with anyio.CancelScope(shield=True):
+                    await self._release_response()
+
+    @contextlib.contextmanager
+    def _exclusive(self) -> Iterator[None]:
+        """One task at a time in receive() or finish(); aclose() waits for it to let go."""
         if self._busy:
             raise RuntimeError("this EventSource is already being read by another task")
         self._busy = True
         self._owner = anyio.get_current_task().id  # see aclose()
         try:
-            if drain and self._chunks is not None and not self._closed:
-                with anyio.CancelScope() as scope:
-                    self._scope = scope
-                    try:
-                        await drain_body(self._chunks, (TransportError,))
-                    finally:
-                        self._scope = None
+            yield
         finally:
-            with anyio.CancelScope(shield=True):
-                await self._release_response()
             self._busy = False
             if self._idle is not None:
                 self._idle.set()
