@@ -241,6 +241,11 @@ class Connection:
         """The last event ID string: sent as ``Last-Event-ID`` when not empty."""
         return self.parser.last_event_id
 
+    def resume_from(self, last_event_id: str) -> None:
+        """Before the first attempt: start from ``last_event_id`` (a store's saved ID)."""
+        self.parser.last_event_id = self._opened_id = last_event_id
+        self.parser.reset()
+
     def next_attempt(self) -> ConnectAttempt:
         """The request the next attempt would make, for a hook to change."""
         return ConnectAttempt(

@@ -13,7 +13,8 @@ layer may use it::
     │   └── ReadTimeout      no byte arrived for ``read_timeout`` seconds
     ├── ProtocolError        the stream broke a limit we enforce (``max_event_size``)
     ├── ServerEventError     an event the caller's ``error_when`` marks as an error
-    └── RequestMayHaveRunError  a request that must not be sent twice may have been run
+    ├── RequestMayHaveRunError  a request that must not be sent twice may have been run
+    └── StoreError           a last-event-id store could not load, or save at the end
 
 Header values are kept as attributes for the caller to inspect, but never put in
 an exception's message, since they may hold credentials (the content type of a
@@ -44,6 +45,7 @@ __all__ = [
     "ResponseError",
     "ServerEventError",
     "StatusError",
+    "StoreError",
     "TransportError",
 ]
 
@@ -224,6 +226,19 @@ class RequestMayHaveRunError(EventSourceError):
     """
 
 
+class StoreError(EventSourceError):
+    """A last-event-id store failed where going on would lose the caller's place.
+
+    Raised by iteration, ``batches()`` and ``run()`` when the store cannot load
+    the saved ID before the first connection (the stream does not start from
+    the beginning instead), and by ``aclose()``, ``run()`` or the end of
+    iteration when the save of the last handled ID failed twice (a failed save
+    during the stream is only logged, and the next ID saved instead). The
+    store's exception is chained as ``__cause__``. Public as
+    :class:`eventsource.stores.StoreError`.
+    """
+
+
 for _public in (
     ConnectError,
     ContentTypeError,
@@ -238,4 +253,5 @@ for _public in (
 ):
     _public.__module__ = "eventsource"
 RequestMayHaveRunError.__module__ = "eventsource.mcp"
+StoreError.__module__ = "eventsource.stores"
 del _public

@@ -20,8 +20,10 @@ from typing import Any, ClassVar, Literal
 import anyio
 import anyio.lowlevel
 
+from ._checkpoint import Checkpoint
 from ._connection import Connection, End, Item, Predicate
 from ._driver import Driver, PrepareRequest, ValidateResponse
+from ._errors import StoreError
 from ._event import Comment, ErrorEvent, MessageEvent, ReadyState
 from ._listeners import Listener, ListenerRegistry, listener_failed, listeners_for
 from ._parser import DEFAULT_MAX_EVENT_SIZE
@@ -30,7 +32,7 @@ from ._request import build_url, encode_body, redact_url
 from ._retry import RetryPolicy
 from ._sendable import check_headers
 from ._transport._select import TransportChoice, default_transport, make_transport
-from .stores import LastEventIdStore
+from .stores import LastEventIdStore, SyncLastEventIdStore
 
 __all__ = ["EventSource", "Listener"]
 
@@ -113,7 +115,11 @@ class EventSource:
         on_comment: Called (sync or async) with the text of each comment line, such as
             heartbeats, in stream order; also settable as the ``on_comment`` attribute.
         last_event_id_store: Loads the last event ID before the first connection (unless
-            ``last_event_id`` is given) and saves each new one after its event is handled.
+            ``last_event_id`` is given) and saves the ID of the events handled, beside
+            delivery: a :class:`~eventsource.stores.LastEventIdStore` (async) or a
+            :class:`~eventsource.stores.SyncLastEventIdStore` (run in a worker thread).
+            Its failure to load raises :class:`~eventsource.stores.StoreError` where you
+            iterate; see the "Durable consumers" page.
         raise_listener_errors: Let a listener's exception propagate out of ``run()`` and
             iteration instead of logging it.
 
@@ -138,7 +144,6 @@ class EventSource:
         "_handed_id",
         "_items",
         "_receiving",
-        "_saved_id",
         "_store",
         "listeners",
         "on_comment",
@@ -179,15 +184,13 @@ class EventSource:
         stop_after: Predicate | None = None,
         error_when: Predicate | None = None,
         on_comment: Listener | None = None,
-        last_event_id_store: LastEventIdStore | None = None,
+        last_event_id_store: LastEventIdStore | SyncLastEventIdStore | None = None,
         raise_listener_errors: bool = False,
     ) -> None:
         if last_event_id:
             # Yours: refused now if it cannot be sent. One the server sent (from
             # the store) is cleaned or left out when sent, as during the stream.
             check_headers({"Last-Event-ID": last_event_id}, what="last_event_id")
-        if last_event_id_store is not None and not last_event_id:
-            last_event_id = last_event_id_store.load() or ""
         content, content_type = encode_body(body, json)
         all_headers = dict(headers or {})
         if content_type and not any(k.lower() == "content-type" for k in all_headers):
@@ -223,8 +226,12 @@ class EventSource:
         self._items: deque[Item] = deque()  # what the last read said, not handed out yet
         self._budget = CHECKPOINT_AT_MOST  # events until a checkpoint must come
         self._receiving = False  # a task is in _receive (see RuntimeError there)
-        self._handed_id = self._saved_id = last_event_id
-        self._store = last_event_id_store
+        self._handed_id = last_event_id
+        self._store = (
+            None
+            if last_event_id_store is None
+            else Checkpoint(last_event_id_store, last_event_id, needs_load=not last_event_id)
+        )
         self.listeners = ListenerRegistry()
         self.on_comment: Listener | None = on_comment
         self.onopen: Listener | None = None
@@ -355,18 +362,23 @@ class EventSource:
         """Close, and wait until the connection and any session we made are released.
 
         Safe from any task, also while another task iterates. It takes the last
-        event handed out as handled, and saves its ID to the store; leaving an
-        ``async with`` block by an exception, or ``run()`` by a cancellation or
-        an error, does not (that event comes again after a restart). ``close()``
-        saves nothing.
+        event handed out as handled, and waits until its ID is saved to the
+        store; leaving an ``async with`` block by an exception, or ``run()`` by a
+        cancellation or an error, waits for a save in flight but saves nothing
+        new (that event comes again after a restart). ``close()`` waits for
+        nothing: a save in flight goes on.
+
+        Raises:
+            StoreError: the store failed to save the last handled ID, twice.
         """
         await self._aclose(save=True)
 
     async def _aclose(self, *, save: bool) -> None:
-        if save:
-            self._save_last_id()
+        handled = self.lastEventId if save else None
         self.close()
         await self._driver.aclose()  # shielded: a half-done cleanup would leak
+        if self._store is not None:
+            await self._store.flush(handled)
 
     async def __aenter__(self) -> EventSource:
         return self
@@ -393,7 +405,7 @@ class EventSource:
             EventSourceError: the connection failed for good.
         """
         if self._store is not None:
-            self._save_last_id()  # the caller is back: it handled the last event
+            await self._store.handled(self._handed_id)  # the caller is back: it handled it
         items = self._items
         while True:
             if items:
@@ -423,7 +435,7 @@ class EventSource:
 
     async def _next_batch(self) -> list[MessageEvent]:
         if self._store is not None:
-            self._save_last_id()  # the caller is back: it handled the last batch
+            await self._store.handled(self._handed_id)  # the caller is back: it handled it
         items = self._items
         while True:
             while items and type(items[0]) is not MessageEvent:
@@ -462,13 +474,20 @@ class EventSource:
                 await self._checkpoint()  # see CHECKPOINT_EVERY
                 if self._items:
                     return  # a listener put items back meanwhile: hand those out first
+            store = self._store
             if not self._driver.closed:
                 # Every item was handed out (close() and a sentinel's cut drop the
                 # rest, and close the driver): an id-only block after them counts.
                 self._handed_id = self._connection.last_event_id
-                self._save_last_id()
+                if store is not None:
+                    if store.needs_load:
+                        await self._load(store)
+                    await store.handled(self._handed_id)
             try:
-                self._items.extend(await self._driver.receive())
+                if store is None:
+                    self._items.extend(await self._driver.receive())
+                else:
+                    self._items.extend(await store.beside(self._driver.receive))
             except Exception:
                 self.close()  # a hook raised: the error is the caller's, the stream is over
                 await self._driver.aclose()
@@ -484,6 +503,12 @@ class EventSource:
             finally:  # a cancelled drain still ends the stream: no request after its end
                 self.close()
                 await self._driver.aclose()
+            if self._store is not None:  # every event before the End was handled
+                try:
+                    await self._store.flush(self._handed_id)
+                except StoreError:
+                    if item.error is None:
+                        raise  # else logged: the stream's own error is the one to raise
             if item.error is not None:
                 raise item.error
             raise StopAsyncIteration
@@ -526,14 +551,17 @@ class EventSource:
 
     # -- the last event ID store ----------------------------------------------------
 
-    def _save_last_id(self) -> None:
-        # Saved when the caller comes back for more (or closes): by then it has
-        # handled the events, so a crash never skips an unhandled one.
-        if self._store is not None:
-            last_id = self.lastEventId
-            if last_id != self._saved_id:
-                self._saved_id = last_id
-                self._store.save(last_id)
+    async def _load(self, store: Checkpoint) -> None:
+        # Before the first connection: a store that cannot load ends the stream
+        # (starting from the beginning would deliver everything again, silently).
+        try:
+            loaded = await store.load()
+        except Exception:
+            self.close()
+            await self._driver.aclose()
+            raise
+        self._handed_id = loaded
+        self._connection.resume_from(loaded)
 
     def __del__(self, _warn: Callable[..., None] = warnings.warn) -> None:
         driver = getattr(self, "_driver", None)
