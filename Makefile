@@ -7,10 +7,10 @@ PACKAGE_STAMP := $(VENV)/.installed-package
 STAMP  := $(VENV)/.installed
 LINT_PATHS := $(wildcard src tests bench docs examples conftest.py)
 
-.PHONY: help install demo test lint typecheck pytest docs bench bench-quick bench-fanout bench-parser soak fuzz clean
+.PHONY: help install demo test lint typecheck pytest docs bench bench-quick bench-fanout bench-parser bench-stores soak fuzz clean
 
 help:
-	@echo "make demo | test | docs | bench | bench-quick | bench-fanout | bench-parser | soak | fuzz | clean"
+	@echo "make demo | test | docs | bench | bench-quick | bench-fanout | bench-parser | bench-stores | soak | fuzz | clean"
 
 $(BIN)/python:
 	@echo "== creating $(VENV)"
@@ -68,6 +68,7 @@ $(BENCH_STAMP): pyproject.toml | $(STAMP)
 bench: $(BENCH_STAMP)
 	$(BIN)/python bench/e2e.py
 	$(BIN)/python bench/parser.py
+	$(BIN)/python bench/stores.py
 
 bench-quick: $(BENCH_STAMP)
 	$(BIN)/python bench/e2e.py --quick
@@ -78,6 +79,10 @@ bench-fanout: $(BENCH_STAMP)
 
 bench-parser: $(BENCH_STAMP)
 	$(BIN)/python bench/parser.py
+
+# Last-event-id stores: throughput with each store over the same run without one.
+bench-stores: $(BENCH_STAMP)
+	$(BIN)/python bench/stores.py
 
 soak: $(STAMP)
 	$(BIN)/python -m pytest -m soak --soak-long

@@ -372,3 +372,75 @@ async def test_an_explicit_last_event_id_skips_the_load(
     with anyio.fail_after(LIMIT):
         assert [event.data async for event in es] == ["4", "5", "6"]
     assert server.requests[0].headers["Last-Event-ID"] == "3"
+
+
+async def test_a_blocking_store_saves_while_the_stream_waits_for_the_network(
+    combo: Combo, server: LoopbackServer
+) -> None:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        response = await open_stream(request)
+        for i in (1, 2):
+            await response.write(numbered(i, i))
+            if not await server.wait_gate(f"after {i}"):
+                break
+        await response.write(b"data: end\n\n")
+        await response.write_eof()
+        return response
+
+    server.handle("/held", handler)
+    store = MemoryStore()
+    es = combo.source(server.url("/held"), reconnect=False, last_event_id_store=store)
+    got: list[str] = []
+
+    async def consume() -> None:
+        async for event in es:
+            got.append(event.data)
+
+    with anyio.fail_after(LIMIT):
+        async with anyio.create_task_group() as group:
+            group.start_soon(consume)
+            await eventually(lambda: store.value == "1")  # saved while the read waits
+            server.open_gate("after 1")
+            await eventually(lambda: store.value == "2")  # the waiting worker was woken
+            assert len(workers()) == 1  # one worker, alive while the stream is
+            server.open_gate("after 2")
+    assert got == ["1", "2", "end"]
+    assert store.saves == ["1", "2"]
+    assert workers() == []
+
+
+async def test_the_end_waits_for_a_hanging_store_only_so_long(
+    combo: Combo,
+    server: LoopbackServer,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import eventsource._checkpoint
+
+    monkeypatch.setattr(eventsource._checkpoint, "FLUSH_LIMIT", 0.2)
+    server.handle("/three", lambda request: sse(request, numbered(1, 3)))
+    store = MemoryStore()
+    store.gate.clear()  # every save hangs
+    try:
+        es = combo.source(server.url("/three"), last_event_id_store=store)
+        with anyio.fail_after(LIMIT):
+            async for event in es:
+                if event.data == "3":
+                    break
+            with pytest.raises(StoreError, match=r"took over 0\.2 s to save"):
+                await es.aclose()
+        assert es.readyState is ReadyState.CLOSED
+        # Leaving by an exception saves nothing new: the wait is only logged.
+        with (
+            caplog.at_level(logging.WARNING, "eventsource"),
+            anyio.fail_after(LIMIT),
+            pytest.raises(ZeroDivisionError),
+        ):
+            async with combo.source(server.url("/three"), last_event_id_store=store) as es:
+                async for event in es:
+                    if event.data == "3":
+                        raise ZeroDivisionError
+        assert "closed without waiting further" in caplog.text
+    finally:
+        store.gate.set()
+    await eventually(lambda: workers() == [])

@@ -404,8 +404,9 @@ class EventSource:
             StopAsyncIteration: closed, or the stream ended for good without an error.
             EventSourceError: the connection failed for good.
         """
-        if self._store is not None:
-            await self._store.handled(self._handed_id)  # the caller is back: it handled it
+        store = self._store
+        if store is not None and store.handled(self._handed_id):  # the caller is back
+            await store.save_now()  # a StrictStore
         items = self._items
         while True:
             if items:
@@ -434,8 +435,9 @@ class EventSource:
         return _Batches(self)
 
     async def _next_batch(self) -> list[MessageEvent]:
-        if self._store is not None:
-            await self._store.handled(self._handed_id)  # the caller is back: it handled it
+        store = self._store
+        if store is not None and store.handled(self._handed_id):  # the caller is back
+            await store.save_now()  # a StrictStore
         items = self._items
         while True:
             while items and type(items[0]) is not MessageEvent:
@@ -482,7 +484,8 @@ class EventSource:
                 if store is not None:
                     if store.needs_load:
                         await self._load(store)
-                    await store.handled(self._handed_id)
+                    if store.handled(self._handed_id):
+                        await store.save_now()
             try:
                 if store is None:
                     self._items.extend(await self._driver.receive())
