@@ -32,13 +32,14 @@ from typing import Any, TypeAlias
 
 import anyio
 
-from ._connection import Connection, End, Item, Open, Reconnect, Redirect
+from ._connection import Connection
 from ._decode import drain as drain_body
 from ._decode import excerpt
 from ._errors import EventSourceError, ResponseError, TransportError
 from ._policy import ResponseInfo
 from ._request import ConnectAttempt, redact_url
 from ._transport._base import Response, Transport
+from ._verdicts import End, Item, Open, Reconnect, Redirect
 
 __all__ = ["Driver", "PrepareRequest", "ValidateResponse"]
 
