@@ -84,4 +84,5 @@ async def test_two_first_requests_at_once_share_one_client(
         assert [client.is_closed for client in clients].count(False) == 1  # one kept
     finally:
         await transport.aclose()
-    assert clients and all(client.is_closed for client in clients)
+    assert clients
+    assert all(client.is_closed for client in clients)
