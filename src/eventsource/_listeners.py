@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any, Protocol, TypeAlias
+from typing import Any, TypeAlias
 
 from ._event import Comment, MessageEvent
 from ._verdicts import Item
@@ -22,12 +22,23 @@ Listener: TypeAlias = Callable[[Any], "Awaitable[object] | object"]
 
 
 class ListenerRegistry:
-    """Listeners added with ``addEventListener``, by event type, each at most once."""
+    """Who hears an EventSource's items: the ``on<type>`` handlers and ``addEventListener``.
 
-    __slots__ = ("_by_type",)
+    The EventSource's ``onopen``, ``onmessage``, ``onerror``, ``on_comment`` and
+    ``raise_listener_errors`` are kept here, where each item's listeners are
+    looked up (:func:`listeners_for`); added listeners by event type, each at
+    most once.
+    """
+
+    __slots__ = ("_by_type", "on_comment", "onerror", "onmessage", "onopen", "raise_errors")
 
     def __init__(self) -> None:
         self._by_type: dict[str, list[Listener]] = {}
+        self.onopen: Listener | None = None
+        self.onmessage: Listener | None = None
+        self.onerror: Listener | None = None
+        self.on_comment: Listener | None = None
+        self.raise_errors = False  # a listener's exception propagates instead of being logged
 
     def add(self, type: str, listener: Listener) -> None:
         """Add ``listener`` for ``type``; a listener already there is not added again."""
@@ -47,17 +58,7 @@ class ListenerRegistry:
         return tuple(listeners) if listeners else ()
 
 
-class HasListeners(Protocol):
-    """What :func:`listeners_for` reads: the attribute handlers and the registry."""
-
-    onopen: Listener | None
-    onmessage: Listener | None
-    onerror: Listener | None
-    on_comment: Listener | None
-    listeners: ListenerRegistry
-
-
-def listeners_for(source: HasListeners, item: Item) -> tuple[tuple[Listener, ...], object]:
+def listeners_for(registry: ListenerRegistry, item: Item) -> tuple[tuple[Listener, ...], object]:
     """The listeners to call for ``item``, in the browser's order, and what to pass them.
 
     The ``on<type>`` attribute first (``onmessage`` hears only the ``message``
@@ -65,19 +66,20 @@ def listeners_for(source: HasListeners, item: Item) -> tuple[tuple[Listener, ...
     goes to ``on_comment`` as its text. ``End`` has no listeners.
     """
     if type(item) is Comment:
-        return ((source.on_comment,) if source.on_comment is not None else ()), item.text
+        handlers = (registry.on_comment,) if registry.on_comment is not None else ()
+        return handlers, item.text
     kind = getattr(item, "type", None)
     if kind is None:  # End
         return (), item
     handler: Listener | None = None
     if type(item) is MessageEvent:
         if kind == "message":
-            handler = source.onmessage
+            handler = registry.onmessage
     elif kind == "open":
-        handler = source.onopen
+        handler = registry.onopen
     elif kind == "error":
-        handler = source.onerror
-    added = source.listeners.get(kind)
+        handler = registry.onerror
+    added = registry.get(kind)
     if handler is None:
         return added, item
     return (handler, *added), item
