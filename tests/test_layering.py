@@ -29,6 +29,8 @@ SANS_IO_MODULES = [
     "_sendable",
     "_connection",
     "_listeners",
+    "_options",
+    "_transport._sync_base",
     "sentinels",
 ]
 FORBIDDEN = ["anyio", "aiohttp", "httpx", "asyncio", "trio", "sniffio"]

@@ -62,6 +62,7 @@ __all__ = [
     "Reconnect",
     "Redirect",
     "Stop",
+    "needs_excerpt",
 ]
 
 logger = logging.getLogger("eventsource")
@@ -422,11 +423,21 @@ class Connection:
         return [ErrorEvent(error=error, status=status, attempt=self.failures), End(error)]
 
     def report(self, verdict: Open | Fail | Stop | Reconnect) -> list[Item]:
-        """The items that tell the user of a decision: ``open``, or ``error`` (and ``End``)."""
+        """The items that tell the user of a decision: ``open``, or ``error`` (and ``End``).
+
+        A reconnect or a failure is logged here (``INFO``), once for every driver.
+        """
         if isinstance(verdict, Open):
             return [Event("open")]
         if isinstance(verdict, Reconnect):
             error = verdict.error
+            logger.info(
+                "reconnecting to %s in %.3f s (attempt %d): %s",
+                redact_url(self.url),
+                verdict.delay,
+                verdict.attempt,
+                error or "stream ended",
+            )
             return [
                 ErrorEvent(
                     error=error,
@@ -440,6 +451,7 @@ class Connection:
             if verdict.status is None:
                 return [End()]
             return [ErrorEvent(status=verdict.status), End()]
+        logger.info("connection to %s failed: %s", redact_url(self.url), verdict.error)
         return self.report_failure(verdict.error)
 
     def connection_lost(
@@ -526,6 +538,12 @@ class Connection:
     def _restart_attempt(self) -> None:
         # [spec] reconnect to the original URL, not the last redirect target
         self.hops.begin(self.url, self.method, self.headers, self.content)
+
+
+def needs_excerpt(verdict: Open | Redirect | Fail | Stop | Reconnect) -> ResponseError | None:
+    """The error whose ``body`` a driver fills with an excerpt of the response, if any."""
+    error = getattr(verdict, "error", None)
+    return error if isinstance(error, ResponseError) else None
 
 
 def event_error_message(event: MessageEvent) -> str:
