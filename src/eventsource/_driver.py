@@ -32,23 +32,14 @@ from typing import TypeAlias
 
 import anyio
 
-from ._connection import (
-    Connection,
-    End,
-    Fail,
-    Item,
-    Open,
-    Reconnect,
-    Redirect,
-    Stop,
-    needs_excerpt,
-)
+from ._connection import Connection
 from ._decode import drain as drain_body
 from ._decode import excerpt
 from ._errors import EventSourceError, TransportError
 from ._policy import ResponseInfo
 from ._request import ConnectAttempt, redact_url
 from ._transport._base import Response, Transport
+from ._verdicts import End, Fail, Item, Open, Reconnect, Redirect, Stop, needs_excerpt
 
 __all__ = ["Driver", "PrepareRequest", "ValidateResponse"]
 

@@ -11,8 +11,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, TypeAlias
 
-from ._connection import Item
 from ._event import Comment, MessageEvent
+from ._verdicts import Item
 
 __all__ = ["Listener", "ListenerRegistry", "listener_failed", "listeners_for"]
 

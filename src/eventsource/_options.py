@@ -10,12 +10,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
-from ._connection import Connection, Predicate
+from ._connection import Connection
 from ._parser import DEFAULT_MAX_EVENT_SIZE
 from ._policy import StatusPolicy
 from ._request import build_url, encode_body
 from ._retry import RetryPolicy
 from ._sendable import check_headers
+from ._verdicts import Predicate
 
 __all__ = ["build_connection"]
 

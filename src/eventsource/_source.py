@@ -20,7 +20,6 @@ from typing import Any, ClassVar, Literal
 import anyio
 import anyio.lowlevel
 
-from ._connection import End, Item, Predicate
 from ._driver import Driver, PrepareRequest, ValidateResponse
 from ._event import Comment, ErrorEvent, MessageEvent, ReadyState
 from ._listeners import Listener, ListenerRegistry, listener_failed, listeners_for
@@ -30,6 +29,7 @@ from ._policy import StatusPolicy
 from ._request import redact_url
 from ._retry import RetryPolicy
 from ._transport._select import TransportChoice, default_transport, make_transport
+from ._verdicts import End, Item, Predicate
 from .stores import LastEventIdStore
 
 __all__ = ["EventSource", "Listener"]

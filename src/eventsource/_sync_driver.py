@@ -22,22 +22,13 @@ import time
 from collections.abc import Callable, Iterator
 from typing import TypeAlias
 
-from ._connection import (
-    Connection,
-    End,
-    Fail,
-    Item,
-    Open,
-    Reconnect,
-    Redirect,
-    Stop,
-    needs_excerpt,
-)
+from ._connection import Connection
 from ._decode import BODY_EXCERPT_BYTES, EXCERPT_WAIT
 from ._errors import EventSourceError, TransportError
 from ._policy import ResponseInfo
 from ._request import ConnectAttempt, redact_url
 from ._transport._sync_base import Interrupter, SyncResponse, SyncTransport
+from ._verdicts import End, Fail, Item, Open, Reconnect, Redirect, Stop, needs_excerpt
 
 __all__ = ["SyncDriver", "SyncPrepareRequest", "SyncValidateResponse"]
 

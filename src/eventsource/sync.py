@@ -24,7 +24,6 @@ from collections.abc import Callable, Iterable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from ._connection import End, Item, Predicate
 from ._event import ErrorEvent, MessageEvent, ReadyState
 from ._listeners import Listener, ListenerRegistry, listener_failed, listeners_for
 from ._options import build_connection
@@ -34,6 +33,7 @@ from ._request import redact_url
 from ._retry import RetryPolicy
 from ._sync_driver import SyncDriver, SyncPrepareRequest, SyncValidateResponse, refuse_awaitable
 from ._transport._sync_base import SyncTransport
+from ._verdicts import End, Item, Predicate
 from .stores import LastEventIdStore
 
 if TYPE_CHECKING:

@@ -205,6 +205,11 @@ class HttpxTransport:
             raise ConnectError(_connect_failure(request.url, exc)) from exc
         except _FAILURES as exc:
             raise TransportError(described("request failed", exc)) from exc
+        if response.http_version != "HTTP/1.1" and not self._owns_client:
+            # Your client's HTTP/2 connection carries other streams: close() must not
+            # shut it down; it then ends a blocked read at the next byte or timeout.
+            interrupter.forget()
+            return SyncHttpxResponse(response)
         return SyncHttpxResponse(response, interrupter)
 
     def close(self) -> None:

@@ -47,6 +47,11 @@ class Interrupter:
         if fired:
             _shut(sock)
 
+    def forget(self) -> None:
+        """Shut no socket down: the one in use is shared (an HTTP/2 connection of your client)."""
+        with self._lock:
+            self._socket = None
+
     def fire(self) -> None:
         """Wake the blocked read (or connection attempt past TCP) with an end of stream."""
         with self._lock:
