@@ -13,11 +13,14 @@ from typing import Any
 from aiohttp import web
 
 from eventsource import (
+    ConnectError,
     ContentTypeError,
     ErrorEvent,
+    EventSourceError,
     MessageEvent,
     ProtocolError,
     ReadyState,
+    RetryPolicy,
     ServerEventError,
     StatusError,
 )
@@ -26,8 +29,9 @@ from eventsource.sentinels import is_done
 from ._clients import Client
 from ._clients import client as client
 from ._fixtures import FAST
+from ._fixtures import other_server as other_server
 from ._fixtures import server as server
-from ._servers import LoopbackServer, sse
+from ._servers import LoopbackServer, refused_port, sse
 
 
 def answers(*bodies: bytes, **response: Any) -> Any:
@@ -240,3 +244,58 @@ def test_the_store_resumes_a_new_client_where_the_last_one_stopped(
     assert store.history == ["1", "2"]
     client.collect(server.url("/"), 1, last_event_id_store=store, **FAST)
     assert server.requests[-1].headers.get("Last-Event-ID") == "2"
+
+
+def test_a_redirect_is_followed_and_authorization_never_crosses_origins(
+    client: Client, server: LoopbackServer, other_server: LoopbackServer
+) -> None:
+    other_server.handle("/", answers(b"data: moved\n\n"))
+
+    async def redirect(request: web.Request) -> web.Response:
+        return web.Response(status=307, headers={"Location": other_server.url("/")})
+
+    server.handle("/", redirect)
+    outcome = client.collect(server.url("/"), 1, headers={"Authorization": "Bearer t"}, **FAST)
+    assert outcome.data == ["moved"]
+    assert server.requests[0].headers.get("Authorization") == "Bearer t"
+    assert other_server.requests[0].headers.get("Authorization") is None
+
+
+def test_a_refused_connection_is_retried_until_max_reconnects_then_raised(
+    client: Client,
+) -> None:
+    with refused_port() as port:
+        outcome = client.collect(
+            f"http://127.0.0.1:{port}/",
+            1,
+            retry=0.001,
+            retry_policy=RetryPolicy(backoff_factor=1.0, jitter=0.0, max_reconnects=2),
+        )
+    assert isinstance(outcome.error, ConnectError)
+    assert outcome.ready_state is ReadyState.CLOSED
+
+
+def test_validate_response_refusing_fails_the_stream_before_any_event(
+    client: Client, server: LoopbackServer
+) -> None:
+    server.handle("/", answers(b"data: a\n\n"))
+
+    def validate(info: Any) -> None:
+        raise EventSourceError(f"not from {info.status}")
+
+    outcome = client.collect(server.url("/"), 1, validate_response=validate, **FAST)
+    assert outcome.events == []
+    assert isinstance(outcome.error, EventSourceError)
+    assert str(outcome.error) == "not from 200"
+    assert len(server.requests) == 1
+
+
+def test_prepare_request_refusing_fails_the_stream_with_nothing_sent(
+    client: Client, server: LoopbackServer
+) -> None:
+    def prepare(attempt: Any) -> None:
+        raise EventSourceError("no token")
+
+    outcome = client.collect(server.url("/stream"), 1, prepare_request=prepare, **FAST)
+    assert isinstance(outcome.error, EventSourceError)
+    assert server.requests == []
