@@ -20,15 +20,14 @@ from typing import Any, ClassVar, Literal
 import anyio
 import anyio.lowlevel
 
-from ._connection import Connection
 from ._driver import Driver, PrepareRequest, ValidateResponse
 from ._event import Comment, ErrorEvent, MessageEvent, ReadyState
 from ._listeners import Listener, ListenerRegistry, listener_failed, listeners_for
+from ._options import build_connection
 from ._parser import DEFAULT_MAX_EVENT_SIZE
 from ._policy import StatusPolicy
-from ._request import build_url, encode_body, redact_url
+from ._request import redact_url
 from ._retry import RetryPolicy
-from ._sendable import check_headers
 from ._transport._select import TransportChoice, default_transport, make_transport
 from ._verdicts import End, Item, Predicate
 from .stores import LastEventIdStore
@@ -183,36 +182,34 @@ class EventSource:
         last_event_id_store: LastEventIdStore | None = None,
         raise_listener_errors: bool = False,
     ) -> None:
-        if last_event_id:
-            # Yours: refused now if it cannot be sent. One the server sent (from
-            # the store) is cleaned or left out when sent, as during the stream.
-            check_headers({"Last-Event-ID": last_event_id}, what="last_event_id")
-        if last_event_id_store is not None and not last_event_id:
-            last_event_id = last_event_id_store.load() or ""
-        content, content_type = encode_body(body, json)
-        all_headers = dict(headers or {})
-        if content_type and not any(k.lower() == "content-type" for k in all_headers):
-            all_headers["Content-Type"] = content_type
-        connection = Connection(
-            build_url(url, params),
+        connection = build_connection(
+            url,
+            headers=headers,
+            params=params,
             method=method,
-            headers=all_headers,
-            content=content,
+            body=body,
+            json=json,
             last_event_id=last_event_id,
+            stored_id=(
+                last_event_id_store.load()
+                if last_event_id_store is not None and not last_event_id
+                else None
+            ),
             retry=retry,
-            policy=retry_policy,
+            retry_policy=retry_policy,
+            reconnect=reconnect,
+            read_timeout=read_timeout,
+            connect_timeout=connect_timeout,
             max_event_size=max_event_size,
             max_redirects=max_redirects,
             secret_headers=secret_headers,
             allow_insecure_redirects=allow_insecure_redirects,
-            connect_timeout=connect_timeout,
-            read_timeout=read_timeout,
-            reconnect=reconnect,
             status_policy=status_policy,
+            stop_when=stop_when,
+            stop_after=stop_after,
+            error_when=error_when,
         )
-        connection.stop_when = stop_when
-        connection.stop_after = stop_after
-        connection.error_when = error_when
+        last_event_id = connection.last_event_id
         self._connection = connection
         self._driver = Driver(
             connection,
