@@ -32,6 +32,8 @@ SANS_IO_MODULES = [
     "_verdicts",
     "_connection",
     "_listeners",
+    "_options",
+    "_transport._sync_base",
     "sentinels",
 ]
 FORBIDDEN = ["anyio", "aiohttp", "httpx", "asyncio", "trio", "sniffio"]

@@ -327,11 +327,21 @@ class Connection:
         return [ErrorEvent(error=error, status=status, attempt=self.failures), End(error)]
 
     def report(self, verdict: Open | Fail | Stop | Reconnect) -> list[Item]:
-        """The items that tell the user of a decision: ``open``, or ``error`` (and ``End``)."""
+        """The items that tell the user of a decision: ``open``, or ``error`` (and ``End``).
+
+        A reconnect or a failure is logged here (``INFO``), once for every driver.
+        """
         if isinstance(verdict, Open):
             return [Event("open")]
         if isinstance(verdict, Reconnect):
             error = verdict.error
+            logger.info(
+                "reconnecting to %s in %.3f s (attempt %d): %s",
+                redact_url(self.url),
+                verdict.delay,
+                verdict.attempt,
+                error or "stream ended",
+            )
             return [
                 ErrorEvent(
                     error=error,
@@ -345,6 +355,7 @@ class Connection:
             if verdict.status is None:
                 return [End()]
             return [ErrorEvent(status=verdict.status), End()]
+        logger.info("connection to %s failed: %s", redact_url(self.url), verdict.error)
         return self.report_failure(verdict.error)
 
     def connection_lost(

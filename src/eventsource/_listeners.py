@@ -14,7 +14,13 @@ from typing import Any, TypeAlias
 from ._event import Comment, MessageEvent
 from ._verdicts import Item
 
-__all__ = ["Listener", "ListenerRegistry", "listener_failed", "listeners_for"]
+__all__ = [
+    "BrowserListeners",
+    "Listener",
+    "ListenerRegistry",
+    "listener_failed",
+    "listeners_for",
+]
 
 logger = logging.getLogger("eventsource")
 
@@ -56,6 +62,74 @@ class ListenerRegistry:
         """The listeners of ``type``, as they are now (a listener may remove itself)."""
         listeners = self._by_type.get(type)
         return tuple(listeners) if listeners else ()
+
+
+class BrowserListeners:
+    """The browser's listener API over a :class:`ListenerRegistry`, for both EventSources.
+
+    The ``on<type>`` handlers (and ``on_comment``, ``raise_listener_errors``)
+    read and write the registry, where each item's listeners are looked up;
+    the subclass sets ``listeners``.
+    """
+
+    __slots__ = ()
+    listeners: ListenerRegistry
+
+    @property
+    def onopen(self) -> Listener | None:
+        """Called with the ``open`` event, before the ``addEventListener`` ones."""
+        return self.listeners.onopen
+
+    @onopen.setter
+    def onopen(self, handler: Listener | None) -> None:
+        self.listeners.onopen = handler
+
+    @property
+    def onmessage(self) -> Listener | None:
+        """Called with each event of type ``message`` (only that type, as in the browser)."""
+        return self.listeners.onmessage
+
+    @onmessage.setter
+    def onmessage(self, handler: Listener | None) -> None:
+        self.listeners.onmessage = handler
+
+    @property
+    def onerror(self) -> Listener | None:
+        """Called with each :class:`~eventsource.ErrorEvent` (a reconnect, or the end)."""
+        return self.listeners.onerror
+
+    @onerror.setter
+    def onerror(self, handler: Listener | None) -> None:
+        self.listeners.onerror = handler
+
+    @property
+    def on_comment(self) -> Listener | None:
+        """Called with the text of each comment line, in stream order."""
+        return self.listeners.on_comment
+
+    @on_comment.setter
+    def on_comment(self, handler: Listener | None) -> None:
+        self.listeners.on_comment = handler
+
+    @property
+    def raise_listener_errors(self) -> bool:
+        """Let a listener's exception propagate instead of logging it."""
+        return self.listeners.raise_errors
+
+    @raise_listener_errors.setter
+    def raise_listener_errors(self, value: bool) -> None:
+        self.listeners.raise_errors = value
+
+    def addEventListener(self, type: str, listener: Listener) -> None:
+        """Call ``listener`` with each event of ``type``; a listener is added once."""
+        self.listeners.add(type, listener)
+
+    def removeEventListener(self, type: str, listener: Listener) -> None:
+        """Stop calling ``listener`` for ``type``; unknown listeners are ignored."""
+        self.listeners.remove(type, listener)
+
+    add_event_listener = addEventListener
+    remove_event_listener = removeEventListener
 
 
 def listeners_for(registry: ListenerRegistry, item: Item) -> tuple[tuple[Listener, ...], object]:

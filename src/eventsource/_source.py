@@ -14,16 +14,14 @@ from collections.abc import AsyncIterator, Iterable, Mapping
 from types import TracebackType
 from typing import Any, ClassVar, Literal
 
-from ._connection import Connection
 from ._delivery import Batches, Delivery
 from ._driver import Driver, PrepareRequest, ValidateResponse
 from ._event import MessageEvent, ReadyState
-from ._listeners import Listener, ListenerRegistry
+from ._listeners import BrowserListeners, Listener, ListenerRegistry
+from ._options import build_connection
 from ._parser import DEFAULT_MAX_EVENT_SIZE
 from ._policy import StatusPolicy
-from ._request import build_url, encode_body
 from ._retry import RetryPolicy
-from ._sendable import check_headers
 from ._transport._select import TransportChoice, default_transport, make_transport
 from ._verdicts import Predicate
 from .stores import LastEventIdStore
@@ -31,7 +29,7 @@ from .stores import LastEventIdStore
 __all__ = ["EventSource", "Listener"]
 
 
-class EventSource:
+class EventSource(BrowserListeners):
     """A Server-Sent Events client with the browser's API, for asyncio and trio.
 
     Use it as ``async for event in EventSource(url)`` (message events of every
@@ -158,36 +156,34 @@ class EventSource:
         last_event_id_store: LastEventIdStore | None = None,
         raise_listener_errors: bool = False,
     ) -> None:
-        if last_event_id:
-            # Yours: refused now if it cannot be sent. One the server sent (from
-            # the store) is cleaned or left out when sent, as during the stream.
-            check_headers({"Last-Event-ID": last_event_id}, what="last_event_id")
-        if last_event_id_store is not None and not last_event_id:
-            last_event_id = last_event_id_store.load() or ""
-        content, content_type = encode_body(body, json)
-        all_headers = dict(headers or {})
-        if content_type and not any(k.lower() == "content-type" for k in all_headers):
-            all_headers["Content-Type"] = content_type
-        connection = Connection(
-            build_url(url, params),
+        connection = build_connection(
+            url,
+            headers=headers,
+            params=params,
             method=method,
-            headers=all_headers,
-            content=content,
+            body=body,
+            json=json,
             last_event_id=last_event_id,
+            stored_id=(
+                last_event_id_store.load()
+                if last_event_id_store is not None and not last_event_id
+                else None
+            ),
             retry=retry,
-            policy=retry_policy,
+            retry_policy=retry_policy,
+            reconnect=reconnect,
+            read_timeout=read_timeout,
+            connect_timeout=connect_timeout,
             max_event_size=max_event_size,
             max_redirects=max_redirects,
             secret_headers=secret_headers,
             allow_insecure_redirects=allow_insecure_redirects,
-            connect_timeout=connect_timeout,
-            read_timeout=read_timeout,
-            reconnect=reconnect,
             status_policy=status_policy,
+            stop_when=stop_when,
+            stop_after=stop_after,
+            error_when=error_when,
         )
-        connection.stop_when = stop_when
-        connection.stop_after = stop_after
-        connection.error_when = error_when
+        last_event_id = connection.last_event_id
         self._connection = connection
         self._driver = Driver(
             connection,
@@ -282,64 +278,6 @@ class EventSource:
     def error_when(self, predicate: Predicate | None) -> None:
         self._connection.error_when = predicate
         self._delivery.rejudge()
-
-    # The handlers live on the registry, where each item's listeners are looked up.
-
-    @property
-    def onopen(self) -> Listener | None:
-        """Called (sync or async) with the ``open`` event, before ``addEventListener`` ones."""
-        return self.listeners.onopen
-
-    @onopen.setter
-    def onopen(self, handler: Listener | None) -> None:
-        self.listeners.onopen = handler
-
-    @property
-    def onmessage(self) -> Listener | None:
-        """Called with each event of type ``message`` (only that type, as in the browser)."""
-        return self.listeners.onmessage
-
-    @onmessage.setter
-    def onmessage(self, handler: Listener | None) -> None:
-        self.listeners.onmessage = handler
-
-    @property
-    def onerror(self) -> Listener | None:
-        """Called with each :class:`~eventsource.ErrorEvent` (a reconnect, or the end)."""
-        return self.listeners.onerror
-
-    @onerror.setter
-    def onerror(self, handler: Listener | None) -> None:
-        self.listeners.onerror = handler
-
-    @property
-    def on_comment(self) -> Listener | None:
-        """Called with the text of each comment line (see the constructor)."""
-        return self.listeners.on_comment
-
-    @on_comment.setter
-    def on_comment(self, handler: Listener | None) -> None:
-        self.listeners.on_comment = handler
-
-    @property
-    def raise_listener_errors(self) -> bool:
-        """Let a listener's exception propagate instead of logging it (see the constructor)."""
-        return self.listeners.raise_errors
-
-    @raise_listener_errors.setter
-    def raise_listener_errors(self, value: bool) -> None:
-        self.listeners.raise_errors = value
-
-    def addEventListener(self, type: str, listener: Listener) -> None:
-        """Call ``listener`` (sync or async) with each event of ``type``; added once."""
-        self.listeners.add(type, listener)
-
-    def removeEventListener(self, type: str, listener: Listener) -> None:
-        """Stop calling ``listener`` for ``type``; unknown listeners are ignored."""
-        self.listeners.remove(type, listener)
-
-    add_event_listener = addEventListener
-    remove_event_listener = removeEventListener
 
     def close(self) -> None:
         """Close now: CLOSED at once, and no event, callback or request after this.

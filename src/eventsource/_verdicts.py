@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeAlias
 
-from ._errors import EventSourceError
+from ._errors import EventSourceError, ResponseError
 from ._event import Comment, Event, MessageEvent
 
 __all__ = [
@@ -26,6 +26,7 @@ __all__ = [
     "Redirect",
     "Stop",
     "event_error_message",
+    "needs_excerpt",
 ]
 
 
@@ -90,3 +91,9 @@ def event_error_message(event: MessageEvent) -> str:
     """The message of a ``ServerEventError``: the event's type and (bounded) data."""
     data = event.data if len(event.data) <= 200 else event.data[:200] + "..."
     return f"the server sent an {event.type!r} event: {data}"
+
+
+def needs_excerpt(verdict: Open | Redirect | Fail | Stop | Reconnect) -> ResponseError | None:
+    """The error whose ``body`` a driver fills with an excerpt of the response, if any."""
+    error = getattr(verdict, "error", None)
+    return error if isinstance(error, ResponseError) else None
