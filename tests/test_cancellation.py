@@ -158,6 +158,32 @@ async def test_an_event_source_left_after_a_break_still_warns_when_collected() -
         await transport.aclose()
 
 
+async def test_an_iterator_outlives_its_event_source_and_warns_when_it_goes() -> None:
+    # `it = aiter(EventSource(url))`: nothing else refers to the EventSource,
+    # and the stream goes on through the iterator.
+    async def handler(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await response.prepare(request)
+        for data in (b"x", b"y"):
+            await response.write(b"data: %b\n\n" % data)
+            await asyncio.sleep(0.05)  # a read per event
+        return response
+
+    async with SSEServer() as server:
+        server.handle("/", handler)
+        transport = AiohttpTransport()
+        it = aiter(EventSource(server.url_for("/"), transport=transport))
+        gc.collect()  # filterwarnings=error: a warning here fails the test
+        seen = [(await anext(it)).data for _ in range(2)]
+        assert seen == ["x", "y"]
+        assert len(server.requests) == 1  # no reconnect: the stream was never cut
+        holder = [it]
+        del it
+        with pytest.warns(ResourceWarning, match="unclosed EventSource"):
+            holder.clear()
+        await transport.aclose()
+
+
 async def test_a_closed_event_source_does_not_warn() -> None:
     async def handler(request: web.Request) -> web.StreamResponse:
         return await sse(request, b"data: x\n\n")

@@ -18,19 +18,11 @@ from eventsource import (
     StatusError,
     TransportError,
 )
-from eventsource._connection import (
-    SHORT_CONNECTION,
-    STABLE_CONNECTION,
-    Connection,
-    End,
-    Fail,
-    Open,
-    Reconnect,
-    Redirect,
-    Stop,
-)
+from eventsource._backoff import SHORT_CONNECTION, STABLE_CONNECTION
+from eventsource._connection import Connection
 from eventsource._request import build_url, encode_body, origin_of
 from eventsource._retry import ZERO_RETRY_FLOOR
+from eventsource._verdicts import End, Fail, Open, Reconnect, Redirect, Stop
 
 URL = "http://a.test/stream"
 SSE = {"Content-Type": "text/event-stream"}

@@ -53,9 +53,20 @@ async def test_the_client_and_its_tls_context_are_built_off_the_event_loop(
     assert loop_thread not in built_in.values()
 
 
-async def test_two_first_requests_at_once_share_one_client(server: LoopbackServer) -> None:
+async def test_two_first_requests_at_once_share_one_client(
+    monkeypatch: pytest.MonkeyPatch, server: LoopbackServer
+) -> None:
     # Both start making a client in a thread; the one made second is closed,
     # and both requests go out on the first.
+    clients: list[httpx.AsyncClient] = []
+    real_client = httpx.AsyncClient
+
+    class RecordingClient(real_client):  # type: ignore[valid-type,misc]
+        def __init__(self, **kwargs: Any) -> None:
+            super().__init__(**kwargs)
+            clients.append(self)
+
+    monkeypatch.setattr(httpx, "AsyncClient", RecordingClient)
     transport = _httpx.HttpxTransport()
     statuses: list[int] = []
 
@@ -70,8 +81,8 @@ async def test_two_first_requests_at_once_share_one_client(server: LoopbackServe
                 tasks.start_soon(get)
                 tasks.start_soon(get)
         assert statuses == [200, 200]
-        assert transport._client is not None
-        assert not transport._client.is_closed
+        assert [client.is_closed for client in clients].count(False) == 1  # one kept
     finally:
         await transport.aclose()
-    assert transport._client is None
+    assert clients
+    assert all(client.is_closed for client in clients)

@@ -27,8 +27,13 @@ SANS_IO_MODULES = [
     "_retry",
     "_policy",
     "_sendable",
+    "_request",
+    "_backoff",
+    "_verdicts",
     "_connection",
     "_listeners",
+    "_options",
+    "_transport._sync_base",
     "sentinels",
 ]
 FORBIDDEN = ["anyio", "aiohttp", "httpx", "asyncio", "trio", "sniffio"]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 
 from eventsource import MessageEvent, ProtocolError
@@ -434,9 +432,8 @@ def test_events_built_from_columns_equal_those_of_the_constructor() -> None:
     ]
     assert [type(event) for event in built] == [MessageEvent, MessageEvent]
     assert hash(built[1]) == hash(MessageEvent("chat", "b\nc", "7", "http://h:1"))
-    with pytest.raises(dataclasses.FrozenInstanceError):
+    with pytest.raises(AttributeError):
         built[0].data = "changed"  # type: ignore[misc]
     # A field added to MessageEvent must be added to message_events too.
-    fields = [field.name for field in dataclasses.fields(MessageEvent)]
-    assert fields == ["type", "data", "last_event_id", "origin"]
+    assert MessageEvent._fields == ("type", "data", "last_event_id", "origin")
     assert message_events([], [], [], "") == []

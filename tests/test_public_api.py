@@ -22,7 +22,7 @@ def test_all_lists_every_public_name_and_each_resolves() -> None:
 def test_the_public_submodules() -> None:
     names = [m.name for m in pkgutil.iter_modules(eventsource.__path__)]
     public = sorted(n for n in names if not n.startswith("_"))
-    assert public == ["decode", "mcp", "sentinels", "stores", "testing", "transports"]
+    assert public == ["decode", "mcp", "sentinels", "stores", "sync", "testing", "transports"]
     for name in public:
         importlib.import_module(f"eventsource.{name}")
     for name in public:

@@ -102,6 +102,18 @@ async def ours_callbacks(url: str, sink: Sink) -> None:
         await es.aclose()
 
 
+def ours_sync(url: str, sink: Sink) -> None:
+    """The blocking client (``eventsource.sync``, over httpx.Client): ``for event in es``."""
+    try:
+        from eventsource.sync import EventSource as SyncEventSource
+    except ImportError as exc:
+        raise Skip(str(exc)) from exc
+    with SyncEventSource(url) as es:
+        for event in es:
+            if sink(event.data):
+                return
+
+
 async def ours_parser(url: str, sink: Sink) -> None:
     """aiohttp chunks fed to our sans-IO Parser: the parser's cost without the client."""
     parser_cls = _need(Parser, "Parser")
@@ -124,6 +136,13 @@ DRIVERS = [
     Driver("ours_batches", ours_batches, is_async=True, group="ours"),
     Driver("ours_callbacks", ours_callbacks, is_async=True, group="ours"),
     Driver("ours_httpx", ours_httpx, is_async=True, group="ours", imports=("httpx",)),
+    Driver(
+        "ours_sync",
+        ours_sync,
+        is_async=False,
+        group="ours",
+        imports=("httpx", "eventsource.sync"),
+    ),
     Driver(
         "ours_shared_session",
         ours_shared_session,

@@ -15,33 +15,35 @@ import logging
 import math
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
-from typing import Literal, TypeAlias
+from typing import Literal
 
+from ._backoff import Backoff
 from ._errors import (
-    ContentTypeError,
     EventSourceError,
     ProtocolError,
     RedirectError,
     ResponseError,
     ServerEventError,
-    StatusError,
     TransportError,
-    status_line,
 )
 from ._event import Comment, ErrorEvent, Event, MessageEvent, ReadyState
 from ._parser import DEFAULT_MAX_EVENT_SIZE, Parser
-from ._policy import ResponseInfo, StatusPolicy, retry_transient
+from ._policy import (
+    ResponseInfo,
+    StatusPolicy,
+    apply_status_policy,
+    refusal,
+    resolve_status_policy,
+)
 from ._request import (
     REDIRECT_STATUSES,
     ConnectAttempt,
     Hops,
     checked_attempt,
-    header,
     origin_of,
     redact_url,
 )
-from ._retry import ZERO_RETRY_FLOOR, RetryPolicy
+from ._retry import RetryPolicy
 from ._sendable import (
     HTTP_WHITESPACE,
     check_headers,
@@ -52,86 +54,21 @@ from ._sendable import (
     shown,
 )
 from ._transport._base import Request
+from ._verdicts import (
+    End,
+    Fail,
+    Item,
+    Open,
+    Predicate,
+    Reconnect,
+    Redirect,
+    Stop,
+    event_error_message,
+)
 
-__all__ = [
-    "Connection",
-    "End",
-    "Fail",
-    "Item",
-    "Open",
-    "Reconnect",
-    "Redirect",
-    "Stop",
-]
+__all__ = ["Connection"]
 
 logger = logging.getLogger("eventsource")
-
-#: The status policy unless the user gives one: 429, 502, 503, 504 reconnect.
-DEFAULT_STATUS_POLICY = retry_transient()
-#: Seconds after which an open connection counts as healthy, whatever it received:
-#: attempts that far apart put no load on a server that backing off would relieve.
-STABLE_CONNECTION = 60.0
-#: Seconds under which an open connection counts as short-lived. A zero delay
-#: after one is raised to :data:`ZERO_RETRY_FLOOR`: a server that sends
-#: ``retry: 0`` and an event, then closes, would otherwise be asked again at
-#: once, thousands of times a second, each time making progress.
-SHORT_CONNECTION = 1.0
-
-
-@dataclass(frozen=True, slots=True)
-class Open:
-    """The response is an event stream: the connection is open."""
-
-
-@dataclass(frozen=True, slots=True)
-class Redirect:
-    """Follow a redirect: send the next request from :meth:`Connection.build_request`."""
-
-    url: str
-
-
-@dataclass(frozen=True, slots=True)
-class Fail:
-    """Fail the connection: CLOSED, no reconnect; ``error`` is raised to the caller."""
-
-    error: EventSourceError
-
-
-@dataclass(frozen=True, slots=True)
-class Stop:
-    """End normally without reconnecting: a 204, or the end of a one-shot stream."""
-
-    status: int | None
-
-
-@dataclass(frozen=True, slots=True)
-class Reconnect:
-    """Wait ``delay`` seconds, then reconnect; ``attempt`` counts failures in a row.
-
-    ``error`` is what went wrong, when something did (``None`` after a plain end
-    of stream).
-    """
-
-    delay: float
-    attempt: int
-    error: EventSourceError | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class End:
-    """The last item of a stream: stop after the items before it.
-
-    ``error`` is raised to the caller when set (after its ``ErrorEvent``);
-    ``None`` ends iteration normally (a 204, a sentinel, a one-shot stream's end).
-    """
-
-    error: EventSourceError | None = None
-
-
-#: What a stream says, in order: its events and comments, the lifecycle events
-#: ``open`` and ``error``, and at last an :class:`End`.
-Item: TypeAlias = "MessageEvent | Comment | Event | End"
-Predicate: TypeAlias = Callable[[MessageEvent], bool]
 
 
 class Connection:
@@ -140,17 +77,13 @@ class Connection:
     # Slots: one per EventSource, and a dict of 30 attributes is 1.5 KiB.
     __slots__ = (
         "_clock",
-        "_delivered",
-        "_failing_since",
         "_last_error",
-        "_opened_at",
-        "_opened_id",
         "_seen_retry",
         "_unsendable_id",
         "attempts",
+        "backoff",
         "content",
         "error_when",
-        "failures",
         "headers",
         "hops",
         "method",
@@ -203,14 +136,7 @@ class Connection:
         )
         self.state = ReadyState.CONNECTING
         self.reconnect = reconnect
-        if status_policy == "strict":
-            self.status_policy: StatusPolicy | None = None  # the browser's answer: fail
-        elif status_policy is None:
-            self.status_policy = DEFAULT_STATUS_POLICY
-        elif callable(status_policy):
-            self.status_policy = status_policy
-        else:
-            raise ValueError(f"status_policy must be callable or 'strict', not {status_policy!r}")
+        self.status_policy = resolve_status_policy(status_policy)
         self.stop_when: Predicate | None = None
         self.stop_after: Predicate | None = None
         self.error_when: Predicate | None = None
@@ -220,12 +146,8 @@ class Connection:
             last_event_id=last_event_id,
             max_event_size=max_event_size,
         )
-        self.failures = 0  # failed attempts since the last connection that made progress
+        self.backoff = Backoff()
         self.attempts = 0  # connection attempts begun so far
-        self._failing_since: float | None = None
-        self._delivered = False  # the open connection completed an event
-        self._opened_at: float | None = None  # when it opened; None when none is open
-        self._opened_id = last_event_id
         self._seen_retry: float | None = None
         self._last_error: EventSourceError | None = None
         self._unsendable_id: str | None = None  # the last one warned about
@@ -237,13 +159,18 @@ class Connection:
         return self.parser.error
 
     @property
+    def failures(self) -> int:
+        """Failed attempts in a row, since the last connection that made progress."""
+        return self.backoff.failures
+
+    @property
     def last_event_id(self) -> str:
         """The last event ID string: sent as ``Last-Event-ID`` when not empty."""
         return self.parser.last_event_id
 
     def resume_from(self, last_event_id: str) -> None:
         """Before the first attempt: start from ``last_event_id`` (a store's saved ID)."""
-        self.parser.last_event_id = self._opened_id = last_event_id
+        self.parser.last_event_id = last_event_id
         self.parser.reset()
 
     def next_attempt(self) -> ConnectAttempt:
@@ -318,39 +245,17 @@ class Connection:
             self.state = ReadyState.CLOSED
             return Stop(status)
         headers = header_view(headers)  # once, for the error and the policy alike
-        error: StatusError | ContentTypeError | None = None
-        if status != 200:  # [spec] any other status fails the connection
-            error = StatusError(
-                f"server answered {status_line(status)}", status=status, headers=headers, url=url
-            )
-        else:
-            content_type = header(headers, "content-type")
-            essence = content_type.partition(";")[0].strip().lower()
-            if essence != "text/event-stream":
-                error = ContentTypeError(
-                    f"server answered {status_line(status)}, not with text/event-stream",
-                    status=status,
-                    headers=headers,
-                    url=url,
-                )
+        error = refusal(status, headers, url)
         if error is not None:
-            verdict = None
-            if self.status_policy is not None:
-                verdict = self.status_policy(ResponseInfo(status, headers, url))
-            if verdict == "retry" or isinstance(verdict, (int, float)):
-                try:
-                    wait = 0.0 if verdict == "retry" else float(verdict)
-                except OverflowError:  # an int too big for a float: int(Retry-After), say
-                    wait = math.inf
-                return self.connection_lost(error, min_delay=wait)
-            if verdict != "accept":
+            verdict = apply_status_policy(self.status_policy, ResponseInfo(status, headers, url))
+            if verdict == "fail":
                 self.state = ReadyState.CLOSED
                 return Fail(error)
+            if verdict != "accept":
+                return self.connection_lost(error, min_delay=verdict)
         self.state = ReadyState.OPEN
         self.parser.origin = origin_of(url)
-        self._delivered = False
-        self._opened_at = self._clock()
-        self._opened_id = self.last_event_id
+        self.backoff.opened(self._clock(), self.last_event_id)
         return Open()
 
     def _redirect(self, status: int, headers: Mapping[str, str], url: str) -> Redirect | Fail:
@@ -373,8 +278,8 @@ class Connection:
         if retry is not None and retry != self._seen_retry:
             self._seen_retry = retry
             self.reconnection_time = self.policy.clamp_server_retry(retry)
-        if not self._delivered and any(type(item) is MessageEvent for item in events):
-            self._delivered = True
+        if not self.backoff.delivered and any(type(item) is MessageEvent for item in events):
+            self.backoff.delivered = True
         return events
 
     def receive_data(self, data: bytes) -> list[Item]:
@@ -427,11 +332,21 @@ class Connection:
         return [ErrorEvent(error=error, status=status, attempt=self.failures), End(error)]
 
     def report(self, verdict: Open | Fail | Stop | Reconnect) -> list[Item]:
-        """The items that tell the user of a decision: ``open``, or ``error`` (and ``End``)."""
+        """The items that tell the user of a decision: ``open``, or ``error`` (and ``End``).
+
+        A reconnect or a failure is logged here (``INFO``), once for every driver.
+        """
         if isinstance(verdict, Open):
             return [Event("open")]
         if isinstance(verdict, Reconnect):
             error = verdict.error
+            logger.info(
+                "reconnecting to %s in %.3f s (attempt %d): %s",
+                redact_url(self.url),
+                verdict.delay,
+                verdict.attempt,
+                error or "stream ended",
+            )
             return [
                 ErrorEvent(
                     error=error,
@@ -445,6 +360,7 @@ class Connection:
             if verdict.status is None:
                 return [End()]
             return [ErrorEvent(status=verdict.status), End()]
+        logger.info("connection to %s failed: %s", redact_url(self.url), verdict.error)
         return self.report_failure(verdict.error)
 
     def connection_lost(
@@ -454,75 +370,35 @@ class Connection:
 
         ``min_delay`` is a lower bound on the wait (a ``Retry-After``). A one-shot
         stream (``reconnect=False``) ends here: normally after EOF, with ``error``
-        otherwise. The reconnect budget (``max_reconnects``, ``max_reconnect_time``)
-        ends retrying with the last real error.
-
-        The attempt that ended counts as one more failure in a row, which grows
-        the delay, unless the connection made progress (see :meth:`_progressed`):
-        then the count starts again at one and the delay is the reconnection time.
-        A zero delay after a connection open less than :data:`SHORT_CONNECTION`
-        is :data:`ZERO_RETRY_FLOOR` instead (less jitter).
+        otherwise. The attempt that ended counts as one more failure in a row
+        unless the connection made progress (see :class:`~eventsource._backoff.Backoff`);
+        past the reconnect budget (``max_reconnects``, ``max_reconnect_time``)
+        retrying ends with the last real error.
         """
         now = self._clock()
-        short = self._opened_at is not None and now - self._opened_at < SHORT_CONNECTION
-        progressed = self._progressed(now)
-        self.parser.reset()
-        self._restart_attempt()
+        self._forget_attempt(now)
         self._last_error = error
         if not self.reconnect:
             self.state = ReadyState.CLOSED
             return Stop(None) if error is None else Fail(error)
-        if progressed:
-            self.failures = 0
-            self._failing_since = None
-        self.failures += 1
-        if self._failing_since is None:
-            self._failing_since = now
-        delay = self.policy.delay(self.reconnection_time, self.failures, at_least=min_delay)
-        if short and delay == 0.0:
-            # NON-SPEC: the browser reconnects at once; see SHORT_CONNECTION.
-            delay = self.policy.delay(min(ZERO_RETRY_FLOOR, self.policy.max_backoff), 1)
-        budget = self.policy
-        over_count = budget.max_reconnects is not None and self.failures > budget.max_reconnects
-        over_time = (
-            budget.max_reconnect_time is not None
-            and now + delay - self._failing_since > budget.max_reconnect_time
-        )
-        if over_count or over_time:
+        delay = self.backoff.failed(now, self.policy, self.reconnection_time, min_delay=min_delay)
+        if delay is None:
             self.state = ReadyState.CLOSED
             return Fail(error or TransportError("the server closed the stream"))
         self.state = ReadyState.CONNECTING
         return Reconnect(delay, self.failures, error)
 
-    def _progressed(self, now: float) -> bool:
-        """Whether the connection ending now showed a server at work, and forget it.
-
-        Progress: it completed an event (or an id-only block), it was cut inside
-        an event (a large one that each connection resends from its start), or
-        it stayed open :data:`STABLE_CONNECTION` seconds. A refused or reset
-        connection, a retried status, or a 200 that ends with nothing but
-        comments and ``retry:`` is no progress: that is what backoff is for.
-        """
-        opened_at, self._opened_at = self._opened_at, None
-        delivered, self._delivered = self._delivered, False
-        if opened_at is None:
-            return False
-        return (
-            delivered
-            or self.parser.mid_event
-            or self.last_event_id != self._opened_id
-            or now - opened_at >= STABLE_CONNECTION
-        )
-
     def interrupted(self) -> None:
         """The caller abandoned the attempt or the open connection: reconnect with no delay."""
-        if self._progressed(self._clock()):
-            self.failures = 0
-            self._failing_since = None
-        self.parser.reset()
-        self._restart_attempt()
+        self._forget_attempt(self._clock())
         if self.state is not ReadyState.CLOSED:
             self.state = ReadyState.CONNECTING
+
+    def _forget_attempt(self, now: float) -> None:
+        # Before the parser forgets: a cut inside an event counts as progress.
+        self.backoff.ended(now, mid_event=self.parser.mid_event, last_event_id=self.last_event_id)
+        self.parser.reset()
+        self._restart_attempt()
 
     def close(self) -> None:
         """The user closed the EventSource."""
@@ -531,9 +407,3 @@ class Connection:
     def _restart_attempt(self) -> None:
         # [spec] reconnect to the original URL, not the last redirect target
         self.hops.begin(self.url, self.method, self.headers, self.content)
-
-
-def event_error_message(event: MessageEvent) -> str:
-    """The message of a :class:`ServerEventError`: the event's type and (bounded) data."""
-    data = event.data if len(event.data) <= 200 else event.data[:200] + "..."
-    return f"the server sent an {event.type!r} event: {data}"

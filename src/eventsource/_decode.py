@@ -13,12 +13,12 @@ from typing import Any
 
 import anyio
 
-from ._connection import event_error_message
 from ._errors import ContentTypeError, ServerEventError, StatusError, status_line
 from ._event import Comment, MessageEvent
 from ._parser import DEFAULT_MAX_EVENT_SIZE, Parser
 from ._request import origin_of
 from ._sendable import header_view
+from ._verdicts import event_error_message
 
 __all__ = ["aiter_events", "drain", "excerpt"]
 

@@ -9,12 +9,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any, Protocol, TypeAlias
+from typing import Any, TypeAlias
 
-from ._connection import Item
 from ._event import Comment, MessageEvent
+from ._verdicts import Item
 
-__all__ = ["Listener", "ListenerRegistry", "listener_failed", "listeners_for"]
+__all__ = [
+    "BrowserListeners",
+    "Listener",
+    "ListenerRegistry",
+    "listener_failed",
+    "listeners_for",
+]
 
 logger = logging.getLogger("eventsource")
 
@@ -22,12 +28,23 @@ Listener: TypeAlias = Callable[[Any], "Awaitable[object] | object"]
 
 
 class ListenerRegistry:
-    """Listeners added with ``addEventListener``, by event type, each at most once."""
+    """Who hears an EventSource's items: the ``on<type>`` handlers and ``addEventListener``.
 
-    __slots__ = ("_by_type",)
+    The EventSource's ``onopen``, ``onmessage``, ``onerror``, ``on_comment`` and
+    ``raise_listener_errors`` are kept here, where each item's listeners are
+    looked up (:func:`listeners_for`); added listeners by event type, each at
+    most once.
+    """
+
+    __slots__ = ("_by_type", "on_comment", "onerror", "onmessage", "onopen", "raise_errors")
 
     def __init__(self) -> None:
         self._by_type: dict[str, list[Listener]] = {}
+        self.onopen: Listener | None = None
+        self.onmessage: Listener | None = None
+        self.onerror: Listener | None = None
+        self.on_comment: Listener | None = None
+        self.raise_errors = False  # a listener's exception propagates instead of being logged
 
     def add(self, type: str, listener: Listener) -> None:
         """Add ``listener`` for ``type``; a listener already there is not added again."""
@@ -47,17 +64,75 @@ class ListenerRegistry:
         return tuple(listeners) if listeners else ()
 
 
-class HasListeners(Protocol):
-    """What :func:`listeners_for` reads: the attribute handlers and the registry."""
+class BrowserListeners:
+    """The browser's listener API over a :class:`ListenerRegistry`, for both EventSources.
 
-    onopen: Listener | None
-    onmessage: Listener | None
-    onerror: Listener | None
-    on_comment: Listener | None
+    The ``on<type>`` handlers (and ``on_comment``, ``raise_listener_errors``)
+    read and write the registry, where each item's listeners are looked up;
+    the subclass sets ``listeners``.
+    """
+
+    __slots__ = ()
     listeners: ListenerRegistry
 
+    @property
+    def onopen(self) -> Listener | None:
+        """Called with the ``open`` event, before the ``addEventListener`` ones."""
+        return self.listeners.onopen
 
-def listeners_for(source: HasListeners, item: Item) -> tuple[tuple[Listener, ...], object]:
+    @onopen.setter
+    def onopen(self, handler: Listener | None) -> None:
+        self.listeners.onopen = handler
+
+    @property
+    def onmessage(self) -> Listener | None:
+        """Called with each event of type ``message`` (only that type, as in the browser)."""
+        return self.listeners.onmessage
+
+    @onmessage.setter
+    def onmessage(self, handler: Listener | None) -> None:
+        self.listeners.onmessage = handler
+
+    @property
+    def onerror(self) -> Listener | None:
+        """Called with each :class:`~eventsource.ErrorEvent` (a reconnect, or the end)."""
+        return self.listeners.onerror
+
+    @onerror.setter
+    def onerror(self, handler: Listener | None) -> None:
+        self.listeners.onerror = handler
+
+    @property
+    def on_comment(self) -> Listener | None:
+        """Called with the text of each comment line, in stream order."""
+        return self.listeners.on_comment
+
+    @on_comment.setter
+    def on_comment(self, handler: Listener | None) -> None:
+        self.listeners.on_comment = handler
+
+    @property
+    def raise_listener_errors(self) -> bool:
+        """Let a listener's exception propagate instead of logging it."""
+        return self.listeners.raise_errors
+
+    @raise_listener_errors.setter
+    def raise_listener_errors(self, value: bool) -> None:
+        self.listeners.raise_errors = value
+
+    def addEventListener(self, type: str, listener: Listener) -> None:
+        """Call ``listener`` with each event of ``type``; a listener is added once."""
+        self.listeners.add(type, listener)
+
+    def removeEventListener(self, type: str, listener: Listener) -> None:
+        """Stop calling ``listener`` for ``type``; unknown listeners are ignored."""
+        self.listeners.remove(type, listener)
+
+    add_event_listener = addEventListener
+    remove_event_listener = removeEventListener
+
+
+def listeners_for(registry: ListenerRegistry, item: Item) -> tuple[tuple[Listener, ...], object]:
     """The listeners to call for ``item``, in the browser's order, and what to pass them.
 
     The ``on<type>`` attribute first (``onmessage`` hears only the ``message``
@@ -65,19 +140,20 @@ def listeners_for(source: HasListeners, item: Item) -> tuple[tuple[Listener, ...
     goes to ``on_comment`` as its text. ``End`` has no listeners.
     """
     if type(item) is Comment:
-        return ((source.on_comment,) if source.on_comment is not None else ()), item.text
+        handlers = (registry.on_comment,) if registry.on_comment is not None else ()
+        return handlers, item.text
     kind = getattr(item, "type", None)
     if kind is None:  # End
         return (), item
     handler: Listener | None = None
     if type(item) is MessageEvent:
         if kind == "message":
-            handler = source.onmessage
+            handler = registry.onmessage
     elif kind == "open":
-        handler = source.onopen
+        handler = registry.onopen
     elif kind == "error":
-        handler = source.onerror
-    added = source.listeners.get(kind)
+        handler = registry.onerror
+    added = registry.get(kind)
     if handler is None:
         return added, item
     return (handler, *added), item

@@ -1,10 +1,11 @@
-"""Plug points that judge a response: the status policy and its ready-made retrying form.
+"""Judging a response: the browser's refusal, the status policy and its ready-made forms.
 
 Pure functions of status and headers; imports no async or HTTP library.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -13,6 +14,7 @@ from typing import Literal, TypeAlias
 
 from multidict import CIMultiDictProxy
 
+from ._errors import ContentTypeError, StatusError, status_line
 from ._sendable import header_view
 
 __all__ = [
@@ -20,7 +22,10 @@ __all__ = [
     "ResponseInfo",
     "StatusPolicy",
     "StatusVerdict",
+    "apply_status_policy",
     "parse_retry_after",
+    "refusal",
+    "resolve_status_policy",
     "retry_transient",
 ]
 
@@ -112,3 +117,62 @@ def retry_transient(
         return "retry" if wait is None else min(wait, max_retry_after)
 
     return policy
+
+
+#: The status policy unless the user gives one: 429, 502, 503, 504 reconnect.
+DEFAULT_STATUS_POLICY = retry_transient()
+
+
+def resolve_status_policy(option: StatusPolicy | Literal["strict"] | None) -> StatusPolicy | None:
+    """The policy for the ``status_policy`` option: ``None`` means the browser's (fail).
+
+    Raises:
+        ValueError: neither a callable, ``"strict"`` nor ``None``.
+    """
+    if option == "strict":
+        return None
+    if option is None:
+        return DEFAULT_STATUS_POLICY
+    if callable(option):
+        return option
+    raise ValueError(f"status_policy must be callable or 'strict', not {option!r}")
+
+
+def refusal(
+    status: int, headers: CIMultiDictProxy[str], url: str
+) -> StatusError | ContentTypeError | None:
+    """The error the browser fails a final response with, or ``None`` for an event stream.
+
+    [spec] A status other than 200, or a ``Content-Type`` whose essence is not
+    ``text/event-stream``, fails the connection. Redirects and 204 are judged
+    before this.
+    """
+    if status != 200:
+        message = f"server answered {status_line(status)}"
+        return StatusError(message, status=status, headers=headers, url=url)
+    essence = headers.get("content-type", "").partition(";")[0].strip().lower()
+    if essence != "text/event-stream":
+        message = f"server answered {status_line(status)}, not with text/event-stream"
+        return ContentTypeError(message, status=status, headers=headers, url=url)
+    return None
+
+
+def apply_status_policy(
+    policy: StatusPolicy | None, response: ResponseInfo
+) -> float | Literal["fail", "accept"]:
+    """What to do with a refused response: seconds to wait at least before retrying, or not.
+
+    ``None`` (``"strict"``) fails, as the browser does. A wait too large for a
+    float (an ``int`` Retry-After, say) is ``math.inf``.
+    """
+    verdict = policy(response) if policy is not None else "fail"
+    if verdict == "retry":
+        return 0.0
+    if verdict == "accept":
+        return "accept"
+    if isinstance(verdict, (int, float)):
+        try:
+            return float(verdict)
+        except OverflowError:
+            return math.inf
+    return "fail"

@@ -1,8 +1,8 @@
 """EventSource, the public class: options, the browser's API, listeners and iteration.
 
 It composes the pieces of the read path: a ``Connection`` (the processing
-model, sans-IO) and a ``Driver`` (the I/O) give items in wire order; this
-class hands the message events out (``async for``, ``batches()``) and
+model, sans-IO) and a ``Driver`` (the I/O) give items in wire order; a
+``Delivery`` hands the message events out (``async for``, ``batches()``) and
 dispatches the rest to listeners (``run()`` dispatches all). There is no
 background task, no queue beyond one read's items, and no async generator:
 a cancelled ``__anext__`` leaves nothing half done.
@@ -10,44 +10,27 @@ a cancelled ``__anext__`` leaves nothing half done.
 
 from __future__ import annotations
 
-import inspect
-import warnings
-from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from types import TracebackType
 from typing import Any, ClassVar, Literal
 
-import anyio
-import anyio.lowlevel
-
 from ._checkpoint import Checkpoint
-from ._connection import Connection, End, Item, Predicate
+from ._delivery import Batches, Delivery
 from ._driver import Driver, PrepareRequest, ValidateResponse
-from ._errors import StoreError
-from ._event import Comment, ErrorEvent, MessageEvent, ReadyState
-from ._listeners import Listener, ListenerRegistry, listener_failed, listeners_for
+from ._event import MessageEvent, ReadyState
+from ._listeners import BrowserListeners, Listener, ListenerRegistry
+from ._options import build_connection
 from ._parser import DEFAULT_MAX_EVENT_SIZE
 from ._policy import StatusPolicy
-from ._request import build_url, encode_body, redact_url
 from ._retry import RetryPolicy
-from ._sendable import check_headers
 from ._transport._select import TransportChoice, default_transport, make_transport
+from ._verdicts import Predicate
 from .stores import LastEventIdStore, SyncLastEventIdStore
 
 __all__ = ["EventSource", "Listener"]
 
-#: Once this many message events went out since the last checkpoint, an anyio
-#: checkpoint is passed before the next read: a consumer that never awaits
-#: still lets a cancellation through and other tasks run while a stream
-#: bursts. It comes when nothing of the last read is held: with thousands of
-#: streams, events held across checkpoints added up (bench/README.md, fan-out).
-CHECKPOINT_EVERY = 64
-#: Never more message events than this without a checkpoint (a read of many
-#: tiny events).
-CHECKPOINT_AT_MOST = 1024
 
-
-class EventSource:
+class EventSource(BrowserListeners):
     """A Server-Sent Events client with the browser's API, for asyncio and trio.
 
     Use it as ``async for event in EventSource(url)`` (message events of every
@@ -138,19 +121,10 @@ class EventSource:
     __slots__ = (
         "__dict__",
         "__weakref__",
-        "_budget",
         "_connection",
+        "_delivery",
         "_driver",
-        "_handed_id",
-        "_items",
-        "_receiving",
-        "_store",
         "listeners",
-        "on_comment",
-        "onerror",
-        "onmessage",
-        "onopen",
-        "raise_listener_errors",
     )
 
     CONNECTING: ClassVar[ReadyState] = ReadyState.CONNECTING
@@ -187,34 +161,29 @@ class EventSource:
         last_event_id_store: LastEventIdStore | SyncLastEventIdStore | None = None,
         raise_listener_errors: bool = False,
     ) -> None:
-        if last_event_id:
-            # Yours: refused now if it cannot be sent. One the server sent (from
-            # the store) is cleaned or left out when sent, as during the stream.
-            check_headers({"Last-Event-ID": last_event_id}, what="last_event_id")
-        content, content_type = encode_body(body, json)
-        all_headers = dict(headers or {})
-        if content_type and not any(k.lower() == "content-type" for k in all_headers):
-            all_headers["Content-Type"] = content_type
-        connection = Connection(
-            build_url(url, params),
+        connection = build_connection(
+            url,
+            headers=headers,
+            params=params,
             method=method,
-            headers=all_headers,
-            content=content,
+            body=body,
+            json=json,
             last_event_id=last_event_id,
             retry=retry,
-            policy=retry_policy,
+            retry_policy=retry_policy,
+            reconnect=reconnect,
+            read_timeout=read_timeout,
+            connect_timeout=connect_timeout,
             max_event_size=max_event_size,
             max_redirects=max_redirects,
             secret_headers=secret_headers,
             allow_insecure_redirects=allow_insecure_redirects,
-            connect_timeout=connect_timeout,
-            read_timeout=read_timeout,
-            reconnect=reconnect,
             status_policy=status_policy,
+            stop_when=stop_when,
+            stop_after=stop_after,
+            error_when=error_when,
         )
-        connection.stop_when = stop_when
-        connection.stop_after = stop_after
-        connection.error_when = error_when
+        last_event_id = connection.last_event_id
         self._connection = connection
         self._driver = Driver(
             connection,
@@ -223,21 +192,17 @@ class EventSource:
             prepare_request=prepare_request,
             validate_response=validate_response,
         )
-        self._items: deque[Item] = deque()  # what the last read said, not handed out yet
-        self._budget = CHECKPOINT_AT_MOST  # events until a checkpoint must come
-        self._receiving = False  # a task is in _receive (see RuntimeError there)
-        self._handed_id = last_event_id
-        self._store = (
+        self.listeners = ListenerRegistry()  # also keeps the on<type> handlers below
+        self.listeners.on_comment = on_comment
+        self.listeners.raise_errors = raise_listener_errors
+        self._delivery = Delivery(
+            connection,
+            self._driver,
+            self.listeners,
             None
             if last_event_id_store is None
-            else Checkpoint(last_event_id_store, last_event_id, needs_load=not last_event_id)
+            else Checkpoint(last_event_id_store, last_event_id, needs_load=not last_event_id),
         )
-        self.listeners = ListenerRegistry()
-        self.on_comment: Listener | None = on_comment
-        self.onopen: Listener | None = None
-        self.onmessage: Listener | None = None
-        self.onerror: Listener | None = None
-        self.raise_listener_errors = raise_listener_errors
 
     # -- the browser's attributes -------------------------------------------------
 
@@ -259,7 +224,7 @@ class EventSource:
 
         Once every event of a read is handed out, an id-only block after them counts.
         """
-        return self._handed_id
+        return self._delivery.handed_id
 
     last_event_id = lastEventId
 
@@ -299,7 +264,7 @@ class EventSource:
     @stop_when.setter
     def stop_when(self, predicate: Predicate | None) -> None:
         self._connection.stop_when = predicate
-        self._judge_buffered()
+        self._delivery.rejudge()
 
     @property
     def stop_after(self) -> Predicate | None:
@@ -309,7 +274,7 @@ class EventSource:
     @stop_after.setter
     def stop_after(self, predicate: Predicate | None) -> None:
         self._connection.stop_after = predicate
-        self._judge_buffered()
+        self._delivery.rejudge()
 
     @property
     def error_when(self) -> Predicate | None:
@@ -319,26 +284,7 @@ class EventSource:
     @error_when.setter
     def error_when(self, predicate: Predicate | None) -> None:
         self._connection.error_when = predicate
-        self._judge_buffered()
-
-    def _judge_buffered(self) -> None:
-        # A predicate set while a read's events wait here must see them too.
-        items = self._items
-        if items and not self._driver.closed:
-            judged = self._connection.judge(list(items))
-            items.clear()  # in place: a loop handing them out holds this deque
-            items.extend(judged)
-
-    def addEventListener(self, type: str, listener: Listener) -> None:
-        """Call ``listener`` (sync or async) with each event of ``type``; added once."""
-        self.listeners.add(type, listener)
-
-    def removeEventListener(self, type: str, listener: Listener) -> None:
-        """Stop calling ``listener`` for ``type``; unknown listeners are ignored."""
-        self.listeners.remove(type, listener)
-
-    add_event_listener = addEventListener
-    remove_event_listener = removeEventListener
+        self._delivery.rejudge()
 
     def close(self) -> None:
         """Close now: CLOSED at once, and no event, callback or request after this.
@@ -346,8 +292,7 @@ class EventSource:
         Safe from any task and from inside a listener. The connection is released
         by the iteration or ``run()`` that was in progress, or by ``aclose()``.
         """
-        self._driver.close()
-        self._items.clear()
+        self._delivery.close()
 
     def restart(self) -> None:
         """Drop the current connection and reconnect at once, sending ``Last-Event-ID``.
@@ -377,8 +322,9 @@ class EventSource:
         handled = self.lastEventId if save else None
         self.close()
         await self._driver.aclose()  # shielded: a half-done cleanup would leak
-        if self._store is not None:
-            await self._store.flush(handled)
+        store = self._delivery.store
+        if store is not None:
+            await store.flush(handled)
 
     async def __aenter__(self) -> EventSource:
         return self
@@ -393,37 +339,21 @@ class EventSource:
 
     # -- iteration ------------------------------------------------------------------
 
-    def __aiter__(self) -> EventSource:
-        """Iterate over the message events of every type, in stream order."""
-        return self
+    def __aiter__(self) -> AsyncIterator[MessageEvent]:
+        """Iterate over the message events of every type, in stream order.
 
-    async def __anext__(self) -> MessageEvent:
-        """The next message event; other items go to their listeners on the way.
+        Each step gives the next message event; ``open``, ``error`` and comments
+        go to their listeners on the way.
 
-        Raises:
+        Raises (from each step):
             StopAsyncIteration: closed, or the stream ended for good without an error.
             EventSourceError: the connection failed for good.
         """
-        store = self._store
-        if store is not None and store.handled(self._handed_id):  # the caller is back
-            await store.save_now()  # a StrictStore
-        items = self._items
-        while True:
-            if items:
-                if type(items[0]) is MessageEvent:
-                    self._budget -= 1
-                    if not self._budget:  # before the event is taken: none lost if cancelled
-                        await self._checkpoint()
-                        continue  # close() may have run meanwhile
-                    event: Any = items.popleft()
-                    # The stream's ID after the read's last event (an id-only block).
-                    self._handed_id = (
-                        event.last_event_id if items else self._connection.last_event_id
-                    )
-                    return event  # type: ignore[no-any-return]
-                await self._handle(items.popleft())
-            else:
-                await self._receive()
+        return self._delivery
+
+    async def __anext__(self) -> MessageEvent:
+        """The next message event, as ``async for`` would give it (see ``__aiter__``)."""
+        return await self._delivery.__anext__()
 
     def batches(self) -> AsyncIterator[list[MessageEvent]]:
         """Iterate over lists of message events: those that one network read completed.
@@ -432,92 +362,7 @@ class EventSource:
         listeners for other items, the store saved once a batch was handled),
         taken a read at a time: the throughput path. Each list is non-empty.
         """
-        return _Batches(self)
-
-    async def _next_batch(self) -> list[MessageEvent]:
-        store = self._store
-        if store is not None and store.handled(self._handed_id):  # the caller is back
-            await store.save_now()  # a StrictStore
-        items = self._items
-        while True:
-            while items and type(items[0]) is not MessageEvent:
-                await self._handle(items.popleft())  # open, error, comment, End
-            if not items:
-                await self._receive()
-                continue
-            if self._budget <= 0:  # before the batch is taken: none lost if cancelled
-                await self._checkpoint()
-                continue  # close() may have run meanwhile
-            batch: list[MessageEvent] = []
-            while items:
-                item = items[0]
-                if type(item) is MessageEvent:
-                    batch.append(items.popleft())  # type: ignore[arg-type]
-                elif type(item) is Comment and self.on_comment is None:
-                    items.popleft()  # nobody listens: no reason to cut the batch
-                else:
-                    break  # dispatched once the batch was handled, in wire order
-            self._budget -= len(batch)
-            last = batch[-1].last_event_id
-            self._handed_id = last if items else self._connection.last_event_id
-            return batch
-
-    async def _checkpoint(self) -> None:
-        self._budget = CHECKPOINT_AT_MOST
-        await anyio.lowlevel.checkpoint()
-
-    async def _receive(self) -> None:
-        """Wait for the next read's items: the caller has handled all before them."""
-        if self._receiving or self._driver.busy:  # the other task's read goes on untouched
-            raise RuntimeError("this EventSource is already being read by another task")
-        self._receiving = True
-        try:
-            if self._budget <= CHECKPOINT_AT_MOST - CHECKPOINT_EVERY:
-                await self._checkpoint()  # see CHECKPOINT_EVERY
-                if self._items:
-                    return  # a listener put items back meanwhile: hand those out first
-            store = self._store
-            if not self._driver.closed:
-                # Every item was handed out (close() and a sentinel's cut drop the
-                # rest, and close the driver): an id-only block after them counts.
-                self._handed_id = self._connection.last_event_id
-                if store is not None:
-                    if store.needs_load:
-                        await self._load(store)
-                    if store.handled(self._handed_id):
-                        await store.save_now()
-            try:
-                if store is None:
-                    self._items.extend(await self._driver.receive())
-                else:
-                    self._items.extend(await store.beside(self._driver.receive))
-            except Exception:
-                self.close()  # a hook raised: the error is the caller's, the stream is over
-                await self._driver.aclose()
-                raise
-        finally:
-            self._receiving = False
-
-    async def _handle(self, item: Item) -> None:
-        """Dispatch a non-message item; at ``End``, close and raise or stop."""
-        if type(item) is End:
-            try:
-                await self._driver.finish(drain=item.error is None)
-            finally:  # a cancelled drain still ends the stream: no request after its end
-                self.close()
-                await self._driver.aclose()
-            if self._store is not None:  # every event before the End was handled
-                try:
-                    await self._store.flush(self._handed_id)
-                except StoreError:
-                    if item.error is None:
-                        raise  # else logged: the stream's own error is the one to raise
-            if item.error is not None:
-                raise item.error
-            raise StopAsyncIteration
-        if type(item) is ErrorEvent and not item.reconnecting:
-            self._connection.close()  # the stream is over: listeners see CLOSED
-        await self._dispatch(item)
+        return Batches(self._delivery)
 
     async def run(self) -> None:
         """Dispatch every event to the listeners until the EventSource is closed.
@@ -531,66 +376,10 @@ class EventSource:
                 what had not been handed out, the error with it).
         """
         finished = False
+        delivery = self._delivery
         try:
-            async for event in self:  # open, error and comments are dispatched on the way
-                await self._dispatch(event)
+            async for event in delivery:  # open, error and comments are dispatched on the way
+                await delivery.dispatch(event)
             finished = True
         finally:
             await self._aclose(save=finished)
-
-    # -- listeners ------------------------------------------------------------------
-
-    async def _dispatch(self, item: Item) -> None:
-        listeners, argument = listeners_for(self, item)
-        for listener in listeners:
-            if self._driver.closed:  # close() in a listener: as in the browser, no more
-                return
-            try:
-                result = listener(argument)
-                if result is not None and inspect.isawaitable(result):
-                    await result
-            except Exception:
-                listener_failed(listener, argument, reraise=self.raise_listener_errors)
-
-    # -- the last event ID store ----------------------------------------------------
-
-    async def _load(self, store: Checkpoint) -> None:
-        # Before the first connection: a store that cannot load ends the stream
-        # (starting from the beginning would deliver everything again, silently).
-        try:
-            loaded = await store.load()
-        except Exception:
-            self.close()
-            await self._driver.aclose()
-            raise
-        self._handed_id = loaded
-        self._connection.resume_from(loaded)
-
-    def __del__(self, _warn: Callable[..., None] = warnings.warn) -> None:
-        driver = getattr(self, "_driver", None)
-        if driver is not None and driver.unreleased:
-            _warn(
-                f"unclosed EventSource for {redact_url(self.url)}: use 'async with' or "
-                "'await es.aclose()'",
-                ResourceWarning,
-                source=self,
-                stacklevel=2,
-            )
-            # Nothing can be awaited here, but an open response would stay checked
-            # out of the session's pool (a session the user passed outlives us).
-            driver.abort()
-
-
-class _Batches:
-    """What ``EventSource.batches()`` returns: a plain iterator, safe to cancel."""
-
-    __slots__ = ("_source",)
-
-    def __init__(self, source: EventSource) -> None:
-        self._source = source
-
-    def __aiter__(self) -> _Batches:
-        return self
-
-    async def __anext__(self) -> list[MessageEvent]:
-        return await self._source._next_batch()

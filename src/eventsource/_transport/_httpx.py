@@ -45,13 +45,13 @@ _CONNECT_FAILURES = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout
 _OURS = "eventsource.ours"
 
 
-class _RedirectHandedBack(Exception):
+class RedirectHandedBack(Exception):
     def __init__(self, response: httpx.Response) -> None:
         super().__init__("redirect handed back")
         self.response = response
 
 
-async def _hand_back_redirects(response: httpx.Response) -> None:
+def hand_back_redirect(response: httpx.Response) -> None:
     """A response hook: return a redirect of ours as it is, before httpx parses its Location.
 
     Even with ``follow_redirects=False``, httpx builds the next request from the
@@ -62,7 +62,12 @@ async def _hand_back_redirects(response: httpx.Response) -> None:
     closes the response on the way, and a redirect's body is never read.
     """
     if response.request.extensions.get(_OURS) and response.has_redirect_location:
-        raise _RedirectHandedBack(response)
+        raise RedirectHandedBack(response)
+
+
+async def _hand_back_redirects(response: httpx.Response) -> None:
+    """:func:`hand_back_redirect` as the hook of an ``httpx.AsyncClient``."""
+    hand_back_redirect(response)
 
 
 class _Chunks(AsyncIterator[bytes]):
@@ -139,8 +144,42 @@ def _client_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
     return {**kwargs, "verify": context}
 
 
+def build_request(
+    client: httpx.AsyncClient | httpx.Client,
+    request: Request,
+    extensions: dict[str, Any] | None = None,
+) -> httpx.Request:
+    """The httpx request for ``request`` on ``client`` (either kind), marked as ours.
+
+    Without the client's credentials on a hop to another origin (the caller
+    also sends it with ``auth=None`` then).
+    """
+    # A None duration means no limit. Acquiring a pooled connection is part
+    # of connecting; a stalled write is judged like a stalled read.
+    timeout = httpx.Timeout(
+        connect=request.connect_timeout,
+        read=request.read_timeout,
+        write=request.read_timeout,
+        pool=request.connect_timeout,
+    )
+    http_request = client.build_request(
+        request.method,
+        request.url,
+        # httpx encodes str values as ASCII; [spec] Last-Event-ID is UTF-8.
+        headers=[(name.encode(), value.encode()) for name, value in request.headers.items()],
+        content=request.content,
+        timeout=timeout,
+        extensions={**(extensions or {}), _OURS: True},
+    )
+    if request.cross_origin:
+        _withhold_credentials(client, http_request, request.secret_headers)
+    return http_request
+
+
 def _withhold_credentials(
-    client: httpx.AsyncClient, request: httpx.Request, secret_headers: frozenset[str]
+    client: httpx.AsyncClient | httpx.Client,
+    request: httpx.Request,
+    secret_headers: frozenset[str],
 ) -> None:
     """Take the client's secret default headers off a request to another origin.
 
@@ -283,28 +322,8 @@ class HttpxTransport:
         hooks = client.event_hooks["response"]
         if _hand_back_redirects not in hooks:  # again if the user replaced the hooks
             hooks.append(_hand_back_redirects)
-        # A None duration means no limit. Acquiring a pooled connection is part
-        # of connecting; a stalled write is judged like a stalled read.
-        timeout = httpx.Timeout(
-            connect=request.connect_timeout,
-            read=request.read_timeout,
-            write=request.read_timeout,
-            pool=request.connect_timeout,
-        )
         try:
-            http_request = client.build_request(
-                request.method,
-                request.url,
-                # httpx encodes str values as ASCII; [spec] Last-Event-ID is UTF-8.
-                headers=[
-                    (name.encode(), value.encode()) for name, value in request.headers.items()
-                ],
-                content=request.content,
-                timeout=timeout,
-                extensions={_OURS: True},
-            )
-            if request.cross_origin:
-                _withhold_credentials(client, http_request, request.secret_headers)
+            http_request = build_request(client, request)
             response = await client.send(
                 http_request,
                 stream=True,
@@ -312,7 +331,7 @@ class HttpxTransport:
                 # None: no authentication at all, where the default is the client's own.
                 auth=None if request.cross_origin else httpx.USE_CLIENT_DEFAULT,
             )
-        except _RedirectHandedBack as handed_back:
+        except RedirectHandedBack as handed_back:
             return HttpxResponse(handed_back.response)
         except httpx.ReadTimeout as exc:
             raise ReadTimeout("no response received within read_timeout") from exc

@@ -1,0 +1,263 @@
+"""Handing a stream's items out in wire order: message events to the caller, the rest to listeners.
+
+What ``async for event in es`` iterates (``EventSource.__aiter__`` returns
+the :class:`Delivery`, so each event is one ``__anext__`` call deep), what
+``es.batches()`` iterates, and what ``run()`` dispatches. It holds what the
+last read said until it is handed out, passes the checkpoints that keep a
+burst cancellable, and tells the store's checkpoint (``_checkpoint``) of the
+last event ID when the caller comes back (by then it has handled the events
+before). A cancellation at any await leaves an item either handed out or
+still here, never lost.
+"""
+
+from __future__ import annotations
+
+import inspect
+import warnings
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+import anyio.lowlevel
+
+from ._checkpoint import Checkpoint
+from ._connection import Connection
+from ._driver import Driver
+from ._errors import StoreError
+from ._event import Comment, ErrorEvent, MessageEvent
+from ._listeners import ListenerRegistry, listener_failed, listeners_for
+from ._request import redact_url
+from ._verdicts import End, Item
+
+__all__ = ["CHECKPOINT_AT_MOST", "CHECKPOINT_EVERY", "Batches", "Delivery"]
+
+#: Once this many message events went out since the last checkpoint, an anyio
+#: checkpoint is passed before the next read: a consumer that never awaits
+#: still lets a cancellation through and other tasks run while a stream
+#: bursts. It comes when nothing of the last read is held: with thousands of
+#: streams, events held across checkpoints added up (bench/README.md, fan-out).
+CHECKPOINT_EVERY = 64
+#: Never more message events than this without a checkpoint (a read of many
+#: tiny events).
+CHECKPOINT_AT_MOST = 1024
+
+
+class Delivery:
+    """The items of one EventSource not handed out yet, and the handing out."""
+
+    __slots__ = (
+        "_budget",
+        "_connection",
+        "_driver",
+        "_listeners",
+        "_receiving",
+        "handed_id",
+        "items",
+        "store",
+    )
+
+    def __init__(
+        self,
+        connection: Connection,
+        driver: Driver,
+        listeners: ListenerRegistry,
+        store: Checkpoint | None,
+    ) -> None:
+        # No reference to the EventSource: nothing keeps it after its last
+        # reference goes (then this warns, if left open: see __del__).
+        self._listeners = listeners  # who hears the items that are not message events
+        self._connection = connection
+        self._driver = driver
+        self.items: deque[Item] = deque()  # what the last read said, not handed out yet
+        self._budget = CHECKPOINT_AT_MOST  # events until a checkpoint must come
+        self._receiving = False  # a task is in _receive (see RuntimeError there)
+        # The last event ID as of the last event handed out (EventSource.lastEventId).
+        self.handed_id = connection.last_event_id
+        self.store = store
+
+    def __aiter__(self) -> Delivery:
+        return self
+
+    async def __anext__(self) -> MessageEvent:
+        """The next message event; other items go to their listeners on the way.
+
+        Raises:
+            StopAsyncIteration: closed, or the stream ended for good without an error.
+            EventSourceError: the connection failed for good.
+        """
+        store = self.store
+        if store is not None and store.handled(self.handed_id):  # the caller is back
+            await store.save_now()  # a StrictStore
+        items = self.items
+        while True:
+            if items:
+                if type(items[0]) is MessageEvent:
+                    self._budget -= 1
+                    if not self._budget:  # before the event is taken: none lost if cancelled
+                        await self._checkpoint()
+                        continue  # close() may have run meanwhile
+                    event: Any = items.popleft()
+                    # The stream's ID after the read's last event (an id-only block).
+                    self.handed_id = (
+                        event.last_event_id if items else self._connection.last_event_id
+                    )
+                    return event  # type: ignore[no-any-return]
+                await self._handle(items.popleft())
+            else:
+                await self._receive()
+
+    async def next_batch(self) -> list[MessageEvent]:
+        """The message events one read completed (see ``EventSource.batches``)."""
+        store = self.store
+        if store is not None and store.handled(self.handed_id):  # the caller is back
+            await store.save_now()  # a StrictStore
+        items = self.items
+        while True:
+            while items and type(items[0]) is not MessageEvent:
+                await self._handle(items.popleft())  # open, error, comment, End
+            if not items:
+                await self._receive()
+                continue
+            if self._budget <= 0:  # before the batch is taken: none lost if cancelled
+                await self._checkpoint()
+                continue  # close() may have run meanwhile
+            batch: list[MessageEvent] = []
+            while items:
+                item = items[0]
+                if type(item) is MessageEvent:
+                    batch.append(items.popleft())  # type: ignore[arg-type]
+                elif type(item) is Comment and self._listeners.on_comment is None:
+                    items.popleft()  # nobody listens: no reason to cut the batch
+                else:
+                    break  # dispatched once the batch was handled, in wire order
+            self._budget -= len(batch)
+            last = batch[-1].last_event_id
+            self.handed_id = last if items else self._connection.last_event_id
+            return batch
+
+    def close(self) -> None:
+        """Close the stream now (``EventSource.close``): nothing more is handed out."""
+        self._driver.close()
+        self.items.clear()
+
+    def rejudge(self) -> None:
+        """Apply the predicates (one was just set) to the items waiting here too."""
+        items = self.items
+        if items and not self._driver.closed:
+            judged = self._connection.judge(list(items))
+            items.clear()  # in place: a loop handing them out holds this deque
+            items.extend(judged)
+
+    async def _checkpoint(self) -> None:
+        self._budget = CHECKPOINT_AT_MOST
+        await anyio.lowlevel.checkpoint()
+
+    async def _receive(self) -> None:
+        """Wait for the next read's items: the caller has handled all before them."""
+        if self._receiving or self._driver.busy:  # the other task's read goes on untouched
+            raise RuntimeError("this EventSource is already being read by another task")
+        self._receiving = True
+        try:
+            if self._budget <= CHECKPOINT_AT_MOST - CHECKPOINT_EVERY:
+                await self._checkpoint()  # see CHECKPOINT_EVERY
+                if self.items:
+                    return  # a listener put items back meanwhile: hand those out first
+            store = self.store
+            if not self._driver.closed:
+                # Every item was handed out (close() and a sentinel's cut drop the
+                # rest, and close the driver): an id-only block after them counts.
+                self.handed_id = self._connection.last_event_id
+                if store is not None:
+                    if store.needs_load:
+                        await self._load(store)
+                    if store.handled(self.handed_id):
+                        await store.save_now()
+            try:
+                if store is None:
+                    self.items.extend(await self._driver.receive())
+                else:
+                    self.items.extend(await store.beside(self._driver.receive))
+            except Exception:
+                self.close()  # a hook raised: the error is the caller's, the stream is over
+                await self._driver.aclose()
+                raise
+        finally:
+            self._receiving = False
+
+    async def _handle(self, item: Item) -> None:
+        """Dispatch a non-message item; at ``End``, close and raise or stop."""
+        if type(item) is End:
+            try:
+                await self._driver.finish(drain=item.error is None)
+            finally:  # a cancelled drain still ends the stream: no request after its end
+                self.close()
+                await self._driver.aclose()
+            if self.store is not None:  # every event before the End was handled
+                try:
+                    await self.store.flush(self.handed_id)
+                except StoreError:
+                    if item.error is None:
+                        raise  # else logged: the stream's own error is the one to raise
+            if item.error is not None:
+                raise item.error
+            raise StopAsyncIteration
+        if type(item) is ErrorEvent and not item.reconnecting:
+            self._connection.close()  # the stream is over: listeners see CLOSED
+        await self.dispatch(item)
+
+    async def dispatch(self, item: Item) -> None:
+        """Call the listeners of ``item`` in the browser's order; stop once closed."""
+        registry = self._listeners
+        listeners, argument = listeners_for(registry, item)
+        for listener in listeners:
+            if self._driver.closed:  # close() in a listener: as in the browser, no more
+                return
+            try:
+                result = listener(argument)
+                if result is not None and inspect.isawaitable(result):
+                    await result
+            except Exception:
+                listener_failed(listener, argument, reraise=registry.raise_errors)
+
+    async def _load(self, store: Checkpoint) -> None:
+        # Before the first connection: a store that cannot load ends the stream
+        # (starting from the beginning would deliver everything again, silently).
+        try:
+            loaded = await store.load()
+        except Exception:
+            self.close()
+            await self._driver.aclose()
+            raise
+        self.handed_id = loaded
+        self._connection.resume_from(loaded)
+
+    def __del__(self, _warn: Callable[..., None] = warnings.warn) -> None:
+        # Here, not on the EventSource: `it = aiter(EventSource(url))` iterates on
+        # after the EventSource is gone, and this is what owns the stream then.
+        driver = getattr(self, "_driver", None)
+        if driver is not None and driver.unreleased:
+            _warn(
+                f"unclosed EventSource for {redact_url(self._connection.url)}: use "
+                "'async with' or 'await es.aclose()'",
+                ResourceWarning,
+                source=self,
+                stacklevel=2,
+            )
+            # Nothing can be awaited here, but an open response would stay checked
+            # out of the session's pool (a session the user passed outlives us).
+            driver.abort()
+
+
+class Batches:
+    """What ``EventSource.batches()`` returns: a plain iterator, safe to cancel."""
+
+    __slots__ = ("_delivery",)
+
+    def __init__(self, delivery: Delivery) -> None:
+        self._delivery = delivery
+
+    def __aiter__(self) -> Batches:
+        return self
+
+    async def __anext__(self) -> list[MessageEvent]:
+        return await self._delivery.next_batch()

@@ -1,0 +1,87 @@
+"""From the constructor's keywords to a ``Connection``: shared by both clients.
+
+The async ``EventSource`` and the blocking ``eventsource.sync.EventSource`` take
+the same request and reconnection options; this is the one place that checks
+them and builds the processing model from them. No I/O and no async library.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any, Literal
+
+from ._connection import Connection
+from ._parser import DEFAULT_MAX_EVENT_SIZE
+from ._policy import StatusPolicy
+from ._request import build_url, encode_body
+from ._retry import RetryPolicy
+from ._sendable import check_headers
+from ._verdicts import Predicate
+
+__all__ = ["build_connection"]
+
+
+def build_connection(
+    url: str,
+    *,
+    headers: Mapping[str, str] | None = None,
+    params: Mapping[str, Any] | Iterable[tuple[str, Any]] | None = None,
+    method: str = "GET",
+    body: str | bytes | None = None,
+    json: Any = None,
+    last_event_id: str = "",
+    stored_id: str | None = None,
+    retry: float = 3.0,
+    retry_policy: RetryPolicy | None = None,
+    reconnect: bool = True,
+    read_timeout: float | None = None,
+    connect_timeout: float | None = 30.0,
+    max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
+    max_redirects: int = 20,
+    secret_headers: Iterable[str] = (),
+    allow_insecure_redirects: bool = False,
+    status_policy: StatusPolicy | Literal["strict"] | None = None,
+    stop_when: Predicate | None = None,
+    stop_after: Predicate | None = None,
+    error_when: Predicate | None = None,
+) -> Connection:
+    """The ``Connection`` an EventSource made with these options starts from.
+
+    ``stored_id`` is what a last-event-id store loaded: used when ``last_event_id``
+    is empty. The options are those of ``EventSource`` (see its docstring).
+
+    Raises:
+        ValueError: something no request could carry (see ``EventSource``).
+        TypeError: ``body`` with ``json``, or a header name or value that is not a ``str``.
+    """
+    if last_event_id:
+        # Yours: refused now if it cannot be sent. One the server sent (from
+        # the store) is cleaned or left out when sent, as during the stream.
+        check_headers({"Last-Event-ID": last_event_id}, what="last_event_id")
+    elif stored_id:
+        last_event_id = stored_id
+    content, content_type = encode_body(body, json)
+    all_headers = dict(headers or {})
+    if content_type and not any(k.lower() == "content-type" for k in all_headers):
+        all_headers["Content-Type"] = content_type
+    connection = Connection(
+        build_url(url, params),
+        method=method,
+        headers=all_headers,
+        content=content,
+        last_event_id=last_event_id,
+        retry=retry,
+        policy=retry_policy,
+        max_event_size=max_event_size,
+        max_redirects=max_redirects,
+        secret_headers=secret_headers,
+        allow_insecure_redirects=allow_insecure_redirects,
+        connect_timeout=connect_timeout,
+        read_timeout=read_timeout,
+        reconnect=reconnect,
+        status_policy=status_policy,
+    )
+    connection.stop_when = stop_when
+    connection.stop_after = stop_after
+    connection.error_when = error_when
+    return connection

@@ -1,0 +1,286 @@
+"""The blocking driver: the same ``Connection``, moved by plain blocking calls.
+
+The counterpart of ``_driver`` for ``eventsource.sync``: it performs the I/O
+that its :class:`~._connection.Connection` decides on, over a blocking
+transport, and returns the connection's items. The decisions (what a
+response, a lost connection, a redirect or a broken limit means) are the
+connection's; this loop only connects, reads, sleeps and releases.
+
+No event loop and no thread of its own: :meth:`SyncDriver.close` from another
+thread sets a flag, wakes the reconnection wait (a ``threading.Event``) and
+shuts down the socket being read (an ``Interrupter``), so the blocked call
+returns at once and the reading thread releases the response itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import TypeAlias
+
+from ._connection import Connection
+from ._decode import BODY_EXCERPT_BYTES, EXCERPT_WAIT
+from ._errors import EventSourceError, TransportError
+from ._policy import ResponseInfo
+from ._request import ConnectAttempt, redact_url
+from ._transport._sync_base import Interrupter, SyncResponse, SyncTransport
+from ._verdicts import End, Fail, Item, Open, Reconnect, Redirect, Stop, needs_excerpt
+
+__all__ = ["SyncDriver", "SyncPrepareRequest", "SyncValidateResponse"]
+
+logger = logging.getLogger("eventsource")
+
+SyncPrepareRequest: TypeAlias = Callable[[ConnectAttempt], "ConnectAttempt | None"]
+SyncValidateResponse: TypeAlias = Callable[[ResponseInfo], object]
+
+#: Seconds ``release()`` from another thread waits for the reading thread to
+#: let go: its blocked read was woken, so it only has its releases left.
+LET_GO_WAIT = 5.0
+
+
+def refuse_awaitable(value: object, what: str) -> None:
+    """Raise ``TypeError`` for a coroutine (or other awaitable) from a callback.
+
+    The blocking client never runs an event loop, so it cannot await one.
+    """
+    if inspect.isawaitable(value):
+        close = getattr(value, "close", None)
+        if close is not None:
+            close()  # no "never awaited" warning on top of the error
+        raise TypeError(
+            f"the blocking EventSource calls {what} without an event loop: "
+            "pass a plain function, not an async one"
+        )
+
+
+class SyncDriver:
+    """Moves one blocking EventSource's bytes: one transport, one connection at a time."""
+
+    __slots__ = (
+        "_busy",
+        "_chunks",
+        "_closed",
+        "_idle",
+        "_interrupter",
+        "_lock",
+        "_owner",
+        "_released",
+        "_response",
+        "_resume_at",
+        "_used",
+        "_wake",
+        "connection",
+        "owns_transport",
+        "prepare_request",
+        "transport",
+        "validate_response",
+    )
+
+    def __init__(
+        self,
+        connection: Connection,
+        transport: SyncTransport,
+        *,
+        owns_transport: bool = True,
+        prepare_request: SyncPrepareRequest | None = None,
+        validate_response: SyncValidateResponse | None = None,
+    ) -> None:
+        self.connection = connection
+        self.transport = transport
+        self.owns_transport = owns_transport
+        self.prepare_request = prepare_request
+        self.validate_response = validate_response
+        self._response: SyncResponse | None = None
+        self._chunks: Iterator[bytes] | None = None
+        self._resume_at: float | None = None  # time.monotonic(): when to reconnect
+        self._closed = False
+        self._wake = threading.Event()  # set by close(): ends the reconnection wait
+        self._interrupter = Interrupter()
+        self._lock = threading.Lock()  # around taking the response to release it
+        self._busy = False
+        self._owner = 0  # the thread in receive() or finish()
+        self._idle = threading.Event()
+        self._idle.set()
+        self._released = False
+        self._used = False
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called."""
+        return self._closed
+
+    @property
+    def unreleased(self) -> bool:
+        """Whether a connection was made and :meth:`release` has not released everything."""
+        return self._used and not self._released
+
+    def receive(self) -> list[Item]:
+        """The next items of the stream, never an empty list; ``[End()]`` once closed.
+
+        Raises:
+            RuntimeError: another thread is already receiving.
+            Exception: what ``prepare_request`` or ``validate_response`` raised
+                (other than an ``EventSourceError``, which fails the stream).
+        """
+        with self._exclusive():
+            while True:
+                if self._closed:
+                    self.connection.close()  # a decision made meanwhile may have reopened it
+                    return [End()]
+                items = self._step()
+                if items and not self._closed:
+                    return items
+
+    def finish(self) -> None:
+        """After an ``End``: release the response.
+
+        Unlike the async driver it does not drain the rest of the body first: a
+        blocking read cannot be bounded in time once the body is being read, and
+        a body left open after a terminal event would hold the caller.
+        """
+        with self._exclusive():
+            self._release_response()
+
+    @contextlib.contextmanager
+    def _exclusive(self) -> Iterator[None]:
+        if self._busy:
+            raise RuntimeError("this EventSource is already being read by another thread")
+        self._busy = True
+        self._owner = threading.get_ident()
+        self._idle.clear()
+        try:
+            yield
+        finally:
+            self._busy = False
+            self._idle.set()
+
+    def close(self) -> None:
+        """No request and no item after this; safe from any thread.
+
+        A read or a reconnection wait in progress in another thread returns at once.
+        """
+        if not self._closed:
+            self._closed = True
+            self.connection.close()
+            self._wake.set()
+            self._interrupter.fire()
+
+    def release(self) -> None:
+        """Close, wait for a reading thread to let go, and release the response and client."""
+        self.close()
+        if self._busy and self._owner != threading.get_ident():
+            self._idle.wait(LET_GO_WAIT)  # its read was woken: releases are all it has left
+        self._release_response()
+        if not self._released:
+            self._released = True
+            if self.owns_transport:
+                self.transport.close()
+
+    # -- the steps --------------------------------------------------------------------
+
+    def _step(self) -> list[Item]:
+        chunks = self._chunks
+        if chunks is None:
+            return self._connect()
+        try:
+            chunk = next(chunks)
+        except StopIteration:
+            logger.debug("stream ended by the server")
+            return self._lost(None)
+        except TransportError as exc:
+            logger.debug("stream failed: %s", exc)
+            return self._lost(exc)
+        return self.connection.receive_data(chunk)  # after an End, see finish()
+
+    def _connect(self) -> list[Item]:
+        if self._resume_at is not None:
+            wait = self._resume_at - time.monotonic()
+            if wait > 0 and self._wake.wait(wait):
+                return []  # closed meanwhile
+            self._resume_at = None
+        connection = self.connection
+        attempt = connection.next_attempt()
+        if self.prepare_request is not None:
+            try:
+                changed = self.prepare_request(attempt)
+            except EventSourceError as exc:  # the hook refuses to connect: fail, send nothing
+                return connection.report_failure(exc)
+            refuse_awaitable(changed, "prepare_request")
+            if changed is not None:
+                attempt = changed
+            if self._closed:  # the hook closed the EventSource: send nothing
+                return []
+        connection.begin_attempt(attempt)
+        while True:
+            request = connection.build_request()
+            logger.debug("connecting to %s", redact_url(request.url))
+            self._used = True
+            try:
+                response = self.transport.open(request, self._interrupter)
+            except TransportError as exc:
+                logger.debug("connection failed: %s", exc)
+                return self._decided(connection.connection_lost(exc))
+            self._response = response  # from here on, any exit releases it
+            if self._closed:
+                return []
+            verdict = connection.receive_response(response.status, response.headers, response.url)
+            if isinstance(verdict, Redirect):
+                logger.debug("redirected (%d) to %s", response.status, redact_url(verdict.url))
+                self._release_response()
+                continue
+            if isinstance(verdict, Open):
+                return self._open(response)
+            items = self._decided(verdict)
+            error = needs_excerpt(verdict)
+            if error is not None:
+                error.body = self._excerpt(response)
+            self._release_response()
+            return items
+
+    def _open(self, response: SyncResponse) -> list[Item]:
+        if self.validate_response is not None:
+            info = ResponseInfo(response.status, response.headers, response.url)
+            try:
+                refuse_awaitable(self.validate_response(info), "validate_response")
+            except EventSourceError as exc:
+                self._release_response()
+                return self.connection.report_failure(exc)
+        logger.debug("open: %s", redact_url(response.url))
+        self._chunks = response.iter_bytes()
+        return self._decided(Open())
+
+    def _lost(self, error: EventSourceError | None) -> list[Item]:
+        if self._closed:  # woken by close(): not a lost connection
+            return []
+        items = self._decided(self.connection.connection_lost(error))
+        self._release_response()
+        return items
+
+    def _decided(self, verdict: Open | Fail | Stop | Reconnect) -> list[Item]:
+        if isinstance(verdict, Reconnect):
+            self._resume_at = time.monotonic() + verdict.delay
+        return self.connection.report(verdict)
+
+    # -- bounded reads of a body we will not parse -------------------------------------
+
+    def _excerpt(self, response: SyncResponse) -> str:
+        """Up to ``BODY_EXCERPT_BYTES`` of an error body, within about ``EXCERPT_WAIT``."""
+        data = bytearray()
+        deadline = time.monotonic() + EXCERPT_WAIT
+        with contextlib.suppress(TransportError):
+            for chunk in response.iter_bytes(read_timeout=EXCERPT_WAIT):
+                data += chunk
+                if len(data) >= BODY_EXCERPT_BYTES or time.monotonic() > deadline:
+                    break
+        return bytes(data[:BODY_EXCERPT_BYTES]).decode("utf-8", "replace")
+
+    def _release_response(self) -> None:
+        with self._lock:
+            response, self._response = self._response, None
+            self._chunks = None
+        if response is not None:
+            response.close()

@@ -1,0 +1,426 @@
+"""A blocking EventSource, for scripts, threads, WSGI views, task queues and notebooks.
+
+The same processing model as :class:`eventsource.EventSource` (parser,
+connection, listener dispatch, errors), moved by blocking calls on an
+``httpx.Client`` (the ``httpx`` extra) instead of an event loop::
+
+    from eventsource.sync import EventSource
+
+    with EventSource(url) as es:
+        for event in es:
+            print(event.data)
+
+It never touches an event loop, so it also works in code that runs inside
+one (a Jupyter cell). ``close()`` is safe from any thread: a ``for`` loop
+blocked in another thread ends at once.
+"""
+
+from __future__ import annotations
+
+import inspect
+import warnings
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+from ._event import ErrorEvent, MessageEvent, ReadyState
+from ._listeners import (
+    BrowserListeners,
+    Listener,
+    ListenerRegistry,
+    listener_failed,
+    listeners_for,
+)
+from ._options import build_connection
+from ._parser import DEFAULT_MAX_EVENT_SIZE
+from ._policy import StatusPolicy
+from ._request import redact_url
+from ._retry import RetryPolicy
+from ._sync_driver import SyncDriver, SyncPrepareRequest, SyncValidateResponse, refuse_awaitable
+from ._transport._sync_base import SyncTransport
+from ._verdicts import End, Item, Predicate
+from .stores import SyncLastEventIdStore
+
+if TYPE_CHECKING:
+    from ._transport._httpx_sync import HttpxTransport
+
+__all__ = ["EventSource", "HttpxTransport"]
+
+#: The extra that brings httpx, as the error messages name it.
+HTTPX_EXTRA = "pip install 'eventsource-client[httpx]'"
+
+
+def __getattr__(name: str) -> Any:
+    if name == "HttpxTransport":
+        return _httpx_module().HttpxTransport
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _httpx_module() -> Any:
+    try:
+        from ._transport import _httpx_sync
+    except ImportError as exc:
+        raise ImportError(
+            f"the blocking EventSource runs on httpx: {HTTPX_EXTRA}", name="httpx"
+        ) from exc
+    return _httpx_sync
+
+
+def _transport(transport: Any) -> tuple[SyncTransport, bool]:
+    """The transport for ``transport=``, and whether we close it."""
+    if transport is None or transport == "httpx":
+        made: SyncTransport = _httpx_module().HttpxTransport()
+        return made, True
+    if isinstance(transport, str):
+        raise ValueError(f"unknown transport {transport!r}: use 'httpx' or HttpxTransport(...)")
+    if not (
+        callable(getattr(transport, "open", None)) and callable(getattr(transport, "close", None))
+    ):
+        raise TypeError(
+            "transport must be 'httpx' or eventsource.sync.HttpxTransport(...), "
+            f"not {transport!r} (the async transports need an event loop)"
+        )
+    return transport, False
+
+
+def _checked_store(store: SyncLastEventIdStore | None) -> SyncLastEventIdStore | None:
+    if store is None:
+        return None
+    for name in ("load", "save"):
+        method = getattr(store, name, None)
+        if not callable(method):
+            raise TypeError(f"last_event_id_store needs a {name}() method: {store!r}")
+        if inspect.iscoroutinefunction(method):
+            raise TypeError(
+                f"the blocking EventSource needs a store with a blocking {name}(), "
+                f"not an async one: {store!r}"
+            )
+    return store
+
+
+class EventSource(BrowserListeners):
+    """A blocking Server-Sent Events client with the browser's API.
+
+    Use it as ``for event in EventSource(url)`` (message events of every type,
+    in stream order), or set ``onmessage``/``addEventListener`` and call
+    ``es.run()``. It behaves as :class:`eventsource.EventSource` does: it
+    reconnects after a network error or the end of the stream, waiting the
+    reconnection time (the server's ``retry:`` wins, with backoff) and sending
+    ``Last-Event-ID``; the status policy, predicates, store and typed errors
+    are the same. Listeners, hooks and the store are plain functions: an
+    ``async def`` one is refused with ``TypeError``.
+
+    Prefer ``with EventSource(url) as es``: leaving the block releases the
+    connection and the client we made. ``close()`` does the same, from any
+    thread; a ``for`` loop blocked in another thread then ends at once.
+
+    Args:
+        url, headers, params, method, body, json, last_event_id, retry,
+        retry_policy, reconnect, read_timeout, connect_timeout, max_event_size,
+        max_redirects, secret_headers, allow_insecure_redirects, status_policy,
+        stop_when, stop_after, error_when, on_comment, raise_listener_errors:
+            As for :class:`eventsource.EventSource`.
+        transport: ``"httpx"`` or ``None`` (an ``httpx.Client`` of ours), or
+            :class:`HttpxTransport` (TLS, proxy, HTTP/2, your own ``httpx.Client``).
+        validate_response: Called with each response that would open the stream
+            (a :class:`~eventsource.ResponseInfo`); raise to refuse it.
+        prepare_request: Called before every connection attempt with a
+            :class:`~eventsource.ConnectAttempt` to change.
+        last_event_id_store: A store with blocking ``load()`` and ``save()``
+            (:class:`eventsource.stores.FileLastEventIdStore`); saved when you come
+            back for the next event and at ``close()``.
+
+    Raises:
+        ValueError, TypeError: as for :class:`eventsource.EventSource`; also
+            ``TypeError`` for an async store or an async transport.
+        ImportError: without the ``httpx`` extra (the message names it).
+    """
+
+    __slots__ = (
+        "__dict__",
+        "__weakref__",
+        "_connection",
+        "_driver",
+        "_handed_id",
+        "_items",
+        "_saved_id",
+        "_store",
+        "listeners",
+    )
+
+    CONNECTING: ClassVar[ReadyState] = ReadyState.CONNECTING
+    OPEN: ClassVar[ReadyState] = ReadyState.OPEN
+    CLOSED: ClassVar[ReadyState] = ReadyState.CLOSED
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        params: Mapping[str, Any] | Iterable[tuple[str, Any]] | None = None,
+        method: str = "GET",
+        body: str | bytes | None = None,
+        json: Any = None,
+        last_event_id: str = "",
+        retry: float = 3.0,
+        retry_policy: RetryPolicy | None = None,
+        reconnect: bool = True,
+        read_timeout: float | None = None,
+        connect_timeout: float | None = 30.0,
+        max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
+        max_redirects: int = 20,
+        secret_headers: Iterable[str] = (),
+        allow_insecure_redirects: bool = False,
+        transport: HttpxTransport | Literal["httpx"] | None = None,
+        status_policy: StatusPolicy | Literal["strict"] | None = None,
+        validate_response: SyncValidateResponse | None = None,
+        prepare_request: SyncPrepareRequest | None = None,
+        stop_when: Predicate | None = None,
+        stop_after: Predicate | None = None,
+        error_when: Predicate | None = None,
+        on_comment: Listener | None = None,
+        last_event_id_store: SyncLastEventIdStore | None = None,
+        raise_listener_errors: bool = False,
+    ) -> None:
+        store = _checked_store(last_event_id_store)
+        stored_id = None
+        if store is not None and not last_event_id:
+            stored_id = store.load()
+            refuse_awaitable(stored_id, "last_event_id_store.load()")
+        connection = build_connection(
+            url,
+            headers=headers,
+            params=params,
+            method=method,
+            body=body,
+            json=json,
+            last_event_id=last_event_id,
+            stored_id=stored_id,
+            retry=retry,
+            retry_policy=retry_policy,
+            reconnect=reconnect,
+            read_timeout=read_timeout,
+            connect_timeout=connect_timeout,
+            max_event_size=max_event_size,
+            max_redirects=max_redirects,
+            secret_headers=secret_headers,
+            allow_insecure_redirects=allow_insecure_redirects,
+            status_policy=status_policy,
+            stop_when=stop_when,
+            stop_after=stop_after,
+            error_when=error_when,
+        )
+        chosen, owned = _transport(transport)
+        self._connection = connection
+        self._driver = SyncDriver(
+            connection,
+            chosen,
+            owns_transport=owned,
+            prepare_request=prepare_request,
+            validate_response=validate_response,
+        )
+        self._items: deque[Item] = deque()  # what the last read said, not handed out yet
+        self._handed_id = self._saved_id = connection.last_event_id
+        self._store = store
+        self.listeners = ListenerRegistry()  # also keeps the on<type> handlers
+        self.listeners.on_comment = on_comment
+        self.listeners.raise_errors = raise_listener_errors
+
+    # -- the browser's attributes -------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        """The URL this EventSource connects to (with ``params`` applied)."""
+        return self._connection.url
+
+    @property
+    def readyState(self) -> ReadyState:
+        """``CONNECTING`` (0), ``OPEN`` (1) or ``CLOSED`` (2)."""
+        return self._connection.state
+
+    ready_state = readyState
+
+    @property
+    def lastEventId(self) -> str:
+        """The last event ID as of the last event handed out: sent as ``Last-Event-ID``."""
+        return self._handed_id
+
+    last_event_id = lastEventId
+
+    withCredentials: ClassVar[bool] = False
+    with_credentials: ClassVar[bool] = False
+
+    @property
+    def reconnection_time(self) -> float:
+        """The current reconnection time in seconds (the server's ``retry:`` wins)."""
+        return self._connection.reconnection_time
+
+    @property
+    def stop_when(self) -> Predicate | None:
+        """End the stream before the event this matches."""
+        return self._connection.stop_when
+
+    @stop_when.setter
+    def stop_when(self, predicate: Predicate | None) -> None:
+        self._connection.stop_when = predicate
+        self._judge_buffered()
+
+    @property
+    def stop_after(self) -> Predicate | None:
+        """End the stream after delivering the event this matches."""
+        return self._connection.stop_after
+
+    @stop_after.setter
+    def stop_after(self, predicate: Predicate | None) -> None:
+        self._connection.stop_after = predicate
+        self._judge_buffered()
+
+    @property
+    def error_when(self) -> Predicate | None:
+        """Raise ``ServerEventError`` for the event this matches."""
+        return self._connection.error_when
+
+    @error_when.setter
+    def error_when(self, predicate: Predicate | None) -> None:
+        self._connection.error_when = predicate
+        self._judge_buffered()
+
+    def _judge_buffered(self) -> None:
+        # A predicate set while a read's events wait here must see them too.
+        items = self._items
+        if items and not self._driver.closed:
+            judged = self._connection.judge(list(items))
+            items.clear()
+            items.extend(judged)
+
+    def close(self) -> None:
+        """Close now, from any thread, and release the connection and the client we made.
+
+        CLOSED at once, no event, callback or request after this; a ``for`` loop
+        or ``run()`` blocked in another thread returns. It takes the last event
+        handed out as handled and saves its ID to the store (leaving a ``with``
+        block by an exception, or ``run()`` by an error, does not).
+        """
+        self._close(save=True)
+
+    def _close(self, *, save: bool) -> None:
+        if save:
+            self._save_last_id()
+        self._driver.close()
+        self._driver.release()
+
+    def __enter__(self) -> EventSource:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._close(save=exc is None)
+
+    # -- iteration ------------------------------------------------------------------
+
+    def __iter__(self) -> EventSource:
+        """Iterate over the message events of every type, in stream order."""
+        return self
+
+    def __next__(self) -> MessageEvent:
+        """The next message event; other items go to their listeners on the way.
+
+        Raises:
+            StopIteration: closed, or the stream ended for good without an error.
+            EventSourceError: the connection failed for good.
+        """
+        if self._store is not None:
+            self._save_last_id()  # the caller is back: it handled the last event
+        items = self._items
+        driver = self._driver
+        while True:
+            if driver.closed:
+                # close() from another thread leaves the items to this one.
+                items.clear()
+                self._handle(End())
+            if items:
+                item = items.popleft()
+                if type(item) is MessageEvent:
+                    self._handed_id = (
+                        item.last_event_id if items else self._connection.last_event_id
+                    )
+                    return item
+                self._handle(item)
+            else:
+                # Every item was handed out: an id-only block after them counts.
+                self._handed_id = self._connection.last_event_id
+                self._save_last_id()
+                try:
+                    items.extend(driver.receive())
+                except Exception:
+                    self._close(save=False)  # a hook raised: the stream is over
+                    raise
+
+    def _handle(self, item: Item) -> None:
+        """Dispatch a non-message item; at ``End``, close and raise or stop."""
+        if type(item) is End:
+            try:
+                self._driver.finish()
+            finally:
+                self._driver.close()
+                self._driver.release()
+            if item.error is not None:
+                raise item.error
+            raise StopIteration
+        if type(item) is ErrorEvent and not item.reconnecting:
+            self._connection.close()  # the stream is over: listeners see CLOSED
+        self._dispatch(item)
+
+    def run(self) -> None:
+        """Dispatch every event to the listeners until the EventSource is closed.
+
+        Returns when closed (also by ``close()`` from another thread or a
+        listener) or after a 204.
+
+        Raises:
+            EventSourceError: the connection failed for good (after ``onerror`` ran).
+        """
+        finished = False
+        try:
+            for event in self:
+                self._dispatch(event)
+            finished = True
+        finally:
+            self._close(save=finished)
+
+    # -- listeners ------------------------------------------------------------------
+
+    def _dispatch(self, item: Item) -> None:
+        listeners, argument = listeners_for(self.listeners, item)
+        for listener in listeners:
+            if self._driver.closed:  # close() in a listener: as in the browser, no more
+                return
+            try:
+                refuse_awaitable(listener(argument), f"the listener {listener!r}")
+            except Exception:
+                listener_failed(listener, argument, reraise=self.listeners.raise_errors)
+
+    # -- the last event ID store ----------------------------------------------------
+
+    def _save_last_id(self) -> None:
+        if self._store is not None:
+            last_id = self.lastEventId
+            if last_id != self._saved_id:
+                self._saved_id = last_id
+                self._store.save(last_id)
+
+    def __del__(self, _warn: Callable[..., None] = warnings.warn) -> None:
+        driver = getattr(self, "_driver", None)
+        if driver is not None and driver.unreleased:
+            _warn(
+                f"unclosed EventSource for {redact_url(self.url)}: use 'with' or 'es.close()'",
+                ResourceWarning,
+                source=self,
+                stacklevel=2,
+            )
+            driver.release()
