@@ -444,3 +444,37 @@ async def test_the_end_waits_for_a_hanging_store_only_so_long(
     finally:
         store.gate.set()
     await eventually(lambda: workers() == [])
+
+
+async def test_a_hook_error_during_an_async_save_is_raised_as_itself_once_saved(
+    combo: Combo, server: LoopbackServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import eventsource._checkpoint
+
+    monkeypatch.setattr(eventsource._checkpoint, "SAVE_INTERVAL", 0.0)  # a save beside each read
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        response = await open_stream(request)
+        await response.write(b"id: 1\ndata: a\n\n")
+        await asyncio.sleep(0.05)
+        await response.write(b"id: 2\n\n")  # an id-only block, then the end
+        await response.write_eof()
+        return response
+
+    def refuse_reconnect(attempt: Any) -> None:
+        if attempt.number > 0:
+            raise ZeroDivisionError("the hook broke")
+
+    server.handle("/", handler)
+    store = AsyncMemoryStore()
+    es = combo.source(
+        server.url("/"), retry=0.01, prepare_request=refuse_reconnect, last_event_id_store=store
+    )
+    got: list[str] = []
+    with anyio.fail_after(LIMIT), pytest.raises(ZeroDivisionError, match="the hook broke"):
+        async for event in es:
+            got.append(event.data)
+    assert got == ["a"]
+    # "2" (the id-only block's) was saved beside the reconnection the hook refused.
+    assert store.saves == ["1", "2"]
+    assert es.readyState is ReadyState.CLOSED
