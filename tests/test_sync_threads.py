@@ -6,15 +6,19 @@ EventSource; what close() does then must not depend on the reader's timing.
 
 from __future__ import annotations
 
+import asyncio
 import threading
+import time
 
+import httpx
 from aiohttp import web
 
-from eventsource.sync import EventSource
+from eventsource import ReadyState
+from eventsource.sync import EventSource, HttpxTransport
 
 from ._fixtures import FAST, LIMIT
 from ._fixtures import server as server
-from ._servers import LoopbackServer, open_stream
+from ._servers import LoopbackServer, client_sockets_to, open_stream
 
 
 class RecordingStore:
@@ -64,3 +68,45 @@ def test_close_from_another_thread_does_not_save_the_id_of_an_event_being_handle
     assert not reader.is_alive()
     assert seen == ["one"]
     assert store.saved == ["1"]  # saved by the reader once it came back
+
+
+def test_close_does_not_shut_down_a_connection_back_in_the_users_pool(
+    server: LoopbackServer,
+) -> None:
+    async def busy(request: web.Request) -> web.Response:
+        return web.Response(status=503, text="busy", headers={"Retry-After": "30"})
+
+    async def slow(request: web.Request) -> web.Response:
+        await asyncio.sleep(0.3)
+        return web.Response(text="slow answer")
+
+    server.handle("/", busy)
+    server.handle("/slow", slow)
+    outcome: list[object] = []
+    with httpx.Client() as users:
+        es = EventSource(server.url("/"), transport=HttpxTransport(client=users))
+        reader = threading.Thread(target=lambda: list(es))
+        reader.start()
+        deadline = time.monotonic() + LIMIT
+        while es.readyState is not ReadyState.CONNECTING or not server.requests:
+            assert time.monotonic() < deadline
+            time.sleep(0.005)
+        time.sleep(0.05)  # the 503's body was read: its connection went back to the pool
+
+        def other_request() -> None:  # the user's own request on the same client
+            try:
+                outcome.append(users.get(server.url("/slow")).text)
+            except httpx.HTTPError as exc:
+                outcome.append(exc)
+
+        other = threading.Thread(target=other_request)
+        other.start()
+        while len(server.requests) < 2:
+            assert time.monotonic() < deadline
+            time.sleep(0.005)
+        assert client_sockets_to(server.port) == 1  # the pooled connection was reused
+        es.close()  # ends our reconnection wait; the user's request is none of ours
+        reader.join(LIMIT)
+        other.join(LIMIT)
+    assert not reader.is_alive()
+    assert outcome == ["slow answer"]

@@ -57,6 +57,7 @@ class SyncHttpxResponse:
     def __init__(self, response: httpx.Response, interrupter: Interrupter | None = None) -> None:
         self._response = response
         self._headers = header_pairs(response.headers)
+        self._interrupter = interrupter
         if interrupter is not None:  # a pooled connection made no connect_tcp trace
             stream = response.extensions.get("network_stream")
             if stream is not None:
@@ -97,6 +98,10 @@ class SyncHttpxResponse:
 
     def close(self) -> None:
         """Close the response and release its connection; safe to call twice."""
+        if self._interrupter is not None:
+            # A connection read to its end goes back to the client's pool, where a
+            # request of someone else's may take it: close() must not shut it then.
+            self._interrupter.forget()
         with contextlib.suppress(Exception):  # a connection shut by close() may complain
             self._response.close()
 
