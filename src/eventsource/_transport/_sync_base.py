@@ -47,8 +47,10 @@ class Interrupter:
                 _shut(sock)
 
     def forget(self) -> None:
-        """Shut no socket down: the one in use is shared (an HTTP/2 connection of your
-        client), or its response was released and its connection may be back in the pool.
+        """Shut no socket down: it is shared, or back in the pool for anyone's request.
+
+        An HTTP/2 connection of your client carries other streams; a released
+        response's connection may be handed to another request of your client.
         """
         with self._lock:
             self._socket = None
