@@ -7,6 +7,7 @@ EventSource; what close() does then must not depend on the reader's timing.
 from __future__ import annotations
 
 import asyncio
+import math
 import threading
 import time
 
@@ -110,3 +111,36 @@ def test_close_does_not_shut_down_a_connection_back_in_the_users_pool(
         other.join(LIMIT)
     assert not reader.is_alive()
     assert outcome == ["slow answer"]
+
+
+def test_a_wait_for_ever_is_a_wait_that_close_from_another_thread_ends(
+    server: LoopbackServer,
+) -> None:
+    async def busy(request: web.Request) -> web.Response:
+        return web.Response(status=503, text="busy")
+
+    server.handle("/", busy)
+    # A status policy may answer any number of seconds; math.inf waits for ever.
+    es = EventSource(server.url("/"), status_policy=lambda info: math.inf)
+    errors: list[BaseException] = []
+
+    def consume() -> None:
+        try:
+            list(es)
+        except BaseException as exc:  # the test looks at it
+            errors.append(exc)
+
+    reader = threading.Thread(target=consume)
+    reader.start()
+    deadline = time.monotonic() + LIMIT
+    while reader.is_alive() and es.readyState is not ReadyState.CONNECTING:
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
+    time.sleep(0.1)  # the reader is in the reconnection wait
+    assert errors == []
+    assert reader.is_alive()
+    es.close()
+    reader.join(LIMIT)
+    assert not reader.is_alive()
+    assert errors == []
+    assert len(server.requests) == 1
