@@ -144,3 +144,34 @@ def test_a_wait_for_ever_is_a_wait_that_close_from_another_thread_ends(
     assert not reader.is_alive()
     assert errors == []
     assert len(server.requests) == 1
+
+
+def test_close_ends_a_wait_for_headers_on_a_connection_reused_from_our_pool(
+    server: LoopbackServer,
+) -> None:
+    count = 0
+
+    async def busy_then_stall(request: web.Request) -> web.Response:
+        nonlocal count
+        count += 1
+        if count == 1:  # read to its end: the connection goes back to the pool
+            return web.Response(status=503, text="busy")
+        await server.wait_gate("never")
+        return web.Response(status=503, text="never sent")  # pragma: no cover
+
+    server.handle("/", busy_then_stall)
+    es = EventSource(server.url("/"), **FAST)
+    reader = threading.Thread(target=lambda: list(es))
+    reader.start()
+    deadline = time.monotonic() + LIMIT
+    while len(server.requests) < 2:
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
+    time.sleep(0.05)  # the reader waits for the second response's headers
+    assert client_sockets_to(server.port) == 1  # on the connection of the first one
+    start = time.monotonic()
+    es.close()
+    reader.join(LIMIT)
+    assert time.monotonic() - start < 1.0
+    assert not reader.is_alive()
+    assert client_sockets_to(server.port) == 0
