@@ -16,10 +16,11 @@ from aiohttp import web
 
 from eventsource import ReadyState
 from eventsource.sync import EventSource, HttpxTransport
+from eventsource.testing import Event
 
 from ._fixtures import FAST, LIMIT
 from ._fixtures import server as server
-from ._servers import LoopbackServer, client_sockets_to, open_stream
+from ._servers import LoopbackServer, client_sockets_to, open_fd_count, open_stream
 
 
 class RecordingStore:
@@ -175,3 +176,17 @@ def test_close_ends_a_wait_for_headers_on_a_connection_reused_from_our_pool(
     assert time.monotonic() - start < 1.0
     assert not reader.is_alive()
     assert client_sockets_to(server.port) == 0
+
+
+def test_a_transport_object_without_a_client_of_yours_is_closed_with_the_eventsource(
+    server: LoopbackServer,
+) -> None:
+    server.server.route("/", Event(data="a"))  # a scripted response keeps the connection
+    # TLS or proxy options go on a transport object: its client is ours to close.
+    fds = open_fd_count()
+    transport = HttpxTransport()
+    with EventSource(server.url("/"), reconnect=False, transport=transport) as es:
+        assert [event.data for event in es] == ["a"]
+    # The body was read to its end, so its connection went back to the client's pool:
+    # the client must be closed for its socket to be.
+    assert open_fd_count() <= fds

@@ -82,7 +82,9 @@ def _transport(transport: Any) -> tuple[SyncTransport, bool]:
             "transport must be 'httpx' or eventsource.sync.HttpxTransport(...), "
             f"not {transport!r} (the async transports need an event loop)"
         )
-    return transport, False
+    # Closed with the EventSource too: it closes the client it made (TLS or proxy
+    # options), never one you passed it.
+    return transport, True
 
 
 def _checked_store(store: LastEventIdStore | None) -> LastEventIdStore | None:
