@@ -132,7 +132,7 @@ class EventSource(BrowserListeners):
             :class:`~eventsource.ConnectAttempt` to change.
         last_event_id_store: A store with blocking ``load()`` and ``save()``
             (:class:`eventsource.stores.FileLastEventIdStore`); saved when you come
-            back for the next event and at ``close()``.
+            back for the next event and at ``close()`` in the reading thread.
 
     Raises:
         ValueError, TypeError: as for :class:`eventsource.EventSource`; also
