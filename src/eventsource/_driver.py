@@ -151,6 +151,13 @@ class Driver:
                     self.connection.interrupted()
                     with anyio.CancelScope(shield=True):
                         await self._release_response()
+                if self._backlog is not None:
+                    # The rest of a big read: decoding it awaits nothing, so it needs
+                    # no cancel scope (a scope per slice cost 15% on large events).
+                    sliced = self._feed_slice()
+                    if sliced:
+                        return sliced
+                    continue
                 items: list[Item] = []
                 with anyio.CancelScope() as scope:
                     self._scope = scope
@@ -246,8 +253,6 @@ class Driver:
         chunks = self._chunks
         if chunks is None:
             return await self._connect()
-        if self._backlog is not None:
-            return self._feed_slice()  # awaits nothing: no cancellation inside
         try:
             chunk = await chunks.__anext__()
         except StopAsyncIteration:
