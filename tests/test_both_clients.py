@@ -8,6 +8,7 @@ driver: the behaviour belongs to the shared processing model.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from aiohttp import web
@@ -299,3 +300,12 @@ def test_prepare_request_refusing_fails_the_stream_with_nothing_sent(
     outcome = client.collect(server.url("/stream"), 1, prepare_request=prepare, **FAST)
     assert isinstance(outcome.error, EventSourceError)
     assert server.requests == []
+
+
+def test_timeouts_of_math_inf_mean_no_timeout(client: Client, server: LoopbackServer) -> None:
+    server.handle("/", answers(b"data: a\n\n"))
+    outcome = client.collect(
+        server.url("/"), 1, read_timeout=math.inf, connect_timeout=math.inf, **FAST
+    )
+    assert outcome.data == ["a"]
+    assert outcome.error is None

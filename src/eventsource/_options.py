@@ -7,6 +7,7 @@ them and builds the processing model from them. No I/O and no async library.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
@@ -76,8 +77,8 @@ def build_connection(
         max_redirects=max_redirects,
         secret_headers=secret_headers,
         allow_insecure_redirects=allow_insecure_redirects,
-        connect_timeout=connect_timeout,
-        read_timeout=read_timeout,
+        connect_timeout=_limit(connect_timeout),
+        read_timeout=_limit(read_timeout),
         reconnect=reconnect,
         status_policy=status_policy,
     )
@@ -85,3 +86,14 @@ def build_connection(
     connection.stop_after = stop_after
     connection.error_when = error_when
     return connection
+
+
+def _limit(timeout: float | None) -> float | None:
+    """A timeout in seconds, or ``None`` for none: also for ``math.inf`` and the like.
+
+    Past ``threading.TIMEOUT_MAX`` (about 292 years) the socket and timer calls
+    of the transports raise ``OverflowError``; such a wait is no timeout at all.
+    """
+    if timeout is not None and timeout >= threading.TIMEOUT_MAX:
+        return None
+    return timeout

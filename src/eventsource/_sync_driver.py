@@ -199,7 +199,10 @@ class SyncDriver:
     def _connect(self) -> list[Item]:
         if self._resume_at is not None:
             wait = self._resume_at - time.monotonic()
-            if wait > 0 and self._wake.wait(wait):
+            # Past TIMEOUT_MAX (math.inf: a delay that waits for ever) Event.wait
+            # raises OverflowError: wait with no timeout, until close() wakes it.
+            timeout = wait if wait < threading.TIMEOUT_MAX else None
+            if wait > 0 and self._wake.wait(timeout):
                 return []  # closed meanwhile
             self._resume_at = None
         connection = self.connection

@@ -18,6 +18,7 @@ blocked in another thread ends at once.
 from __future__ import annotations
 
 import inspect
+import threading
 import warnings
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
@@ -81,7 +82,9 @@ def _transport(transport: Any) -> tuple[SyncTransport, bool]:
             "transport must be 'httpx' or eventsource.sync.HttpxTransport(...), "
             f"not {transport!r} (the async transports need an event loop)"
         )
-    return transport, False
+    # Closed with the EventSource too: it closes the client it made (TLS or proxy
+    # options), never one you passed it.
+    return transport, True
 
 
 def _checked_store(store: SyncLastEventIdStore | None) -> SyncLastEventIdStore | None:
@@ -129,7 +132,7 @@ class EventSource(BrowserListeners):
             :class:`~eventsource.ConnectAttempt` to change.
         last_event_id_store: A store with blocking ``load()`` and ``save()``
             (:class:`eventsource.stores.FileLastEventIdStore`); saved when you come
-            back for the next event and at ``close()``.
+            back for the next event and at ``close()`` in the reading thread.
 
     Raises:
         ValueError, TypeError: as for :class:`eventsource.EventSource`; also
@@ -144,6 +147,7 @@ class EventSource(BrowserListeners):
         "_driver",
         "_handed_id",
         "_items",
+        "_reader",
         "_saved_id",
         "_store",
         "listeners",
@@ -223,6 +227,7 @@ class EventSource(BrowserListeners):
         self._items: deque[Item] = deque()  # what the last read said, not handed out yet
         self._handed_id = self._saved_id = connection.last_event_id
         self._store = store
+        self._reader = 0  # threading.get_ident() of the thread that iterates
         self.listeners = ListenerRegistry()  # also keeps the on<type> handlers
         self.listeners.on_comment = on_comment
         self.listeners.raise_errors = raise_listener_errors
@@ -300,12 +305,15 @@ class EventSource(BrowserListeners):
         CLOSED at once, no event, callback or request after this; a ``for`` loop
         or ``run()`` blocked in another thread returns. It takes the last event
         handed out as handled and saves its ID to the store (leaving a ``with``
-        block by an exception, or ``run()`` by an error, does not).
+        block by an exception, or ``run()`` by an error, does not). From another
+        thread it saves nothing: the reading thread may still be handling that
+        event, and saves its ID when it comes back for the next one.
         """
         self._close(save=True)
 
     def _close(self, *, save: bool) -> None:
-        if save:
+        if save and self._reader in (0, threading.get_ident()):
+            # Only the reading thread knows that it handled what it was handed.
             self._save_last_id()
         self._driver.close()
         self._driver.release()
@@ -334,6 +342,7 @@ class EventSource(BrowserListeners):
             StopIteration: closed, or the stream ended for good without an error.
             EventSourceError: the connection failed for good.
         """
+        self._reader = threading.get_ident()
         if self._store is not None:
             self._save_last_id()  # the caller is back: it handled the last event
         items = self._items

@@ -54,9 +54,18 @@ class _SyncChunks(Iterator[bytes]):
 class SyncHttpxResponse:
     """A streamed ``httpx.Response`` of a blocking client, read with ``iter_bytes()``."""
 
-    def __init__(self, response: httpx.Response, interrupter: Interrupter | None = None) -> None:
+    def __init__(
+        self,
+        response: httpx.Response,
+        interrupter: Interrupter | None = None,
+        *,
+        shared_pool: bool = False,
+    ) -> None:
         self._response = response
         self._headers = header_pairs(response.headers)
+        # Your client's pool may hand this connection to a request of yours once
+        # released; our own client's only to our next attempt, which close() wakes.
+        self._forget = interrupter.forget if interrupter is not None and shared_pool else None
         if interrupter is not None:  # a pooled connection made no connect_tcp trace
             stream = response.extensions.get("network_stream")
             if stream is not None:
@@ -97,6 +106,8 @@ class SyncHttpxResponse:
 
     def close(self) -> None:
         """Close the response and release its connection; safe to call twice."""
+        if self._forget is not None:
+            self._forget()  # read to its end, it may be back in your client's pool
         with contextlib.suppress(Exception):  # a connection shut by close() may complain
             self._response.close()
 
@@ -210,7 +221,7 @@ class HttpxTransport:
             # shut it down; it then ends a blocked read at the next byte or timeout.
             interrupter.forget()
             return SyncHttpxResponse(response)
-        return SyncHttpxResponse(response, interrupter)
+        return SyncHttpxResponse(response, interrupter, shared_pool=not self._owns_client)
 
     def close(self) -> None:
         """Close the client if we made it; a client the user passed stays open."""

@@ -43,22 +43,24 @@ class Interrupter:
             return
         with self._lock:
             self._socket = sock
-            fired = self._fired
-        if fired:
-            _shut(sock)
+            if self._fired:
+                _shut(sock)
 
     def forget(self) -> None:
-        """Shut no socket down: the one in use is shared (an HTTP/2 connection of your client)."""
+        """Shut no socket down: it is shared, or back in the pool for anyone's request.
+
+        An HTTP/2 connection of your client carries other streams; a released
+        response's connection may be handed to another request of your client.
+        """
         with self._lock:
             self._socket = None
 
     def fire(self) -> None:
         """Wake the blocked read (or connection attempt past TCP) with an end of stream."""
-        with self._lock:
+        with self._lock:  # held while shutting: forget() returns after it, never during
             self._fired = True
-            sock = self._socket
-        if sock is not None:
-            _shut(sock)
+            if self._socket is not None:
+                _shut(self._socket)
 
 
 def _shut(sock: socket.socket) -> None:

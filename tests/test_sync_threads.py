@@ -1,0 +1,195 @@
+"""The blocking client with more than one thread: close() while another thread reads.
+
+The reading thread may be handling an event when another thread closes the
+EventSource; what close() does then must not depend on the reader's timing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import threading
+import time
+
+import httpx
+from aiohttp import web
+
+from eventsource import ReadyState
+from eventsource.sync import EventSource, HttpxTransport
+from eventsource.testing import Event
+
+from ._fixtures import FAST, LIMIT
+from ._fixtures import server as server
+from ._servers import LoopbackServer, client_sockets_to, open_fd_count, open_stream
+
+
+class RecordingStore:
+    """A blocking last-event-id store that keeps every ID saved, in order."""
+
+    def __init__(self) -> None:
+        self.saved: list[str] = []
+
+    def load(self) -> str | None:
+        return None
+
+    def save(self, last_event_id: str) -> None:
+        self.saved.append(last_event_id)
+
+
+def test_close_from_another_thread_does_not_save_the_id_of_an_event_being_handled(
+    server: LoopbackServer,
+) -> None:
+    async def one_then_silence(request: web.Request) -> web.StreamResponse:
+        response = await open_stream(request)
+        await response.write(b"id: 1\ndata: one\n\n")
+        await server.wait_gate("never")
+        return response
+
+    server.handle("/", one_then_silence)
+    store = RecordingStore()
+    es = EventSource(server.url("/"), last_event_id_store=store, **FAST)
+    handling = threading.Event()
+    handled = threading.Event()
+    seen: list[str] = []
+
+    def consume() -> None:
+        for event in es:
+            seen.append(event.data)
+            handling.set()
+            handled.wait(LIMIT)  # the handler of event 1 is still running
+
+    reader = threading.Thread(target=consume)
+    reader.start()
+    try:
+        assert handling.wait(LIMIT)
+        es.close()  # from this thread, while the reader handles event 1
+        assert store.saved == []  # event 1 is not handled yet: a crash now must resend it
+    finally:
+        handled.set()
+        reader.join(LIMIT)
+    assert not reader.is_alive()
+    assert seen == ["one"]
+    assert store.saved == ["1"]  # saved by the reader once it came back
+
+
+def test_close_does_not_shut_down_a_connection_back_in_the_users_pool(
+    server: LoopbackServer,
+) -> None:
+    async def busy(request: web.Request) -> web.Response:
+        return web.Response(status=503, text="busy", headers={"Retry-After": "30"})
+
+    async def slow(request: web.Request) -> web.Response:
+        await asyncio.sleep(0.3)
+        return web.Response(text="slow answer")
+
+    server.handle("/", busy)
+    server.handle("/slow", slow)
+    outcome: list[object] = []
+    with httpx.Client() as users:
+        es = EventSource(server.url("/"), transport=HttpxTransport(client=users))
+        reader = threading.Thread(target=lambda: list(es))
+        reader.start()
+        deadline = time.monotonic() + LIMIT
+        while es.readyState is not ReadyState.CONNECTING or not server.requests:
+            assert time.monotonic() < deadline
+            time.sleep(0.005)
+        time.sleep(0.05)  # the 503's body was read: its connection went back to the pool
+
+        def other_request() -> None:  # the user's own request on the same client
+            try:
+                outcome.append(users.get(server.url("/slow")).text)
+            except httpx.HTTPError as exc:
+                outcome.append(exc)
+
+        other = threading.Thread(target=other_request)
+        other.start()
+        while len(server.requests) < 2:
+            assert time.monotonic() < deadline
+            time.sleep(0.005)
+        assert client_sockets_to(server.port) == 1  # the pooled connection was reused
+        es.close()  # ends our reconnection wait; the user's request is none of ours
+        reader.join(LIMIT)
+        other.join(LIMIT)
+    assert not reader.is_alive()
+    assert outcome == ["slow answer"]
+
+
+def test_a_wait_for_ever_is_a_wait_that_close_from_another_thread_ends(
+    server: LoopbackServer,
+) -> None:
+    async def busy(request: web.Request) -> web.Response:
+        return web.Response(status=503, text="busy")
+
+    server.handle("/", busy)
+    # A status policy may answer any number of seconds; math.inf waits for ever.
+    es = EventSource(server.url("/"), status_policy=lambda info: math.inf)
+    errors: list[BaseException] = []
+
+    def consume() -> None:
+        try:
+            list(es)
+        except BaseException as exc:  # the test looks at it
+            errors.append(exc)
+
+    reader = threading.Thread(target=consume)
+    reader.start()
+    deadline = time.monotonic() + LIMIT
+    while reader.is_alive() and es.readyState is not ReadyState.CONNECTING:
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
+    time.sleep(0.1)  # the reader is in the reconnection wait
+    assert errors == []
+    assert reader.is_alive()
+    es.close()
+    reader.join(LIMIT)
+    assert not reader.is_alive()
+    assert errors == []
+    assert len(server.requests) == 1
+
+
+def test_close_ends_a_wait_for_headers_on_a_connection_reused_from_our_pool(
+    server: LoopbackServer,
+) -> None:
+    count = 0
+
+    async def busy_then_stall(request: web.Request) -> web.Response:
+        nonlocal count
+        count += 1
+        if count == 1:  # read to its end: the connection goes back to the pool
+            return web.Response(status=503, text="busy")
+        await server.wait_gate("never")
+        return web.Response(status=503, text="never sent")  # pragma: no cover
+
+    server.handle("/", busy_then_stall)
+    es = EventSource(server.url("/"), **FAST)
+    reader = threading.Thread(target=lambda: list(es))
+    reader.start()
+    deadline = time.monotonic() + LIMIT
+    while len(server.requests) < 2:
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
+    time.sleep(0.05)  # the reader waits for the second response's headers
+    assert client_sockets_to(server.port) == 1  # on the connection of the first one
+    start = time.monotonic()
+    es.close()
+    reader.join(LIMIT)
+    assert time.monotonic() - start < 1.0
+    assert not reader.is_alive()
+    assert client_sockets_to(server.port) == 0
+
+
+def test_a_transport_object_without_a_client_of_yours_is_closed_with_the_eventsource(
+    server: LoopbackServer,
+) -> None:
+    server.server.route("/", Event(data="a"))  # a scripted response keeps the connection
+    # TLS or proxy options go on a transport object: its client is ours to close.
+    fds = open_fd_count()
+    transport = HttpxTransport()
+    with EventSource(server.url("/"), reconnect=False, transport=transport) as es:
+        assert [event.data for event in es] == ["a"]
+    # The body was read to its end, so its connection went back to the client's pool:
+    # the client must be closed for its socket to be (the server's end closes after it).
+    deadline = time.monotonic() + 2.0
+    while open_fd_count() > fds and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert open_fd_count() <= fds
