@@ -478,3 +478,31 @@ async def test_a_hook_error_during_an_async_save_is_raised_as_itself_once_saved(
     # "2" (the id-only block's) was saved beside the reconnection the hook refused.
     assert store.saves == ["1", "2"]
     assert es.readyState is ReadyState.CLOSED
+
+
+async def test_aclose_from_another_task_saves_no_id_of_an_event_still_being_handled(
+    combo: Combo, server: LoopbackServer
+) -> None:
+    # The reading task holds event "2" when another task closes: "2" is not
+    # handled yet, so aclose() saves "1" (what the reader came back for); once
+    # the reader comes back, its iteration ends and saves "2".
+    server.handle("/two", lambda request: sse(request, numbered(1, 2)))
+    store = AsyncMemoryStore()
+    es = combo.source(server.url("/two"), last_event_id_store=store)
+    holding = anyio.Event()
+    release = anyio.Event()
+
+    async def read() -> None:
+        async for event in es:
+            if event.data == "2":
+                holding.set()
+                await release.wait()  # still handling "2"
+
+    with anyio.fail_after(LIMIT):
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(read)
+            await holding.wait()
+            await es.aclose()
+            assert store.value == "1"
+            release.set()
+    assert store.value == "2"

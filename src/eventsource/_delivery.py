@@ -135,6 +135,19 @@ class Delivery:
             self.handed_id = last if items else self._connection.last_event_id
             return batch
 
+    def handled_id(self) -> str:
+        """The last event ID that counts as handled when this task closes the stream.
+
+        The last event handed out counts when the task closing is the one that
+        read it (or none read yet); from another task, only the events the
+        reading task came back for count (it may still be handling the last).
+        """
+        store = self.store
+        reader = self._driver.reader
+        if store is not None and reader and reader != anyio.get_current_task().id:
+            return store.commits.handled
+        return self.handed_id
+
     def close(self) -> None:
         """Close the stream now (``EventSource.close``): nothing more is handed out."""
         self._driver.close()

@@ -126,6 +126,11 @@ class Driver:
         return self._busy
 
     @property
+    def reader(self) -> int:
+        """The id of the task that last read (``receive()`` or ``finish()``), 0 if none."""
+        return self._owner
+
+    @property
     def unreleased(self) -> bool:
         """Whether a connection was made and ``aclose()`` has not released everything."""
         return self._used and not self._released

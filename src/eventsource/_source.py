@@ -308,7 +308,9 @@ class EventSource(BrowserListeners):
 
         Safe from any task, also while another task iterates. It takes the last
         event handed out as handled, and waits until its ID is saved to the
-        store; leaving an ``async with`` block by an exception, or ``run()`` by a
+        store; from another task than the one iterating, only the events that
+        task came back for count (it may still be handling the last one).
+        Leaving an ``async with`` block by an exception, or ``run()`` by a
         cancellation or an error, waits for a save in flight but saves nothing
         new (that event comes again after a restart). ``close()`` waits for
         nothing: a save in flight goes on.
@@ -319,7 +321,7 @@ class EventSource(BrowserListeners):
         await self._aclose(save=True)
 
     async def _aclose(self, *, save: bool) -> None:
-        handled = self.lastEventId if save else None
+        handled = self._delivery.handled_id() if save else None
         self.close()
         await self._driver.aclose()  # shielded: a half-done cleanup would leak
         store = self._delivery.store
