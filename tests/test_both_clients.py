@@ -8,6 +8,7 @@ driver: the behaviour belongs to the shared processing model.
 
 from __future__ import annotations
 
+import asyncio
 import math
 from typing import Any
 
@@ -309,3 +310,24 @@ def test_timeouts_of_math_inf_mean_no_timeout(client: Client, server: LoopbackSe
     )
     assert outcome.data == ["a"]
     assert outcome.error is None
+
+
+def test_a_server_that_never_answers_is_retried_after_connect_timeout(
+    client: Client, server: LoopbackServer
+) -> None:
+    # It accepts the connection and sends no response headers: connect_timeout
+    # bounds that wait as well, and the next attempt gets the stream.
+    attempts = 0
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        nonlocal attempts
+        attempts += 1
+        if attempts == 1:
+            await asyncio.sleep(60)  # never answers (cancelled when the server stops)
+        return await sse(request, b"data: a\n\n")
+
+    server.handle("/", handler)
+    outcome = client.collect(server.url("/"), 1, connect_timeout=0.3, **FAST)
+    assert outcome.data == ["a"]
+    assert outcome.error is None
+    assert len(server.requests) == 2

@@ -191,7 +191,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--connect-timeout",
         type=_positive_float,
         metavar="SECONDS",
-        help="give up a connection attempt (and retry) after this long (default: no limit)",
+        help="give up a connection attempt that has no response by then, and retry (default: 30)",
     )
     stream.add_argument(
         "--retry",
@@ -290,10 +290,11 @@ def make_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> C
         "last_event_id": args.last_event_id,
         "retry": args.retry,
         "read_timeout": args.timeout,
-        "connect_timeout": args.connect_timeout,
         "reconnect": not args.no_reconnect,
         "transport": args.transport,
     }
+    if args.connect_timeout is not None:  # else the library's default
+        options["connect_timeout"] = args.connect_timeout
     if args.until_data:
         options["stop_when"] = _data_in(frozenset(args.until_data))
     if args.until_event:

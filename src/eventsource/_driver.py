@@ -308,7 +308,17 @@ class Driver:
             logger.debug("connecting to %s", redact_url(request.url))
             self._used = True
             try:
-                response = await transport.open(request)
+                # A server that accepts and never answers is retried, not waited on
+                # for ever: the transport bounds connecting by connect_timeout, and
+                # this the whole wait for the headers by twice it (so a connect that
+                # times out is reported by the transport, as not sent).
+                with anyio.fail_after(_twice(request.connect_timeout)):
+                    response = await transport.open(request)
+            except TimeoutError:
+                waited = request.connect_timeout
+                lost = TransportError(f"no response within connect_timeout ({waited:g} s)")
+                logger.debug("connection failed: %s", lost)
+                return self._decided(connection.connection_lost(lost))
             except TransportError as exc:
                 logger.debug("connection failed: %s", exc)
                 return self._decided(connection.connection_lost(exc))
@@ -376,3 +386,7 @@ class Driver:
             await close_chunks()
         if response is not None:
             await response.aclose()
+
+
+def _twice(seconds: float | None) -> float | None:
+    return None if seconds is None else 2 * seconds

@@ -63,8 +63,10 @@ class EventSource(BrowserListeners):
             ends iteration normally and a network error raises; nothing reconnects.
         read_timeout: Seconds without a byte (comments count) after which the connection is
             treated as dead and reconnected; ``None`` waits forever, as browsers do.
-        connect_timeout: Seconds to open the connection (TCP, TLS, a pool slot); ``None``
-            waits forever. Waiting for the response headers counts as reading.
+        connect_timeout: Seconds to open the connection (TCP, TLS, a pool slot), and
+            again to get the response headers after it; then the attempt fails
+            (``ConnectError``, or ``TransportError`` once the request may have
+            been sent) and is retried. ``None`` waits forever.
         max_event_size: Bound in bytes on one line or one event's data (``ProtocolError``).
         max_redirects: How many redirects one connection attempt may follow.
         secret_headers: More header names that, like ``Authorization`` and ``Cookie``, are

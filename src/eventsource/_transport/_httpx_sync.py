@@ -184,6 +184,8 @@ class HttpxTransport:
         Raises:
             ReadTimeout: the response headers did not arrive within ``read_timeout``.
             ConnectError: no connection could be made, so the request was not sent.
+            TransportError: the response headers did not arrive within
+                ``connect_timeout`` (when it is the shorter); the request may have run.
             TransportError: the request could not be sent or answered.
         """
         client = self._client
@@ -200,8 +202,15 @@ class HttpxTransport:
                 if get_extra_info is not None:
                     interrupter.watch(get_extra_info("socket"))
 
+        http_request = build_request(client, request, {"trace": trace})
+        # connect_timeout bounds the wait for the response headers too, after
+        # connecting (as in the async client): the headers' reads get the shorter
+        # of the two timeouts, the body's the read timeout. httpcore reads this
+        # dict, the request's own, at the headers and again when the body starts.
+        timeouts = http_request.extensions["timeout"]
+        header_wait = _shorter(request.connect_timeout, request.read_timeout)
+        timeouts["read"] = header_wait
         try:
-            http_request = build_request(client, request, {"trace": trace})
             response = client.send(
                 http_request,
                 stream=True,
@@ -211,11 +220,16 @@ class HttpxTransport:
         except RedirectHandedBack as handed_back:
             return SyncHttpxResponse(handed_back.response)
         except httpx.ReadTimeout as exc:
+            if header_wait != request.read_timeout:
+                waited = f"no response within connect_timeout ({header_wait:g} s)"
+                raise TransportError(waited) from exc
             raise ReadTimeout("no response received within read_timeout") from exc
         except _CONNECT_FAILURES as exc:
             raise ConnectError(_connect_failure(request.url, exc)) from exc
         except _FAILURES as exc:
             raise TransportError(described("request failed", exc)) from exc
+        finally:
+            timeouts["read"] = request.read_timeout
         if response.http_version != "HTTP/1.1" and not self._owns_client:
             # Your client's HTTP/2 connection carries other streams: close() must not
             # shut it down; it then ends a blocked read at the next byte or timeout.
@@ -230,3 +244,10 @@ class HttpxTransport:
         client, self._client = self._client, None
         if client is not None:
             client.close()
+
+
+def _shorter(first: float | None, second: float | None) -> float | None:
+    """The shorter of two timeouts in seconds, where ``None`` is no limit."""
+    if first is None:
+        return second
+    return first if second is None else min(first, second)
