@@ -406,6 +406,55 @@ def test_a_url_no_request_could_be_made_to_is_refused_at_construction(
     assert "s3cr3t" not in str(info.value)
 
 
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        (
+            "localhost:8000/stream",
+            "URL has the scheme 'localhost', not http or https: 'localhost:8000/stream'; "
+            "did you mean 'http://localhost:8000/stream'?",
+        ),
+        (
+            "127.0.0.1:8000/stream",
+            "URL is not absolute (no http or https scheme): '127.0.0.1:8000/stream'; "
+            "did you mean 'http://127.0.0.1:8000/stream'?",
+        ),
+        ("h.test/x?token=s3cr3t", "did you mean 'http://h.test/x'?"),
+        ("localhost/stream", "did you mean 'http://localhost/stream'?"),
+        ("[::1]:8000/x", "did you mean 'http://[::1]:8000/x'?"),
+    ],
+)
+def test_a_url_without_a_scheme_that_looks_like_host_and_path_gets_a_hint(
+    url: str, message: str
+) -> None:
+    # The CLI takes these forms (http:// assumed); the library refuses them,
+    # and says which URL was probably meant.
+    with pytest.raises(ValueError, match=re.escape(message)) as info:
+        EventSource(url)
+    assert "s3cr3t" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/stream",  # a path: no host to guess
+        "stream",  # one word: a path as likely as a host
+        "mailto:a@h.test",  # another scheme
+        "ftp://h.test/x",
+        "localhost:99999/stream",  # the guess would be refused too
+    ],
+)
+def test_no_hint_is_given_where_no_http_url_is_a_likely_guess(url: str) -> None:
+    with pytest.raises(ValueError, match=r"^URL ") as info:
+        EventSource(url)
+    assert "did you mean" not in str(info.value)
+
+
+def test_a_proxy_url_without_a_scheme_gets_the_same_hint() -> None:
+    with pytest.raises(ValueError, match=re.escape("did you mean 'http://proxy.test:3128'?")):
+        check_url("proxy.test:3128", what="proxy URL")
+
+
 def test_params_that_make_the_url_too_long_for_httpx_are_refused_at_construction() -> None:
     with pytest.raises(ValueError, match="URL is longer than 65,536 characters"):
         EventSource("http://127.0.0.1:9/", params={"q": "a" * 65_536})

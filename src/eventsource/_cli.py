@@ -38,7 +38,7 @@ EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 EXAMPLES = """\
 examples:
   eventsource http://127.0.0.1:8000/stream
-  eventsource localhost:8000/stream --event chat -n 10
+  eventsource localhost:8000/stream --event message -n 10
   eventsource https://api.example/v1/stream -H "Authorization: Bearer $TOKEN" -v
   eventsource https://llm.internal/v1/chat/completions --no-reconnect \\
       --until-data '[DONE]' --json '{"model": "m", "stream": true, "messages": []}'

@@ -57,6 +57,11 @@ _FORBIDDEN_IN_HOST = re.compile(r"[ #%/:<>?@\[\\\]^|]")
 # [WHATWG URL] "ends in a number": such a host is an IPv4 address or nothing.
 _NUMBER = re.compile(r"[0-9]+|0[xX][0-9A-Fa-f]*")
 _SHOWN_LIMIT = 80
+# A URL that starts as host[:port] and then ends or goes on with a path, query
+# or fragment: "localhost:8000/stream", "127.0.0.1:8000", "[::1]/x".
+_HOST_AND_PORT = re.compile(
+    r"(?P<host>[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::(?P<port>[0-9]+))?(?:[/?#]|$)"
+)
 
 
 def shown(text: str) -> str:
@@ -201,9 +206,10 @@ def check_url(url: str, what: str = "URL", schemes: Iterable[str] = ("http", "ht
     allowed = tuple(schemes)
     names = " or ".join([", ".join(allowed[:-1]), allowed[-1]])
     if not parts.scheme:
-        _fail(what, f"is not absolute (no {names} scheme)", url)
+        _fail(what, f"is not absolute (no {names} scheme)", url, _scheme_hint(url, allowed))
     if parts.scheme not in allowed:
-        _fail(what, f"has the scheme {parts.scheme!r}, not {names}", url)
+        wrong = f"has the scheme {parts.scheme!r}, not {names}"
+        _fail(what, wrong, url, _scheme_hint(url, allowed))
     userinfo, at, authority = parts.netloc.rpartition("@")
     if at:
         problem = _userinfo_problem(userinfo)
@@ -293,5 +299,27 @@ def _ipv6_problem(host: str) -> str | None:
     return None
 
 
-def _fail(what: str, problem: str, url: str) -> NoReturn:
-    raise ValueError(f"{what} {problem}: {_shown_url(url)}")
+def _scheme_hint(url: str, allowed: tuple[str, ...]) -> str:
+    """``"; did you mean 'http://...'?"`` for a URL written as ``host[:port]/path``, or ``""``.
+
+    ``localhost:8000/stream`` parses as the scheme ``localhost``: the command
+    line assumes ``http://`` there, the library does not guess, but says.
+    """
+    if "http" not in allowed or "://" in url:
+        return ""
+    authority = _HOST_AND_PORT.match(url)
+    if authority is None:
+        return ""
+    host, port = authority["host"], authority["port"]
+    if port is None and "." not in host and host.lower() != "localhost" and ":" not in host:
+        return ""  # one word ("stream") is as likely a relative path
+    guess = f"http://{url}"
+    try:
+        check_url(guess, schemes=allowed)
+    except ValueError:
+        return ""  # a guess that fails too would only mislead
+    return f"; did you mean {_shown_url(guess)}?"
+
+
+def _fail(what: str, problem: str, url: str, hint: str = "") -> NoReturn:
+    raise ValueError(f"{what} {problem}: {_shown_url(url)}{hint}")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable, Mapping
 from types import TracebackType
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, NoReturn
 
 from ._checkpoint import Checkpoint
 from ._delivery import Batches, Delivery
@@ -28,6 +28,11 @@ from ._verdicts import Predicate
 from .stores import LastEventIdStore, SyncLastEventIdStore
 
 __all__ = ["EventSource", "Listener"]
+
+_USE_ASYNC = (
+    "use 'async for' and 'async with' with eventsource.EventSource, "
+    "or eventsource.sync.EventSource for a blocking 'for' loop and 'with'"
+)
 
 
 class EventSource(BrowserListeners):
@@ -341,7 +346,18 @@ class EventSource(BrowserListeners):
     ) -> None:
         await self._aclose(save=exc is None)
 
+    # A plain `with` or `for` would fail with Python's bare "does not support the
+    # context manager protocol" or "is not iterable": these say which client to use.
+    def __enter__(self) -> NoReturn:
+        raise TypeError(_USE_ASYNC)
+
+    def __exit__(self, *exc_info: object) -> NoReturn:
+        raise TypeError(_USE_ASYNC)
+
     # -- iteration ------------------------------------------------------------------
+
+    def __iter__(self) -> NoReturn:
+        raise TypeError(_USE_ASYNC)
 
     def __aiter__(self) -> AsyncIterator[MessageEvent]:
         """Iterate over the message events of every type, in stream order.

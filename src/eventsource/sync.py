@@ -23,7 +23,7 @@ import warnings
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, NoReturn
 
 from ._event import ErrorEvent, MessageEvent, ReadyState
 from ._listeners import (
@@ -47,6 +47,11 @@ if TYPE_CHECKING:
     from ._transport._httpx_sync import HttpxTransport
 
 __all__ = ["EventSource", "HttpxTransport"]
+
+_USE_BLOCKING = (
+    "use 'for' and 'with' with eventsource.sync.EventSource, "
+    "or eventsource.EventSource for 'async for' and 'async with'"
+)
 
 #: The extra that brings httpx, as the error messages name it.
 HTTPX_EXTRA = "pip install 'eventsource-client[httpx]'"
@@ -329,7 +334,18 @@ class EventSource(BrowserListeners):
     ) -> None:
         self._close(save=exc is None)
 
+    # `async with` or `async for` would fail with Python's bare "does not support
+    # the asynchronous context manager protocol": these say which client to use.
+    def __aenter__(self) -> NoReturn:
+        raise TypeError(_USE_BLOCKING)
+
+    def __aexit__(self, *exc_info: object) -> NoReturn:
+        raise TypeError(_USE_BLOCKING)
+
     # -- iteration ------------------------------------------------------------------
+
+    def __aiter__(self) -> NoReturn:
+        raise TypeError(_USE_BLOCKING)
 
     def __iter__(self) -> EventSource:
         """Iterate over the message events of every type, in stream order."""
