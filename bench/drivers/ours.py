@@ -3,7 +3,7 @@
 Only the announced API is used: ``async for event in EventSource(url)``,
 ``async for batch in es.batches()``, ``es.onmessage = cb; await es.run()``,
 ``es.close()`` / ``await es.aclose()``, ``EventSource(url, transport="httpx")``,
-``EventSource(url, session=...)``.
+``EventSource(url, transport=AiohttpTransport(session=...))``.
 """
 
 from __future__ import annotations
@@ -75,7 +75,9 @@ async def ours_shared_session(url: str, sink: Sink) -> None:
         connector = aiohttp.TCPConnector(limit=0)
         session = aiohttp.ClientSession(connector=connector)
         _shared["session"] = session
-    await _async_for(url, sink, session=session)
+    from eventsource.transports import AiohttpTransport
+
+    await _async_for(url, sink, transport=AiohttpTransport(session=session))
 
 
 async def _close_session() -> None:
