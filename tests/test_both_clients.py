@@ -12,6 +12,7 @@ import asyncio
 import math
 from typing import Any
 
+import pytest
 from aiohttp import web
 
 from eventsource import (
@@ -331,3 +332,13 @@ def test_a_server_that_never_answers_is_retried_after_connect_timeout(
     assert outcome.data == ["a"]
     assert outcome.error is None
     assert len(server.requests) == 2
+
+
+@pytest.mark.parametrize("option", ["read_timeout", "connect_timeout"])
+@pytest.mark.parametrize("value", [0, -1.0, math.nan])
+def test_a_timeout_of_zero_negative_or_nan_is_refused_at_construction(
+    client: Client, option: str, value: float
+) -> None:
+    # Each attempt would time out at once: a silent reconnect loop, not a timeout.
+    with pytest.raises(ValueError, match=f"{option} must be a number of seconds above 0"):
+        client.collect("http://127.0.0.1:9/", 1, **{option: value})

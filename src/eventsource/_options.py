@@ -77,8 +77,8 @@ def build_connection(
         max_redirects=max_redirects,
         secret_headers=secret_headers,
         allow_insecure_redirects=allow_insecure_redirects,
-        connect_timeout=_limit(connect_timeout),
-        read_timeout=_limit(read_timeout),
+        connect_timeout=_limit(connect_timeout, "connect_timeout"),
+        read_timeout=_limit(read_timeout, "read_timeout"),
         reconnect=reconnect,
         status_policy=status_policy,
     )
@@ -88,12 +88,20 @@ def build_connection(
     return connection
 
 
-def _limit(timeout: float | None) -> float | None:
+def _limit(timeout: float | None, name: str) -> float | None:
     """A timeout in seconds, or ``None`` for none: also for ``math.inf`` and the like.
 
     Past ``threading.TIMEOUT_MAX`` (about 292 years) the socket and timer calls
     of the transports raise ``OverflowError``; such a wait is no timeout at all.
+
+    Raises:
+        ValueError: zero, negative or NaN (every attempt would time out at
+            once: a reconnect loop, not a timeout).
     """
-    if timeout is not None and timeout >= threading.TIMEOUT_MAX:
+    if timeout is None:
+        return None
+    if not timeout > 0:  # NaN too
+        raise ValueError(f"{name} must be a number of seconds above 0, or None, not {timeout!r}")
+    if timeout >= threading.TIMEOUT_MAX:
         return None
     return timeout

@@ -118,7 +118,8 @@ class EventSource(BrowserListeners):
             that is not absolute ``http``/``https``, or has no host, a character
             not allowed in a host, an invalid port or a control character; a
             method or header name that is not an HTTP token; a header value or
-            ``last_event_id`` with a control character (tab aside).
+            ``last_event_id`` with a control character (tab aside); a timeout
+            of zero, below zero or NaN.
         TypeError: ``body`` with ``json``, a header name or value that is not a ``str``,
             or a ``transport`` that is not one.
         ImportError: ``transport="httpx"`` without the ``httpx`` extra (under trio
