@@ -158,7 +158,6 @@ class Checkpoint:
             StoreError: the store failed, or gave something other than a ``str``
                 or ``None``; its exception is the ``__cause__``.
         """
-        self.needs_load = False
         store = self.store
         try:
             if inspect.iscoroutinefunction(store.load):
@@ -171,6 +170,7 @@ class Checkpoint:
             raise StoreError(
                 f"the last-event-id store {store!r} loaded a {type(value).__name__}, not a str"
             )
+        self.needs_load = False  # not before: a cancelled load is due again
         with self._lock:
             self.commits.handled = self.commits.saved = value or ""
         return value or ""

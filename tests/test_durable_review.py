@@ -1,0 +1,59 @@
+"""Durable consumers, found in review: a cancelled load, ..."""
+
+from __future__ import annotations
+
+import anyio
+import pytest
+from aiohttp import web
+
+from ._fixtures import LIMIT, Combo
+from ._fixtures import anyio_backend as anyio_backend
+from ._fixtures import combo as combo
+from ._fixtures import server as server
+from ._servers import LoopbackServer, sse
+
+pytestmark = pytest.mark.anyio
+
+
+def numbered(first: int, last: int) -> bytes:
+    return b"".join(f"id: {i}\ndata: {i}\n\n".encode() for i in range(first, last + 1))
+
+
+def resuming(request: web.Request) -> web.StreamResponse:
+    start = int(request.headers.get("Last-Event-ID", "0"))
+    return sse(request, numbered(start + 1, 3))
+
+
+class SlowLoad:
+    """An async store whose first ``load()`` waits until cancelled."""
+
+    def __init__(self, value: str) -> None:
+        self.value = value
+        self.loads = 0
+
+    async def load(self) -> str | None:
+        self.loads += 1
+        if self.loads == 1:
+            await anyio.sleep_forever()
+        return self.value
+
+    async def save(self, last_event_id: str) -> None:
+        self.value = last_event_id
+
+
+async def test_a_read_cancelled_during_the_load_loads_again_on_the_next(
+    combo: Combo, server: LoopbackServer
+) -> None:
+    server.handle("/resume", resuming)
+    store = SlowLoad("1")
+    es = combo.source(server.url("/resume"), reconnect=False, last_event_id_store=store)
+    with anyio.move_on_after(0.2) as scope:
+        await es.__anext__()  # cancelled while the store loads
+    assert scope.cancelled_caught
+    with anyio.fail_after(LIMIT):
+        got = [event.data async for event in es]
+    # Not a start from the beginning (or, on a live stream, from now: a skip).
+    assert server.requests[0].headers.get("Last-Event-ID") == "1"
+    assert got == ["2", "3"]
+    assert store.loads == 2
+    assert store.value == "3"
