@@ -1,6 +1,12 @@
-"""Durable consumers, found in review: a cancelled load, ..."""
+"""Durable consumers, found in review: a cancelled load, a worker thread at the close."""
 
 from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from types import FrameType
+from typing import Any
 
 import anyio
 import pytest
@@ -57,3 +63,49 @@ async def test_a_read_cancelled_during_the_load_loads_again_on_the_next(
     assert got == ["2", "3"]
     assert store.loads == 2
     assert store.value == "3"
+
+
+class MemoryStore:
+    def __init__(self) -> None:
+        self.value: str | None = None
+
+    def load(self) -> str | None:
+        return self.value
+
+    def save(self, last_event_id: str) -> None:
+        self.value = last_event_id
+
+
+@pytest.fixture
+def slow_thread_exit() -> Iterator[None]:
+    """Each new thread lingers 0.3 s after the save worker's function returned."""
+
+    def trace(frame: FrameType, event: str, arg: Any) -> Any:
+        if event == "call" and frame.f_code.co_name == "_work":
+            return linger
+        return None
+
+    def linger(frame: FrameType, event: str, arg: Any) -> Any:
+        if event == "return":
+            time.sleep(0.3)
+        return linger
+
+    before = threading.gettrace()  # coverage's, say: new threads get it back after
+    threading.settrace(trace)
+    try:
+        yield
+    finally:
+        threading.settrace(before)  # type: ignore[arg-type]
+
+
+async def test_no_save_worker_thread_is_alive_once_aclose_returns(
+    combo: Combo, server: LoopbackServer, slow_thread_exit: None
+) -> None:
+    server.handle("/resume", resuming)
+    store = MemoryStore()
+    es = combo.source(server.url("/resume"), reconnect=False, last_event_id_store=store)
+    with anyio.fail_after(LIMIT):
+        assert (await es.__anext__()).data == "1"
+        await es.aclose()
+    assert store.value == "1"
+    assert [t for t in threading.enumerate() if t.name == "eventsource-store-save"] == []

@@ -300,22 +300,29 @@ class Checkpoint:
         with self._lock:
             self.commits.done(last_event_id, error)
 
-    def _start_worker(self) -> None:
+    def _start_worker(self) -> threading.Thread | None:
+        """Start a worker if none runs and an ID is due; the worker running, if any."""
         with self._lock:
-            if self._thread is not None or self.commits.due_now() is None:
-                return
+            thread = self._thread
+            if thread is not None or self.commits.due_now() is None:
+                return thread
             thread = self._thread = threading.Thread(
                 target=self._work, name="eventsource-store-save", daemon=True
             )
         thread.start()
+        return thread
 
     async def _stop_worker(self) -> None:
         with self._lock:
             self._closing = True
             self._wakeup.notify()
-        self._start_worker()  # saves what is due, if no worker runs
+        thread = self._start_worker()  # saves what is due, if no worker runs
         try:
-            while self._thread is not None:  # noqa: ASYNC110 (see _wait_in_flight)
+            while self._thread is not None:  # polled: see _wait_in_flight
+                thread = self._thread or thread
+                await anyio.sleep(FLUSH_POLL)
+            # It lets go of the work before its thread ends: wait for the end too.
+            while thread is not None and thread.is_alive():  # noqa: ASYNC110
                 await anyio.sleep(FLUSH_POLL)
         finally:
             with self._lock:
