@@ -1,7 +1,8 @@
-"""Durable consumers, found in review: a cancelled load, a worker thread at the close."""
+"""Durable consumers, found in review: a cancelled load, the store's worker thread."""
 
 from __future__ import annotations
 
+import linecache
 import threading
 import time
 from collections.abc import Iterator
@@ -12,7 +13,9 @@ import anyio
 import pytest
 from aiohttp import web
 
-from ._fixtures import LIMIT, Combo
+from eventsource import _checkpoint
+
+from ._fixtures import LIMIT, Combo, eventually
 from ._fixtures import anyio_backend as anyio_backend
 from ._fixtures import combo as combo
 from ._fixtures import server as server
@@ -109,3 +112,42 @@ async def test_no_save_worker_thread_is_alive_once_aclose_returns(
         await es.aclose()
     assert store.value == "1"
     assert [t for t in threading.enumerate() if t.name == "eventsource-store-save"] == []
+
+
+async def test_an_id_handled_just_as_the_idle_worker_ends_is_saved_at_once(
+    combo: Combo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_checkpoint, "WORKER_IDLE", 0.05)
+    ending, go_on = threading.Event(), threading.Event()
+
+    def trace(frame: FrameType, event: str, arg: Any) -> Any:
+        if event == "call" and frame.f_code.co_name == "_work":
+            return at_the_end
+        return None
+
+    def at_the_end(frame: FrameType, event: str, arg: Any) -> Any:
+        line = linecache.getline(frame.f_code.co_filename, frame.f_lineno).strip()
+        if event == "line" and line == "self._thread = None":
+            ending.set()  # idle, nothing due: it is about to end
+            assert go_on.wait(LIMIT)
+        return at_the_end
+
+    store = MemoryStore()
+    checkpoint = _checkpoint.Checkpoint(store, "", needs_load=False)
+    before = threading.gettrace()
+    threading.settrace(trace)
+    try:
+        checkpoint.handled("1")  # starts the worker
+    finally:
+        threading.settrace(before)  # type: ignore[arg-type]
+    assert ending.wait(LIMIT)
+    assert store.value == "1"
+    # The caller comes back for more as the worker ends (from a thread: it may
+    # wait for the worker's lock).
+    caller = threading.Thread(target=checkpoint.handled, args=("2",))
+    caller.start()
+    caller.join(0.1)
+    go_on.set()
+    caller.join(LIMIT)
+    await eventually(lambda: store.value == "2", limit=2.0)  # not at the close only
+    await checkpoint.flush(None)

@@ -340,13 +340,13 @@ class Checkpoint:
                         continue
                     due = commits.due()
                     if due is not None:
-                        break
-                    if not self._closing:
-                        self._waiting = True
-                        woken = wakeup.wait(WORKER_IDLE)
                         self._waiting = False
-                        if woken:
-                            continue
+                        break
+                    # Until it works again or ends: handled() takes the lock and
+                    # wakes it (or starts a new worker once this one let go).
+                    self._waiting = True
+                    if not self._closing and wakeup.wait(WORKER_IDLE):
+                        continue
                     if commits.due_now() is None:  # nothing came meanwhile: end
                         self._thread = None
                         return
