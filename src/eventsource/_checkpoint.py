@@ -158,7 +158,6 @@ class Checkpoint:
             StoreError: the store failed, or gave something other than a ``str``
                 or ``None``; its exception is the ``__cause__``.
         """
-        self.needs_load = False
         store = self.store
         try:
             if inspect.iscoroutinefunction(store.load):
@@ -171,6 +170,7 @@ class Checkpoint:
             raise StoreError(
                 f"the last-event-id store {store!r} loaded a {type(value).__name__}, not a str"
             )
+        self.needs_load = False  # not before: a cancelled load is due again
         with self._lock:
             self.commits.handled = self.commits.saved = value or ""
         return value or ""
@@ -300,22 +300,29 @@ class Checkpoint:
         with self._lock:
             self.commits.done(last_event_id, error)
 
-    def _start_worker(self) -> None:
+    def _start_worker(self) -> threading.Thread | None:
+        """Start a worker if none runs and an ID is due; the worker running, if any."""
         with self._lock:
-            if self._thread is not None or self.commits.due_now() is None:
-                return
+            thread = self._thread
+            if thread is not None or self.commits.due_now() is None:
+                return thread
             thread = self._thread = threading.Thread(
                 target=self._work, name="eventsource-store-save", daemon=True
             )
         thread.start()
+        return thread
 
     async def _stop_worker(self) -> None:
         with self._lock:
             self._closing = True
             self._wakeup.notify()
-        self._start_worker()  # saves what is due, if no worker runs
+        thread = self._start_worker()  # saves what is due, if no worker runs
         try:
-            while self._thread is not None:  # noqa: ASYNC110 (see _wait_in_flight)
+            while self._thread is not None:  # polled: see _wait_in_flight
+                thread = self._thread or thread
+                await anyio.sleep(FLUSH_POLL)
+            # It lets go of the work before its thread ends: wait for the end too.
+            while thread is not None and thread.is_alive():  # noqa: ASYNC110
                 await anyio.sleep(FLUSH_POLL)
         finally:
             with self._lock:
@@ -333,13 +340,13 @@ class Checkpoint:
                         continue
                     due = commits.due()
                     if due is not None:
-                        break
-                    if not self._closing:
-                        self._waiting = True
-                        woken = wakeup.wait(WORKER_IDLE)
                         self._waiting = False
-                        if woken:
-                            continue
+                        break
+                    # Until it works again or ends: handled() takes the lock and
+                    # wakes it (or starts a new worker once this one let go).
+                    self._waiting = True
+                    if not self._closing and wakeup.wait(WORKER_IDLE):
+                        continue
                     if commits.due_now() is None:  # nothing came meanwhile: end
                         self._thread = None
                         return
