@@ -210,3 +210,10 @@ async def test_a_sigkilled_consumer_resumes_with_nothing_skipped_and_few_repeats
     print(f"{kind}: killed after {len(before)}, saved {saved}, {len(repeats)} seen twice")
     assert len(repeats) <= 40, repeats  # those handled during one save in flight
     assert await saved_id(kind, location) == TOTAL
+
+
+@pytest.mark.parametrize("table", ["order", "select", "résumé"])
+def test_sqlite_store_takes_a_table_named_like_an_sql_keyword(tmp_path: Path, table: str) -> None:
+    store = SQLiteLastEventIdStore(tmp_path / "ids.db", key="bot", table=table)
+    store.save("7")
+    assert store.load() == "7"

@@ -218,7 +218,7 @@ class SQLiteLastEventIdStore:
         durable: bool = True,
         timeout: float = 5.0,
     ) -> None:
-        if not table.isidentifier():
+        if not table.isidentifier():  # then quoting it is safe: a keyword works too
             raise ValueError(f"table must be a plain identifier, not {table!r}")
         self.path = Path(path)
         self.key = key
@@ -235,7 +235,7 @@ class SQLiteLastEventIdStore:
             if not self._ready:
                 connection.execute("PRAGMA journal_mode = WAL")  # kept by the file
                 connection.execute(
-                    f"CREATE TABLE IF NOT EXISTS {self.table} "
+                    f'CREATE TABLE IF NOT EXISTS "{self.table}" '
                     "(key TEXT PRIMARY KEY, last_event_id TEXT NOT NULL)"
                 )
                 self._ready = True
@@ -248,7 +248,7 @@ class SQLiteLastEventIdStore:
         """The key's saved ID; ``None`` if it has none."""
         with contextlib.closing(self._connect()) as connection:
             row = connection.execute(
-                f"SELECT last_event_id FROM {self.table} WHERE key = ?", (self.key,)
+                f'SELECT last_event_id FROM "{self.table}" WHERE key = ?', (self.key,)
             ).fetchone()
         return None if row is None else str(row[0])
 
@@ -256,7 +256,7 @@ class SQLiteLastEventIdStore:
         """Replace the key's saved ID (one committed transaction)."""
         with contextlib.closing(self._connect()) as connection:
             connection.execute(
-                f"INSERT INTO {self.table} (key, last_event_id) VALUES (?, ?) "
+                f'INSERT INTO "{self.table}" (key, last_event_id) VALUES (?, ?) '
                 "ON CONFLICT (key) DO UPDATE SET last_event_id = excluded.last_event_id",
                 (self.key, last_event_id),
             )
