@@ -31,6 +31,7 @@ SANS_IO_MODULES = [
     "_backoff",
     "_verdicts",
     "_connection",
+    "_attributes",
     "_listeners",
     "_options",
     "_transport._sync_base",

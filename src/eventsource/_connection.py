@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from typing import Literal
 
@@ -301,6 +302,15 @@ class Connection:
         if self.parser.error is not None:
             items += self._ends(self.parser.error)
         return items
+
+    def judge_waiting(self, items: deque[Item]) -> None:
+        """Apply the predicates (one was just set) to items received, not handed out yet.
+
+        In place: a loop handing them out holds this deque.
+        """
+        judged = self.judge(list(items))
+        items.clear()
+        items.extend(judged)
 
     def judge(self, items: list[Item]) -> list[Item]:
         """Apply the predicates to ``items`` (also to items received before one was set)."""

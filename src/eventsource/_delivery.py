@@ -155,11 +155,8 @@ class Delivery:
 
     def rejudge(self) -> None:
         """Apply the predicates (one was just set) to the items waiting here too."""
-        items = self.items
-        if items and not self._driver.closed:
-            judged = self._connection.judge(list(items))
-            items.clear()  # in place: a loop handing them out holds this deque
-            items.extend(judged)
+        if not self._driver.closed:
+            self._connection.judge_waiting(self.items)
 
     async def _checkpoint(self) -> None:
         self._budget = CHECKPOINT_AT_MOST

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable, Mapping
 from types import TracebackType
-from typing import Any, ClassVar, Literal, NoReturn
+from typing import Any, Literal, NoReturn
 
+from ._attributes import StreamAttributes
 from ._checkpoint import Checkpoint
 from ._delivery import Batches, Delivery
 from ._driver import Driver, PrepareRequest, ValidateResponse
-from ._event import MessageEvent, ReadyState
+from ._event import MessageEvent
 from ._listeners import BrowserListeners, Listener, ListenerRegistry
 from ._options import build_connection
 from ._parser import DEFAULT_MAX_EVENT_SIZE
@@ -35,7 +36,7 @@ _USE_ASYNC = (
 )
 
 
-class EventSource(BrowserListeners):
+class EventSource(StreamAttributes, BrowserListeners):
     """A Server-Sent Events client with the browser's API, for asyncio and trio.
 
     Use it as ``async for event in EventSource(url)`` (message events of every
@@ -135,10 +136,6 @@ class EventSource(BrowserListeners):
         "listeners",
     )
 
-    CONNECTING: ClassVar[ReadyState] = ReadyState.CONNECTING
-    OPEN: ClassVar[ReadyState] = ReadyState.OPEN
-    CLOSED: ClassVar[ReadyState] = ReadyState.CLOSED
-
     def __init__(
         self,
         url: str,
@@ -215,18 +212,6 @@ class EventSource(BrowserListeners):
     # -- the browser's attributes -------------------------------------------------
 
     @property
-    def url(self) -> str:
-        """The URL this EventSource connects to (with ``params`` applied)."""
-        return self._connection.url
-
-    @property
-    def readyState(self) -> ReadyState:
-        """``CONNECTING`` (0), ``OPEN`` (1) or ``CLOSED`` (2)."""
-        return self._connection.state
-
-    ready_state = readyState
-
-    @property
     def lastEventId(self) -> str:
         """The last event ID as of the last event handed out: sent as ``Last-Event-ID``.
 
@@ -235,16 +220,6 @@ class EventSource(BrowserListeners):
         return self._delivery.handed_id
 
     last_event_id = lastEventId
-
-    #: The browser's ``withCredentials``: always ``False`` here (send cookies or
-    #: tokens with ``headers`` or your own session or client).
-    withCredentials: ClassVar[bool] = False
-    with_credentials: ClassVar[bool] = False
-
-    @property
-    def reconnection_time(self) -> float:
-        """The current reconnection time in seconds (the server's ``retry:`` wins)."""
-        return self._connection.reconnection_time
 
     @property
     def prepare_request(self) -> PrepareRequest | None:
@@ -264,34 +239,7 @@ class EventSource(BrowserListeners):
     def validate_response(self, hook: ValidateResponse | None) -> None:
         self._driver.validate_response = hook
 
-    @property
-    def stop_when(self) -> Predicate | None:
-        """End the stream before the event this matches (see the constructor)."""
-        return self._connection.stop_when
-
-    @stop_when.setter
-    def stop_when(self, predicate: Predicate | None) -> None:
-        self._connection.stop_when = predicate
-        self._delivery.rejudge()
-
-    @property
-    def stop_after(self) -> Predicate | None:
-        """End the stream after delivering the event this matches (see the constructor)."""
-        return self._connection.stop_after
-
-    @stop_after.setter
-    def stop_after(self, predicate: Predicate | None) -> None:
-        self._connection.stop_after = predicate
-        self._delivery.rejudge()
-
-    @property
-    def error_when(self) -> Predicate | None:
-        """Raise ``ServerEventError`` for the event this matches (see the constructor)."""
-        return self._connection.error_when
-
-    @error_when.setter
-    def error_when(self, predicate: Predicate | None) -> None:
-        self._connection.error_when = predicate
+    def _judge_waiting(self) -> None:
         self._delivery.rejudge()
 
     def close(self) -> None:

@@ -23,9 +23,10 @@ import warnings
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, NoReturn
+from typing import TYPE_CHECKING, Any, Literal, NoReturn
 
-from ._event import ErrorEvent, MessageEvent, ReadyState
+from ._attributes import StreamAttributes
+from ._event import ErrorEvent, MessageEvent
 from ._listeners import (
     BrowserListeners,
     Listener,
@@ -107,7 +108,7 @@ def _checked_store(store: SyncLastEventIdStore | None) -> SyncLastEventIdStore |
     return store
 
 
-class EventSource(BrowserListeners):
+class EventSource(StreamAttributes, BrowserListeners):
     """A blocking Server-Sent Events client with the browser's API.
 
     Use it as ``for event in EventSource(url)`` (message events of every type,
@@ -157,10 +158,6 @@ class EventSource(BrowserListeners):
         "_store",
         "listeners",
     )
-
-    CONNECTING: ClassVar[ReadyState] = ReadyState.CONNECTING
-    OPEN: ClassVar[ReadyState] = ReadyState.OPEN
-    CLOSED: ClassVar[ReadyState] = ReadyState.CLOSED
 
     def __init__(
         self,
@@ -240,69 +237,15 @@ class EventSource(BrowserListeners):
     # -- the browser's attributes -------------------------------------------------
 
     @property
-    def url(self) -> str:
-        """The URL this EventSource connects to (with ``params`` applied)."""
-        return self._connection.url
-
-    @property
-    def readyState(self) -> ReadyState:
-        """``CONNECTING`` (0), ``OPEN`` (1) or ``CLOSED`` (2)."""
-        return self._connection.state
-
-    ready_state = readyState
-
-    @property
     def lastEventId(self) -> str:
         """The last event ID as of the last event handed out: sent as ``Last-Event-ID``."""
         return self._handed_id
 
     last_event_id = lastEventId
 
-    withCredentials: ClassVar[bool] = False
-    with_credentials: ClassVar[bool] = False
-
-    @property
-    def reconnection_time(self) -> float:
-        """The current reconnection time in seconds (the server's ``retry:`` wins)."""
-        return self._connection.reconnection_time
-
-    @property
-    def stop_when(self) -> Predicate | None:
-        """End the stream before the event this matches."""
-        return self._connection.stop_when
-
-    @stop_when.setter
-    def stop_when(self, predicate: Predicate | None) -> None:
-        self._connection.stop_when = predicate
-        self._judge_buffered()
-
-    @property
-    def stop_after(self) -> Predicate | None:
-        """End the stream after delivering the event this matches."""
-        return self._connection.stop_after
-
-    @stop_after.setter
-    def stop_after(self, predicate: Predicate | None) -> None:
-        self._connection.stop_after = predicate
-        self._judge_buffered()
-
-    @property
-    def error_when(self) -> Predicate | None:
-        """Raise ``ServerEventError`` for the event this matches."""
-        return self._connection.error_when
-
-    @error_when.setter
-    def error_when(self, predicate: Predicate | None) -> None:
-        self._connection.error_when = predicate
-        self._judge_buffered()
-
-    def _judge_buffered(self) -> None:
-        # A predicate set while a read's events wait here must see them too.
-        items = self._items
-        if items and not self._driver.closed:
-            judged = self._connection.judge(list(items))
-            items.clear()
-            items.extend(judged)
+    def _judge_waiting(self) -> None:
+        if not self._driver.closed:
+            self._connection.judge_waiting(self._items)
 
     def close(self) -> None:
         """Close now, from any thread, and release the connection and the client we made.

@@ -1,0 +1,87 @@
+"""The browser's attributes of an EventSource, read off its Connection: for both clients.
+
+``readyState``, ``url``, the reconnection time and the predicates are the
+connection's state; setting a predicate also judges the items already
+received and not handed out (each class says where those wait, in
+``_judge_waiting``). ``lastEventId`` stays with each class: it follows what
+that class handed out.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from ._connection import Connection
+from ._event import ReadyState
+from ._verdicts import Predicate
+
+__all__ = ["StreamAttributes"]
+
+
+class StreamAttributes:
+    """``readyState``, ``url``, ``reconnection_time`` and the predicates, over ``_connection``."""
+
+    __slots__ = ()
+    _connection: Connection
+
+    CONNECTING: ClassVar[ReadyState] = ReadyState.CONNECTING
+    OPEN: ClassVar[ReadyState] = ReadyState.OPEN
+    CLOSED: ClassVar[ReadyState] = ReadyState.CLOSED
+
+    #: The browser's ``withCredentials``: always ``False`` here (send cookies or
+    #: tokens with ``headers`` or your own session or client).
+    withCredentials: ClassVar[bool] = False
+    with_credentials: ClassVar[bool] = False
+
+    @property
+    def url(self) -> str:
+        """The URL this EventSource connects to (with ``params`` applied)."""
+        return self._connection.url
+
+    @property
+    def readyState(self) -> ReadyState:
+        """``CONNECTING`` (0), ``OPEN`` (1) or ``CLOSED`` (2)."""
+        return self._connection.state
+
+    @property
+    def ready_state(self) -> ReadyState:
+        """``readyState``."""
+        return self._connection.state
+
+    @property
+    def reconnection_time(self) -> float:
+        """The current reconnection time in seconds (the server's ``retry:`` wins)."""
+        return self._connection.reconnection_time
+
+    @property
+    def stop_when(self) -> Predicate | None:
+        """End the stream before the event this matches (see the constructor)."""
+        return self._connection.stop_when
+
+    @stop_when.setter
+    def stop_when(self, predicate: Predicate | None) -> None:
+        self._connection.stop_when = predicate
+        self._judge_waiting()
+
+    @property
+    def stop_after(self) -> Predicate | None:
+        """End the stream after delivering the event this matches (see the constructor)."""
+        return self._connection.stop_after
+
+    @stop_after.setter
+    def stop_after(self, predicate: Predicate | None) -> None:
+        self._connection.stop_after = predicate
+        self._judge_waiting()
+
+    @property
+    def error_when(self) -> Predicate | None:
+        """Raise ``ServerEventError`` for the event this matches (see the constructor)."""
+        return self._connection.error_when
+
+    @error_when.setter
+    def error_when(self, predicate: Predicate | None) -> None:
+        self._connection.error_when = predicate
+        self._judge_waiting()
+
+    def _judge_waiting(self) -> None:
+        raise NotImplementedError  # each class knows where its received items wait
