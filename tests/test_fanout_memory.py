@@ -1,0 +1,113 @@
+"""When a burst lets other tasks run: at the bounds, not in the middle of every body.
+
+With thousands of streams in one process, a stream that lets the others run
+in the middle of a body it has already received keeps that body in memory
+while they run; when every stream does so, every body is in memory at the
+same moment (bench/README.md, fan-out). So a burst passes a checkpoint that
+lets other tasks run only after 1,024 events or 64 reads, and every 64 events
+only looks for a cancellation (tests/test_cancellation.py has those tests).
+
+The aiohttp transport (the default on asyncio) hands out what aiohttp has
+already received without awaiting: the only switches to other tasks during
+such a burst are ours, and the waits for the network once the buffer is empty.
+(httpx's reads pass a checkpoint of their own at every read.)
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import anyio
+import anyio.lowlevel
+import pytest
+from aiohttp import web
+
+from eventsource import EventSource
+from eventsource import _delivery as delivery
+
+from ._fixtures import LIMIT
+from ._fixtures import server as server
+from ._servers import LoopbackServer, open_stream
+
+pytestmark = [pytest.mark.anyio, pytest.mark.parametrize("anyio_backend", ["asyncio"])]
+
+
+def first_then_body(body: bytes) -> Any:
+    """A handler: one event ``first``, a pause, then ``body`` at once, then the end."""
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        response = await open_stream(request)
+        await response.write(b"data: first\n\n")
+        await asyncio.sleep(0.05)
+        await response.write(body)
+        await response.write_eof()
+        return response
+
+    return handler
+
+
+@asynccontextmanager
+async def ticker() -> AsyncIterator[list[int]]:
+    """Count how often another task gets to run while the block runs."""
+    turns = [0]
+
+    async def tick() -> None:
+        while True:
+            await anyio.lowlevel.checkpoint()
+            turns[0] += 1
+
+    async with anyio.create_task_group() as tasks:
+        tasks.start_soon(tick)
+        await anyio.lowlevel.checkpoint()  # it runs once before the block
+        turns[0] = 0
+        yield turns
+        tasks.cancel_scope.cancel()
+
+
+async def turns_during_the_rest(server: LoopbackServer, body: bytes, total: int) -> int:
+    """Take the first event, wait for ``body`` to arrive, and count the other
+    task's turns while the ``total`` events of ``body`` are handed out."""
+    server.handle("/", first_then_body(body))
+    async with EventSource(server.url("/"), reconnect=False) as es:
+        with anyio.fail_after(LIMIT):
+            assert (await es.__anext__()).data == "first"
+            await anyio.sleep(0.3)  # what aiohttp takes in before it pauses the socket
+            async with ticker() as turns:
+                seen = 0
+                async for _event in es:
+                    seen += 1
+                # counted before the ticker's own last turns, once the stream ended
+                during = turns[0]
+    assert seen == total
+    return during
+
+
+async def test_a_received_burst_of_small_events_lets_other_tasks_run_only_every_1024_events(
+    server: LoopbackServer,
+) -> None:
+    # 6,000 events of 100 bytes: 160 in each 16 KiB the driver decodes at a
+    # time. A checkpoint before every read once 64 events went out let the
+    # other task run ~37 times; at most every 1,024 events, ~6, plus the waits
+    # for the network each time aiohttp's buffer runs dry (~128 KiB apart).
+    total = 6000
+    body = b"".join(b"data: %05d %s\n\n" % (i, b"x" * 86) for i in range(total))
+    assert len(body) == total * 100
+    turns = await turns_during_the_rest(server, body, total)
+    assert 1 <= turns <= 20
+
+
+async def test_a_burst_of_big_events_lets_other_tasks_run_every_so_many_reads(
+    server: LoopbackServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 40 events of 16 KiB: about 40 driver steps of at most 16 KiB. With at most
+    # 2 steps between checkpoints, the other task runs at least every third
+    # step, whatever the network waits add (at the default, 64, it ran ~5 times:
+    # only at those waits).
+    monkeypatch.setattr(delivery, "CHECKPOINT_AT_MOST_READS", 2)
+    total = 40
+    body = b"".join(b"data: %s\n\n" % (b"%02d" % i * 8192) for i in range(total))
+    turns = await turns_during_the_rest(server, body, total)
+    assert turns >= total // 3
