@@ -4,7 +4,7 @@ With thousands of streams in one process, a stream that lets the others run
 in the middle of a body it has already received keeps that body in memory
 while they run; when every stream does so, every body is in memory at the
 same moment (bench/README.md, fan-out). So a burst passes a checkpoint that
-lets other tasks run only after 1,024 events or 64 reads, and every 64 events
+lets other tasks run only after 1,024 events or 16 reads, and every 64 events
 only looks for a cancellation (tests/test_cancellation.py has those tests).
 
 The aiohttp transport (the default on asyncio) hands out what aiohttp has
@@ -102,12 +102,12 @@ async def test_a_received_burst_of_small_events_lets_other_tasks_run_only_every_
 async def test_a_burst_of_big_events_lets_other_tasks_run_every_so_many_reads(
     server: LoopbackServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # 40 events of 16 KiB: about 40 driver steps of at most 16 KiB. With at most
-    # 2 steps between checkpoints, the other task runs at least every third
-    # step, whatever the network waits add (at the default, 64, it ran ~5 times:
-    # only at those waits).
+    # 80 events of 8 KiB: every 16 KiB slice completes one, so the driver
+    # decodes 16 KiB a step, 40 steps. With at most 2 steps between
+    # checkpoints, the other task runs at least every third step, whatever the
+    # network waits add (at the default, 16, it ran only at those waits).
     monkeypatch.setattr(delivery, "CHECKPOINT_AT_MOST_READS", 2)
-    total = 40
-    body = b"".join(b"data: %s\n\n" % (b"%02d" % i * 8192) for i in range(total))
+    total = 80
+    body = b"".join(b"data: %s\n\n" % (b"%02d" % i * 4096) for i in range(total))
     turns = await turns_during_the_rest(server, body, total)
-    assert turns >= total // 3
+    assert turns >= len(body) // (16 * 1024) // 3

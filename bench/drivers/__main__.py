@@ -3,14 +3,15 @@
 python -m drivers --driver raw_lines --url http://127.0.0.1:PORT/small \\
     --events 200000 --crc 123 --data-bytes 456 --body-bytes 789 --body-crc 12
 
+Every mode first reads /warmup (10 events, then EOF) with the same driver in
+the same event loop, before the clock starts (fan-out: before RSS is taken).
 Throughput mode: the sink keeps every event's data; after the clock stops,
 the count, a crc32 over all data and the byte total are checked against the
 workload (``ok``). Fan-out mode uses a running crc32 instead, so the memory
 it measures is the clients' own.
 Fan-out mode (``--fanout N``, async drivers only): N concurrent connections
 from this one process, each verified; the result carries events/s over all,
-KiB per connection (peak RSS minus RSS before, measured after one warm-up
-connection: see ``warm_up``) and fds left open after close.
+KiB per connection (peak RSS minus RSS before) and fds left open after close.
 With ``--held`` the streams (bench/server.py's /held) send a few events and
 stay open: once every connection has had them, RSS minus RSS before is what
 N open, idle streams hold; then the tasks are cancelled and fds counted.
@@ -30,9 +31,13 @@ import sys
 import time
 import traceback
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 from zlib import crc32
 
 from . import Driver, Skip, registry
+
+#: Events of bench/server.py's /warmup, the stream each driver reads before the clock.
+WARMUP_EVENTS = 10
 
 
 class Tally:
@@ -150,30 +155,20 @@ def _fds() -> int:
     return len(os.listdir("/proc/self/fd"))
 
 
-async def warm_up(
-    driver: Driver,
-    args: argparse.Namespace,
-    sink_for: Any,
-    arrived: Any,
-) -> None:
-    """One connection before RSS is measured, as the N measured ones make it.
+def warm_url(url: str) -> str:
+    """bench/server.py's /warmup (WARMUP_EVENTS events, then EOF) on the server of ``url``."""
+    return urlunsplit(urlsplit(url)._replace(path="/warmup", query=""))
+
+
+async def warm_up(driver: Driver, url: str) -> None:
+    """Fan-out: one short stream before RSS and fds are taken, as in the other modes.
 
     What a library imports or builds at its first connection (anyio's asyncio
-    backend: ~1 MB of RSS, httpcore with h11/h2: more, launchdarkly's
-    ``async_http``) is then outside the figures for every driver alike, which
-    are what N connections cost. ``arrived`` (held streams): cancel the
-    connection once it says the tally has its events; else read to the end.
+    backend: ~1 MB of RSS; httpcore with h11 and h2; launchdarkly's
+    ``async_http``) is then outside the figures of every driver alike, which
+    are what N connections cost.
     """
-    tally = Tally()
-    task = asyncio.ensure_future(driver.func(args.url, sink_for(tally)))
-    if arrived is not None:
-        deadline = time.perf_counter() + args.held_timeout
-        while not arrived(tally) and time.perf_counter() < deadline:
-            if task.done():
-                break  # it ended or failed: the measured run will say so
-            await asyncio.sleep(0.01)
-        task.cancel()
-    await asyncio.gather(task, return_exceptions=True)
+    await driver.func(warm_url(url), throughput_sink(driver, WARMUP_EVENTS, Tally()))
     await asyncio.sleep(0.2)  # let its closed transport go before fds are counted
 
 
@@ -193,14 +188,13 @@ def held(driver: Driver, args: argparse.Namespace) -> dict[str, Any]:
 
         return on_chunk if body else on_data
 
-    def arrived_one(t: Tally) -> bool:
-        return t.size >= args.body_bytes if body else t.events >= args.events
-
     def arrived() -> int:
-        return sum(map(arrived_one, tallies))
+        if body:
+            return sum(t.size >= args.body_bytes for t in tallies)
+        return sum(t.events >= args.events for t in tallies)
 
     async def main() -> tuple[float, int, int, int, int, int]:
-        await warm_up(driver, args, sink_for, arrived_one)
+        await warm_up(driver, args.url)
         gc.collect()
         rss0, fds0 = _proc_status("VmRSS"), _fds()
         t0 = time.perf_counter()
@@ -246,7 +240,7 @@ def fanout(driver: Driver, args: argparse.Namespace) -> dict[str, Any]:
     tallies = [Tally() for _ in range(args.fanout)]
 
     async def main() -> tuple[float, int, int, int]:
-        await warm_up(driver, args, lambda t: throughput_sink(driver, args.events, t), None)
+        await warm_up(driver, args.url)
         gc.collect()
         rss0, fds0 = _proc_status("VmRSS"), _fds()
         sinks = [throughput_sink(driver, args.events, t) for t in tallies]
@@ -307,7 +301,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     make = latency_sink if args.latency else keeping_sink
     sink = make(driver, args.events, tally)
 
+    # One short stream first, in the same process and loop, for every driver:
+    # what a process pays once (imports done on first use, such as anyio's
+    # backend, 11 ms) is not what a stream costs, and a service pays it once.
     async def timed() -> float:
+        await driver.func(warm_url(args.url), throughput_sink(driver, WARMUP_EVENTS, Tally()))
         t0 = time.perf_counter()
         try:
             await driver.func(args.url, sink)
@@ -319,6 +317,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     if driver.is_async:
         elapsed = asyncio.run(timed())
     else:
+        driver.func(warm_url(args.url), throughput_sink(driver, WARMUP_EVENTS, Tally()))
         t0 = time.perf_counter()
         driver.func(args.url, sink)
         elapsed = time.perf_counter() - t0

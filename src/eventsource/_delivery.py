@@ -13,6 +13,7 @@ still here, never lost.
 from __future__ import annotations
 
 import inspect
+import logging
 import warnings
 from collections import deque
 from collections.abc import Callable
@@ -37,6 +38,8 @@ __all__ = [
     "Delivery",
 ]
 
+logger = logging.getLogger("eventsource")
+
 #: Once this many message events went out since the last checkpoint, the next
 #: read is preceded by a look for a cancellation, which lets no other task run:
 #: a consumer that never awaits still sees its scope cancelled during a burst.
@@ -44,15 +47,16 @@ CHECKPOINT_EVERY = 64
 #: Never more message events than this without a checkpoint, which lets other
 #: tasks run (a read of many tiny events).
 CHECKPOINT_AT_MOST = 1024
-#: Nor more driver steps (reads, each at most 16 KiB decoded: ``FEED_SLICE``)
-#: than this: a checkpoint before the next read (big events).
+#: Nor more driver steps than this: a checkpoint before the next read (big
+#: events). A step decodes 16 KiB (``FEED_SLICE``), up to a whole read (256
+#: KiB) inside an event that spans many, so 256 KiB to 4 MiB between two.
 #:
 #: Other tasks run only at these bounds, not every 64 events: a stream that lets
 #: them run in the middle of a body it has already received keeps that body
 #: in memory while they run, and with 1,000 streams bursting at once each did
 #: so, so every body was in memory at the same moment (110 KiB per connection
 #: at the peak, against 71 without; bench/README.md, fan-out).
-CHECKPOINT_AT_MOST_READS = 64
+CHECKPOINT_AT_MOST_READS = 16
 
 
 class Delivery:
@@ -224,9 +228,11 @@ class Delivery:
             if self.store is not None:  # every event before the End was handled
                 try:
                     await self.store.flush(self.handed_id)
-                except StoreError:
+                except StoreError as exc:
                     if item.error is None:
-                        raise  # else logged: the stream's own error is the one to raise
+                        raise
+                    # The stream's own error is the one raised: say this one here.
+                    logger.error("%s (not raised: the stream ended with %r)", exc, item.error)
             if item.error is not None:
                 raise item.error
             raise StopAsyncIteration
