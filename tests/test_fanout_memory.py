@@ -16,10 +16,12 @@ such a burst are ours, and the waits for the network once the buffer is empty.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import aiohttp
 import anyio
 import anyio.lowlevel
 import pytest
@@ -27,6 +29,8 @@ from aiohttp import web
 
 from eventsource import EventSource
 from eventsource import _delivery as delivery
+from eventsource.decode import aiter_events
+from eventsource.transports import AiohttpTransport, Request
 
 from ._fixtures import LIMIT
 from ._fixtures import server as server
@@ -111,3 +115,66 @@ async def test_a_burst_of_big_events_lets_other_tasks_run_every_so_many_reads(
     body = b"".join(b"data: %s\n\n" % (b"%02d" % i * 4096) for i in range(total))
     turns = await turns_during_the_rest(server, body, total)
     assert turns >= len(body) // (16 * 1024) // 3
+
+
+# -- a chunk handed on is let go before the next read waits ----------------------------
+
+
+async def one_event_then_quiet(request: web.Request) -> web.StreamResponse:
+    response = await open_stream(request)
+    await response.write(b"data: one\n\n")
+    with contextlib.suppress(ConnectionError):
+        await asyncio.sleep(5)
+    return response
+
+
+def bytes_held_by(generator: Any) -> list[bytes]:
+    """The bytes a suspended async generator's frame refers to (its locals)."""
+    return [v for v in generator.ag_frame.f_locals.values() if isinstance(v, bytes | bytearray)]
+
+
+async def held_while_the_next_read_waits(generator: Any) -> list[bytes]:
+    """Ask ``generator`` for its next item; while that waits for the network,
+    what bytes does it hold? (Then the wait is cancelled.)"""
+    waiting = asyncio.ensure_future(generator.__anext__())
+    try:
+        await asyncio.sleep(0.05)
+        assert not waiting.done()  # it waits for bytes the server does not send
+        return bytes_held_by(generator)
+    finally:
+        waiting.cancel()
+        await asyncio.gather(waiting, return_exceptions=True)
+
+
+async def test_the_aiohttp_transport_keeps_no_chunk_while_the_next_read_waits(
+    server: LoopbackServer,
+) -> None:
+    # It kept the last chunk (up to 256 KiB) until the next one replaced it.
+    server.handle("/", one_event_then_quiet)
+    transport = AiohttpTransport()
+    try:
+        with anyio.fail_after(LIMIT):
+            response = await transport.open(Request("GET", server.url("/")))
+            try:
+                chunks: Any = response.aiter_bytes()
+                assert await chunks.__anext__() == b"data: one\n\n"
+                assert await held_while_the_next_read_waits(chunks) == []
+                await chunks.aclose()
+            finally:
+                await response.aclose()
+    finally:
+        await transport.aclose()
+
+
+async def test_aiter_events_keeps_no_chunk_while_the_next_read_waits(
+    server: LoopbackServer,
+) -> None:
+    server.handle("/", one_event_then_quiet)
+    timeout = aiohttp.ClientTimeout(total=None)
+    async with aiohttp.ClientSession(timeout=timeout) as session:
+        with anyio.fail_after(LIMIT):
+            async with session.get(server.url("/")) as response:
+                events: Any = aiter_events(response)
+                assert (await events.__anext__()).data == "one"
+                assert await held_while_the_next_read_waits(events) == []
+                await events.aclose()

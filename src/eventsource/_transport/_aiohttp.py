@@ -116,6 +116,9 @@ class AiohttpResponse:
                 if not chunk:
                     return
                 yield chunk
+                # Not kept while the next read waits: with thousands of streams,
+                # each kept up to a read's worth (bench/README.md, fan-out).
+                del chunk
         except (aiohttp.ServerTimeoutError, asyncio.TimeoutError) as exc:
             raise ReadTimeout("no data received within read_timeout") from exc
         except aiohttp.ClientError as exc:
