@@ -170,7 +170,9 @@ class Hops:
         connect_timeout: float | None = None,
         read_timeout: float | None = None,
     ) -> None:
-        self.secret_headers = CREDENTIAL_HEADERS | {h.lower() for h in secret_headers}
+        named = {h.lower() for h in secret_headers}
+        # None named: the shared set itself, not a copy per stream (fan-out memory).
+        self.secret_headers = CREDENTIAL_HEADERS | named if named else CREDENTIAL_HEADERS
         self.max_redirects = max_redirects
         self.allow_insecure_redirects = allow_insecure_redirects
         self.connect_timeout = connect_timeout

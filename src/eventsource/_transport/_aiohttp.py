@@ -89,6 +89,8 @@ def _default_proxy(session: aiohttp.ClientSession) -> URL | None:
 class AiohttpResponse:
     """An aiohttp response read chunk by chunk, at most ``READ_SIZE`` bytes at a time."""
 
+    __slots__ = ("_response",)  # one per open stream: no dict (bench/README.md, fan-out)
+
     def __init__(self, response: aiohttp.ClientResponse) -> None:
         self._response = response
 
@@ -174,6 +176,9 @@ class AiohttpTransport:
             session; an argument ``aiohttp.ClientSession`` does not take (``http2``:
             use :class:`HttpxTransport`).
     """
+
+    # One per EventSource unless shared: no dict (bench/README.md, fan-out).
+    __slots__ = ("_owns_session", "_proxy", "_session", "_session_kwargs", "_ssl", "verify")
 
     def __init__(
         self,
