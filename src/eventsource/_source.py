@@ -17,7 +17,8 @@ from typing import Any, Literal, NoReturn
 from ._attributes import StreamAttributes
 from ._checkpoint import Checkpoint
 from ._delivery import Batches, Delivery
-from ._driver import Driver, PrepareRequest, ValidateResponse
+from ._driver import Driver
+from ._driver_connect import PrepareRequest, ValidateResponse
 from ._event import MessageEvent
 from ._listeners import BrowserListeners, Listener, ListenerRegistry
 from ._options import build_connection
