@@ -30,6 +30,8 @@ SANS_IO_MODULES = [
     "_request",
     "_backoff",
     "_verdicts",
+    "_connection_attempts",
+    "_connection_report",
     "_connection",
     "_attributes",
     "_listeners",
