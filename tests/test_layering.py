@@ -36,6 +36,7 @@ SANS_IO_MODULES = [
     "_attributes",
     "_listeners",
     "_options",
+    "_commits",
     "_transport._sync_base",
     "sentinels",
 ]
