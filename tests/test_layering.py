@@ -27,6 +27,7 @@ SANS_IO_MODULES = [
     "_retry",
     "_policy",
     "_sendable",
+    "_sendable_url",
     "_request",
     "_backoff",
     "_verdicts",

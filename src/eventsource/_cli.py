@@ -24,7 +24,8 @@ import anyio
 from ._cli_format import FORMATS, Formatter, describe_error, make_formatter, use_color
 from ._errors import EventSourceError
 from ._event import ErrorEvent, Event, MessageEvent
-from ._sendable import check_headers, check_url
+from ._sendable import check_headers
+from ._sendable_url import check_url
 from ._source import EventSource
 from .transports import AiohttpTransport, Transport
 

@@ -40,7 +40,8 @@ from ._policy import (
 )
 from ._request import REDIRECT_STATUSES, Hops, origin_of
 from ._retry import RetryPolicy
-from ._sendable import check_headers, check_method, check_url, header_view
+from ._sendable import check_headers, check_method, header_view
+from ._sendable_url import check_url
 from ._verdicts import (
     Fail,
     Item,

@@ -28,7 +28,8 @@ except ImportError as exc:
     ) from exc
 
 from .._errors import ConnectError, ReadTimeout, TransportError
-from .._sendable import check_url, redact_url
+from .._sendable import redact_url
+from .._sendable_url import check_url
 from ._base import Request
 from ._reasons import described
 from ._tls import Cert, Verify, ssl_context

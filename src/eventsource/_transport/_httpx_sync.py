@@ -17,7 +17,7 @@ import httpx
 from multidict import CIMultiDictProxy
 
 from .._errors import ConnectError, ReadTimeout, TransportError
-from .._sendable import check_url
+from .._sendable_url import check_url
 from ._base import Request
 from ._httpx import (
     _CONNECT_FAILURES,
