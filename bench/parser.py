@@ -118,7 +118,11 @@ def load_base(src: str) -> Callable[[list[bytes]], list[str]]:
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
-    parser_class, event_class = module.Parser, module.MessageEvent
+    # Parser lives in the public module eventsource.decode (older checkouts: at the top).
+    decode = (
+        module if hasattr(module, "Parser") else importlib.import_module(f"{spec.name}.decode")
+    )
+    parser_class, event_class = decode.Parser, module.MessageEvent
 
     def run_base(chunks: list[bytes]) -> list[str]:
         parser = parser_class(max_event_size=1 << 30)

@@ -9,6 +9,7 @@ Paths:
     /small /llm /crlf /large /huge /fanout   pre-encoded streams, then EOF
     /held                                    10 small events, then the stream stays
                                              open (no EOF) until the client leaves
+    /warmup                                  the same 10 events, then EOF
     /latency?n=400&ms=5                      one event every ``ms`` milliseconds,
                                              data = "<seq> <time.time_ns()>"
 
@@ -157,6 +158,9 @@ def make_handler(workloads: dict[str, Workload]):  # type: ignore[no-untyped-def
             if name == "latency":
                 writer.write(HEAD)
                 await _serve_latency(writer, parts.query)
+            elif name == "warmup":  # /held's events, then EOF: a short whole stream
+                writer.write(HEAD)
+                writer.writelines(workloads["held"].frames)
             elif name == "held":
                 writer.write(HEAD)
                 writer.writelines(workloads[name].frames[:-1])  # not the last chunk

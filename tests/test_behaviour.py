@@ -103,6 +103,34 @@ async def test_events_arrive_in_order_with_type_data_id_and_origin(
     assert {e.origin for e in events} == {server.origin}
 
 
+async def test_big_and_small_events_mixed_in_big_reads_arrive_whole_and_in_order(
+    combo: Combo, server: LoopbackServer
+) -> None:
+    # Big reads are decoded a slice at a time, bigger slices inside a big event:
+    # whatever the slicing, every event whole, in wire order, with its id.
+    def big(n: int, lines: int) -> list[str]:
+        return [f"{n}-{j}-" + "x" * 500 for j in range(lines)]
+
+    expected: list[tuple[str, str]] = []
+    parts: list[str] = []
+    for n in range(6):
+        rows = big(n, 3000 if n % 2 else 40)  # ~1.5 MB or ~20 KB of data
+        parts.append(f"id: big{n}\n" + "".join(f"data: {row}\n" for row in rows) + "\n")
+        expected.append((f"big{n}", "\n".join(rows)))
+        for k in range(300):
+            parts.append(f"id: {n}.{k}\ndata: small {k}\n\n")
+            expected.append((f"{n}.{k}", f"small {k}"))
+    body = "".join(parts).encode()
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        return await sse(request, body)
+
+    server.handle("/", handler)
+    async with combo.source(server.url("/")) as es:
+        events = await collect(es, len(expected))
+    assert [(e.last_event_id, e.data) for e in events] == expected
+
+
 async def test_onmessage_gets_message_events_and_listeners_get_their_type_via_run(
     combo: Combo, server: LoopbackServer
 ) -> None:

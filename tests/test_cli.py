@@ -508,6 +508,37 @@ async def test_ctrl_c_exits_130_without_a_traceback(server: SSEServer) -> None:
 
 
 @pytest.mark.asyncio
+async def test_sigterm_exits_143_after_every_printed_event_reached_the_pipe(
+    server: SSEServer,
+) -> None:
+    # docker stop, kill: the status the docs' table gives, nothing printed lost.
+    server.room.publish("first")
+    server.room.publish("second")
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "eventsource",
+        server.url,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=_env(),
+        preexec_fn=lambda: signal.signal(signal.SIGTERM, signal.SIG_DFL),
+    )
+    try:
+        assert process.stdout is not None
+        lines = [await asyncio.wait_for(process.stdout.readline(), TIMEOUT) for _ in range(4)]
+        process.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(process.communicate(), TIMEOUT)
+    finally:
+        if process.returncode is None:  # pragma: no cover - only when a test hangs
+            process.kill()
+            await process.wait()
+    assert lines == [b"message id=1\n", b"  first\n", b"message id=2\n", b"  second\n"]
+    assert process.returncode == -signal.SIGTERM  # a shell reports 128 + 15 = 143
+    await server.wait_for_idle()
+
+
+@pytest.mark.asyncio
 async def test_a_closed_pipe_ends_quietly(server: SSEServer) -> None:
     server.room.publish("first")
     read_end, write_end = os.pipe()

@@ -13,7 +13,7 @@ import anyio
 import pytest
 from aiohttp import web
 
-from eventsource import _checkpoint, _save_thread
+from eventsource import ServerEventError, _checkpoint, _save_thread
 
 from ._fixtures import LIMIT, Combo, eventually
 from ._fixtures import anyio_backend as anyio_backend
@@ -151,3 +151,36 @@ async def test_an_id_handled_just_as_the_idle_worker_ends_is_saved_at_once(
     caller.join(LIMIT)
     await eventually(lambda: store.value == "2", limit=2.0)  # not at the close only
     await checkpoint.flush(None)
+
+
+class FailingSaves:
+    """A blocking store whose every save fails, as on a full disk."""
+
+    def load(self) -> str | None:
+        return None
+
+    def save(self, last_event_id: str) -> None:
+        raise OSError(28, "No space left on device")
+
+
+async def test_a_last_save_failing_at_a_failed_streams_end_is_logged_not_lost(
+    combo: Combo, server: LoopbackServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The stream's own error is raised; the store's error went unsaid before.
+    async def handler(request: web.Request) -> web.StreamResponse:
+        return await sse(request, numbered(1, 2) + b"event: error\ndata: boom\n\n")
+
+    server.handle("/", handler)
+    es = combo.source(
+        server.url("/"), last_event_id_store=FailingSaves(), error_when=lambda e: e.type == "error"
+    )
+    got = []
+    with anyio.fail_after(LIMIT), pytest.raises(ServerEventError):
+        async for event in es:
+            got.append(event.data)
+    assert got == ["1", "2"]
+    final = [r for r in caplog.records if "not raised" in r.getMessage()]
+    assert len(final) == 1
+    assert final[0].levelname == "ERROR"
+    assert "No space left on device" in final[0].getMessage()
+    assert "ServerEventError" in final[0].getMessage()

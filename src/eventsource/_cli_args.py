@@ -31,7 +31,8 @@ subcommands:
 
 exit status: 0 done (-n, --until-data or --until-event reached, the server
 answered 204, or a one-shot stream ended), 1 the stream failed (the reason is
-printed on stderr), 2 bad usage, 130 interrupted (Ctrl-C).
+printed on stderr), 2 bad usage, 130 interrupted (Ctrl-C), 143 stopped by
+SIGTERM (each event printed before it was flushed).
 """
 
 

@@ -13,6 +13,7 @@ still here, never lost.
 from __future__ import annotations
 
 import inspect
+import logging
 import warnings
 from collections import deque
 from collections.abc import Callable
@@ -30,6 +31,8 @@ from ._request import redact_url
 from ._verdicts import End, Item
 
 __all__ = ["CHECKPOINT_AT_MOST", "CHECKPOINT_EVERY", "Batches", "Delivery"]
+
+logger = logging.getLogger("eventsource")
 
 #: Once this many message events went out since the last checkpoint, an anyio
 #: checkpoint is passed before the next read: a consumer that never awaits
@@ -205,9 +208,11 @@ class Delivery:
             if self.store is not None:  # every event before the End was handled
                 try:
                     await self.store.flush(self.handed_id)
-                except StoreError:
+                except StoreError as exc:
                     if item.error is None:
-                        raise  # else logged: the stream's own error is the one to raise
+                        raise
+                    # The stream's own error is the one raised: say this one here.
+                    logger.error("%s (not raised: the stream ended with %r)", exc, item.error)
             if item.error is not None:
                 raise item.error
             raise StopAsyncIteration

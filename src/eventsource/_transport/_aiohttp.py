@@ -24,10 +24,12 @@ from ._tls import Cert, Verify, ssl_context
 
 __all__ = ["AiohttpResponse", "AiohttpTransport"]
 
-#: The most bytes taken from aiohttp's buffer at once. What stays there counts
-#: toward aiohttp's flow control, so a stream whose reader is behind leaves the
-#: rest in the kernel instead of in this process's memory.
-READ_SIZE = 64 * 1024
+#: The most bytes taken from aiohttp's buffer at once: asyncio's own socket
+#: read size, so a socket read is taken whole (one driver step; 64 KiB took
+#: four, huge events 1.1x slower). What stays in aiohttp's buffer counts toward
+#: its flow control, so a stream whose reader is behind leaves the rest in the
+#: kernel instead of in this process's memory.
+READ_SIZE = 256 * 1024
 #: How long ``aclose`` waits for the socket to be really closed (a TLS shutdown).
 CLOSE_WAIT = 1.0
 
