@@ -21,7 +21,8 @@ import pytest_asyncio
 
 from eventsource import RedirectError, StatusError, TransportError
 from eventsource.__main__ import main
-from eventsource._cli import build_parser, make_command
+from eventsource._cli import make_command
+from eventsource._cli_args import build_parser
 from eventsource._cli_format import (
     JsonLinesFormatter,
     RawFormatter,

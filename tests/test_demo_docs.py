@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from eventsource._cli import EXAMPLES
+from eventsource._cli_args import EXAMPLES
 
 from ._fixtures import LIMIT
 

@@ -13,7 +13,7 @@ import anyio
 import pytest
 from aiohttp import web
 
-from eventsource import ServerEventError, _checkpoint
+from eventsource import ServerEventError, _checkpoint, _save_thread
 
 from ._fixtures import LIMIT, Combo, eventually
 from ._fixtures import anyio_backend as anyio_backend
@@ -117,7 +117,7 @@ async def test_no_save_worker_thread_is_alive_once_aclose_returns(
 async def test_an_id_handled_just_as_the_idle_worker_ends_is_saved_at_once(
     combo: Combo, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(_checkpoint, "WORKER_IDLE", 0.05)
+    monkeypatch.setattr(_save_thread, "WORKER_IDLE", 0.05)
     ending, go_on = threading.Event(), threading.Event()
 
     def trace(frame: FrameType, event: str, arg: Any) -> Any:
@@ -127,7 +127,7 @@ async def test_an_id_handled_just_as_the_idle_worker_ends_is_saved_at_once(
 
     def at_the_end(frame: FrameType, event: str, arg: Any) -> Any:
         line = linecache.getline(frame.f_code.co_filename, frame.f_lineno).strip()
-        if event == "line" and line == "self._thread = None":
+        if event == "line" and line == "self.thread = None":
             ending.set()  # idle, nothing due: it is about to end
             assert go_on.wait(LIMIT)
         return at_the_end

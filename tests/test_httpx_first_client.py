@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from eventsource import EventSource
-from eventsource._transport import Request, _httpx
+from eventsource._transport import Request, _httpx, _httpx_common
 
 from ._fixtures import LIMIT, collect
 from ._fixtures import both_backends as both_backends
@@ -44,7 +44,7 @@ async def test_the_client_and_its_tls_context_are_built_off_the_event_loop(
 
     monkeypatch.setattr(httpx, "AsyncClient", RecordingClient)
     monkeypatch.setattr(httpx, "create_ssl_context", recording_context)
-    _httpx._verifying_context.cache_clear()  # as in a fresh process
+    _httpx_common._verifying_context.cache_clear()  # as in a fresh process
     loop_thread = threading.get_ident()
     async with EventSource(server.url("/feed"), transport="httpx") as es:
         [event] = await collect(es, 1)

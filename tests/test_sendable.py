@@ -27,7 +27,8 @@ from eventsource import (
     TransportError,
 )
 from eventsource._connection import Connection
-from eventsource._sendable import check_url, header_value_problem
+from eventsource._sendable import header_value_problem
+from eventsource._sendable_url import check_url
 from eventsource._transport._base import Request
 from eventsource._transport._select import make_transport
 from eventsource.transports import AiohttpTransport, HttpxTransport

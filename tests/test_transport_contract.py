@@ -488,7 +488,7 @@ async def test_httpx_clients_we_make_share_one_verifying_tls_context(
     combo: Combo, server: LoopbackServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # httpx would load the CA bundle for every client (about 1 MB each).
-    from eventsource._transport import _httpx
+    from eventsource._transport import _httpx_common
 
     made: list[object] = []
     original = httpx.create_ssl_context
@@ -501,7 +501,7 @@ async def test_httpx_clients_we_make_share_one_verifying_tls_context(
     monkeypatch.setattr(httpx, "create_ssl_context", counting)
     monkeypatch.delenv("SSL_CERT_FILE", raising=False)
     monkeypatch.delenv("SSL_CERT_DIR", raising=False)
-    _httpx._verifying_context.cache_clear()
+    _httpx_common._verifying_context.cache_clear()
     transports = [HttpxTransport(), HttpxTransport(), HttpxTransport(http2=True)]
     try:
         with anyio.fail_after(LIMIT):
@@ -511,13 +511,13 @@ async def test_httpx_clients_we_make_share_one_verifying_tls_context(
     finally:
         for transport in transports:
             await transport.aclose()
-        _httpx._verifying_context.cache_clear()
+        _httpx_common._verifying_context.cache_clear()
     assert len(made) == 2  # one for HTTP/1.1 clients, one for HTTP/2 (its ALPN differs)
     assert server.requests  # the clients worked
 
 
 def test_httpx_verify_false_and_a_client_certificate_keep_their_own_context() -> None:
-    from eventsource._transport._httpx import _client_kwargs
+    from eventsource._transport._httpx_common import _client_kwargs
 
     assert _client_kwargs({"verify": False}) == {"verify": False}
     assert _client_kwargs({"cert": "client.pem"}) == {"cert": "client.pem"}

@@ -4,14 +4,15 @@ It owns the ready state, the last event ID (through its parser), the
 reconnection time and the failures in a row. It judges each response (open,
 redirect, retry, fail, stop; the status policy is asked here), turns body
 bytes into items in wire order (the predicates are applied here), and decides
-after a lost connection whether and when to reconnect. Each decision becomes
-items with :meth:`Connection.report`. No I/O and no async library: ``_driver``
-moves the bytes and sleeps; ``_request`` builds what each attempt sends.
+after a lost connection whether and when to reconnect. Two bases hold its
+other verbs: ``_connection_attempts`` (what each attempt sends) and
+``_connection_report`` (each decision as items, :meth:`Connection.report`).
+No I/O and no async library: ``_driver`` moves the bytes and sleeps;
+``_request`` builds what each attempt sends.
 """
 
 from __future__ import annotations
 
-import logging
 import math
 import time
 from collections import deque
@@ -19,15 +20,16 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Literal
 
 from ._backoff import Backoff
+from ._connection_attempts import Attempts
+from ._connection_report import Reports
 from ._errors import (
     EventSourceError,
     ProtocolError,
     RedirectError,
-    ResponseError,
     ServerEventError,
     TransportError,
 )
-from ._event import Comment, ErrorEvent, Event, MessageEvent, ReadyState
+from ._event import Comment, MessageEvent, ReadyState
 from ._parser import DEFAULT_MAX_EVENT_SIZE, Parser
 from ._policy import (
     ResponseInfo,
@@ -36,27 +38,11 @@ from ._policy import (
     refusal,
     resolve_status_policy,
 )
-from ._request import (
-    REDIRECT_STATUSES,
-    ConnectAttempt,
-    Hops,
-    checked_attempt,
-    origin_of,
-    redact_url,
-)
+from ._request import REDIRECT_STATUSES, Hops, origin_of
 from ._retry import RetryPolicy
-from ._sendable import (
-    HTTP_WHITESPACE,
-    check_headers,
-    check_method,
-    check_url,
-    header_value_problem,
-    header_view,
-    shown,
-)
-from ._transport._base import Request
+from ._sendable import check_headers, check_method, header_view
+from ._sendable_url import check_url
 from ._verdicts import (
-    End,
     Fail,
     Item,
     Open,
@@ -69,24 +55,18 @@ from ._verdicts import (
 
 __all__ = ["Connection"]
 
-logger = logging.getLogger("eventsource")
 
-
-class Connection:
+class Connection(Attempts, Reports):
     """The EventSource processing model for one URL, across reconnections."""
 
     # Slots: one per EventSource, and a dict of 30 attributes is 1.5 KiB.
     __slots__ = (
         "_clock",
-        "_last_error",
         "_seen_retry",
-        "_unsendable_id",
-        "attempts",
         "backoff",
         "content",
         "error_when",
         "headers",
-        "hops",
         "method",
         "parser",
         "policy",
@@ -173,63 +153,6 @@ class Connection:
         """Before the first attempt: start from ``last_event_id`` (a store's saved ID)."""
         self.parser.last_event_id = last_event_id
         self.parser.reset()
-
-    def next_attempt(self) -> ConnectAttempt:
-        """The request the next attempt would make, for a hook to change."""
-        return ConnectAttempt(
-            method=self.method,
-            url=self.url,
-            headers=dict(self.headers),
-            body=self.content,
-            number=self.attempts,
-            failures=self.failures,
-            last_event_id=self.last_event_id,
-            last_error=self._last_error,
-        )
-
-    def begin_attempt(self, attempt: ConnectAttempt | None = None) -> None:
-        """Start a connection attempt, with the request a hook may have changed.
-
-        Raises:
-            ValueError: the hook left something no request could carry.
-            TypeError: a header name or value that is not a ``str``.
-        """
-        attempt = attempt or self.next_attempt()
-        url, method, headers, body = checked_attempt(attempt)
-        self.attempts += 1
-        # Until connection_lost says otherwise: an attempt abandoned midway (a
-        # cancellation, restart()) has no error, though its request may be out.
-        self._last_error = None
-        self.hops.begin(url, method, headers, body)
-
-    def build_request(self) -> Request:
-        """The next request: the first of an attempt, or the next hop of a redirect."""
-        return self.hops.request(self._sendable_last_event_id())
-
-    def _sendable_last_event_id(self) -> str:
-        """The last event ID as a header value: normalized as Fetch does, or ``""``.
-
-        A server may send an id no transport would put in a header (a control
-        character): sending it would fail every reconnect the same way, so it
-        is left out instead, with a warning when such an id comes into force
-        (not on every attempt while it stays).
-        """
-        last_event_id = self.last_event_id
-        value = last_event_id.strip(HTTP_WHITESPACE)  # [Fetch] normalize a header value
-        problem = header_value_problem(value)
-        if problem is None:
-            self._unsendable_id = None
-            return value
-        if last_event_id != self._unsendable_id:
-            self._unsendable_id = last_event_id
-            logger.warning(
-                "the last event ID %s cannot be sent as Last-Event-ID (%s): "
-                "connecting to %s without it",
-                shown(last_event_id),
-                problem,
-                redact_url(self.url),
-            )
-        return ""
 
     def receive_response(
         self, status: int, headers: Mapping[str, str], url: str
@@ -331,48 +254,6 @@ class Connection:
         self.state = ReadyState.CLOSED
         return self._ends(error)
 
-    def _ends(self, error: EventSourceError | None) -> list[Item]:
-        # The stream ends after the items before these. From receive_data the
-        # state turns CLOSED when they are reached (the caller closes), not
-        # while the items before them are handed out.
-        self.parser.reset()
-        if error is None:
-            return [End()]
-        status = error.status if isinstance(error, ResponseError) else None
-        return [ErrorEvent(error=error, status=status, attempt=self.failures), End(error)]
-
-    def report(self, verdict: Open | Fail | Stop | Reconnect) -> list[Item]:
-        """The items that tell the user of a decision: ``open``, or ``error`` (and ``End``).
-
-        A reconnect or a failure is logged here (``INFO``), once for every driver.
-        """
-        if isinstance(verdict, Open):
-            return [Event("open")]
-        if isinstance(verdict, Reconnect):
-            error = verdict.error
-            logger.info(
-                "reconnecting to %s in %.3f s (attempt %d): %s",
-                redact_url(self.url),
-                verdict.delay,
-                verdict.attempt,
-                error or "stream ended",
-            )
-            return [
-                ErrorEvent(
-                    error=error,
-                    status=error.status if isinstance(error, ResponseError) else None,
-                    attempt=verdict.attempt,
-                    delay=verdict.delay,
-                    reconnecting=True,
-                )
-            ]
-        if isinstance(verdict, Stop):  # a 204 fires error; a one-shot stream's end, nothing
-            if verdict.status is None:
-                return [End()]
-            return [ErrorEvent(status=verdict.status), End()]
-        logger.info("connection to %s failed: %s", redact_url(self.url), verdict.error)
-        return self.report_failure(verdict.error)
-
     def connection_lost(
         self, error: EventSourceError | None, *, min_delay: float = 0.0
     ) -> Reconnect | Fail | Stop:
@@ -413,7 +294,3 @@ class Connection:
     def close(self) -> None:
         """The user closed the EventSource."""
         self.state = ReadyState.CLOSED
-
-    def _restart_attempt(self) -> None:
-        # [spec] reconnect to the original URL, not the last redirect target
-        self.hops.begin(self.url, self.method, self.headers, self.content)

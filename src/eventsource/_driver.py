@@ -1,4 +1,4 @@
-"""The one module that awaits: connect, read, feed the connection, sleep (anyio).
+"""The one place that awaits (with its connect step, _driver_connect): read, feed, sleep.
 
 A :class:`Driver` performs the I/O that its :class:`~._connection.Connection`
 decides on and returns the connection's items (events and comments in wire
@@ -16,32 +16,29 @@ on from a consistent state:
 - what must not be lost or left half done (releasing, the body excerpt of an
   error, the drain after a terminal event) runs shielded, and is bounded.
 
-``close()`` (from any task) cancels the step in progress. Imports the
-transport protocol, never aiohttp or httpx: without a transport of its own it
-asks ``default_transport`` for one at its first connection, where the running
-event loop is known.
+``close()`` (from any task) cancels the step in progress. A connection
+attempt (hooks, request, redirect hops, verdict, excerpt) is its base's,
+``_driver_connect.Connecting``. Imports the transport protocol, never aiohttp
+or httpx: without a transport of its own it asks ``default_transport`` for
+one at its first connection, where the running event loop is known.
 """
 
 from __future__ import annotations
 
 import contextlib
-import inspect
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from typing import TypeAlias
+from collections.abc import Iterator
 
 import anyio
 
 from ._connection import Connection
 from ._decode import drain as drain_body
-from ._decode import excerpt
+from ._driver_connect import Connecting, DefaultTransport, PrepareRequest, ValidateResponse
 from ._errors import EventSourceError, TransportError
-from ._policy import ResponseInfo
-from ._request import ConnectAttempt, redact_url
-from ._transport._base import Response, Transport
-from ._verdicts import End, Fail, Item, Open, Reconnect, Redirect, Stop, needs_excerpt
+from ._transport._base import Transport
+from ._verdicts import End, Item
 
-__all__ = ["Driver", "PrepareRequest", "ValidateResponse"]
+__all__ = ["Driver"]
 
 logger = logging.getLogger("eventsource")
 
@@ -52,37 +49,21 @@ logger = logging.getLogger("eventsource")
 #: fan-out); 16 KiB slices bring that down to the body plus the stream's state.
 FEED_SLICE = 16 * 1024
 
-PrepareRequest: TypeAlias = Callable[
-    [ConnectAttempt], "Awaitable[ConnectAttempt | None] | ConnectAttempt | None"
-]
-ValidateResponse: TypeAlias = Callable[[ResponseInfo], "Awaitable[object] | object"]
-DefaultTransport: TypeAlias = Callable[[], Awaitable[Transport]]
 
-
-class Driver:
+class Driver(Connecting):
     """Moves one EventSource's bytes: one transport, one connection at a time."""
 
     __slots__ = (
         "_backlog",
         "_busy",
-        "_chunks",
         "_closed",
-        "_decided_items",
         "_idle",
         "_offset",
         "_owner",
         "_released",
-        "_response",
         "_restart",
-        "_resume_at",
         "_scope",
         "_slice",
-        "_used",
-        "connection",
-        "default_transport",
-        "prepare_request",
-        "transport",
-        "validate_response",
     )
 
     def __init__(
@@ -94,28 +75,23 @@ class Driver:
         prepare_request: PrepareRequest | None = None,
         validate_response: ValidateResponse | None = None,
     ) -> None:
-        if transport is None and default_transport is None:
-            raise TypeError("a transport or a default_transport is needed")
-        self.connection = connection
-        self.transport = transport  # None: default_transport() chooses at the first connection
-        self.default_transport = default_transport
-        self.prepare_request = prepare_request
-        self.validate_response = validate_response
-        self._response: Response | None = None
-        self._chunks: AsyncIterator[bytes] | None = None
-        self._resume_at: float | None = None  # anyio clock: when to reconnect
+        super().__init__(
+            connection,
+            transport,
+            default_transport=default_transport,
+            prepare_request=prepare_request,
+            validate_response=validate_response,
+        )
         self._backlog: bytes | None = None  # the rest of a big read (see FEED_SLICE)
         self._offset = 0
         self._slice = FEED_SLICE  # bytes of the backlog decoded next (see _feed_slice)
         self._scope: anyio.CancelScope | None = None
         self._closed = False
-        self._decided_items: list[Item] = []
         self._restart = False
         self._busy = False
         self._owner = 0  # the id of the task in receive() or finish()
         self._idle: anyio.Event | None = None  # made by an aclose() that waits for receive()
         self._released = False
-        self._used = False  # a connection was attempted: there may be something to release
 
     @property
     def closed(self) -> bool:
@@ -289,92 +265,11 @@ class Driver:
         self._slice = FEED_SLICE if items else min(2 * self._slice, len(backlog))
         return items
 
-    async def _connect(self) -> list[Item]:
-        if self._resume_at is not None:
-            await anyio.sleep_until(self._resume_at)  # a cancel keeps the deadline
-            self._resume_at = None
-        connection = self.connection
-        attempt = connection.next_attempt()
-        if self.prepare_request is not None:
-            try:
-                changed = self.prepare_request(attempt)
-                if inspect.isawaitable(changed):
-                    changed = await changed
-            except EventSourceError as exc:  # the hook refuses to connect: fail, send nothing
-                return connection.report_failure(exc)
-            if changed is not None:
-                attempt = changed
-            if self._closed:  # the hook closed the EventSource: send nothing
-                return []
-        connection.begin_attempt(attempt)
-        transport = self.transport
-        if transport is None:
-            assert self.default_transport is not None  # checked in __init__
-            transport = self.transport = await self.default_transport()
-        while True:
-            request = connection.build_request()
-            logger.debug("connecting to %s", redact_url(request.url))
-            self._used = True
-            try:
-                # A server that accepts and never answers is retried, not waited on
-                # for ever: the transport bounds connecting by connect_timeout, and
-                # this the whole wait for the headers by twice it (so a connect that
-                # times out is reported by the transport, as not sent).
-                with anyio.fail_after(_twice(request.connect_timeout)):
-                    response = await transport.open(request)
-            except TimeoutError:
-                waited = request.connect_timeout
-                lost = TransportError(f"no response within connect_timeout ({waited:g} s)")
-                logger.debug("connection failed: %s", lost)
-                return self._decided(connection.connection_lost(lost))
-            except TransportError as exc:
-                logger.debug("connection failed: %s", exc)
-                return self._decided(connection.connection_lost(exc))
-            self._response = response  # from here on, any exit releases it
-            verdict = connection.receive_response(response.status, response.headers, response.url)
-            if isinstance(verdict, Redirect):
-                logger.debug("redirected (%d) to %s", response.status, redact_url(verdict.url))
-                with anyio.CancelScope(shield=True):
-                    await self._release_response()
-                continue
-            if isinstance(verdict, Open):
-                return await self._open(response)
-            # Decided before the excerpt is read: a cancellation during that read
-            # (bounded; close() cuts it short) leaves the decision for the next call.
-            self._decided_items = self._decided(verdict)
-            error = needs_excerpt(verdict)
-            if error is not None:
-                error.body = await excerpt(response.aiter_bytes(), (TransportError,))
-            items, self._decided_items = self._decided_items, []
-            with anyio.CancelScope(shield=True):
-                await self._release_response()
-            return items
-
-    async def _open(self, response: Response) -> list[Item]:
-        if self.validate_response is not None:
-            info = ResponseInfo(response.status, response.headers, response.url)
-            try:
-                result = self.validate_response(info)
-                if inspect.isawaitable(result):
-                    await result
-            except EventSourceError as exc:
-                with anyio.CancelScope(shield=True):
-                    await self._release_response()
-                return self.connection.report_failure(exc)
-        logger.debug("open: %s", redact_url(response.url))
-        self._chunks = response.aiter_bytes()
-        return self._decided(Open())
-
     async def _lost(self, error: EventSourceError | None) -> list[Item]:
         items = self._decided(self.connection.connection_lost(error))
         with anyio.CancelScope(shield=True):
             await self._release_response()
         return items
-
-    def _decided(self, verdict: Open | Fail | Stop | Reconnect) -> list[Item]:
-        if isinstance(verdict, Reconnect):
-            self._resume_at = anyio.current_time() + verdict.delay
-        return self.connection.report(verdict)
 
     async def _abandon(self) -> None:
         if self._decided_items:
@@ -394,7 +289,3 @@ class Driver:
             await close_chunks()
         if response is not None:
             await response.aclose()
-
-
-def _twice(seconds: float | None) -> float | None:
-    return None if seconds is None else 2 * seconds

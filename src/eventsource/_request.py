@@ -14,7 +14,8 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 from ._errors import EventSourceError, RedirectError
-from ._sendable import check_headers, check_method, check_url, redact_url
+from ._sendable import check_headers, check_method, redact_url
+from ._sendable_url import check_url
 from ._transport._base import Request
 
 __all__ = [

@@ -1,28 +1,31 @@
-"""EventSource, the public class: options, the browser's API, listeners and iteration.
+"""EventSource, the public class: options, the browser's API, closing; its bases add the rest.
 
 It composes the pieces of the read path: a ``Connection`` (the processing
 model, sans-IO) and a ``Driver`` (the I/O) give items in wire order; a
 ``Delivery`` hands the message events out (``async for``, ``batches()``) and
-dispatches the rest to listeners (``run()`` dispatches all). There is no
-background task, no queue beyond one read's items, and no async generator:
-a cancelled ``__anext__`` leaves nothing half done.
+dispatches the rest to listeners (``run()`` dispatches all): the ways to read
+are its base ``_reading.Reading``, the browser's attributes and listeners
+``_attributes`` and ``_listeners``. There is no background task, no queue
+beyond one read's items, and no async generator: a cancelled ``__anext__``
+leaves nothing half done.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from types import TracebackType
 from typing import Any, Literal, NoReturn
 
 from ._attributes import StreamAttributes
 from ._checkpoint import Checkpoint
-from ._delivery import Batches, Delivery
-from ._driver import Driver, PrepareRequest, ValidateResponse
-from ._event import MessageEvent
+from ._delivery import Delivery
+from ._driver import Driver
+from ._driver_connect import PrepareRequest, ValidateResponse
 from ._listeners import BrowserListeners, Listener, ListenerRegistry
 from ._options import build_connection
 from ._parser import DEFAULT_MAX_EVENT_SIZE
 from ._policy import StatusPolicy
+from ._reading import Reading
 from ._retry import RetryPolicy
 from ._transport._select import TransportChoice, default_transport, make_transport
 from ._verdicts import Predicate
@@ -36,7 +39,7 @@ _USE_ASYNC = (
 )
 
 
-class EventSource(StreamAttributes, BrowserListeners):
+class EventSource(StreamAttributes, BrowserListeners, Reading):
     """A Server-Sent Events client with the browser's API, for asyncio and trio.
 
     Use it as ``async for event in EventSource(url)`` (message events of every
@@ -212,16 +215,6 @@ class EventSource(StreamAttributes, BrowserListeners):
     # -- the browser's attributes -------------------------------------------------
 
     @property
-    def lastEventId(self) -> str:
-        """The last event ID as of the last event handed out: sent as ``Last-Event-ID``.
-
-        Once every event of a read is handed out, an id-only block after them counts.
-        """
-        return self._delivery.handed_id
-
-    last_event_id = lastEventId
-
-    @property
     def prepare_request(self) -> PrepareRequest | None:
         """Called before every connection attempt (see the constructor)."""
         return self._driver.prepare_request
@@ -303,52 +296,5 @@ class EventSource(StreamAttributes, BrowserListeners):
     def __exit__(self, *exc_info: object) -> NoReturn:
         raise TypeError(_USE_ASYNC)
 
-    # -- iteration ------------------------------------------------------------------
-
     def __iter__(self) -> NoReturn:
         raise TypeError(_USE_ASYNC)
-
-    def __aiter__(self) -> AsyncIterator[MessageEvent]:
-        """Iterate over the message events of every type, in stream order.
-
-        Each step gives the next message event; ``open``, ``error`` and comments
-        go to their listeners on the way.
-
-        Raises (from each step):
-            StopAsyncIteration: closed, or the stream ended for good without an error.
-            EventSourceError: the connection failed for good.
-        """
-        return self._delivery
-
-    async def __anext__(self) -> MessageEvent:
-        """The next message event, as ``async for`` would give it (see ``__aiter__``)."""
-        return await self._delivery.__anext__()
-
-    def batches(self) -> AsyncIterator[list[MessageEvent]]:
-        """Iterate over lists of message events: those that one network read completed.
-
-        The same stream as ``async for event in es`` (reconnection, predicates,
-        listeners for other items, the store saved once a batch was handled),
-        taken a read at a time: the throughput path. Each list is non-empty.
-        """
-        return Batches(self._delivery)
-
-    async def run(self) -> None:
-        """Dispatch every event to the listeners until the EventSource is closed.
-
-        Async listeners are awaited before the next event is read (back-pressure).
-        Returns when closed or after a 204; cancelling it closes the EventSource.
-
-        Raises:
-            EventSourceError: the connection failed for good (after ``onerror`` ran;
-                not when a listener called ``close()`` first: closing drops
-                what had not been handed out, the error with it).
-        """
-        finished = False
-        delivery = self._delivery
-        try:
-            async for event in delivery:  # open, error and comments are dispatched on the way
-                await delivery.dispatch(event)
-            finished = True
-        finally:
-            await self._aclose(save=finished)

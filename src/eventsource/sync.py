@@ -17,7 +17,6 @@ blocked in another thread ends at once.
 
 from __future__ import annotations
 
-import inspect
 import threading
 import warnings
 from collections import deque
@@ -26,22 +25,16 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, NoReturn
 
 from ._attributes import StreamAttributes
-from ._event import ErrorEvent, MessageEvent
-from ._listeners import (
-    BrowserListeners,
-    Listener,
-    ListenerRegistry,
-    listener_failed,
-    listeners_for,
-)
+from ._listeners import BrowserListeners, Listener, ListenerRegistry
 from ._options import build_connection
 from ._parser import DEFAULT_MAX_EVENT_SIZE
 from ._policy import StatusPolicy
 from ._request import redact_url
 from ._retry import RetryPolicy
+from ._sync_delivery import SyncDelivery
 from ._sync_driver import SyncDriver, SyncPrepareRequest, SyncValidateResponse, refuse_awaitable
-from ._transport._sync_base import SyncTransport
-from ._verdicts import End, Item, Predicate
+from ._sync_options import checked_store, httpx_module, sync_transport
+from ._verdicts import Item, Predicate
 from .stores import SyncLastEventIdStore
 
 if TYPE_CHECKING:
@@ -54,61 +47,14 @@ _USE_BLOCKING = (
     "or eventsource.EventSource for 'async for' and 'async with'"
 )
 
-#: The extra that brings httpx, as the error messages name it.
-HTTPX_EXTRA = "pip install 'eventsource-client[httpx]'"
-
 
 def __getattr__(name: str) -> Any:
     if name == "HttpxTransport":
-        return _httpx_module().HttpxTransport
+        return httpx_module().HttpxTransport
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def _httpx_module() -> Any:
-    try:
-        from ._transport import _httpx_sync
-    except ImportError as exc:
-        raise ImportError(
-            f"the blocking EventSource runs on httpx: {HTTPX_EXTRA}", name="httpx"
-        ) from exc
-    return _httpx_sync
-
-
-def _transport(transport: Any) -> tuple[SyncTransport, bool]:
-    """The transport for ``transport=``, and whether we close it."""
-    if transport is None or transport == "httpx":
-        made: SyncTransport = _httpx_module().HttpxTransport()
-        return made, True
-    if isinstance(transport, str):
-        raise ValueError(f"unknown transport {transport!r}: use 'httpx' or HttpxTransport(...)")
-    if not (
-        callable(getattr(transport, "open", None)) and callable(getattr(transport, "close", None))
-    ):
-        raise TypeError(
-            "transport must be 'httpx' or eventsource.sync.HttpxTransport(...), "
-            f"not {transport!r} (the async transports need an event loop)"
-        )
-    # Closed with the EventSource too: it closes the client it made (TLS or proxy
-    # options), never one you passed it.
-    return transport, True
-
-
-def _checked_store(store: SyncLastEventIdStore | None) -> SyncLastEventIdStore | None:
-    if store is None:
-        return None
-    for name in ("load", "save"):
-        method = getattr(store, name, None)
-        if not callable(method):
-            raise TypeError(f"last_event_id_store needs a {name}() method: {store!r}")
-        if inspect.iscoroutinefunction(method):
-            raise TypeError(
-                f"the blocking EventSource needs a store with a blocking {name}(), "
-                f"not an async one: {store!r}"
-            )
-    return store
-
-
-class EventSource(StreamAttributes, BrowserListeners):
+class EventSource(StreamAttributes, BrowserListeners, SyncDelivery):
     """A blocking Server-Sent Events client with the browser's API.
 
     Use it as ``for event in EventSource(url)`` (message events of every type,
@@ -146,18 +92,7 @@ class EventSource(StreamAttributes, BrowserListeners):
         ImportError: without the ``httpx`` extra (the message names it).
     """
 
-    __slots__ = (
-        "__dict__",
-        "__weakref__",
-        "_connection",
-        "_driver",
-        "_handed_id",
-        "_items",
-        "_reader",
-        "_saved_id",
-        "_store",
-        "listeners",
-    )
+    __slots__ = ("__dict__", "__weakref__", "_connection", "_driver", "listeners")
 
     def __init__(
         self,
@@ -189,7 +124,7 @@ class EventSource(StreamAttributes, BrowserListeners):
         last_event_id_store: SyncLastEventIdStore | None = None,
         raise_listener_errors: bool = False,
     ) -> None:
-        store = _checked_store(last_event_id_store)
+        store = checked_store(last_event_id_store)
         stored_id = None
         if store is not None and not last_event_id:
             stored_id = store.load()
@@ -217,7 +152,7 @@ class EventSource(StreamAttributes, BrowserListeners):
             stop_after=stop_after,
             error_when=error_when,
         )
-        chosen, owned = _transport(transport)
+        chosen, owned = sync_transport(transport)
         self._connection = connection
         self._driver = SyncDriver(
             connection,
@@ -294,56 +229,6 @@ class EventSource(StreamAttributes, BrowserListeners):
         """Iterate over the message events of every type, in stream order."""
         return self
 
-    def __next__(self) -> MessageEvent:
-        """The next message event; other items go to their listeners on the way.
-
-        Raises:
-            StopIteration: closed, or the stream ended for good without an error.
-            EventSourceError: the connection failed for good.
-        """
-        self._reader = threading.get_ident()
-        if self._store is not None:
-            self._save_last_id()  # the caller is back: it handled the last event
-        items = self._items
-        driver = self._driver
-        while True:
-            if driver.closed:
-                # close() from another thread leaves the items to this one.
-                items.clear()
-                self._handle(End())
-            if items:
-                item = items.popleft()
-                if type(item) is MessageEvent:
-                    self._handed_id = (
-                        item.last_event_id if items else self._connection.last_event_id
-                    )
-                    return item
-                self._handle(item)
-            else:
-                # Every item was handed out: an id-only block after them counts.
-                self._handed_id = self._connection.last_event_id
-                self._save_last_id()
-                try:
-                    items.extend(driver.receive())
-                except Exception:
-                    self._close(save=False)  # a hook raised: the stream is over
-                    raise
-
-    def _handle(self, item: Item) -> None:
-        """Dispatch a non-message item; at ``End``, close and raise or stop."""
-        if type(item) is End:
-            try:
-                self._driver.finish()
-            finally:
-                self._driver.close()
-                self._driver.release()
-            if item.error is not None:
-                raise item.error
-            raise StopIteration
-        if type(item) is ErrorEvent and not item.reconnecting:
-            self._connection.close()  # the stream is over: listeners see CLOSED
-        self._dispatch(item)
-
     def run(self) -> None:
         """Dispatch every event to the listeners until the EventSource is closed.
 
@@ -360,27 +245,6 @@ class EventSource(StreamAttributes, BrowserListeners):
             finished = True
         finally:
             self._close(save=finished)
-
-    # -- listeners ------------------------------------------------------------------
-
-    def _dispatch(self, item: Item) -> None:
-        listeners, argument = listeners_for(self.listeners, item)
-        for listener in listeners:
-            if self._driver.closed:  # close() in a listener: as in the browser, no more
-                return
-            try:
-                refuse_awaitable(listener(argument), f"the listener {listener!r}")
-            except Exception:
-                listener_failed(listener, argument, reraise=self.listeners.raise_errors)
-
-    # -- the last event ID store ----------------------------------------------------
-
-    def _save_last_id(self) -> None:
-        if self._store is not None:
-            last_id = self.lastEventId
-            if last_id != self._saved_id:
-                self._saved_id = last_id
-                self._store.save(last_id)
 
     def __del__(self, _warn: Callable[..., None] = warnings.warn) -> None:
         driver = getattr(self, "_driver", None)

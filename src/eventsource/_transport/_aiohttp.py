@@ -16,7 +16,8 @@ from multidict import CIMultiDictProxy
 from yarl import URL
 
 from .._errors import ConnectError, ReadTimeout, TransportError
-from .._sendable import check_url, redact_url
+from .._sendable import redact_url
+from .._sendable_url import check_url
 from ._base import Request
 from ._reasons import described, failure_reason
 from ._tls import Cert, Verify, ssl_context

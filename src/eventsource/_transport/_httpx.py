@@ -9,15 +9,12 @@ names the extra to install.
 from __future__ import annotations
 
 import contextlib
-import functools
-import os
-import ssl
 from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio
 import anyio.to_thread
-from multidict import CIMultiDict, CIMultiDictProxy
+from multidict import CIMultiDictProxy
 
 try:
     import httpx
@@ -28,41 +25,22 @@ except ImportError as exc:
     ) from exc
 
 from .._errors import ConnectError, ReadTimeout, TransportError
-from .._sendable import check_url, redact_url
+from .._sendable_url import check_url
 from ._base import Request
+from ._httpx_common import (
+    _CONNECT_FAILURES,
+    _FAILURES,
+    RedirectHandedBack,
+    _client_kwargs,
+    _connect_failure,
+    build_request,
+    hand_back_redirect,
+    header_pairs,
+)
 from ._reasons import described
 from ._tls import Cert, Verify, ssl_context
 
-__all__ = ["HttpxResponse", "HttpxTransport", "header_pairs"]
-
-# What httpx raises for a failed connection, request or body read. ``StreamError``
-# is a ``RuntimeError`` (stream closed or consumed), ``InvalidURL`` a plain
-# ``Exception``; both still mean "this request could not be carried out".
-_FAILURES = (httpx.RequestError, httpx.StreamError, httpx.InvalidURL)
-# Failures before the request was written: a caller may send it again safely.
-_CONNECT_FAILURES = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
-# Marks our requests (an extension httpcore ignores) for _hand_back_redirects.
-_OURS = "eventsource.ours"
-
-
-class RedirectHandedBack(Exception):
-    def __init__(self, response: httpx.Response) -> None:
-        super().__init__("redirect handed back")
-        self.response = response
-
-
-def hand_back_redirect(response: httpx.Response) -> None:
-    """A response hook: return a redirect of ours as it is, before httpx parses its Location.
-
-    Even with ``follow_redirects=False``, httpx builds the next request from the
-    Location (as ``response.next_request``), and a Location it cannot parse
-    raises (``IDNAError``; ``RemoteProtocolError``, a retried network error)
-    instead of reaching ``_connection``, which judges redirects (a
-    ``RedirectError``). Raising here is the only way out before that; httpx
-    closes the response on the way, and a redirect's body is never read.
-    """
-    if response.request.extensions.get(_OURS) and response.has_redirect_location:
-        raise RedirectHandedBack(response)
+__all__ = ["HttpxResponse", "HttpxTransport"]
 
 
 async def _hand_back_redirects(response: httpx.Response) -> None:
@@ -88,107 +66,6 @@ class _Chunks(AsyncIterator[bytes]):
             raise ReadTimeout("no data received within read_timeout") from exc
         except _FAILURES as exc:
             raise TransportError(described("reading the stream failed", exc)) from exc
-
-
-def header_pairs(headers: httpx.Headers) -> CIMultiDictProxy[str]:
-    """Headers of httpx as aiohttp gives them: each value of a repeated header, names as sent.
-
-    (httpx's ``items()`` joins repeated values, and ``multi_items()`` lower-cases names.)
-    """
-    encoding = headers.encoding
-    pairs = [(name.decode(encoding), value.decode(encoding)) for name, value in headers.raw]
-    return CIMultiDictProxy(CIMultiDict(pairs))
-
-
-def _connect_failure(url: str, exc: BaseException) -> str:
-    """``could not connect to URL: ConnectError: connection refused`` (no query, no userinfo).
-
-    httpx's own text is left out: that of a refused header names its value.
-    """
-    reason = None
-    if isinstance(exc, httpx.ConnectTimeout):
-        reason = "timed out"  # as aiohttp's says
-    elif isinstance(exc, httpx.PoolTimeout):
-        reason = "no pooled connection was free in time"
-    return described(f"could not connect to {redact_url(url)}", exc, reason)
-
-
-@functools.lru_cache(maxsize=8)
-def _verifying_context(
-    trust_env: bool, http2: bool, cert_file: str | None, cert_dir: str | None
-) -> ssl.SSLContext:
-    """The context httpx would build for ``verify=True``, built once per process.
-
-    httpx builds one per client: about 1 MB and 15 ms each (it loads the CA
-    bundle), which thousands of EventSources each with its own client would pay
-    again and again; aiohttp shares its default context the same way. The key
-    holds what the context depends on: the environment httpx reads when
-    ``trust_env`` is on, and HTTP/2 (httpcore sets the ALPN protocols on it).
-    """
-    del http2, cert_file, cert_dir  # only part of the cache key
-    return httpx.create_ssl_context(verify=True, trust_env=trust_env)
-
-
-def _client_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
-    # A client that verifies with httpx's defaults gets the shared context.
-    if kwargs.get("verify", True) is not True or kwargs.get("cert") is not None:
-        return kwargs
-    trust_env = bool(kwargs.get("trust_env", True))
-    environ = os.environ if trust_env else {}
-    context = _verifying_context(
-        trust_env,
-        bool(kwargs.get("http2")),
-        environ.get("SSL_CERT_FILE"),
-        environ.get("SSL_CERT_DIR"),
-    )
-    return {**kwargs, "verify": context}
-
-
-def build_request(
-    client: httpx.AsyncClient | httpx.Client,
-    request: Request,
-    extensions: dict[str, Any] | None = None,
-) -> httpx.Request:
-    """The httpx request for ``request`` on ``client`` (either kind), marked as ours.
-
-    Without the client's credentials on a hop to another origin (the caller
-    also sends it with ``auth=None`` then).
-    """
-    # A None duration means no limit. Acquiring a pooled connection is part
-    # of connecting; a stalled write is judged like a stalled read.
-    timeout = httpx.Timeout(
-        connect=request.connect_timeout,
-        read=request.read_timeout,
-        write=request.read_timeout,
-        pool=request.connect_timeout,
-    )
-    http_request = client.build_request(
-        request.method,
-        request.url,
-        # httpx encodes str values as ASCII; [spec] Last-Event-ID is UTF-8.
-        headers=[(name.encode(), value.encode()) for name, value in request.headers.items()],
-        content=request.content,
-        timeout=timeout,
-        extensions={**(extensions or {}), _OURS: True},
-    )
-    if request.cross_origin:
-        _withhold_credentials(client, http_request, request.secret_headers)
-    return http_request
-
-
-def _withhold_credentials(
-    client: httpx.AsyncClient | httpx.Client,
-    request: httpx.Request,
-    secret_headers: frozenset[str],
-) -> None:
-    """Take the client's secret default headers off a request to another origin.
-
-    ``build_request`` merged them in, and left out the cookie jar when a
-    ``Cookie`` header was set by hand: the jar then adds what its own rules allow.
-    """
-    for name in secret_headers:
-        request.headers.pop(name, None)
-    client.cookies.set_cookie_header(request)
 
 
 class HttpxResponse:

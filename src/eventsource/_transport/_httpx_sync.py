@@ -2,7 +2,7 @@
 
 An ``httpx.Client`` in place of the ``httpx.AsyncClient`` of ``_httpx``, whose
 request building, redirect hand-back, credential rules, TLS context and
-error texts it shares. Besides, it reports each socket it reads to an
+error texts it shares (``_httpx_common``). Besides, it reports each socket it reads to an
 :class:`~._sync_base.Interrupter`, so ``close()`` from another thread wakes a
 blocked read. Touches no event loop.
 """
@@ -17,9 +17,9 @@ import httpx
 from multidict import CIMultiDictProxy
 
 from .._errors import ConnectError, ReadTimeout, TransportError
-from .._sendable import check_url
+from .._sendable_url import check_url
 from ._base import Request
-from ._httpx import (
+from ._httpx_common import (
     _CONNECT_FAILURES,
     _FAILURES,
     RedirectHandedBack,

@@ -12,7 +12,7 @@ from typing import Literal, TypeAlias
 
 import anyio.to_thread
 
-from .._sendable import check_url
+from .._sendable_url import check_url
 from ._aiohttp import AiohttpTransport  # the default: imported with the package
 from ._base import Transport
 

@@ -1,0 +1,168 @@
+"""The async driver's connect step: the hooks, the request and its redirect hops, the verdict.
+
+:class:`Connecting` is the base of :class:`~._driver.Driver` that makes one
+connection attempt: it waits out the reconnection delay, runs
+``prepare_request``, opens the request on the transport (then each redirect
+hop), asks the connection for its verdict on the response, runs
+``validate_response`` on one that opens the stream, and reads the excerpt of
+an error body. It holds what a connection in progress is made of (the
+response, its chunks, the reconnection deadline, a decision whose excerpt is
+being read); the driver reads the chunks and releases the rest. Imports the
+transport protocol, never aiohttp or httpx.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TYPE_CHECKING, TypeAlias
+
+import anyio
+
+from ._connection import Connection
+from ._decode import excerpt
+from ._errors import EventSourceError, TransportError
+from ._policy import ResponseInfo
+from ._request import ConnectAttempt, redact_url
+from ._transport._base import Response, Transport
+from ._verdicts import Fail, Item, Open, Reconnect, Redirect, Stop, needs_excerpt
+
+__all__ = ["Connecting", "DefaultTransport", "PrepareRequest", "ValidateResponse"]
+
+logger = logging.getLogger("eventsource")
+
+PrepareRequest: TypeAlias = Callable[
+    [ConnectAttempt], "Awaitable[ConnectAttempt | None] | ConnectAttempt | None"
+]
+ValidateResponse: TypeAlias = Callable[[ResponseInfo], "Awaitable[object] | object"]
+DefaultTransport: TypeAlias = Callable[[], Awaitable[Transport]]
+
+
+class Connecting:
+    """One connection attempt of a driver, and what it leaves: a response and its chunks."""
+
+    __slots__ = (
+        "_chunks",
+        "_decided_items",
+        "_response",
+        "_resume_at",
+        "_used",
+        "connection",
+        "default_transport",
+        "prepare_request",
+        "transport",
+        "validate_response",
+    )
+    _closed: bool  # the driver's
+
+    if TYPE_CHECKING:  # the driver's
+
+        async def _release_response(self) -> None: ...
+
+    def __init__(
+        self,
+        connection: Connection,
+        transport: Transport | None,
+        *,
+        default_transport: DefaultTransport | None,
+        prepare_request: PrepareRequest | None,
+        validate_response: ValidateResponse | None,
+    ) -> None:
+        if transport is None and default_transport is None:
+            raise TypeError("a transport or a default_transport is needed")
+        self.connection = connection
+        self.transport = transport  # None: default_transport() chooses at the first connection
+        self.default_transport = default_transport
+        self.prepare_request = prepare_request
+        self.validate_response = validate_response
+        self._response: Response | None = None
+        self._chunks: AsyncIterator[bytes] | None = None
+        self._resume_at: float | None = None  # anyio clock: when to reconnect
+        self._decided_items: list[Item] = []
+        self._used = False  # a connection was attempted: there may be something to release
+
+    async def _connect(self) -> list[Item]:
+        if self._resume_at is not None:
+            await anyio.sleep_until(self._resume_at)  # a cancel keeps the deadline
+            self._resume_at = None
+        connection = self.connection
+        attempt = connection.next_attempt()
+        if self.prepare_request is not None:
+            try:
+                changed = self.prepare_request(attempt)
+                if inspect.isawaitable(changed):
+                    changed = await changed
+            except EventSourceError as exc:  # the hook refuses to connect: fail, send nothing
+                return connection.report_failure(exc)
+            if changed is not None:
+                attempt = changed
+            if self._closed:  # the hook closed the EventSource: send nothing
+                return []
+        connection.begin_attempt(attempt)
+        transport = self.transport
+        if transport is None:
+            assert self.default_transport is not None  # checked in __init__
+            transport = self.transport = await self.default_transport()
+        while True:
+            request = connection.build_request()
+            logger.debug("connecting to %s", redact_url(request.url))
+            self._used = True
+            try:
+                # A server that accepts and never answers is retried, not waited on
+                # for ever: the transport bounds connecting by connect_timeout, and
+                # this the whole wait for the headers by twice it (so a connect that
+                # times out is reported by the transport, as not sent).
+                with anyio.fail_after(_twice(request.connect_timeout)):
+                    response = await transport.open(request)
+            except TimeoutError:
+                waited = request.connect_timeout
+                lost = TransportError(f"no response within connect_timeout ({waited:g} s)")
+                logger.debug("connection failed: %s", lost)
+                return self._decided(connection.connection_lost(lost))
+            except TransportError as exc:
+                logger.debug("connection failed: %s", exc)
+                return self._decided(connection.connection_lost(exc))
+            self._response = response  # from here on, any exit releases it
+            verdict = connection.receive_response(response.status, response.headers, response.url)
+            if isinstance(verdict, Redirect):
+                logger.debug("redirected (%d) to %s", response.status, redact_url(verdict.url))
+                with anyio.CancelScope(shield=True):
+                    await self._release_response()
+                continue
+            if isinstance(verdict, Open):
+                return await self._open(response)
+            # Decided before the excerpt is read: a cancellation during that read
+            # (bounded; close() cuts it short) leaves the decision for the next call.
+            self._decided_items = self._decided(verdict)
+            error = needs_excerpt(verdict)
+            if error is not None:
+                error.body = await excerpt(response.aiter_bytes(), (TransportError,))
+            items, self._decided_items = self._decided_items, []
+            with anyio.CancelScope(shield=True):
+                await self._release_response()
+            return items
+
+    async def _open(self, response: Response) -> list[Item]:
+        if self.validate_response is not None:
+            info = ResponseInfo(response.status, response.headers, response.url)
+            try:
+                result = self.validate_response(info)
+                if inspect.isawaitable(result):
+                    await result
+            except EventSourceError as exc:
+                with anyio.CancelScope(shield=True):
+                    await self._release_response()
+                return self.connection.report_failure(exc)
+        logger.debug("open: %s", redact_url(response.url))
+        self._chunks = response.aiter_bytes()
+        return self._decided(Open())
+
+    def _decided(self, verdict: Open | Fail | Stop | Reconnect) -> list[Item]:
+        if isinstance(verdict, Reconnect):
+            self._resume_at = anyio.current_time() + verdict.delay
+        return self.connection.report(verdict)
+
+
+def _twice(seconds: float | None) -> float | None:
+    return None if seconds is None else 2 * seconds

@@ -1,0 +1,109 @@
+"""Handing a blocking stream's items out: message events to ``for``, the rest to listeners.
+
+The counterpart of ``_delivery`` for ``eventsource.sync``. :class:`SyncDelivery`,
+a base of ``sync.EventSource``, holds what the last read said until it is
+handed out, calls the listeners of every other item on the way, in wire order
+(plain functions: a coroutine is refused), closes and raises or stops at the
+``End``, and saves the last event ID to the store when the caller comes back
+for the next event (by then it has handled the one before). No event loop.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from typing import TYPE_CHECKING
+
+from ._connection import Connection
+from ._event import ErrorEvent, MessageEvent
+from ._listeners import ListenerRegistry, listener_failed, listeners_for
+from ._sync_driver import SyncDriver, refuse_awaitable
+from ._verdicts import End, Item
+from .stores import SyncLastEventIdStore
+
+__all__ = ["SyncDelivery"]
+
+
+class SyncDelivery:
+    """The items of one blocking EventSource not handed out yet, and the handing out."""
+
+    __slots__ = ("_handed_id", "_items", "_reader", "_saved_id", "_store")
+    _items: deque[Item]
+    _handed_id: str  # the last event ID as of the last event handed out
+    _saved_id: str  # what the store holds, as far as we know
+    _store: SyncLastEventIdStore | None
+    _reader: int
+    _connection: Connection
+    _driver: SyncDriver
+    listeners: ListenerRegistry
+
+    if TYPE_CHECKING:  # the EventSource's
+
+        def _close(self, *, save: bool) -> None: ...
+
+    def __next__(self) -> MessageEvent:
+        """The next message event; other items go to their listeners on the way.
+
+        Raises:
+            StopIteration: closed, or the stream ended for good without an error.
+            EventSourceError: the connection failed for good.
+        """
+        self._reader = threading.get_ident()
+        if self._store is not None:
+            self._save_last_id()  # the caller is back: it handled the last event
+        items = self._items
+        driver = self._driver
+        while True:
+            if driver.closed:
+                # close() from another thread leaves the items to this one.
+                items.clear()
+                self._handle(End())
+            if items:
+                item = items.popleft()
+                if type(item) is MessageEvent:
+                    self._handed_id = (
+                        item.last_event_id if items else self._connection.last_event_id
+                    )
+                    return item
+                self._handle(item)
+            else:
+                # Every item was handed out: an id-only block after them counts.
+                self._handed_id = self._connection.last_event_id
+                self._save_last_id()
+                try:
+                    items.extend(driver.receive())
+                except Exception:
+                    self._close(save=False)  # a hook raised: the stream is over
+                    raise
+
+    def _handle(self, item: Item) -> None:
+        """Dispatch a non-message item; at ``End``, close and raise or stop."""
+        if type(item) is End:
+            try:
+                self._driver.finish()
+            finally:
+                self._driver.close()
+                self._driver.release()
+            if item.error is not None:
+                raise item.error
+            raise StopIteration
+        if type(item) is ErrorEvent and not item.reconnecting:
+            self._connection.close()  # the stream is over: listeners see CLOSED
+        self._dispatch(item)
+
+    def _dispatch(self, item: Item) -> None:
+        listeners, argument = listeners_for(self.listeners, item)
+        for listener in listeners:
+            if self._driver.closed:  # close() in a listener: as in the browser, no more
+                return
+            try:
+                refuse_awaitable(listener(argument), f"the listener {listener!r}")
+            except Exception:
+                listener_failed(listener, argument, reraise=self.listeners.raise_errors)
+
+    def _save_last_id(self) -> None:
+        if self._store is not None:
+            last_id = self._handed_id
+            if last_id != self._saved_id:
+                self._saved_id = last_id
+                self._store.save(last_id)
