@@ -1,0 +1,67 @@
+"""What a new user's trial read: texts that name the real problem, on every client.
+
+A wrong argument's message names the argument and the type it got; both
+EventSource classes (async and blocking) say the same.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from eventsource import ConnectAttempt, EventSource
+from eventsource.stores import StoreError
+from eventsource.sync import EventSource as SyncEventSource
+
+from ._clients import Client
+from ._clients import client as client
+from ._servers import HOST, refused_port
+
+URL = f"http://{HOST}:9/stream"
+CLASSES = [EventSource, SyncEventSource]
+
+
+@pytest.mark.parametrize("cls", CLASSES, ids=["async", "sync"])
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"headers": {"X-N": 5}}, "header 'X-N': values must be str, got int (5)"),
+        ({"headers": [("X-N", None)]}, "header 'X-N': values must be str, got NoneType (None)"),
+        ({"headers": {"X-K": b"secret"}}, "header 'X-K': values must be str, got bytes"),
+        ({"headers": {5: "v"}}, "header names must be str, got int (5)"),
+        ({"last_event_id": 5}, "last_event_id must be a str, got int (5)"),
+        ({"last_event_id": 0}, "last_event_id must be a str, got int (0)"),
+        ({"last_event_id": None}, "last_event_id must be a str, got NoneType (None)"),
+        ({"last_event_id": b"7"}, "last_event_id must be a str, got bytes (b'7')"),
+    ],
+)
+def test_a_value_that_is_not_a_str_is_named_with_its_type(
+    cls: Any, options: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(TypeError) as info:
+        cls(URL, **options)
+    assert str(info.value) == message
+    assert "secret" not in str(info.value)  # a bytes header value may be a credential
+
+
+def test_a_hook_header_that_is_not_a_str_is_named_with_its_type(client: Client) -> None:
+    def hook(attempt: ConnectAttempt) -> None:
+        attempt.headers["X-N"] = 5  # type: ignore[assignment]
+
+    with refused_port() as port, pytest.raises(TypeError) as info:
+        client.collect(f"http://{HOST}:{port}/", 1, prepare_request=hook)
+    assert str(info.value) == "prepare_request: header 'X-N': values must be str, got int (5)"
+
+
+def test_a_blocking_store_that_loads_no_str_is_a_store_error() -> None:
+    class Store:
+        def load(self) -> object:
+            return 5
+
+        def save(self, last_event_id: str) -> None:
+            pass
+
+    with pytest.raises(StoreError, match=re.escape("loaded a int, not a str")):
+        SyncEventSource(URL, last_event_id_store=Store())  # type: ignore[arg-type]
