@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from eventsource import ConnectAttempt, EventSource
+from eventsource import ConnectAttempt, ConnectError, ErrorEvent, EventSource, RetryPolicy
 from eventsource.stores import StoreError
 from eventsource.sync import EventSource as SyncEventSource
 
@@ -65,3 +65,23 @@ def test_a_blocking_store_that_loads_no_str_is_a_store_error() -> None:
 
     with pytest.raises(StoreError, match=re.escape("loaded a int, not a str")):
         SyncEventSource(URL, last_event_id_store=Store())  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("budget", [0, 2])
+def test_max_reconnects_is_the_reconnections_after_the_first_failure(
+    client: Client, budget: int
+) -> None:
+    errors: list[ErrorEvent] = []
+
+    def setup(es: Any) -> None:
+        es.onerror = errors.append
+
+    policy = RetryPolicy(backoff_factor=1.0, jitter=0.0, max_reconnects=budget)
+    with refused_port() as port:
+        outcome = client.run(f"http://{HOST}:{port}/", setup, retry=0.001, retry_policy=policy)
+    assert isinstance(outcome.error, ConnectError)
+    # the first connection, then `budget` reconnections: all fail, the last one for good
+    assert [(e.attempt, e.reconnecting) for e in errors] == [
+        *((n, True) for n in range(1, budget + 1)),
+        (budget + 1, False),
+    ]
