@@ -17,7 +17,7 @@ from eventsource.sync import EventSource as SyncEventSource
 
 from ._clients import Client
 from ._clients import client as client
-from ._servers import HOST, refused_port
+from ._servers import HOST, refused_port, stalled_port
 
 URL = f"http://{HOST}:9/stream"
 CLASSES = [EventSource, SyncEventSource]
@@ -85,3 +85,22 @@ def test_max_reconnects_is_the_reconnections_after_the_first_failure(
         *((n, True) for n in range(1, budget + 1)),
         (budget + 1, False),
     ]
+
+
+def test_a_refused_connection_reads_the_same_on_every_client(client: Client) -> None:
+    policy = RetryPolicy(max_reconnects=0)
+    with refused_port() as port:
+        url = f"http://{HOST}:{port}/stream"
+        outcome = client.collect(url + "?token=s3cret", 1, retry_policy=policy)
+    assert isinstance(outcome.error, ConnectError)
+    assert str(outcome.error) == f"could not connect to {url}: connection refused"
+    assert isinstance(outcome.error.__cause__, Exception)  # the library's own, kept
+
+
+def test_a_connect_timeout_reads_the_same_on_every_client(client: Client) -> None:
+    policy = RetryPolicy(max_reconnects=0)
+    with stalled_port() as port:
+        url = f"http://{HOST}:{port}/stream"
+        outcome = client.collect(url, 1, connect_timeout=0.1, retry_policy=policy)
+    assert isinstance(outcome.error, ConnectError)
+    assert str(outcome.error) == f"could not connect to {url}: timed out"
