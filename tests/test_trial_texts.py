@@ -10,6 +10,7 @@ import re
 from typing import Any
 
 import pytest
+from aiohttp import web
 
 from eventsource import ConnectAttempt, ConnectError, ErrorEvent, EventSource, RetryPolicy
 from eventsource.stores import StoreError
@@ -17,7 +18,8 @@ from eventsource.sync import EventSource as SyncEventSource
 
 from ._clients import Client
 from ._clients import client as client
-from ._servers import HOST, refused_port, stalled_port
+from ._fixtures import server as server
+from ._servers import HOST, LoopbackServer, refused_port, sse, stalled_port
 
 URL = f"http://{HOST}:9/stream"
 CLASSES = [EventSource, SyncEventSource]
@@ -104,3 +106,26 @@ def test_a_connect_timeout_reads_the_same_on_every_client(client: Client) -> Non
         outcome = client.collect(url, 1, connect_timeout=0.1, retry_policy=policy)
     assert isinstance(outcome.error, ConnectError)
     assert str(outcome.error) == f"could not connect to {url}: timed out"
+
+
+@pytest.mark.parametrize("cls", CLASSES, ids=["async", "sync"])
+def test_the_repr_names_the_url_without_secrets_and_the_state(cls: Any) -> None:
+    es = cls("http://user:pw@127.0.0.1:9/stream?token=s3cret")
+    assert repr(es) == "<EventSource url='http://127.0.0.1:9/stream' readyState=CONNECTING>"
+    es.close()
+    assert repr(es) == "<EventSource url='http://127.0.0.1:9/stream' readyState=CLOSED>"
+
+
+def test_the_repr_of_an_open_stream_says_open(client: Client, server: LoopbackServer) -> None:
+    async def stream(request: web.Request) -> web.StreamResponse:
+        return await sse(request, b"data: a\n\n")
+
+    server.handle("/", stream)
+    seen: list[str] = []
+
+    def setup(es: Any) -> None:
+        es.onopen = lambda event: seen.append(repr(es))
+
+    outcome = client.collect(server.url("/"), 1, setup)
+    assert outcome.data == ["a"]
+    assert seen == [f"<EventSource url='{server.url('/')}' readyState=OPEN>"]
