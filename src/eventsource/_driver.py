@@ -193,12 +193,19 @@ class Driver(Connecting):
                 self._idle.set()
 
     def close(self) -> None:
-        """No request and no item after this; the step in progress is cancelled."""
+        """No request and no item after this; the step in progress is cancelled.
+
+        With no step in progress, the connection is let go at once where the
+        transport can without awaiting (aiohttp), as a browser's ``close()``
+        does; ``aclose()`` waits for the rest.
+        """
         if not self._closed:
             self._closed = True
             self.connection.close()
             if self._scope is not None:
-                self._scope.cancel()
+                self._scope.cancel()  # the step releases its response as it ends
+            elif not self._busy:
+                self.abort()
 
     def restart(self) -> None:
         """Drop the current connection and reconnect at once (does nothing once closed)."""
@@ -224,11 +231,12 @@ class Driver(Connecting):
                     await self.transport.aclose()
 
     def abort(self) -> None:
-        """Close the open response without awaiting, if the transport can (at collection)."""
-        abort = getattr(self._response, "abort", None)
-        if abort is not None:
-            with contextlib.suppress(Exception):  # best effort during collection
-                abort()
+        """Let go of the response, then of the transport, where they can without awaiting."""
+        for part in (self._response, self.transport):
+            abort = getattr(part, "abort", None)
+            if abort is not None:
+                with contextlib.suppress(Exception):  # best effort (also during collection)
+                    abort()
 
     # -- the steps --------------------------------------------------------------------
 

@@ -24,6 +24,9 @@ from ._tls import Cert, Verify, ssl_context
 
 __all__ = ["AiohttpResponse", "AiohttpTransport"]
 
+#: Sessions being closed by AiohttpTransport.abort(), until they are.
+_CLOSING: set[asyncio.Task[None]] = set()
+
 #: The most bytes taken from aiohttp's buffer at once: asyncio's own socket
 #: read size, so a socket read is taken whole (one driver step; 64 KiB took
 #: four, huge events 1.1x slower). What stays in aiohttp's buffer counts toward
@@ -90,10 +93,13 @@ def _default_proxy(session: aiohttp.ClientSession) -> URL | None:
 class AiohttpResponse:
     """An aiohttp response read chunk by chunk, at most ``READ_SIZE`` bytes at a time."""
 
-    __slots__ = ("_response",)  # one per open stream: no dict (bench/README.md, fan-out)
+    __slots__ = ("_aborted", "_gone", "_response")  # one per open stream: no dict (fan-out)
 
     def __init__(self, response: aiohttp.ClientResponse) -> None:
         self._response = response
+        self._aborted = False
+        # aiohttp >= 3.11: a future set when the socket is gone, taken before a close.
+        self._gone: object = None
 
     @property
     def status(self) -> int:
@@ -128,7 +134,12 @@ class AiohttpResponse:
             raise TransportError(described("reading the stream failed", exc)) from exc
 
     def abort(self) -> None:
-        """Close the connection now, without waiting: for an EventSource being collected."""
+        """Close the connection now, without waiting: ``close()``, or at collection."""
+        if not self._aborted:
+            self._aborted = True
+            connection = self._response.connection
+            protocol = connection.protocol if connection is not None else None
+            self._gone = getattr(protocol, "closed", None)
         self._response.close()
 
     async def aclose(self) -> None:
@@ -136,19 +147,15 @@ class AiohttpResponse:
 
         Closing returns once the socket is gone, or after ``CLOSE_WAIT`` seconds.
         """
-        if self._response.content.is_eof():
+        if not self._aborted and self._response.content.is_eof():
             self._response.release()
             return
-        connection = self._response.connection
-        protocol = connection.protocol if connection is not None else None
-        # aiohttp >= 3.11: a future set when the socket is gone. Ask before closing.
-        closed = getattr(protocol, "closed", None)
-        self._response.close()
-        if isinstance(closed, asyncio.Future):
+        self.abort()
+        if isinstance(self._gone, asyncio.Future):
             # An https connection ends with a TLS shutdown exchange that outlives
             # close(): without this wait its socket could outlive the event loop.
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(asyncio.shield(closed), CLOSE_WAIT)
+                await asyncio.wait_for(asyncio.shield(self._gone), CLOSE_WAIT)
 
 
 class AiohttpTransport:
@@ -179,7 +186,15 @@ class AiohttpTransport:
     """
 
     # One per EventSource unless shared: no dict (bench/README.md, fan-out).
-    __slots__ = ("_owns_session", "_proxy", "_session", "_session_kwargs", "_ssl", "verify")
+    __slots__ = (
+        "_closing",
+        "_owns_session",
+        "_proxy",
+        "_session",
+        "_session_kwargs",
+        "_ssl",
+        "verify",
+    )
 
     def __init__(
         self,
@@ -212,6 +227,7 @@ class AiohttpTransport:
         )
         self._ssl = ssl_context(verify, cert)
         self.verify = verify  # as given: for the caller to inspect
+        self._closing: asyncio.Task[None] | None = None  # the close abort() started
 
     async def open(self, request: Request) -> AiohttpResponse:
         """Send the request without following redirects.
@@ -266,10 +282,29 @@ class AiohttpTransport:
                 await session.close()
         return AiohttpResponse(response)
 
+    def abort(self) -> None:
+        """Start closing the session we made, without awaiting: ``close()``, or at collection.
+
+        The close runs as a task of the running loop (its open response was
+        closed first, so it has nothing to wait for but the sockets going);
+        :meth:`aclose` waits for it. With no loop running, nothing is started.
+        """
+        session = self._session
+        if session is None or not self._owns_session or self._closing is not None:
+            return
+        try:
+            self._closing = asyncio.get_running_loop().create_task(session.close())
+        except RuntimeError:
+            return  # no loop: aclose() (or aiohttp's warning at exit) is left
+        _CLOSING.add(self._closing)  # a task only the loop refers to may be collected
+        self._closing.add_done_callback(_CLOSING.discard)
+
     async def aclose(self) -> None:
         """Close the session if we made it."""
         session, self._session = self._session, None
-        if session is not None and self._owns_session:
+        if self._closing is not None:
+            await asyncio.shield(self._closing)
+        elif session is not None and self._owns_session:
             await session.close()
         if not self._owns_session:
             self._session = session
