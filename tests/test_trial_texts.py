@@ -69,6 +69,19 @@ def test_a_blocking_store_that_loads_no_str_is_a_store_error() -> None:
         SyncEventSource(URL, last_event_id_store=Store())  # type: ignore[arg-type]
 
 
+def test_a_blocking_store_that_fails_to_load_is_a_store_error_as_on_the_async_client() -> None:
+    class Store:
+        def load(self) -> str | None:
+            raise OSError(5, "Input/output error")
+
+        def save(self, last_event_id: str) -> None:
+            pass
+
+    with pytest.raises(StoreError, match=r"failed to load: .*Input/output error") as info:
+        SyncEventSource(URL, last_event_id_store=Store())
+    assert isinstance(info.value.__cause__, OSError)
+
+
 @pytest.mark.parametrize("budget", [0, 2])
 def test_max_reconnects_is_the_reconnections_after_the_first_failure(
     client: Client, budget: int

@@ -90,7 +90,8 @@ class EventSource(StreamAttributes, BrowserListeners, SyncDelivery):
     Raises:
         ValueError, TypeError: as for :class:`eventsource.EventSource`; also
             ``TypeError`` for an async store or an async transport.
-        StoreError: the store's ``load()`` gave something other than a ``str`` or ``None``.
+        StoreError: the store's ``load()`` failed (its exception is the ``__cause__``)
+            or gave something other than a ``str`` or ``None``.
         ImportError: without the ``httpx`` extra (the message names it).
     """
 
@@ -129,7 +130,11 @@ class EventSource(StreamAttributes, BrowserListeners, SyncDelivery):
         store = checked_store(last_event_id_store)
         stored_id = None
         if store is not None and not last_event_id:
-            stored_id = store.load()
+            try:
+                stored_id = store.load()
+            except Exception as exc:  # as the async client: never a silent start
+                message = f"the last-event-id store {store!r} failed to load: {exc}"
+                raise StoreError(message) from exc
             refuse_awaitable(stored_id, "last_event_id_store.load()")
             if stored_id is not None and not isinstance(stored_id, str):  # as the async client
                 raise StoreError(
