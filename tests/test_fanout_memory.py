@@ -3,9 +3,9 @@
 With thousands of streams in one process, a stream that lets the others run
 in the middle of a body it has already received keeps that body in memory
 while they run; when every stream does so, every body is in memory at the
-same moment (bench/README.md, fan-out). So a burst passes a checkpoint that
-lets other tasks run only after 1,024 events or 16 reads, and every 64 events
-only looks for a cancellation (tests/test_cancellation.py has those tests).
+same moment (bench/README.md, fan-out). So in the middle of a read a burst
+lets other tasks run only once it has held the read for 5 ms (or after
+1,024 events or 16 reads); between reads, every 64 events.
 
 The aiohttp transport (the default on asyncio) hands out what aiohttp has
 already received without awaiting: the only switches to other tasks during
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -89,18 +90,47 @@ async def turns_during_the_rest(server: LoopbackServer, body: bytes, total: int)
     return during
 
 
-async def test_a_received_burst_of_small_events_lets_other_tasks_run_only_every_1024_events(
-    server: LoopbackServer,
+async def test_a_received_read_is_handed_out_before_other_tasks_run_unless_held_long(
+    server: LoopbackServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # 6,000 events of 100 bytes: 160 in each 16 KiB the driver decodes at a
-    # time. A checkpoint before every read once 64 events went out let the
-    # other task run ~37 times; at most every 1,024 events, ~6, plus the waits
-    # for the network each time aiohttp's buffer runs dry (~128 KiB apart).
+    # 6,000 events of 100 bytes, received at once: 160 in each 16 KiB the
+    # driver decodes at a time. With no time limit on holding a read, other
+    # tasks run between reads and every 1,024 events, not before every slice.
+    monkeypatch.setattr(delivery, "HOLD_AT_MOST", 60.0)
     total = 6000
     body = b"".join(b"data: %05d %s\n\n" % (i, b"x" * 86) for i in range(total))
     assert len(body) == total * 100
-    turns = await turns_during_the_rest(server, body, total)
-    assert 1 <= turns <= 20
+    held = await turns_during_the_rest(server, body, total)
+    # Held for no time at all, a read lets them run before each 16 KiB slice
+    # once 64 events went out: 37 slices, two turns each.
+    monkeypatch.setattr(delivery, "HOLD_AT_MOST", 0.0)
+    every = await turns_during_the_rest(server, body, total)
+    assert 1 <= held <= 45
+    assert every >= 60
+
+
+async def test_a_deadline_during_a_burst_ends_it_within_a_slice_or_two(
+    server: LoopbackServer,
+) -> None:
+    # A consumer that never awaits; the deadline passes while it works on an
+    # event. The checkpoint lets the deadline's timer fire and then delivers it
+    # (on asyncio that takes two turns): it took ~2,000 events to end.
+    body = b"".join(b"data: " + b"y" * 230 + b"\n\n" for _ in range(20_000))
+    server.handle("/", first_then_body(body))
+    after = n = 0
+    async with EventSource(server.url("/"), reconnect=False) as es:
+        with anyio.fail_after(LIMIT):
+            assert (await es.__anext__()).data == "first"
+            await anyio.sleep(0.3)  # the body is in aiohttp's buffer
+        with anyio.move_on_after(0.05) as scope:
+            async for _event in es:
+                n += 1
+                if n == 3:
+                    time.sleep(0.06)  # noqa: ASYNC251 - the deadline passes while it works
+                elif n > 3:
+                    after += 1
+    assert scope.cancelled_caught
+    assert after <= 400  # 64 events, and the rest of a 16 KiB slice (68 events)
 
 
 async def test_a_burst_of_big_events_lets_other_tasks_run_every_so_many_reads(

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import time
 import warnings
 from collections import deque
 from collections.abc import Callable
@@ -34,28 +35,27 @@ __all__ = [
     "CHECKPOINT_AT_MOST",
     "CHECKPOINT_AT_MOST_READS",
     "CHECKPOINT_EVERY",
+    "HOLD_AT_MOST",
     "Batches",
     "Delivery",
 ]
 
 logger = logging.getLogger("eventsource")
 
-#: Once this many message events went out since the last checkpoint, the next
-#: read is preceded by a look for a cancellation, which lets no other task run:
-#: a consumer that never awaits still sees its scope cancelled during a burst.
+#: Once this many message events went out since the last checkpoint, an anyio
+#: checkpoint comes before the next step: a consumer that never awaits still
+#: lets a cancellation through and other tasks run while a stream bursts.
 CHECKPOINT_EVERY = 64
-#: Never more message events than this without a checkpoint, which lets other
-#: tasks run (a read of many tiny events).
+#: But in the middle of a network read, only once the read has been held this
+#: long (seconds): a stream that lets others run in the middle of a body it
+#: has received keeps that body in memory meanwhile, and with 1,000 streams
+#: bursting at once each did, so every body was in memory at the same moment
+#: (110 KiB per connection at the peak, against 70; bench/README.md, fan-out).
+HOLD_AT_MOST = 0.005
+#: Never more message events than this without a checkpoint, nor more driver
+#: steps (a read of many tiny events; a big event: a step decodes 16 KiB
+#: (``FEED_SLICE``) or, inside an event that spans many, up to a whole read).
 CHECKPOINT_AT_MOST = 1024
-#: Nor more driver steps than this: a checkpoint before the next read (big
-#: events). A step decodes 16 KiB (``FEED_SLICE``), up to a whole read (256
-#: KiB) inside an event that spans many, so 256 KiB to 4 MiB between two.
-#:
-#: Other tasks run only at these bounds, not every 64 events: a stream that lets
-#: them run in the middle of a body it has already received keeps that body
-#: in memory while they run, and with 1,000 streams bursting at once each did
-#: so, so every body was in memory at the same moment (110 KiB per connection
-#: at the peak, against 71 without; bench/README.md, fan-out).
 CHECKPOINT_AT_MOST_READS = 16
 
 
@@ -181,6 +181,10 @@ class Delivery:
         self._budget = CHECKPOINT_AT_MOST
         self._reads = 0
         await anyio.lowlevel.checkpoint()
+        # Twice: on asyncio a deadline that passed meanwhile (move_on_after,
+        # asyncio.timeout) fires in the loop turn the first one gives, after
+        # this task was already set to resume: the second delivers it.
+        await anyio.lowlevel.checkpoint()
 
     async def _receive(self) -> None:
         """Wait for the next read's items: the caller has handled all before them."""
@@ -189,12 +193,16 @@ class Delivery:
         self._receiving = True
         try:
             self._reads += 1
-            if self._reads > CHECKPOINT_AT_MOST_READS:
-                await self._checkpoint()  # see CHECKPOINT_AT_MOST_READS
+            driver = self._driver
+            due = self._budget <= CHECKPOINT_AT_MOST - CHECKPOINT_EVERY
+            if self._reads > CHECKPOINT_AT_MOST_READS or (
+                due and (not driver.mid_read or time.monotonic() - driver.read_at >= HOLD_AT_MOST)
+            ):
+                await self._checkpoint()  # see CHECKPOINT_EVERY
                 if self.items:
                     return  # a listener put items back meanwhile: hand those out first
-            elif self._budget <= CHECKPOINT_AT_MOST - CHECKPOINT_EVERY:
-                await anyio.lowlevel.checkpoint_if_cancelled()  # see CHECKPOINT_EVERY
+            elif due:  # see HOLD_AT_MOST: a cancelled scope is still seen, none run
+                await anyio.lowlevel.checkpoint_if_cancelled()
             store = self.store
             if not self._driver.closed:
                 # Every item was handed out (close() and a sentinel's cut drop the

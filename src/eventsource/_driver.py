@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from collections.abc import Iterator
 
 import anyio
@@ -60,6 +61,7 @@ class Driver(Connecting):
         "_idle",
         "_offset",
         "_owner",
+        "_read_at",
         "_released",
         "_restart",
         "_scope",
@@ -85,6 +87,7 @@ class Driver(Connecting):
         self._backlog: bytes | None = None  # the rest of a big read (see FEED_SLICE)
         self._offset = 0
         self._slice = FEED_SLICE  # bytes of the backlog decoded next (see _feed_slice)
+        self._read_at = 0.0
         self._scope: anyio.CancelScope | None = None
         self._closed = False
         self._restart = False
@@ -102,6 +105,16 @@ class Driver(Connecting):
     def busy(self) -> bool:
         """Whether a :meth:`receive` (or :meth:`finish`) is in progress."""
         return self._busy
+
+    @property
+    def mid_read(self) -> bool:
+        """Whether bytes of the last network read are still to be decoded."""
+        return self._backlog is not None
+
+    @property
+    def read_at(self) -> float:
+        """When the last network read arrived: ``time.monotonic()`` seconds."""
+        return self._read_at
 
     @property
     def reader(self) -> int:
@@ -252,6 +265,7 @@ class Driver(Connecting):
         except TransportError as exc:
             logger.debug("stream failed: %s", exc)
             return await self._lost(exc)
+        self._read_at = time.monotonic()
         if len(chunk) > FEED_SLICE:
             self._backlog, self._offset = chunk, 0
             return self._feed_slice()
