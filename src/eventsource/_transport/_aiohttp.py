@@ -18,7 +18,7 @@ from yarl import URL
 from .._errors import ConnectError, ReadTimeout, TransportError
 from .._sendable import redact_url
 from .._sendable_url import check_url
-from ._base import Request
+from ._base import Chunks, Request
 from ._reasons import described, failure_reason
 from ._tls import Cert, Verify, ssl_context
 
@@ -110,22 +110,31 @@ class AiohttpResponse:
         """The URL that produced this response."""
         return str(self._response.url)
 
-    async def aiter_bytes(self) -> AsyncIterator[bytes]:
-        """Yield body chunks as they arrive, as soon as they arrive."""
-        content = self._response.content
+    #: aiohttp's ``StreamReader.read`` takes bytes out of its buffer only once
+    #: they are there, after its one await: a read cancelled while it waits
+    #: leaves the buffer as it was, and the next read goes on.
+    cancel_safe = True
+
+    async def read(self) -> bytes:
+        """The next chunk (at most ``READ_SIZE`` bytes) as soon as it arrives; ``b""`` at the end.
+
+        A coroutine, not an async generator, so that a cancelled read (a timeout
+        around ``anext()``) finalises nothing, and keeps no chunk while it waits.
+
+        Raises:
+            ReadTimeout: no byte arrived within the request's ``read_timeout``.
+            TransportError: the connection failed while reading.
+        """
         try:
-            while True:
-                chunk = await content.read(READ_SIZE)
-                if not chunk:
-                    return
-                yield chunk
-                # Not kept while the next read waits: with thousands of streams,
-                # each kept up to a read's worth (bench/README.md, fan-out).
-                del chunk
+            return await self._response.content.read(READ_SIZE)
         except (aiohttp.ServerTimeoutError, asyncio.TimeoutError) as exc:
             raise ReadTimeout("no data received within read_timeout") from exc
         except aiohttp.ClientError as exc:
             raise TransportError(described("reading the stream failed", exc)) from exc
+
+    def aiter_bytes(self) -> AsyncIterator[bytes]:
+        """The rest of the body, chunk by chunk (see :meth:`read`)."""
+        return Chunks(self.read)
 
     def abort(self) -> None:
         """Close the connection now, without waiting: for an EventSource being collected."""
