@@ -7,6 +7,7 @@ disconnect within a bounded wait.
 from __future__ import annotations
 
 import asyncio
+import gc
 from typing import Any
 
 import aiohttp
@@ -135,6 +136,43 @@ async def test_an_unclosed_event_source_with_its_own_session_releases_when_colle
         await server.wait_for_idle(timeout=5)
         assert client_sockets_to(server.port) == 0
         await transport.aclose()
+
+
+async def test_close_with_no_task_reading_lets_the_connection_go_at_once() -> None:
+    # The browser's close(): sync, and the connection goes now, not at aclose().
+    async with SSEServer() as server:
+        server.script(Event("one"), Stall())
+        es = EventSource(server.url)  # aiohttp: closes without awaiting
+        assert (await es.__anext__()).data == "one"
+        es.close()
+        await server.wait_for_idle(timeout=2)  # the server saw the disconnect
+        assert client_sockets_to(server.port) == 0
+        await es.aclose()
+        assert our_tasks() == set()
+
+
+async def test_an_unclosed_default_event_source_says_so_once_not_through_aiohttp() -> None:
+    # `async for event in EventSource(url): break`, never closed: our warning
+    # (hidden by default, as ResourceWarnings are), not aiohttp's "Unclosed
+    # client session" printed through the loop's exception handler.
+    reported: list[dict[str, Any]] = []
+    loop = asyncio.get_running_loop()
+    loop.set_exception_handler(lambda _loop, context: reported.append(context))
+    try:
+        async with SSEServer() as server:
+            server.script(Event("one"), Stall())
+            holder = [EventSource(server.url)]
+            assert (await holder[0].__anext__()).data == "one"
+            with pytest.warns(ResourceWarning, match="unclosed EventSource"):
+                holder.clear()  # the last reference: collected at once
+            gc.collect()  # and whatever a cycle held
+            await server.wait_for_idle(timeout=5)
+            assert client_sockets_to(server.port) == 0
+        await asyncio.sleep(0.05)  # the session's close, started at collection
+        gc.collect()
+    finally:
+        loop.set_exception_handler(None)
+    assert [context.get("message") for context in reported] == []
 
 
 async def test_an_unclosed_event_source_on_a_users_httpx_client_releases_when_collected() -> None:

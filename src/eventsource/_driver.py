@@ -151,9 +151,8 @@ class Driver(Connecting):
                     try:
                         items = await self._step()
                     except BaseException as exc:
-                        # Cancelled (or a hook raised) mid-step: drop the half-made or
-                        # half-read connection (the next call reconnects at once), unless
-                        # a cancel_safe read only waited.
+                        # Cancelled (or a hook raised) mid-step: drop the half-made or half-read
+                        # connection (the next call reconnects), unless a read only waited.
                         if not self._keeps(exc, scope):
                             with anyio.CancelScope(shield=True):
                                 await self._abandon()
@@ -173,12 +172,11 @@ class Driver(Connecting):
         """
         with self._exclusive():
             try:
-                body = self._body
-                if drain and body is not None and not self._closed:
+                if drain and self._body is not None and not self._closed:
                     with anyio.CancelScope() as scope:
                         self._scope = scope
                         try:
-                            await drain_body(body.aiter_bytes(), (TransportError,))
+                            await drain_body(self._body.aiter_bytes(), (TransportError,))
                         finally:
                             self._scope = None
             finally:
@@ -200,12 +198,19 @@ class Driver(Connecting):
                 self._idle.set()
 
     def close(self) -> None:
-        """No request and no item after this; the step in progress is cancelled."""
+        """No request and no item after this; the step in progress is cancelled.
+
+        With no step in progress, the connection is let go at once where the
+        transport can without awaiting (aiohttp), as a browser's ``close()``
+        does; ``aclose()`` waits for the rest.
+        """
         if not self._closed:
             self._closed = True
             self.connection.close()
             if self._scope is not None:
-                self._scope.cancel()
+                self._scope.cancel()  # the step releases its response as it ends
+            elif not self._busy:
+                self.abort()
 
     def restart(self) -> None:
         """Drop the current connection and reconnect at once (does nothing once closed)."""
@@ -231,11 +236,12 @@ class Driver(Connecting):
                     await self.transport.aclose()
 
     def abort(self) -> None:
-        """Close the open response without awaiting, if the transport can (at collection)."""
-        abort = getattr(self._response, "abort", None)
-        if abort is not None:
-            with contextlib.suppress(Exception):  # best effort during collection
-                abort()
+        """Let go of the response, then of the transport, where they can without awaiting."""
+        for part in (self._response, self.transport):
+            abort = getattr(part, "abort", None)
+            if abort is not None:
+                with contextlib.suppress(Exception):  # best effort (also during collection)
+                    abort()
 
     # -- the steps --------------------------------------------------------------------
 
@@ -250,8 +256,7 @@ class Driver(Connecting):
             self._waiting = False
             logger.debug("stream failed: %s", exc)
             return await self._lost(exc)
-        # From here to the end of the step nothing awaits: a cancel cannot come
-        # between taking these bytes and decoding them (or holding the backlog).
+        # Nothing awaits until they are decoded (or held): no cancel can lose them.
         self._waiting = False
         if not chunk:
             logger.debug("stream ended by the server")

@@ -24,6 +24,9 @@ from ._tls import Cert, Verify, ssl_context
 
 __all__ = ["AiohttpResponse", "AiohttpTransport"]
 
+#: Sessions being closed by AiohttpTransport.abort(), until they are.
+_CLOSING: set[asyncio.Task[None]] = set()
+
 #: The most bytes taken from aiohttp's buffer at once: asyncio's own socket
 #: read size, so a socket read is taken whole (one driver step; 64 KiB took
 #: four, huge events 1.1x slower). What stays in aiohttp's buffer counts toward
@@ -90,10 +93,13 @@ def _default_proxy(session: aiohttp.ClientSession) -> URL | None:
 class AiohttpResponse:
     """An aiohttp response read chunk by chunk, at most ``READ_SIZE`` bytes at a time."""
 
-    __slots__ = ("_response",)  # one per open stream: no dict (bench/README.md, fan-out)
+    __slots__ = ("_aborted", "_gone", "_response")  # one per open stream: no dict (fan-out)
 
     def __init__(self, response: aiohttp.ClientResponse) -> None:
         self._response = response
+        self._aborted = False
+        # aiohttp >= 3.11: a future set when the socket is gone, taken before a close.
+        self._gone: object = None
 
     @property
     def status(self) -> int:
@@ -111,15 +117,12 @@ class AiohttpResponse:
         return str(self._response.url)
 
     #: aiohttp's ``StreamReader.read`` takes bytes out of its buffer only once
-    #: they are there, after its one await: a read cancelled while it waits
-    #: leaves the buffer as it was, and the next read goes on.
+    #: they are there, after its one await; and ``read`` is a coroutine, not an
+    #: async generator (which a cancellation finalises): a cancelled read took nothing.
     cancel_safe = True
 
     async def read(self) -> bytes:
         """The next chunk (at most ``READ_SIZE`` bytes) as soon as it arrives; ``b""`` at the end.
-
-        A coroutine, not an async generator, so that a cancelled read (a timeout
-        around ``anext()``) finalises nothing, and keeps no chunk while it waits.
 
         Raises:
             ReadTimeout: no byte arrived within the request's ``read_timeout``.
@@ -137,7 +140,12 @@ class AiohttpResponse:
         return Chunks(self.read)
 
     def abort(self) -> None:
-        """Close the connection now, without waiting: for an EventSource being collected."""
+        """Close the connection now, without waiting: ``close()``, or at collection."""
+        if not self._aborted:
+            self._aborted = True
+            connection = self._response.connection
+            protocol = connection.protocol if connection is not None else None
+            self._gone = getattr(protocol, "closed", None)
         self._response.close()
 
     async def aclose(self) -> None:
@@ -145,19 +153,15 @@ class AiohttpResponse:
 
         Closing returns once the socket is gone, or after ``CLOSE_WAIT`` seconds.
         """
-        if self._response.content.is_eof():
+        if not self._aborted and self._response.content.is_eof():
             self._response.release()
             return
-        connection = self._response.connection
-        protocol = connection.protocol if connection is not None else None
-        # aiohttp >= 3.11: a future set when the socket is gone. Ask before closing.
-        closed = getattr(protocol, "closed", None)
-        self._response.close()
-        if isinstance(closed, asyncio.Future):
+        self.abort()
+        if isinstance(self._gone, asyncio.Future):
             # An https connection ends with a TLS shutdown exchange that outlives
             # close(): without this wait its socket could outlive the event loop.
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(asyncio.shield(closed), CLOSE_WAIT)
+                await asyncio.wait_for(asyncio.shield(self._gone), CLOSE_WAIT)
 
 
 class AiohttpTransport:
@@ -188,7 +192,15 @@ class AiohttpTransport:
     """
 
     # One per EventSource unless shared: no dict (bench/README.md, fan-out).
-    __slots__ = ("_owns_session", "_proxy", "_session", "_session_kwargs", "_ssl", "verify")
+    __slots__ = (
+        "_closing",
+        "_owns_session",
+        "_proxy",
+        "_session",
+        "_session_kwargs",
+        "_ssl",
+        "verify",
+    )
 
     def __init__(
         self,
@@ -221,6 +233,7 @@ class AiohttpTransport:
         )
         self._ssl = ssl_context(verify, cert)
         self.verify = verify  # as given: for the caller to inspect
+        self._closing: asyncio.Task[None] | None = None  # the close abort() started
 
     async def open(self, request: Request) -> AiohttpResponse:
         """Send the request without following redirects.
@@ -275,10 +288,29 @@ class AiohttpTransport:
                 await session.close()
         return AiohttpResponse(response)
 
+    def abort(self) -> None:
+        """Start closing the session we made, without awaiting: ``close()``, or at collection.
+
+        The close runs as a task of the running loop (its open response was
+        closed first, so it has nothing to wait for but the sockets going);
+        :meth:`aclose` waits for it. With no loop running, nothing is started.
+        """
+        session = self._session
+        if session is None or not self._owns_session or self._closing is not None:
+            return
+        try:
+            self._closing = asyncio.get_running_loop().create_task(session.close())
+        except RuntimeError:
+            return  # no loop: aclose() (or aiohttp's warning at exit) is left
+        _CLOSING.add(self._closing)  # a task only the loop refers to may be collected
+        self._closing.add_done_callback(_CLOSING.discard)
+
     async def aclose(self) -> None:
         """Close the session if we made it."""
         session, self._session = self._session, None
-        if session is not None and self._owns_session:
+        if self._closing is not None:
+            await asyncio.shield(self._closing)
+        elif session is not None and self._owns_session:
             await session.close()
         if not self._owns_session:
             self._session = session
