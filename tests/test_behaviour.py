@@ -131,6 +131,29 @@ async def test_big_and_small_events_mixed_in_big_reads_arrive_whole_and_in_order
     assert [(e.last_event_id, e.data) for e in events] == expected
 
 
+async def test_after_a_big_event_small_events_are_decoded_a_slice_at_a_time_again(
+    combo: Combo, server: LoopbackServer
+) -> None:
+    # Inside a big event the slices grow; after it, a batch (the events one
+    # slice completed) is back to 16 KiB's worth, not a whole read's.
+    small = [b"data: %d\n\n" % i for i in range(60_000)]
+    body = b"data: " + b"x" * (2 * 1024 * 1024) + b"\n\n" + b"".join(small)
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        return await sse(request, body)
+
+    server.handle("/", handler)
+    sizes: list[int] = []
+    async with combo.source(server.url("/"), max_event_size=4 * 1024 * 1024) as es:
+        with anyio.fail_after(LIMIT):
+            async for batch in es.batches():
+                sizes.append(len(batch))
+                if sum(sizes) == 1 + len(small):
+                    break
+    # The first batch ends the big event: the rest of its slice may follow it.
+    assert max(sizes[1:]) <= 16 * 1024 // len(small[0])
+
+
 async def test_onmessage_gets_message_events_and_listeners_get_their_type_via_run(
     combo: Combo, server: LoopbackServer
 ) -> None:

@@ -406,7 +406,10 @@ async def test_a_wrong_content_type_names_it_and_shows_the_body(
     server.script(Headers({"Content-Type": "text/html"}), Raw(b"<html>\n  <p>login</p>\n"))
     result = await cli(server.url)
     assert result.code == 1
-    assert result.err == "eventsource: server answered 200 (text/html): <html> <p>login</p>\n"
+    assert result.err == (
+        "eventsource: server answered 200, not with text/event-stream (text/html): "
+        "<html> <p>login</p>\n"
+    )
 
 
 @pytest.mark.asyncio

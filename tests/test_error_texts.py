@@ -242,17 +242,13 @@ def test_response_info_made_by_hand_looks_headers_up_case_insensitively() -> Non
 # -- why a connection failed ----------------------------------------------------------
 
 
-def library_error(combo: Combo) -> str:
-    return "ClientConnectorError" if combo.transport == "aiohttp" else "ConnectError"
-
-
 async def test_a_refused_connection_says_so(combo: Combo) -> None:
     with refused_port() as port:
         url = f"http://127.0.0.1:{port}/feed"
         es = combo.source(with_secrets(url), retry_policy=RetryPolicy(max_reconnects=0))
         error = await raised_by(es)
     assert isinstance(error, ConnectError)
-    assert str(error) == f"could not connect to {url}: {library_error(combo)}: connection refused"
+    assert str(error) == f"could not connect to {url}: connection refused"
 
 
 @pytest.fixture(scope="module")
@@ -273,12 +269,9 @@ async def test_an_untrusted_certificate_says_the_verification_failed(
     url = self_signed.url("/feed")
     error = await raised_by(combo.source(url, retry_policy=RetryPolicy(max_reconnects=0)))
     assert isinstance(error, ConnectError)
-    where, kind, reason = str(error).split(": ", 2)
-    assert where == f"could not connect to {url}"
-    assert kind == {"aiohttp": "ClientConnectorCertificateError"}.get(
-        combo.transport, "ConnectError"
+    assert str(error) == (
+        f"could not connect to {url}: certificate verify failed: self-signed certificate"
     )
-    assert reason == "certificate verify failed: self-signed certificate"
 
 
 async def test_a_connect_timeout_says_so(combo: Combo) -> None:
@@ -287,8 +280,7 @@ async def test_a_connect_timeout_says_so(combo: Combo) -> None:
         es = combo.source(url, connect_timeout=0.1, retry_policy=RetryPolicy(max_reconnects=0))
         error = await raised_by(es)
     assert isinstance(error, ConnectError)
-    kind = "ConnectionTimeoutError" if combo.transport == "aiohttp" else "ConnectTimeout"
-    assert str(error) == f"could not connect to {url}: {kind}: timed out"
+    assert str(error) == f"could not connect to {url}: timed out"
 
 
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])
@@ -297,18 +289,18 @@ async def test_a_connect_timeout_says_so(combo: Combo) -> None:
     [
         (
             httpx.ConnectError("[Errno -2] Name or service not known"),
-            "ConnectError: name resolution failed: Name or service not known",
+            "name resolution failed: Name or service not known",
         ),
         (
             httpx.ConnectError("[Errno 101] Network is unreachable"),
-            "ConnectError: Network is unreachable",
+            "Network is unreachable",
         ),
         (
             httpx.ConnectError("all attempts to connect to nowhere.invalid:8443 failed"),
-            "ConnectError: connection refused",
+            "connection refused",
         ),
         (httpx.ConnectError("no cause"), "ConnectError"),
-        (httpx.PoolTimeout("no cause"), "PoolTimeout: no pooled connection was free in time"),
+        (httpx.PoolTimeout("no cause"), "no pooled connection was free in time"),
     ],
     ids=["name-lookup", "unreachable", "group", "no-cause", "pool"],
 )

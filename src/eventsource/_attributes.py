@@ -4,7 +4,8 @@
 connection's state; setting a predicate also judges the items already
 received and not handed out (each class says where those wait, in
 ``_judge_waiting``). ``lastEventId`` stays with each class: it follows what
-that class handed out.
+that class handed out. The ``repr`` shows the URL as log lines do (no query,
+no userinfo) and the state.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import ClassVar
 
 from ._connection import Connection
 from ._event import ReadyState
+from ._sendable import redact_url
 from ._verdicts import Predicate
 
 __all__ = ["StreamAttributes"]
@@ -82,6 +84,11 @@ class StreamAttributes:
     def error_when(self, predicate: Predicate | None) -> None:
         self._connection.error_when = predicate
         self._judge_waiting()
+
+    def __repr__(self) -> str:
+        """``<EventSource url='http://host/stream' readyState=OPEN>``: no query, no userinfo."""
+        state = self._connection.state.name
+        return f"<{type(self).__name__} url={redact_url(self.url)!r} readyState={state}>"
 
     def _judge_waiting(self) -> None:
         raise NotImplementedError  # each class knows where its received items wait

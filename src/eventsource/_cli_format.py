@@ -14,7 +14,7 @@ from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any, Protocol, TextIO
 
-from ._errors import ConnectError, ReadTimeout, RedirectError, ResponseError
+from ._errors import ConnectError, ContentTypeError, ReadTimeout, RedirectError, ResponseError
 from ._event import MessageEvent
 
 __all__ = [
@@ -124,6 +124,8 @@ def describe_error(error: BaseException) -> str:
     if isinstance(error, ResponseError) and not isinstance(error, RedirectError):
         kind = error.content_type or "no content type"
         line = f"server answered {error.status} ({kind})"
+        if isinstance(error, ContentTypeError):  # a 200: "answered 200" alone reads as success
+            line = f"server answered {error.status}, not with text/event-stream ({kind})"
         body = " ".join(error.body.split())[:BODY_EXCERPT]
         return f"{line}: {body}" if body else line
     reason = _network_reason(error)

@@ -261,10 +261,13 @@ class Driver(Connecting):
         if not chunk:
             logger.debug("stream ended by the server")
             return await self._lost(None)
-        if len(chunk) > self._slice:
+        if len(chunk) > FEED_SLICE:
             self._backlog, self._offset = chunk, 0
             return self._feed_slice()
-        return self.connection.receive_data(chunk)  # after an End, see finish()
+        items = self.connection.receive_data(chunk)  # after an End, see finish()
+        if items:
+            self._slice = FEED_SLICE  # see _feed_slice
+        return items
 
     def _feed_slice(self) -> list[Item]:
         """Decode the next slice of a big read (see ``FEED_SLICE``)."""
@@ -276,9 +279,9 @@ class Driver(Connecting):
             self._backlog = None
         items = self.connection.receive_data(backlog[start:end])
         # A slice that completed nothing was inside a big event: the next may be
-        # twice the size, as it can complete no more events than the read holds
-        # anyway, and fewer, bigger slices decode big events faster (large 1.2x,
-        # huge 1.1x: bench/README.md). Events bring the size back to FEED_SLICE.
+        # twice the size (fewer, bigger slices decode big events 1.1-1.2x faster:
+        # bench/README.md). Only the slice that ends the big event can hold more
+        # than 16 KiB of small events after it; any items bring the size back.
         self._slice = FEED_SLICE if items else min(2 * self._slice, len(backlog))
         return items
 

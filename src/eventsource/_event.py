@@ -103,7 +103,8 @@ class ErrorEvent(Event):
         error: The exception behind it (a typed :class:`~eventsource.EventSourceError`,
             or ``None`` when the server simply ended the stream).
         status: The HTTP status, when the failure was a response.
-        attempt: How many reconnection attempts in a row have failed (1 on the first).
+        attempt: How many attempts in a row have failed, this one included (1 for
+            the first failure, which may be the first connection).
         delay: Seconds until the next attempt, or ``None`` when there will be none.
         reconnecting: Whether the client will reconnect.
     """

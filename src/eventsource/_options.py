@@ -16,7 +16,7 @@ from ._parser import DEFAULT_MAX_EVENT_SIZE
 from ._policy import StatusPolicy
 from ._request import build_url, encode_body
 from ._retry import RetryPolicy
-from ._sendable import check_headers
+from ._sendable import check_headers, check_str
 from ._verdicts import Predicate
 
 __all__ = ["build_connection"]
@@ -53,9 +53,11 @@ def build_connection(
 
     Raises:
         ValueError: something no request could carry (see ``EventSource``).
-        TypeError: ``body`` with ``json``, or a header name or value that is not a ``str``.
+        TypeError: ``body`` with ``json``, or a header name or value or
+            ``last_event_id`` that is not a ``str``.
     """
-    if last_event_id:
+    # "" is no id; None or 0 would pass as none here and fail at the first request
+    if check_str(last_event_id, "last_event_id"):
         # Yours: refused now if it cannot be sent. One the server sent (from
         # the store) is cleaned or left out when sent, as during the stream.
         check_headers({"Last-Event-ID": last_event_id}, what="last_event_id")

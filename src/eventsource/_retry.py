@@ -46,8 +46,9 @@ class RetryPolicy:
         jitter: Fraction in ``[0, 1]`` of the delay that may be removed at random.
         min_retry: Floor in seconds for a server-sent ``retry:``.
         max_retry: Ceiling in seconds for a server-sent ``retry:``, or ``None`` for none.
-        max_reconnects: Give up after this many failed attempts in a row (the last
-            error is raised), or ``None`` to retry for ever.
+        max_reconnects: How many reconnections may follow a failure, or ``None``
+            to retry for ever. When they have all failed too (``max_reconnects + 1``
+            failures in a row; ``0`` never reconnects), the last error is raised.
         max_reconnect_time: Give up when failures in a row have lasted this many
             seconds, or ``None``.
 

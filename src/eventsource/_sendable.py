@@ -24,6 +24,7 @@ __all__ = [
     "SURROGATE",
     "check_headers",
     "check_method",
+    "check_str",
     "header_value_problem",
     "header_view",
     "redact_url",
@@ -77,6 +78,27 @@ def header_view(
     return CIMultiDictProxy(CIMultiDict(headers or ()))
 
 
+def _wrong_type(value: object, *, secret: bool) -> str:
+    """``int (5)``: the type of a value that should have been a ``str``, and the value.
+
+    The value shows only if it is a number or ``None``, unless it cannot be a ``secret``.
+    """
+    kind = type(value).__name__
+    if secret and not (value is None or isinstance(value, (bool, int, float))):
+        return kind  # bytes or an object may hold a credential: its type only
+    text = repr(value)
+    if len(text) > _SHOWN_LIMIT:
+        text = text[:_SHOWN_LIMIT] + "..."
+    return f"{kind} ({text})"
+
+
+def check_str(value: object, what: str) -> str:
+    """``value`` if it is a ``str``; a ``TypeError`` naming ``what`` and the type otherwise."""
+    if not isinstance(value, str):
+        raise TypeError(f"{what} must be a str, got {_wrong_type(value, secret=False)}")
+    return value
+
+
 def header_value_problem(value: str) -> str | None:
     """Why ``value`` (already normalized) cannot be sent as a header value, or ``None``."""
     control = _VALUE_CONTROL.search(value)
@@ -103,8 +125,12 @@ def check_headers(
     prefix = f"{what}: " if what else ""
     checked: dict[str, str] = {}
     for name, value in dict(headers).items():
-        if not isinstance(name, str) or not isinstance(value, str):
-            raise TypeError(f"{prefix}header names and values must be str, got {name!r}")
+        if not isinstance(name, str):
+            shape = _wrong_type(name, secret=False)
+            raise TypeError(f"{prefix}header names must be str, got {shape}")
+        if not isinstance(value, str):
+            shape = _wrong_type(value, secret=True)
+            raise TypeError(f"{prefix}header {name!r}: values must be str, got {shape}")
         if _TOKEN.fullmatch(name) is None:
             raise ValueError(f"{prefix}{shown(name)} is not a valid header name")
         value = value.strip(HTTP_WHITESPACE)  # [Fetch] normalize a header value

@@ -124,8 +124,8 @@ class EventSource(StreamAttributes, BrowserListeners, Reading):
             method or header name that is not an HTTP token; a header value or
             ``last_event_id`` with a control character (tab aside); a timeout
             of zero, below zero or NaN.
-        TypeError: ``body`` with ``json``, a header name or value that is not a ``str``,
-            or a ``transport`` that is not one.
+        TypeError: ``body`` with ``json``, a header name or value or ``last_event_id``
+            that is not a ``str``, or a ``transport`` that is not one.
         ImportError: ``transport="httpx"`` without the ``httpx`` extra (under trio
             without ``transport=``, raised where you iterate).
     """

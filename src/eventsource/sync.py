@@ -25,6 +25,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, NoReturn
 
 from ._attributes import StreamAttributes
+from ._errors import StoreError
 from ._listeners import BrowserListeners, Listener, ListenerRegistry
 from ._options import build_connection
 from ._parser import DEFAULT_MAX_EVENT_SIZE
@@ -89,6 +90,8 @@ class EventSource(StreamAttributes, BrowserListeners, SyncDelivery):
     Raises:
         ValueError, TypeError: as for :class:`eventsource.EventSource`; also
             ``TypeError`` for an async store or an async transport.
+        StoreError: the store's ``load()`` failed (its exception is the ``__cause__``)
+            or gave something other than a ``str`` or ``None``.
         ImportError: without the ``httpx`` extra (the message names it).
     """
 
@@ -127,8 +130,17 @@ class EventSource(StreamAttributes, BrowserListeners, SyncDelivery):
         store = checked_store(last_event_id_store)
         stored_id = None
         if store is not None and not last_event_id:
-            stored_id = store.load()
+            try:
+                stored_id = store.load()
+            except Exception as exc:  # as the async client: never a silent start
+                message = f"the last-event-id store {store!r} failed to load: {exc}"
+                raise StoreError(message) from exc
             refuse_awaitable(stored_id, "last_event_id_store.load()")
+            if stored_id is not None and not isinstance(stored_id, str):  # as the async client
+                raise StoreError(
+                    f"the last-event-id store {store!r} loaded a "
+                    f"{type(stored_id).__name__}, not a str"
+                )
         connection = build_connection(
             url,
             headers=headers,

@@ -64,7 +64,7 @@ def header_pairs(headers: httpx.Headers) -> CIMultiDictProxy[str]:
 
 
 def _connect_failure(url: str, exc: BaseException) -> str:
-    """``could not connect to URL: ConnectError: connection refused`` (no query, no userinfo).
+    """``could not connect to URL: connection refused`` (no query, no userinfo).
 
     httpx's own text is left out: that of a refused header names its value.
     """

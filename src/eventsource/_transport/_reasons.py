@@ -78,6 +78,10 @@ def failure_reason(exc: BaseException) -> str | None:
 
 
 def described(what: str, exc: BaseException, reason: str | None = None) -> str:
-    """``what: ReadError: connection reset by peer``: the class, then the reason if known."""
-    reason = reason or failure_reason(exc)
-    return f"{what}: {type(exc).__name__}" + (f": {reason}" if reason else "")
+    """``what: connection reset by peer``: the reason if known, else ``exc``'s class name.
+
+    The library's class is left out when the reason is known: it differs per
+    transport (aiohttp's ``ClientConnectorError``, httpx's ``ConnectError``)
+    for the same failure, and stays on the ``__cause__``.
+    """
+    return f"{what}: {reason or failure_reason(exc) or type(exc).__name__}"
