@@ -339,8 +339,11 @@ async def test_a_cancelled_read_leaves_an_async_save_due_and_the_stream_going(
             got.append(event.data)
     assert got == ["1", "2", "3", "4", "5"]
     assert store.saves == ["3", "5"]  # "3" was due again
-    assert len(server.requests) == 2
-    assert server.requests[1].headers["Last-Event-ID"] == "3"
+    if combo.transport == "aiohttp":  # the cancelled read was only waiting: it reads on
+        assert len(server.requests) == 1
+    else:  # httpx: the cancel broke the body; the stream resumed
+        assert len(server.requests) == 2
+        assert server.requests[1].headers["Last-Event-ID"] == "3"
 
 
 def test_the_built_in_blocking_stores_and_the_wrapper_have_their_protocols() -> None:

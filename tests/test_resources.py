@@ -67,7 +67,9 @@ async def test_a_thousand_reconnect_cycles_leave_fds_and_tasks_at_baseline() -> 
     assert open_fd_count() <= base_fds
 
 
-async def test_cancelling_the_consuming_task_releases_the_connection() -> None:
+async def test_cancelling_the_consuming_task_keeps_the_connection_until_aclose() -> None:
+    # The consumer's read only waited (aiohttp, the default): the connection
+    # stays open for the next read, and aclose() releases it.
     async with SSEServer() as server:
         server.script(Event("one", id="1"), Stall())
         es = EventSource(server.url)
@@ -85,9 +87,11 @@ async def test_cancelling_the_consuming_task_releases_the_connection() -> None:
                     await anyio.sleep(0.001)
             tg.cancel_scope.cancel()
         assert got == ["one"]
+        assert es.readyState is ReadyState.OPEN
+        assert client_sockets_to(server.port) == 1
+        await es.aclose()
         await server.wait_for_idle(timeout=5)  # the server saw the disconnect
         assert client_sockets_to(server.port) == 0
-        await es.aclose()
         assert our_tasks() == set()
 
 

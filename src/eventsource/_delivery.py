@@ -217,13 +217,18 @@ class Delivery:
                 if store is None:
                     self.items.extend(await self._driver.receive())
                 else:
-                    self.items.extend(await store.beside(self._driver.receive))
+                    await store.beside(self._receive_items)
             except Exception:
                 self.close()  # a hook raised: the error is the caller's, the stream is over
                 await self._driver.aclose()
                 raise
         finally:
             self._receiving = False
+
+    async def _receive_items(self) -> None:
+        # Kept as soon as the read returns: a cancel while the save beside it
+        # ends (the task group's exit) would otherwise drop a read's events.
+        self.items.extend(await self._driver.receive())
 
     async def _handle(self, item: Item) -> None:
         """Dispatch a non-message item; at ``End``, close and raise or stop."""

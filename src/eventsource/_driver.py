@@ -10,9 +10,11 @@ on from a consistent state:
 
 - during the reconnection wait, the deadline is kept: the next call waits
   what is left of it;
-- while connecting or reading, the response is released and the connection
-  told (``interrupted``): the next call reconnects at once, sending
-  ``Last-Event-ID``. Nothing was taken from a cancelled read;
+- while waiting for the body's bytes on a ``cancel_safe`` response
+  (aiohttp's), nothing changes: the next call reads on, still connected;
+- while connecting, or reading another response (httpx's), the response is
+  released and the connection told (``interrupted``): the next call
+  reconnects at once with ``Last-Event-ID``. A cancelled read took nothing;
 - what must not be lost or left half done (releasing, the body excerpt of an
   error, the drain after a terminal event) runs shielded, and is bounded.
 
@@ -66,6 +68,7 @@ class Driver(Connecting):
         "_restart",
         "_scope",
         "_slice",
+        "_waiting",
     )
 
     def __init__(
@@ -95,6 +98,7 @@ class Driver(Connecting):
         self._owner = 0  # the id of the task in receive() or finish()
         self._idle: anyio.Event | None = None  # made by an aclose() that waits for receive()
         self._released = False
+        self._waiting = False  # in a cancel_safe read (see _keeps)
 
     @property
     def closed(self) -> bool:
@@ -159,11 +163,12 @@ class Driver(Connecting):
                     self._scope = scope
                     try:
                         items = await self._step()
-                    except BaseException:
-                        # Cancelled (or a hook raised) mid-step: drop the half-made
-                        # or half-read connection; the next call reconnects at once.
-                        with anyio.CancelScope(shield=True):
-                            await self._abandon()
+                    except BaseException as exc:
+                        # Cancelled (or a hook raised) mid-step: drop the half-made or half-read
+                        # connection (the next call reconnects), unless a read only waited.
+                        if not self._keeps(exc, scope):
+                            with anyio.CancelScope(shield=True):
+                                await self._abandon()
                         raise
                     finally:
                         self._scope = None
@@ -180,11 +185,11 @@ class Driver(Connecting):
         """
         with self._exclusive():
             try:
-                if drain and self._chunks is not None and not self._closed:
+                if drain and self._body is not None and not self._closed:
                     with anyio.CancelScope() as scope:
                         self._scope = scope
                         try:
-                            await drain_body(self._chunks, (TransportError,))
+                            await drain_body(self._body.aiter_bytes(), (TransportError,))
                         finally:
                             self._scope = None
             finally:
@@ -254,17 +259,21 @@ class Driver(Connecting):
     # -- the steps --------------------------------------------------------------------
 
     async def _step(self) -> list[Item]:
-        chunks = self._chunks
-        if chunks is None:
+        body = self._body
+        if body is None:
             return await self._connect()
+        self._waiting = body.cancel_safe  # see _keeps
         try:
-            chunk = await chunks.__anext__()
-        except StopAsyncIteration:
-            logger.debug("stream ended by the server")
-            return await self._lost(None)
+            chunk = await body.read()
         except TransportError as exc:
+            self._waiting = False
             logger.debug("stream failed: %s", exc)
             return await self._lost(exc)
+        # Nothing awaits until they are decoded (or held): no cancel can lose them.
+        self._waiting = False
+        if not chunk:
+            logger.debug("stream ended by the server")
+            return await self._lost(None)
         self._read_at = time.monotonic()
         if len(chunk) > FEED_SLICE:
             self._backlog, self._offset = chunk, 0
@@ -296,10 +305,16 @@ class Driver(Connecting):
             await self._release_response()
         return items
 
+    def _keeps(self, exc: BaseException, scope: anyio.CancelScope) -> bool:
+        """Whether ``exc``, a cancel from outside ``scope``, hit a cancel_safe read waiting."""
+        kept, self._waiting = self._waiting, False
+        cancelled = isinstance(exc, anyio.get_cancelled_exc_class())
+        return kept and cancelled and not scope.cancel_called
+
     async def _abandon(self) -> None:
         if self._decided_items:
             pass  # the response was judged: its decision stands (see _connect)
-        elif self._response is not None or self._chunks is not None:
+        elif self._response is not None or self._body is not None:
             self.connection.interrupted()
         elif self._resume_at is None and not self._closed:
             self.connection.interrupted()  # cancelled in a hook or while connecting
@@ -308,9 +323,6 @@ class Driver(Connecting):
     async def _release_response(self) -> None:
         self._backlog, self._slice = None, FEED_SLICE
         response, self._response = self._response, None
-        chunks, self._chunks = self._chunks, None
-        close_chunks = getattr(chunks, "aclose", None)
-        if close_chunks is not None:
-            await close_chunks()
+        self._body = None
         if response is not None:
             await response.aclose()

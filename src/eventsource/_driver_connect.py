@@ -6,8 +6,8 @@ connection attempt: it waits out the reconnection delay, runs
 hop), asks the connection for its verdict on the response, runs
 ``validate_response`` on one that opens the stream, and reads the excerpt of
 an error body. It holds what a connection in progress is made of (the
-response, its chunks, the reconnection deadline, a decision whose excerpt is
-being read); the driver reads the chunks and releases the rest. Imports the
+response, the one whose body is read, the reconnection deadline, a decision whose excerpt is
+being read); the driver reads the body and releases the rest. Imports the
 transport protocol, never aiohttp or httpx.
 """
 
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, TypeAlias
 
 import anyio
@@ -40,10 +40,10 @@ DefaultTransport: TypeAlias = Callable[[], Awaitable[Transport]]
 
 
 class Connecting:
-    """One connection attempt of a driver, and what it leaves: a response and its chunks."""
+    """One connection attempt of a driver, and what it leaves: a response whose body it reads."""
 
     __slots__ = (
-        "_chunks",
+        "_body",
         "_decided_items",
         "_response",
         "_resume_at",
@@ -77,7 +77,7 @@ class Connecting:
         self.prepare_request = prepare_request
         self.validate_response = validate_response
         self._response: Response | None = None
-        self._chunks: AsyncIterator[bytes] | None = None
+        self._body: Response | None = None  # the open stream's response, once it is read
         self._resume_at: float | None = None  # anyio clock: when to reconnect
         self._decided_items: list[Item] = []
         self._used = False  # a connection was attempted: there may be something to release
@@ -155,7 +155,7 @@ class Connecting:
                     await self._release_response()
                 return self.connection.report_failure(exc)
         logger.debug("open: %s", redact_url(response.url))
-        self._chunks = response.aiter_bytes()
+        self._body = response
         return self._decided(Open())
 
     def _decided(self, verdict: Open | Fail | Stop | Reconnect) -> list[Item]:

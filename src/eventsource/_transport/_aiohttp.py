@@ -18,7 +18,7 @@ from yarl import URL
 from .._errors import ConnectError, ReadTimeout, TransportError
 from .._sendable import redact_url
 from .._sendable_url import check_url
-from ._base import Request
+from ._base import Chunks, Request
 from ._reasons import described, failure_reason
 from ._tls import Cert, Verify, ssl_context
 
@@ -116,22 +116,28 @@ class AiohttpResponse:
         """The URL that produced this response."""
         return str(self._response.url)
 
-    async def aiter_bytes(self) -> AsyncIterator[bytes]:
-        """Yield body chunks as they arrive, as soon as they arrive."""
-        content = self._response.content
+    #: aiohttp's ``StreamReader.read`` takes bytes out of its buffer only once
+    #: they are there, after its one await; and ``read`` is a coroutine, not an
+    #: async generator (which a cancellation finalises): a cancelled read took nothing.
+    cancel_safe = True
+
+    async def read(self) -> bytes:
+        """The next chunk (at most ``READ_SIZE`` bytes) as soon as it arrives; ``b""`` at the end.
+
+        Raises:
+            ReadTimeout: no byte arrived within the request's ``read_timeout``.
+            TransportError: the connection failed while reading.
+        """
         try:
-            while True:
-                chunk = await content.read(READ_SIZE)
-                if not chunk:
-                    return
-                yield chunk
-                # Not kept while the next read waits: with thousands of streams,
-                # each kept up to a read's worth (bench/README.md, fan-out).
-                del chunk
+            return await self._response.content.read(READ_SIZE)
         except (aiohttp.ServerTimeoutError, asyncio.TimeoutError) as exc:
             raise ReadTimeout("no data received within read_timeout") from exc
         except aiohttp.ClientError as exc:
             raise TransportError(described("reading the stream failed", exc)) from exc
+
+    def aiter_bytes(self) -> AsyncIterator[bytes]:
+        """The rest of the body, chunk by chunk (see :meth:`read`)."""
+        return Chunks(self.read)
 
     def abort(self) -> None:
         """Close the connection now, without waiting: ``close()``, or at collection."""

@@ -5,11 +5,11 @@ Imports nothing from aiohttp, httpx or anyio.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
-__all__ = ["Request", "Response", "Transport"]
+__all__ = ["Chunks", "Request", "Response", "Transport"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,8 +65,19 @@ class Response(Protocol):
         """The URL that produced this response."""
         ...
 
-    def aiter_bytes(self) -> AsyncIterator[bytes]:
-        """Yield body chunks as they arrive.
+    @property
+    def cancel_safe(self) -> bool:
+        """Whether a :meth:`read` cancelled while it waits leaves the body as it was.
+
+        ``True``: nothing was taken, and the next :meth:`read` goes on with the
+        same body, so a timeout around ``anext()`` keeps the connection open.
+        ``False``: a cancelled read may have broken the body, and the
+        EventSource drops the connection (and reconnects with ``Last-Event-ID``).
+        """
+        ...
+
+    async def read(self) -> bytes:
+        """The next chunk of the body as soon as it arrives; ``b""`` at its end.
 
         Raises:
             TransportError: the connection failed while reading.
@@ -74,9 +85,32 @@ class Response(Protocol):
         """
         ...
 
+    def aiter_bytes(self) -> AsyncIterator[bytes]:
+        """The rest of the body, chunk by chunk, as :meth:`read` gives it."""
+        ...
+
     async def aclose(self) -> None:
         """Release the connection; safe to call more than once."""
         ...
+
+
+class Chunks(AsyncIterator[bytes]):
+    """A response's ``read()`` as an async iterator that ends with the body.
+
+    A class, not an async generator: a cancellation thrown into a generator
+    finalises it, and nothing is left to finalise here.
+    """
+
+    __slots__ = ("_read",)
+
+    def __init__(self, read: Callable[[], Awaitable[bytes]]) -> None:
+        self._read = read
+
+    async def __anext__(self) -> bytes:
+        chunk = await self._read()
+        if not chunk:
+            raise StopAsyncIteration
+        return chunk
 
 
 class Transport(Protocol):

@@ -69,15 +69,21 @@ class _Chunks(AsyncIterator[bytes]):
 
 
 class HttpxResponse:
-    """An httpx response read chunk by chunk with ``aiter_bytes()``.
+    """An httpx response read chunk by chunk with ``read()``.
 
     Chunks are decoded from any ``Content-Encoding`` the server used, as
     aiohttp does, and handed over as soon as they arrive.
     """
 
+    #: httpx reads a body through async generators down to httpcore, which
+    #: closes the response when a cancellation is thrown into its read: a
+    #: cancelled read leaves nothing to go on with.
+    cancel_safe = False
+
     def __init__(self, response: httpx.Response) -> None:
         self._response = response
         self._iterators: list[AsyncIterator[bytes]] = []
+        self._chunks: _Chunks | None = None
         self._headers = header_pairs(response.headers)
 
     @property
@@ -95,16 +101,34 @@ class HttpxResponse:
         """The URL that produced this response."""
         return str(self._response.url)
 
-    def aiter_bytes(self) -> AsyncIterator[bytes]:
-        """Yield body chunks as they arrive, as soon as they arrive.
+    async def read(self) -> bytes:
+        """The next chunk as soon as it arrives; ``b""`` at the end of the body.
 
         Raises:
             ReadTimeout: no byte arrived within the request's ``read_timeout``.
             TransportError: the connection failed or broke while reading.
         """
-        chunks = self._response.aiter_bytes()
-        self._iterators.append(chunks)
-        return _Chunks(chunks)
+        try:
+            return await self.aiter_bytes().__anext__()
+        except StopAsyncIteration:
+            return b""
+
+    def aiter_bytes(self) -> AsyncIterator[bytes]:
+        """The rest of the body, chunk by chunk, as soon as each arrives.
+
+        One iterator per response (httpx streams a body once): :meth:`read`
+        and every call of this go on with the same one.
+
+        Raises:
+            ReadTimeout: no byte arrived within the request's ``read_timeout``.
+            TransportError: the connection failed or broke while reading.
+        """
+        chunks = self._chunks
+        if chunks is None:
+            body = self._response.aiter_bytes()
+            self._iterators.append(body)
+            chunks = self._chunks = _Chunks(body)
+        return chunks
 
     async def aclose(self) -> None:
         """Close the response and release its connection; safe to call twice."""
