@@ -17,7 +17,7 @@ import pytest
 
 from eventsource import EventSource, ReadyState, RetryPolicy
 from eventsource.testing import ChatRoom, Comment, Event, SSEServer, Stall
-from eventsource.transports import AiohttpTransport, HttpxTransport
+from eventsource.transports import AiohttpTransport, HttpxTransport, Request
 
 from ._servers import client_sockets_to, open_fd_count
 
@@ -177,6 +177,51 @@ async def test_an_unclosed_default_event_source_says_so_once_not_through_aiohttp
     finally:
         loop.set_exception_handler(None)
     assert [context.get("message") for context in reported] == []
+
+
+async def test_a_transport_of_ours_closed_browser_style_serves_a_second_stream_cleanly() -> None:
+    # close(), aclose(), then the same AiohttpTransport() for another stream:
+    # its second session is closed too (it was left open, unsaid).
+    reported: list[dict[str, Any]] = []
+    loop = asyncio.get_running_loop()
+    loop.set_exception_handler(lambda _loop, context: reported.append(context))
+    try:
+        async with SSEServer() as server:
+            transport = AiohttpTransport()
+            for _ in range(2):
+                server.script(Event("one"), Stall())  # a script answers one request
+                es = EventSource(server.url, transport=transport)
+                with anyio.fail_after(5):
+                    assert (await es.__anext__()).data == "one"
+                es.close()
+                await es.aclose()
+            await server.wait_for_idle(timeout=5)
+            assert client_sockets_to(server.port) == 0
+            del es, transport
+            gc.collect()
+            await asyncio.sleep(0)
+    finally:
+        loop.set_exception_handler(None)
+    assert [context.get("message") for context in reported] == []
+
+
+async def test_an_abort_from_another_thread_runs_on_the_streams_loop() -> None:
+    # Garbage collection may run an abort in any thread: aiohttp's objects are
+    # touched in their loop's thread only (asyncio's debug mode checks it).
+    loop = asyncio.get_running_loop()
+    loop.set_debug(True)
+    try:
+        async with SSEServer() as server:
+            server.script(Event("one"), Stall())
+            transport = AiohttpTransport()
+            response = await transport.open(Request("GET", server.url))
+            await anyio.to_thread.run_sync(response.abort)
+            await anyio.to_thread.run_sync(transport.abort)
+            await server.wait_for_idle(timeout=5)  # the connection went all the same
+            await transport.aclose()  # waits for the session's close begun on the loop
+            assert client_sockets_to(server.port) == 0
+    finally:
+        loop.set_debug(False)
 
 
 async def test_an_unclosed_event_source_on_a_users_httpx_client_releases_when_collected() -> None:

@@ -424,7 +424,7 @@ async def test_aiohttp_reads_take_at_most_read_size_from_its_buffer(
     combo: Combo, server: LoopbackServer
 ) -> None:
     # The rest stays under aiohttp's flow control (in the kernel, not in our memory).
-    from eventsource._transport._aiohttp import READ_SIZE
+    from eventsource._transport._aiohttp_response import READ_SIZE
 
     body = b"".join(b"data: %06d\n\n" % i for i in range(4 * READ_SIZE // 14))
 

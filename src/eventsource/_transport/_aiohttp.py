@@ -6,19 +6,17 @@ Knows HTTP only; turns aiohttp's exceptions into the library's once, here.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import inspect
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
-from multidict import CIMultiDictProxy
 from yarl import URL
 
 from .._errors import ConnectError, ReadTimeout, TransportError
 from .._sendable import redact_url
 from .._sendable_url import check_url
-from ._base import Chunks, Request
+from ._aiohttp_response import AiohttpResponse, on_its_loop
+from ._base import Request
 from ._reasons import described, failure_reason
 from ._tls import Cert, Verify, ssl_context
 
@@ -27,14 +25,6 @@ __all__ = ["AiohttpResponse", "AiohttpTransport"]
 #: Sessions being closed by AiohttpTransport.abort(), until they are.
 _CLOSING: set[asyncio.Task[None]] = set()
 
-#: The most bytes taken from aiohttp's buffer at once: asyncio's own socket
-#: read size, so a socket read is taken whole (one driver step; 64 KiB took
-#: four, huge events 1.1x slower). What stays in aiohttp's buffer counts toward
-#: its flow control, so a stream whose reader is behind leaves the rest in the
-#: kernel instead of in this process's memory.
-READ_SIZE = 256 * 1024
-#: How long ``aclose`` waits for the socket to be really closed (a TLS shutdown).
-CLOSE_WAIT = 1.0
 
 # Waiting too long for the response headers is a read timeout (``sock_read``), as
 # with httpx; aiohttp >= 3.10 tells it apart from a connect timeout by its class.
@@ -90,80 +80,6 @@ def _default_proxy(session: aiohttp.ClientSession) -> URL | None:
     return url
 
 
-class AiohttpResponse:
-    """An aiohttp response read chunk by chunk, at most ``READ_SIZE`` bytes at a time."""
-
-    __slots__ = ("_aborted", "_gone", "_response")  # one per open stream: no dict (fan-out)
-
-    def __init__(self, response: aiohttp.ClientResponse) -> None:
-        self._response = response
-        self._aborted = False
-        # aiohttp >= 3.11: a future set when the socket is gone, taken before a close.
-        self._gone: object = None
-
-    @property
-    def status(self) -> int:
-        """The HTTP status code."""
-        return self._response.status
-
-    @property
-    def headers(self) -> CIMultiDictProxy[str]:
-        """The response headers: case-insensitive, each value of a repeated header kept."""
-        return self._response.headers
-
-    @property
-    def url(self) -> str:
-        """The URL that produced this response."""
-        return str(self._response.url)
-
-    #: aiohttp's ``StreamReader.read`` takes bytes out of its buffer only once
-    #: they are there, after its one await; and ``read`` is a coroutine, not an
-    #: async generator (which a cancellation finalises): a cancelled read took nothing.
-    cancel_safe = True
-
-    async def read(self) -> bytes:
-        """The next chunk (at most ``READ_SIZE`` bytes) as soon as it arrives; ``b""`` at the end.
-
-        Raises:
-            ReadTimeout: no byte arrived within the request's ``read_timeout``.
-            TransportError: the connection failed while reading.
-        """
-        try:
-            return await self._response.content.read(READ_SIZE)
-        except (aiohttp.ServerTimeoutError, asyncio.TimeoutError) as exc:
-            raise ReadTimeout("no data received within read_timeout") from exc
-        except aiohttp.ClientError as exc:
-            raise TransportError(described("reading the stream failed", exc)) from exc
-
-    def aiter_bytes(self) -> AsyncIterator[bytes]:
-        """The rest of the body, chunk by chunk (see :meth:`read`)."""
-        return Chunks(self.read)
-
-    def abort(self) -> None:
-        """Close the connection now, without waiting: ``close()``, or at collection."""
-        if not self._aborted:
-            self._aborted = True
-            connection = self._response.connection
-            protocol = connection.protocol if connection is not None else None
-            self._gone = getattr(protocol, "closed", None)
-        self._response.close()
-
-    async def aclose(self) -> None:
-        """Release the connection: back to the pool after a complete body, else closed.
-
-        Closing returns once the socket is gone, or after ``CLOSE_WAIT`` seconds.
-        """
-        if not self._aborted and self._response.content.is_eof():
-            self._response.release()
-            return
-        self.abort()
-        if isinstance(self._gone, asyncio.Future):
-            # An https connection ends with a TLS shutdown exchange that outlives
-            # close(): without this wait its socket could outlive the event loop.
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(asyncio.shield(self._gone), CLOSE_WAIT)
-
-
 class AiohttpTransport:
     """Opens requests on an ``aiohttp.ClientSession``.
 
@@ -193,7 +109,9 @@ class AiohttpTransport:
 
     # One per EventSource unless shared: no dict (bench/README.md, fan-out).
     __slots__ = (
+        "__weakref__",
         "_closing",
+        "_loop",
         "_owns_session",
         "_proxy",
         "_session",
@@ -234,6 +152,7 @@ class AiohttpTransport:
         self._ssl = ssl_context(verify, cert)
         self.verify = verify  # as given: for the caller to inspect
         self._closing: asyncio.Task[None] | None = None  # the close abort() started
+        self._loop: asyncio.AbstractEventLoop | None = None  # our session's
 
     async def open(self, request: Request) -> AiohttpResponse:
         """Send the request without following redirects.
@@ -253,6 +172,7 @@ class AiohttpTransport:
             self._session = aiohttp.ClientSession(
                 timeout=aiohttp.ClientTimeout(total=None), **self._session_kwargs
             )
+            self._loop = asyncio.get_running_loop()
         timeout = aiohttp.ClientTimeout(
             total=None, connect=request.connect_timeout, sock_read=request.read_timeout
         )
@@ -291,26 +211,28 @@ class AiohttpTransport:
     def abort(self) -> None:
         """Start closing the session we made, without awaiting: ``close()``, or at collection.
 
-        The close runs as a task of the running loop (its open response was
+        The close runs as a task of the session's loop (its open response was
         closed first, so it has nothing to wait for but the sockets going);
-        :meth:`aclose` waits for it. With no loop running, nothing is started.
+        :meth:`aclose` waits for it. A later request makes a new session.
         """
-        session = self._session
-        if session is None or not self._owns_session or self._closing is not None:
+        session, loop = self._session, self._loop
+        if session is None or loop is None or not self._owns_session:
             return
-        try:
-            self._closing = asyncio.get_running_loop().create_task(session.close())
-        except RuntimeError:
-            return  # no loop: aclose() (or aiohttp's warning at exit) is left
-        _CLOSING.add(self._closing)  # a task only the loop refers to may be collected
-        self._closing.add_done_callback(_CLOSING.discard)
+        self._session = None
+        on_its_loop(loop, lambda: self._start_closing(session))
+
+    def _start_closing(self, session: aiohttp.ClientSession) -> None:
+        self._closing = task = asyncio.get_running_loop().create_task(session.close())
+        _CLOSING.add(task)  # a task only the loop refers to may be collected
+        task.add_done_callback(_CLOSING.discard)
 
     async def aclose(self) -> None:
-        """Close the session if we made it."""
+        """Close the session if we made it (and wait for one :meth:`abort` began closing)."""
         session, self._session = self._session, None
-        if self._closing is not None:
-            await asyncio.shield(self._closing)
-        elif session is not None and self._owns_session:
+        closing, self._closing = self._closing, None
+        if closing is not None:
+            await asyncio.shield(closing)
+        if session is not None and self._owns_session:
             await session.close()
         if not self._owns_session:
             self._session = session
