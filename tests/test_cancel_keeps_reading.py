@@ -176,7 +176,7 @@ async def test_cancels_landing_anywhere_while_a_burst_is_handed_out_lose_nothing
                 with anyio.move_on_after(rng.choice((0, 0, 0.0001, 0.0005, 0.002))) as scope:
                     seen.append((await anext(es)).last_event_id)
                 cancels += scope.cancelled_caught
-    assert cancels > 10
+    assert cancels > 5  # at the reads, the waits and the checkpoints between reads
     assert seen == [str(i) for i in range(1, total + 1)]
     if keeps_reading(combo):
         assert len(server.requests) == 1
