@@ -479,9 +479,11 @@ async def test_usage_errors_exit_2(cli: Runner, args: list[str], message: str) -
     assert message in result.err
 
 
-@pytest.mark.asyncio
-async def test_ctrl_c_exits_130_without_a_traceback(server: SSEServer) -> None:
-    server.room.publish("first")
+async def signalled(server: SSEServer, sig: int, lines: int) -> tuple[list[bytes], bytes, int]:
+    """Run the command on ``server``; after ``lines`` lines of stdout, send ``sig``.
+
+    Returns the lines, stderr and the exit status.
+    """
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -492,19 +494,27 @@ async def test_ctrl_c_exits_130_without_a_traceback(server: SSEServer) -> None:
         env=_env(),
         # A shell that starts a job in the background (as a CI runner may) leaves
         # SIGINT ignored, and the child would inherit that: give it the default.
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        preexec_fn=lambda: signal.signal(sig, signal.SIG_DFL),
     )
     try:
         assert process.stdout is not None
-        first = await asyncio.wait_for(process.stdout.readline(), TIMEOUT)
-        assert first == b"message id=1\n"
-        process.send_signal(signal.SIGINT)
+        read = [await asyncio.wait_for(process.stdout.readline(), TIMEOUT) for _ in range(lines)]
+        process.send_signal(sig)
         _, err = await asyncio.wait_for(process.communicate(), TIMEOUT)
     finally:
         if process.returncode is None:  # pragma: no cover - only when a test hangs
             process.kill()
             await process.wait()
-    assert process.returncode == 130
+    assert process.returncode is not None
+    return read, err, process.returncode
+
+
+@pytest.mark.asyncio
+async def test_ctrl_c_exits_130_without_a_traceback(server: SSEServer) -> None:
+    server.room.publish("first")
+    lines, err, status = await signalled(server, signal.SIGINT, 1)
+    assert lines == [b"message id=1\n"]
+    assert status == 130
     assert b"Traceback" not in err
     assert err == b""
     await server.wait_for_idle()
@@ -517,27 +527,9 @@ async def test_sigterm_exits_143_after_every_printed_event_reached_the_pipe(
     # docker stop, kill: the status the docs' table gives, nothing printed lost.
     server.room.publish("first")
     server.room.publish("second")
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "eventsource",
-        server.url,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env=_env(),
-        preexec_fn=lambda: signal.signal(signal.SIGTERM, signal.SIG_DFL),
-    )
-    try:
-        assert process.stdout is not None
-        lines = [await asyncio.wait_for(process.stdout.readline(), TIMEOUT) for _ in range(4)]
-        process.send_signal(signal.SIGTERM)
-        await asyncio.wait_for(process.communicate(), TIMEOUT)
-    finally:
-        if process.returncode is None:  # pragma: no cover - only when a test hangs
-            process.kill()
-            await process.wait()
+    lines, _, status = await signalled(server, signal.SIGTERM, 4)
     assert lines == [b"message id=1\n", b"  first\n", b"message id=2\n", b"  second\n"]
-    assert process.returncode == -signal.SIGTERM  # a shell reports 128 + 15 = 143
+    assert status == -signal.SIGTERM  # a shell reports 128 + 15 = 143
     await server.wait_for_idle()
 
 
