@@ -30,7 +30,7 @@ import anyio
 import pytest
 from aiohttp import web
 
-from eventsource import EventSource, ReadyState
+from eventsource import EventSource, ReadyState, TransportError
 
 from ._fixtures import FAST, LIMIT, Combo
 from ._fixtures import anyio_backend as anyio_backend
@@ -284,3 +284,43 @@ async def test_a_cancel_while_a_save_beside_the_read_ends_keeps_the_read_s_event
     assert got == ["1", "2", "3", "4", "5"]
     assert len(server.requests) == 1
     assert store.saves[-1] == "5"
+
+
+async def test_a_timeout_on_a_one_shot_post_never_sends_it_twice(
+    combo: Combo, server: LoopbackServer
+) -> None:
+    # reconnect=False, a POST: a timeout that cuts the read either keeps it
+    # (aiohttp) or ends the stream with an error; never a second request
+    # (it re-sent the POST and lost the rest of the first answer on httpx).
+    answers = iter([b"id: 1\ndata: a\n\n", b"id: 9\ndata: SECOND\n\n"])
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        response = await open_stream(request)
+        await response.write(next(answers))
+        await asyncio.sleep(0.3)
+        with contextlib.suppress(ConnectionError):
+            await response.write(b"id: 2\ndata: b\n\n")
+        return response
+
+    server.handle("/", handler)
+    got: list[str] = []
+    error: Exception | None = None
+    es = combo.source(server.url("/"), method="POST", body=b"{}", reconnect=False)
+    async with es:
+        with anyio.fail_after(LIMIT):
+            while True:
+                with anyio.move_on_after(0.1):
+                    try:
+                        got.append((await anext(es)).data)
+                    except StopAsyncIteration:
+                        break
+                    except TransportError as exc:
+                        error = exc
+                        break
+    assert [request.method for request in server.requests] == ["POST"]
+    if keeps_reading(combo):
+        assert (got, error) == (["a", "b"], None)
+    else:
+        assert got == ["a"]
+        assert error is not None
+        assert "reconnect=False" in str(error)
