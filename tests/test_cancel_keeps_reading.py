@@ -23,6 +23,7 @@ import asyncio
 import contextlib
 import random
 import sys
+import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -36,7 +37,7 @@ from ._fixtures import FAST, LIMIT, Combo
 from ._fixtures import anyio_backend as anyio_backend
 from ._fixtures import combo as combo
 from ._fixtures import server as server
-from ._servers import LoopbackServer, open_stream
+from ._servers import LoopbackServer, drop, open_stream
 
 pytestmark = pytest.mark.anyio
 
@@ -324,3 +325,44 @@ async def test_a_timeout_on_a_one_shot_post_never_sends_it_twice(
         assert got == ["a"]
         assert error is not None
         assert "reconnect=False" in str(error)
+
+
+class SlowSaves:
+    """A blocking store whose saves take a while (a slow disk)."""
+
+    def __init__(self) -> None:
+        self.saved: list[str] = []
+
+    def load(self) -> str | None:
+        return None
+
+    def save(self, last_event_id: str) -> None:
+        time.sleep(0.4)
+        self.saved.append(last_event_id)
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_a_timeout_while_a_failed_stream_ends_keeps_its_error_for_the_next_call(
+    server: LoopbackServer,
+) -> None:
+    # asyncio.wait_for's cancel reaches through anyio's shields: landing while
+    # the end of a failed stream waits for the store, it dropped the End, and
+    # the next anext() stopped as if the stream had ended well.
+    async def handler(request: web.Request) -> web.StreamResponse:
+        response = await open_stream(request)
+        await response.write(b"id: 1\ndata: one\n\nid: 2\ndata: two\n\n")
+        await asyncio.sleep(0.1)
+        drop(request)
+        return response
+
+    server.handle("/", handler)
+    store = SlowSaves()
+    es = EventSource(server.url("/"), reconnect=False, last_event_id_store=store)
+    async with es:
+        with anyio.fail_after(LIMIT):
+            assert [(await anext(es)).data for _ in range(2)] == ["one", "two"]
+            with pytest.raises(asyncio.TimeoutError):
+                await asyncio.wait_for(anext(es), 0.2)  # the save of "2" takes 0.4 s
+            with pytest.raises(TransportError):
+                await anext(es)
+    assert store.saved[-1] == "2"

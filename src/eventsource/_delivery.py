@@ -234,24 +234,34 @@ class Delivery:
         """Dispatch a non-message item; at ``End``, close and raise or stop."""
         if type(item) is End:
             try:
-                await self._driver.finish(drain=item.error is None)
-            finally:  # a cancelled drain still ends the stream: no request after its end
-                self.close()
-                await self._driver.aclose()
-            if self.store is not None:  # every event before the End was handled
-                try:
-                    await self.store.flush(self.handed_id)
-                except StoreError as exc:
-                    if item.error is None:
-                        raise
-                    # The stream's own error is the one raised: say this one here.
-                    logger.error("%s (not raised: the stream ended with %r)", exc, item.error)
+                await self._end(item)
+            except anyio.get_cancelled_exc_class():
+                # Cut short (an asyncio cancel goes through anyio's shields): the
+                # next call ends the same way, with the stream's own error.
+                self.items.appendleft(item)
+                raise
             if item.error is not None:
                 raise item.error
             raise StopAsyncIteration
         if type(item) is ErrorEvent and not item.reconnecting:
             self._connection.close()  # the stream is over: listeners see CLOSED
         await self.dispatch(item)
+
+    async def _end(self, item: End) -> None:
+        """Drain briefly and release (see ``Driver.finish``), close, and flush the store."""
+        try:
+            await self._driver.finish(drain=item.error is None)
+        finally:  # a cancelled drain still ends the stream: no request after its end
+            self.close()
+            await self._driver.aclose()
+        if self.store is not None:  # every event before the End was handled
+            try:
+                await self.store.flush(self.handed_id)
+            except StoreError as exc:
+                if item.error is None:
+                    raise
+                # The stream's own error is the one raised: say this one here.
+                logger.error("%s (not raised: the stream ended with %r)", exc, item.error)
 
     async def dispatch(self, item: Item) -> None:
         """Call the listeners of ``item`` in the browser's order; stop once closed."""
