@@ -146,8 +146,8 @@ class Driver(Connecting):
             while True:
                 if self._closed:
                     return [End()]
-                decided, self._decided_items = self._decided_items, []
-                if decided:  # a decision whose excerpt read was cancelled
+                if self._decided_items:  # a decision whose excerpt read was cancelled
+                    decided, self._decided_items = self._decided_items, []
                     return decided
                 if self._restart:
                     self._restart = False
@@ -162,7 +162,7 @@ class Driver(Connecting):
                     if sliced:
                         return sliced
                     continue
-                items: list[Item] = []
+                items: list[Item] | None = None  # no empty list held while the read waits
                 with anyio.CancelScope() as scope:
                     self._scope = scope
                     try:
