@@ -24,6 +24,9 @@ __all__ = ["AiohttpResponse", "AiohttpTransport"]
 
 #: Sessions being closed by AiohttpTransport.abort(), until they are.
 _CLOSING: set[asyncio.Task[None]] = set()
+#: The timeout of every session we make: aiohttp's 5-minute total turned off
+#: (a frozen value: one for all, not 80 B a stream).
+_NO_TOTAL_TIMEOUT = aiohttp.ClientTimeout(total=None)
 
 
 # Waiting too long for the response headers is a read timeout (``sock_read``), as
@@ -170,7 +173,7 @@ class AiohttpTransport:
             ) from None
         if self._session is None:
             self._session = aiohttp.ClientSession(
-                timeout=aiohttp.ClientTimeout(total=None), **self._session_kwargs
+                timeout=_NO_TOTAL_TIMEOUT, **self._session_kwargs
             )
             self._loop = asyncio.get_running_loop()
         timeout = aiohttp.ClientTimeout(
