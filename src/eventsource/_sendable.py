@@ -14,6 +14,7 @@ the package.
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Iterable, Mapping
 from urllib.parse import urlsplit
 
@@ -151,4 +152,4 @@ def check_method(method: str, what: str = "") -> str:
     if not isinstance(method, str) or _TOKEN.fullmatch(method) is None:
         prefix = f"{what}: " if what else ""
         raise ValueError(f"{prefix}{shown(str(method))} is not a valid HTTP method")
-    return method.upper()
+    return sys.intern(method.upper())  # one "GET" for every stream, not two each
