@@ -53,7 +53,13 @@ from ._verdicts import (
     event_error_message,
 )
 
-__all__ = ["Connection"]
+__all__ = ["ONE_SHOT_CUT", "Connection"]
+
+#: Why a one-shot stream (``reconnect=False``) ends when a cancel cuts its read.
+ONE_SHOT_CUT = (
+    "the read was cancelled (a timeout around it?) on a transport that cannot go on "
+    "with it, and a one-shot stream (reconnect=False) is not requested again"
+)
 
 
 class Connection(Attempts, Reports):
@@ -279,11 +285,20 @@ class Connection(Attempts, Reports):
         self.state = ReadyState.CONNECTING
         return Reconnect(delay, self.failures, error)
 
-    def interrupted(self) -> None:
-        """The caller abandoned the attempt or the open connection: reconnect with no delay."""
+    def interrupted(self, *, answered: bool = False) -> Fail | None:
+        """The caller abandoned the attempt or the open connection: reconnect with no delay.
+
+        ``answered``: a cancel from outside (not ``restart()``) cut an answered
+        request. A one-shot stream (``reconnect=False``) is never requested twice
+        (a POST may not run twice): it fails instead (CLOSED, ``ONE_SHOT_CUT``).
+        """
         self._forget_attempt(self._clock())
         if self.state is not ReadyState.CLOSED:
+            if answered and not self.reconnect:
+                self.state = ReadyState.CLOSED
+                return Fail(TransportError(ONE_SHOT_CUT))
             self.state = ReadyState.CONNECTING
+        return None
 
     def _forget_attempt(self, now: float) -> None:
         # Before the parser forgets: a cut inside an event counts as progress.

@@ -51,11 +51,6 @@ logger = logging.getLogger("eventsource")
 #: the garbage collector spent half the run scanning them (bench/README.md,
 #: fan-out); 16 KiB slices bring that down to the body plus the stream's state.
 FEED_SLICE = 16 * 1024
-#: Why a one-shot stream (``reconnect=False``) ends when a cancel cuts its read.
-ONE_SHOT_CUT = (
-    "the read was cancelled (a timeout around it?) on a transport that cannot go on "
-    "with it, and a one-shot stream (reconnect=False) is not requested again"
-)
 
 
 class Driver(Connecting):
@@ -320,10 +315,10 @@ class Driver(Connecting):
         if self._decided_items:
             pass  # the response was judged: its decision stands (see _connect)
         elif self._response is not None or self._body is not None:
-            if self.connection.reconnect or self._restart or self._closed:
-                self.connection.interrupted()
-            else:  # a one-shot stream is never requested twice (a POST may not run twice)
-                self._decided_items = self.connection.report_failure(TransportError(ONE_SHOT_CUT))
+            # Answered, and cut: the connection decides (restart() asks for a new request).
+            failed = self.connection.interrupted(answered=not self._restart)
+            if failed is not None:  # a one-shot stream: its end, for the next call
+                self._decided_items = self.connection.report_failure(failed.error)
         elif self._resume_at is None and not self._closed:
             self.connection.interrupted()  # cancelled in a hook or while connecting
         await self._release_response()
