@@ -20,7 +20,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-import anyio.lowlevel
+import anyio
 
 from ._checkpoint import Checkpoint
 from ._connection import Connection
