@@ -10,6 +10,7 @@ import pytest
 from eventsource import (
     ConnectError,
     ContentTypeError,
+    ErrorEvent,
     MessageEvent,
     ProtocolError,
     ReadyState,
@@ -187,6 +188,45 @@ def test_each_attempt_is_told_what_ended_the_previous_one() -> None:
     conn.receive_response(200, SSE, URL)
     conn.connection_lost(None)  # the server ended the stream
     assert conn.next_attempt().last_error is None
+
+
+def test_a_one_shot_stream_cut_after_its_answer_fails_instead_of_requesting_again() -> None:
+    conn = Connection(URL, method="POST", content=b"{}", reconnect=False)
+    conn.begin_attempt()
+    conn.receive_response(200, SSE, URL)
+    conn.feed(b"id: 1\ndata: a\n\ndata: half")
+    verdict = conn.interrupted(answered=True)  # a timeout cut the read of the answer
+    assert isinstance(verdict, Fail)
+    assert isinstance(verdict.error, TransportError)
+    assert "reconnect=False" in str(verdict.error)
+    assert conn.state is ReadyState.CLOSED
+    items = conn.report(verdict)
+    assert [type(item) for item in items] == [ErrorEvent, End]
+    assert items[-1] == End(verdict.error)
+
+
+@pytest.mark.parametrize(
+    ("reconnect", "answered", "closed", "state"),
+    [
+        (False, False, False, ReadyState.CONNECTING),  # cut before an answer, or restart()
+        (True, True, False, ReadyState.CONNECTING),  # a stream that reconnects goes on
+        (True, False, False, ReadyState.CONNECTING),
+        (False, True, True, ReadyState.CLOSED),  # close() cut it: ended, not failed
+        (True, True, True, ReadyState.CLOSED),
+    ],
+)
+def test_other_interruptions_decide_nothing_and_the_next_request_resumes(
+    reconnect: bool, answered: bool, closed: bool, state: ReadyState
+) -> None:
+    conn = Connection(URL, reconnect=reconnect)
+    conn.begin_attempt()
+    conn.receive_response(200, SSE, URL)
+    conn.feed(b"id: 7\ndata: a\n\n")
+    if closed:
+        conn.close()
+    assert conn.interrupted(answered=answered) is None
+    assert conn.state is state
+    assert conn.build_request().headers["Last-Event-ID"] == "7"
 
 
 def test_server_retry_is_clamped_by_the_policy() -> None:

@@ -29,7 +29,7 @@ import pytest
 from aiohttp import web
 
 from eventsource import EventSource
-from eventsource import _delivery as delivery
+from eventsource import _delivery_receive as delivery
 from eventsource.decode import aiter_events
 from eventsource.transports import AiohttpTransport, Request
 

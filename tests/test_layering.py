@@ -33,6 +33,7 @@ SANS_IO_MODULES = [
     "_verdicts",
     "_connection_attempts",
     "_connection_report",
+    "_connection_predicates",
     "_connection",
     "_attributes",
     "_listeners",

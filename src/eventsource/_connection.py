@@ -4,9 +4,10 @@ It owns the ready state, the last event ID (through its parser), the
 reconnection time and the failures in a row. It judges each response (open,
 redirect, retry, fail, stop; the status policy is asked here), turns body
 bytes into items in wire order (the predicates are applied here), and decides
-after a lost connection whether and when to reconnect. Two bases hold its
-other verbs: ``_connection_attempts`` (what each attempt sends) and
-``_connection_report`` (each decision as items, :meth:`Connection.report`).
+after a lost connection whether and when to reconnect. Three bases hold its
+other verbs: ``_connection_attempts`` (what each attempt sends),
+``_connection_report`` (each decision as items, :meth:`Connection.report`)
+and ``_connection_predicates`` (where the predicates cut the items).
 No I/O and no async library: ``_driver`` moves the bytes and sleeps;
 ``_request`` builds what each attempt sends.
 """
@@ -15,18 +16,17 @@ from __future__ import annotations
 
 import math
 import time
-from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from typing import Literal
 
 from ._backoff import Backoff
 from ._connection_attempts import Attempts
+from ._connection_predicates import Predicates
 from ._connection_report import Reports
 from ._errors import (
     EventSourceError,
     ProtocolError,
     RedirectError,
-    ServerEventError,
     TransportError,
 )
 from ._event import Comment, MessageEvent, ReadyState
@@ -50,17 +50,22 @@ from ._verdicts import (
     Reconnect,
     Redirect,
     Stop,
-    event_error_message,
 )
 
-__all__ = ["Connection"]
+__all__ = ["ONE_SHOT_CUT", "Connection"]
+
+#: Why a one-shot stream (``reconnect=False``) ends when a cancel cuts its read.
+ONE_SHOT_CUT = (
+    "the read was cancelled (a timeout around it?) on a transport that cannot go on "
+    "with it, and a one-shot stream (reconnect=False) is not requested again"
+)
 
 #: The policy of every connection given none: a frozen value, so one for all
 #: (one each was 88 B a stream; fan-out memory).
 DEFAULT_RETRY_POLICY = RetryPolicy()
 
 
-class Connection(Attempts, Reports):
+class Connection(Attempts, Reports, Predicates):
     """The EventSource processing model for one URL, across reconnections."""
 
     # Slots: one per EventSource, and a dict of 30 attributes is 1.5 KiB.
@@ -230,29 +235,6 @@ class Connection(Attempts, Reports):
             items += self._ends(self.parser.error)
         return items
 
-    def judge_waiting(self, items: deque[Item]) -> None:
-        """Apply the predicates (one was just set) to items received, not handed out yet.
-
-        In place: a loop handing them out holds this deque.
-        """
-        judged = self.judge(list(items))
-        items.clear()
-        items.extend(judged)
-
-    def judge(self, items: list[Item]) -> list[Item]:
-        """Apply the predicates to ``items`` (also to items received before one was set)."""
-        for index, item in enumerate(items):
-            if type(item) is not MessageEvent:
-                continue
-            if self.error_when is not None and self.error_when(item):
-                error = ServerEventError(event_error_message(item), event=item)
-                return items[:index] + self._ends(error)
-            if self.stop_when is not None and self.stop_when(item):
-                return items[:index] + self._ends(None)
-            if self.stop_after is not None and self.stop_after(item):
-                return items[: index + 1] + self._ends(None)
-        return items
-
     def report_failure(self, error: EventSourceError) -> list[Item]:
         """Fail for good (CLOSED now): the ``error`` event, then an ``End`` raising ``error``."""
         self.state = ReadyState.CLOSED
@@ -283,11 +265,20 @@ class Connection(Attempts, Reports):
         self.state = ReadyState.CONNECTING
         return Reconnect(delay, self.failures, error)
 
-    def interrupted(self) -> None:
-        """The caller abandoned the attempt or the open connection: reconnect with no delay."""
+    def interrupted(self, *, answered: bool = False) -> Fail | None:
+        """The caller abandoned the attempt or the open connection: reconnect with no delay.
+
+        ``answered``: a cancel from outside (not ``restart()``) cut an answered
+        request. A one-shot stream (``reconnect=False``) is never requested twice
+        (a POST may not run twice): it fails instead (CLOSED, ``ONE_SHOT_CUT``).
+        """
         self._forget_attempt(self._clock())
         if self.state is not ReadyState.CLOSED:
+            if answered and not self.reconnect:
+                self.state = ReadyState.CLOSED
+                return Fail(TransportError(ONE_SHOT_CUT))
             self.state = ReadyState.CONNECTING
+        return None
 
     def _forget_attempt(self, now: float) -> None:
         # Before the parser forgets: a cut inside an event counts as progress.

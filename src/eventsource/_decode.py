@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+import aiohttp
 import anyio
 
 from ._errors import ContentTypeError, ServerEventError, StatusError, status_line
@@ -18,6 +19,7 @@ from ._event import Comment, MessageEvent
 from ._parser import DEFAULT_MAX_EVENT_SIZE, Parser
 from ._request import origin_of
 from ._sendable import header_view
+from ._transport._aiohttp_response import received_before_failure
 from ._verdicts import event_error_message
 
 __all__ = ["aiter_events", "drain", "excerpt"]
@@ -77,8 +79,23 @@ def _shape(response: Any) -> tuple[int, Any, str, AsyncIterator[bytes]]:
         return response.status_code, headers, str(response.url), response.aiter_bytes()
     content: Any = getattr(response, "content", None)
     if hasattr(response, "status") and hasattr(content, "iter_any"):  # aiohttp
-        return response.status, response.headers, str(response.url), content.iter_any()
+        return response.status, response.headers, str(response.url), _aiohttp_chunks(content)
     raise TypeError("aiter_events() takes an aiohttp.ClientResponse or an httpx.Response")
+
+
+async def _aiohttp_chunks(content: aiohttp.StreamReader) -> AsyncIterator[bytes]:
+    """``content.iter_any()``, but the bytes that came before a failure come before it."""
+    while True:
+        try:
+            chunk = await content.readany()
+        except Exception:
+            chunk = received_before_failure(content)
+            if not chunk:
+                raise
+        if not chunk:
+            return
+        yield chunk
+        del chunk  # not held while the next read waits
 
 
 async def aiter_events(

@@ -3,27 +3,28 @@
 What ``async for event in es`` iterates (``EventSource.__aiter__`` returns
 the :class:`Delivery`, so each event is one ``__anext__`` call deep), what
 ``es.batches()`` iterates, and what ``run()`` dispatches. It holds what the
-last read said until it is handed out, passes the checkpoints that keep a
-burst cancellable, and tells the store's checkpoint (``_checkpoint``) of the
-last event ID when the caller comes back (by then it has handled the events
-before). A cancellation at any await leaves an item either handed out or
-still here, never lost.
+last read said until it is handed out, spends the budget of events between
+the checkpoints that keep a burst cancellable, and tells the store's
+checkpoint (``_checkpoint``) of the last event ID when the caller comes back
+(by then it has handled the events before). Its base, ``_delivery_receive``,
+gets the next read's items once these are out. A cancellation at any await
+leaves an item either handed out or still here, never lost.
 """
 
 from __future__ import annotations
 
 import inspect
 import logging
-import time
 import warnings
 from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-import anyio.lowlevel
+import anyio
 
 from ._checkpoint import Checkpoint
 from ._connection import Connection
+from ._delivery_receive import CHECKPOINT_AT_MOST, Receiving
 from ._driver import Driver
 from ._errors import StoreError
 from ._event import Comment, ErrorEvent, MessageEvent
@@ -31,48 +32,15 @@ from ._listeners import ListenerRegistry, listener_failed, listeners_for
 from ._request import redact_url
 from ._verdicts import End, Item
 
-__all__ = [
-    "CHECKPOINT_AT_MOST",
-    "CHECKPOINT_AT_MOST_READS",
-    "CHECKPOINT_EVERY",
-    "HOLD_AT_MOST",
-    "Batches",
-    "Delivery",
-]
+__all__ = ["Batches", "Delivery"]
 
 logger = logging.getLogger("eventsource")
 
-#: Once this many message events went out since the last checkpoint, an anyio
-#: checkpoint comes before the next step: a consumer that never awaits still
-#: lets a cancellation through and other tasks run while a stream bursts.
-CHECKPOINT_EVERY = 64
-#: But in the middle of a network read, only once the read has been held this
-#: long (seconds): a stream that lets others run in the middle of a body it
-#: has received keeps that body in memory meanwhile, and with 1,000 streams
-#: bursting at once each did, so every body was in memory at the same moment
-#: (110 KiB per connection at the peak, against 70; bench/README.md, fan-out).
-HOLD_AT_MOST = 0.005
-#: Never more message events than this without a checkpoint, nor more driver
-#: steps (a read of many tiny events; a big event: a step decodes 16 KiB
-#: (``FEED_SLICE``) or, inside an event that spans many, up to a whole read).
-CHECKPOINT_AT_MOST = 1024
-CHECKPOINT_AT_MOST_READS = 16
 
-
-class Delivery:
+class Delivery(Receiving):
     """The items of one EventSource not handed out yet, and the handing out."""
 
-    __slots__ = (
-        "_budget",
-        "_connection",
-        "_driver",
-        "_listeners",
-        "_reads",
-        "_receiving",
-        "handed_id",
-        "items",
-        "store",
-    )
+    __slots__ = ("_connection", "_driver", "_listeners", "items", "store")
 
     def __init__(
         self,
@@ -177,59 +145,6 @@ class Delivery:
         if not self._driver.closed:
             self._connection.judge_waiting(self.items)
 
-    async def _checkpoint(self) -> None:
-        self._budget = CHECKPOINT_AT_MOST
-        self._reads = 0
-        await anyio.lowlevel.checkpoint()
-        # Twice: on asyncio a deadline that passed meanwhile (move_on_after,
-        # asyncio.timeout) fires in the loop turn the first one gives, after
-        # this task was already set to resume: the second delivers it.
-        await anyio.lowlevel.checkpoint()
-
-    async def _receive(self) -> None:
-        """Wait for the next read's items: the caller has handled all before them."""
-        if self._receiving or self._driver.busy:  # the other task's read goes on untouched
-            raise RuntimeError("this EventSource is already being read by another task")
-        self._receiving = True
-        try:
-            self._reads += 1
-            driver = self._driver
-            due = self._budget <= CHECKPOINT_AT_MOST - CHECKPOINT_EVERY
-            if self._reads > CHECKPOINT_AT_MOST_READS or (
-                due and (not driver.mid_read or time.monotonic() - driver.read_at >= HOLD_AT_MOST)
-            ):
-                await self._checkpoint()  # see CHECKPOINT_EVERY
-                if self.items:
-                    return  # a listener put items back meanwhile: hand those out first
-            elif due:  # see HOLD_AT_MOST: a cancelled scope is still seen, none run
-                await anyio.lowlevel.checkpoint_if_cancelled()
-            store = self.store
-            if not self._driver.closed:
-                # Every item was handed out (close() and a sentinel's cut drop the
-                # rest, and close the driver): an id-only block after them counts.
-                self.handed_id = self._connection.last_event_id
-                if store is not None:
-                    if store.needs_load:
-                        await self._load(store)
-                    if store.handled(self.handed_id):
-                        await store.save_now()
-            try:
-                if store is None:
-                    self.items.extend(await self._driver.receive())
-                else:
-                    await store.beside(self._receive_items)
-            except Exception:
-                self.close()  # a hook raised: the error is the caller's, the stream is over
-                await self._driver.aclose()
-                raise
-        finally:
-            self._receiving = False
-
-    async def _receive_items(self) -> None:
-        # Kept as soon as the read returns: a cancel while the save beside it
-        # ends (the task group's exit) would otherwise drop a read's events.
-        self.items.extend(await self._driver.receive())
-
     async def _handle(self, item: Item) -> None:
         """Dispatch a non-message item; at ``End``, close and raise or stop."""
         if type(item) is End:
@@ -276,18 +191,6 @@ class Delivery:
                     await result
             except Exception:
                 listener_failed(listener, argument, reraise=registry.raise_errors)
-
-    async def _load(self, store: Checkpoint) -> None:
-        # Before the first connection: a store that cannot load ends the stream
-        # (starting from the beginning would deliver everything again, silently).
-        try:
-            loaded = await store.load()
-        except Exception:
-            self.close()
-            await self._driver.aclose()
-            raise
-        self.handed_id = loaded
-        self._connection.resume_from(loaded)
 
     def __del__(self, _warn: Callable[..., None] = warnings.warn) -> None:
         # Here, not on the EventSource: `it = aiter(EventSource(url))` iterates on

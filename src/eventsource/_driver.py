@@ -1,4 +1,4 @@
-"""The one place that awaits (with its connect step, _driver_connect): read, feed, sleep.
+"""The one place that awaits (with its bases, _driver_cancel, _driver_connect): read, feed, sleep.
 
 A :class:`Driver` performs the I/O that its :class:`~._connection.Connection`
 decides on and returns the connection's items (events and comments in wire
@@ -14,20 +14,23 @@ on from a consistent state:
   (aiohttp's), nothing changes: the next call reads on, still connected;
 - while connecting, or reading another response (httpx's), the response is
   released and the connection told (``interrupted``): the next call
-  reconnects at once with ``Last-Event-ID``. A cancelled read took nothing;
+  reconnects at once with ``Last-Event-ID`` (or, on a one-shot stream whose
+  request was answered, raises: the connection decides). A cancelled read
+  took nothing;
 - what must not be lost or left half done (releasing, the body excerpt of an
   error, the drain after a terminal event) runs shielded, and is bounded.
 
-``close()`` (from any task) cancels the step in progress. A connection
-attempt (hooks, request, redirect hops, verdict, excerpt) is its base's,
-``_driver_connect.Connecting``. Imports the transport protocol, never aiohttp
-or httpx: without a transport of its own it asks ``default_transport`` for
-one at its first connection, where the running event loop is known.
+``close()`` (from any task) cancels the step in progress. What a cut step
+leaves, and closing, are its base's, ``_driver_cancel.Cancelling``; a
+connection attempt (hooks, request, redirect hops, verdict, excerpt) is that
+one's base's, ``_driver_connect.Connecting``. Imports the transport protocol,
+never aiohttp or httpx: without a transport of its own it asks
+``default_transport`` for one at its first connection, where the running
+event loop is known.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import time
 
@@ -35,7 +38,8 @@ import anyio
 
 from ._connection import Connection
 from ._decode import drain as drain_body
-from ._driver_connect import Connecting, DefaultTransport, PrepareRequest, ValidateResponse
+from ._driver_cancel import Cancelling
+from ._driver_connect import DefaultTransport, PrepareRequest, ValidateResponse
 from ._errors import EventSourceError, TransportError
 from ._transport._base import Transport
 from ._verdicts import End, Item
@@ -50,30 +54,12 @@ logger = logging.getLogger("eventsource")
 #: the garbage collector spent half the run scanning them (bench/README.md,
 #: fan-out); 16 KiB slices bring that down to the body plus the stream's state.
 FEED_SLICE = 16 * 1024
-#: Why a one-shot stream (``reconnect=False``) ends when a cancel cuts its read.
-ONE_SHOT_CUT = (
-    "the read was cancelled (a timeout around it?) on a transport that cannot go on "
-    "with it, and a one-shot stream (reconnect=False) is not requested again"
-)
 
 
-class Driver(Connecting):
+class Driver(Cancelling):
     """Moves one EventSource's bytes: one transport, one connection at a time."""
 
-    __slots__ = (
-        "_backlog",
-        "_busy",
-        "_closed",
-        "_idle",
-        "_offset",
-        "_owner",
-        "_read_at",
-        "_released",
-        "_restart",
-        "_scope",
-        "_slice",
-        "_waiting",
-    )
+    __slots__ = ("_backlog", "_offset", "_read_at", "_slice")
 
     def __init__(
         self,
@@ -95,24 +81,15 @@ class Driver(Connecting):
         self._offset = 0
         self._slice = FEED_SLICE  # bytes of the backlog decoded next (see _feed_slice)
         self._read_at = 0.0
-        self._scope: anyio.CancelScope | None = None
+        # Its base's (_driver_cancel.Cancelling): cut steps and closing.
+        self._scope = None
         self._closed = False
         self._restart = False
         self._busy = False
-        self._owner = 0  # the id of the task in receive() or finish()
-        self._idle: anyio.Event | None = None  # made by an aclose() that waits for receive()
+        self._owner = 0
+        self._idle = None
         self._released = False
-        self._waiting = False  # in a cancel_safe read (see _keeps)
-
-    @property
-    def closed(self) -> bool:
-        """Whether :meth:`close` was called."""
-        return self._closed
-
-    @property
-    def busy(self) -> bool:
-        """Whether a :meth:`receive` (or :meth:`finish`) is in progress."""
-        return self._busy
+        self._waiting = False
 
     @property
     def mid_read(self) -> bool:
@@ -123,16 +100,6 @@ class Driver(Connecting):
     def read_at(self) -> float:
         """When the last network read arrived: ``time.monotonic()`` seconds."""
         return self._read_at
-
-    @property
-    def reader(self) -> int:
-        """The id of the task that last read (``receive()`` or ``finish()``), 0 if none."""
-        return self._owner
-
-    @property
-    def unreleased(self) -> bool:
-        """Whether a connection was made and ``aclose()`` has not released everything."""
-        return self._used and not self._released
 
     async def receive(self) -> list[Item]:
         """The next items of the stream, never an empty list; ``[End()]`` once closed.
@@ -200,65 +167,6 @@ class Driver(Connecting):
                 with anyio.CancelScope(shield=True):
                     await self._release_response()
 
-    def _exclusive(self) -> _LetGo:
-        """One task at a time in receive() or finish(); aclose() waits for it to let go."""
-        if self._busy:
-            raise RuntimeError("this EventSource is already being read by another task")
-        self._busy = True
-        self._owner = anyio.get_current_task().id  # see aclose()
-        return _LetGo(self)
-
-    def _let_go(self) -> None:
-        self._busy = False
-        if self._idle is not None:
-            self._idle.set()
-
-    def close(self) -> None:
-        """No request and no item after this; the step in progress is cancelled.
-
-        With no step in progress, the connection is let go at once where the
-        transport can without awaiting (aiohttp), as a browser's ``close()``
-        does; ``aclose()`` waits for the rest.
-        """
-        if not self._closed:
-            self._closed = True
-            self.connection.close()
-            if self._scope is not None:
-                self._scope.cancel()  # the step releases its response as it ends
-            elif not self._busy:
-                self.abort()
-
-    def restart(self) -> None:
-        """Drop the current connection and reconnect at once (does nothing once closed)."""
-        if not self._closed:
-            self._restart = True
-            if self._scope is not None:
-                self._scope.cancel()
-
-    async def aclose(self) -> None:
-        """Close, wait for a ``receive()`` in another task to let go, and release everything."""
-        self.close()
-        with anyio.CancelScope(shield=True):
-            # Another task's receive() lets go at once (its step is cancelled);
-            # from inside it (a hook, a listener), waiting would wait for itself.
-            if self._busy and self._owner != anyio.get_current_task().id:
-                self._idle = anyio.Event()
-                with anyio.move_on_after(5):  # it only has shielded, bounded work left
-                    await self._idle.wait()
-            await self._release_response()
-            if not self._released:
-                self._released = True
-                if self.transport is not None:
-                    await self.transport.aclose()
-
-    def abort(self) -> None:
-        """Let go of the response, then of the transport, where they can without awaiting."""
-        for part in (self._response, self.transport):
-            abort = getattr(part, "abort", None)
-            if abort is not None:
-                with contextlib.suppress(Exception):  # best effort (also during collection)
-                    abort()
-
     # -- the steps --------------------------------------------------------------------
 
     async def _step(self) -> list[Item]:
@@ -308,46 +216,9 @@ class Driver(Connecting):
             await self._release_response()
         return items
 
-    def _keeps(self, exc: BaseException, scope: anyio.CancelScope) -> bool:
-        """Whether ``exc``, a cancel from outside ``scope``, hit a cancel_safe read waiting."""
-        kept, self._waiting = self._waiting, False
-        cancelled = isinstance(exc, anyio.get_cancelled_exc_class())
-        return kept and cancelled and not scope.cancel_called
-
-    async def _abandon(self) -> None:
-        if self._decided_items:
-            pass  # the response was judged: its decision stands (see _connect)
-        elif self._response is not None or self._body is not None:
-            if self.connection.reconnect or self._restart or self._closed:
-                self.connection.interrupted()
-            else:  # a one-shot stream is never requested twice (a POST may not run twice)
-                self._decided_items = self.connection.report_failure(TransportError(ONE_SHOT_CUT))
-        elif self._resume_at is None and not self._closed:
-            self.connection.interrupted()  # cancelled in a hook or while connecting
-        await self._release_response()
-
     async def _release_response(self) -> None:
         self._backlog, self._slice = None, FEED_SLICE
         response, self._response = self._response, None
         self._body = None
         if response is not None:
             await response.aclose()
-
-
-class _LetGo:
-    """Ends a driver's receive() or finish() as its ``with`` block ends (see ``_exclusive``).
-
-    Not a ``contextlib`` generator: a stream waiting for the network holds this,
-    and a generator's context manager held ~440 B more (1,000 streams: 0.4 MiB).
-    """
-
-    __slots__ = ("_driver",)
-
-    def __init__(self, driver: Driver) -> None:
-        self._driver = driver
-
-    def __enter__(self) -> None:
-        pass
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._driver._let_go()

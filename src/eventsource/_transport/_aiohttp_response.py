@@ -16,7 +16,7 @@ from .._errors import ReadTimeout, TransportError
 from ._base import Chunks
 from ._reasons import described
 
-__all__ = ["CLOSE_WAIT", "READ_SIZE", "AiohttpResponse", "on_its_loop"]
+__all__ = ["CLOSE_WAIT", "READ_SIZE", "AiohttpResponse", "on_its_loop", "received_before_failure"]
 
 #: The most bytes taken from aiohttp's buffer at once: asyncio's own socket
 #: read size, so a socket read is taken whole (one driver step; 64 KiB took
@@ -26,6 +26,22 @@ __all__ = ["CLOSE_WAIT", "READ_SIZE", "AiohttpResponse", "on_its_loop"]
 READ_SIZE = 256 * 1024
 #: How long ``aclose`` waits for the socket to be really closed (a TLS shutdown).
 CLOSE_WAIT = 1.0
+
+
+def received_before_failure(content: aiohttp.StreamReader) -> bytes:
+    """Bytes of the body that arrived before the connection failed, not yet read; else ``b""``.
+
+    aiohttp's reads (3.9 to 3.14 at least) raise a connection's failure before
+    handing out the bytes it had already received: the events a server sent
+    just before a reset were lost (or, with IDs, fetched again). Its private
+    ``_read_nowait`` hands them out; without it (a future aiohttp) they stay lost.
+    Call it only once a read raised: the failure stays set, so the read after
+    raises it again.
+    """
+    take: Callable[[int], bytes] | None = getattr(content, "_read_nowait", None)
+    if take is None or content.exception() is None or not getattr(content, "_buffer", None):
+        return b""
+    return take(READ_SIZE)
 
 
 def on_its_loop(loop: asyncio.AbstractEventLoop, callback: Callable[[], object]) -> None:
@@ -83,11 +99,16 @@ class AiohttpResponse:
             ReadTimeout: no byte arrived within the request's ``read_timeout``.
             TransportError: the connection failed while reading.
         """
+        content = self._response.content
         try:
-            return await self._response.content.read(READ_SIZE)
+            return await content.read(READ_SIZE)
         except (aiohttp.ServerTimeoutError, asyncio.TimeoutError) as exc:
+            if received := received_before_failure(content):
+                return received  # the failure is raised by the next read
             raise ReadTimeout("no data received within read_timeout") from exc
         except aiohttp.ClientError as exc:
+            if received := received_before_failure(content):
+                return received
             raise TransportError(described("reading the stream failed", exc)) from exc
 
     def aiter_bytes(self) -> AsyncIterator[bytes]:

@@ -1,0 +1,130 @@
+"""Refilling a Delivery: the next read, once the caller handled every item before it.
+
+:class:`Receiving` is the base of :class:`~._delivery.Delivery` that asks the
+driver for the next read's items when none are left to hand out. Before the
+read it passes the checkpoints that keep a burst cancellable and let other
+tasks run (``CHECKPOINT_EVERY``, ``HOLD_AT_MOST``; ``Delivery.__anext__``
+spends the budget, one event at a time), and counts what was handed out as
+handled for the store: its first load, then a save beside the read
+(``_checkpoint``). Its state is set up by ``Delivery.__init__``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from typing import TYPE_CHECKING
+
+import anyio.lowlevel
+
+from ._checkpoint import Checkpoint
+from ._connection import Connection
+from ._driver import Driver
+from ._verdicts import Item
+
+__all__ = [
+    "CHECKPOINT_AT_MOST",
+    "CHECKPOINT_AT_MOST_READS",
+    "CHECKPOINT_EVERY",
+    "HOLD_AT_MOST",
+    "Receiving",
+]
+
+#: Once this many message events went out since the last checkpoint, an anyio
+#: checkpoint comes before the next step: a consumer that never awaits still
+#: lets a cancellation through and other tasks run while a stream bursts.
+CHECKPOINT_EVERY = 64
+#: But in the middle of a network read, only once the read has been held this
+#: long (seconds): a stream that lets others run in the middle of a body it
+#: has received keeps that body in memory meanwhile, and with 1,000 streams
+#: bursting at once each did, so every body was in memory at the same moment
+#: (110 KiB per connection at the peak, against 70; bench/README.md, fan-out).
+HOLD_AT_MOST = 0.005
+#: Never more message events than this without a checkpoint, nor more driver
+#: steps (a read of many tiny events; a big event: a step decodes 16 KiB
+#: (``FEED_SLICE``) or, inside an event that spans many, up to a whole read).
+CHECKPOINT_AT_MOST = 1024
+CHECKPOINT_AT_MOST_READS = 16
+
+
+class Receiving:
+    """A Delivery's reads: the burst's checkpoints, the store's load and saves around each."""
+
+    __slots__ = ("_budget", "_reads", "_receiving", "handed_id")
+    _budget: int
+    _reads: int
+    _receiving: bool
+    handed_id: str
+    _connection: Connection
+    _driver: Driver
+    items: deque[Item]
+    store: Checkpoint | None
+
+    if TYPE_CHECKING:  # the delivery's
+
+        def close(self) -> None: ...
+
+    async def _checkpoint(self) -> None:
+        self._budget = CHECKPOINT_AT_MOST
+        self._reads = 0
+        await anyio.lowlevel.checkpoint()
+        # Twice: on asyncio a deadline that passed meanwhile (move_on_after,
+        # asyncio.timeout) fires in the loop turn the first one gives, after
+        # this task was already set to resume: the second delivers it.
+        await anyio.lowlevel.checkpoint()
+
+    async def _receive(self) -> None:
+        """Wait for the next read's items: the caller has handled all before them."""
+        if self._receiving or self._driver.busy:  # the other task's read goes on untouched
+            raise RuntimeError("this EventSource is already being read by another task")
+        self._receiving = True
+        try:
+            self._reads += 1
+            driver = self._driver
+            due = self._budget <= CHECKPOINT_AT_MOST - CHECKPOINT_EVERY
+            if self._reads > CHECKPOINT_AT_MOST_READS or (
+                due and (not driver.mid_read or time.monotonic() - driver.read_at >= HOLD_AT_MOST)
+            ):
+                await self._checkpoint()  # see CHECKPOINT_EVERY
+                if self.items:
+                    return  # a listener put items back meanwhile: hand those out first
+            elif due:  # see HOLD_AT_MOST: a cancelled scope is still seen, none run
+                await anyio.lowlevel.checkpoint_if_cancelled()
+            store = self.store
+            if not self._driver.closed:
+                # Every item was handed out (close() and a sentinel's cut drop the
+                # rest, and close the driver): an id-only block after them counts.
+                self.handed_id = self._connection.last_event_id
+                if store is not None:
+                    if store.needs_load:
+                        await self._load(store)
+                    if store.handled(self.handed_id):
+                        await store.save_now()
+            try:
+                if store is None:
+                    self.items.extend(await self._driver.receive())
+                else:
+                    await store.beside(self._receive_items)
+            except Exception:
+                self.close()  # a hook raised: the error is the caller's, the stream is over
+                await self._driver.aclose()
+                raise
+        finally:
+            self._receiving = False
+
+    async def _receive_items(self) -> None:
+        # Kept as soon as the read returns: a cancel while the save beside it
+        # ends (the task group's exit) would otherwise drop a read's events.
+        self.items.extend(await self._driver.receive())
+
+    async def _load(self, store: Checkpoint) -> None:
+        # Before the first connection: a store that cannot load ends the stream
+        # (starting from the beginning would deliver everything again, silently).
+        try:
+            loaded = await store.load()
+        except Exception:
+            self.close()
+            await self._driver.aclose()
+            raise
+        self.handed_id = loaded
+        self._connection.resume_from(loaded)

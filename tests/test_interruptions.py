@@ -1,0 +1,45 @@
+"""Who ends a cut read: the driver tells the connection, the connection decides.
+
+A timeout that cuts the read of a one-shot stream (``reconnect=False``) on a
+transport that cannot go on with it ends the stream (tests/test_cancel_keeps_reading.py);
+``restart()`` is the caller asking for a new request, so it reconnects even a
+one-shot stream, with ``Last-Event-ID``, and raises nothing. Real servers on
+127.0.0.1, every combo (aiohttp on asyncio, httpx on asyncio and on trio).
+"""
+
+from __future__ import annotations
+
+import anyio
+import pytest
+
+from eventsource import MessageEvent, ReadyState
+
+from ._fixtures import FAST, LIMIT, Combo
+from ._fixtures import anyio_backend as anyio_backend
+from ._fixtures import combo as combo
+from ._fixtures import server as server
+from ._servers import LoopbackServer
+from .test_cancel_keeps_reading import resuming
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_restart_while_a_one_shot_stream_reads_requests_it_again(
+    combo: Combo, server: LoopbackServer
+) -> None:
+    server.handle("/paced", resuming(3, pause=LIMIT))
+    got: list[MessageEvent] = []
+
+    async def read_one() -> None:
+        got.append(await anext(es))
+
+    async with combo.source(server.url("/paced"), reconnect=False, **FAST) as es:
+        with anyio.fail_after(LIMIT):
+            await read_one()
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(read_one)
+                await anyio.sleep(0.1)  # the read waits for event 2
+                es.restart()
+        assert [event.data for event in got] == ["event 1", "event 2"]
+        assert es.readyState is ReadyState.OPEN
+    assert [request.headers.get("Last-Event-ID") for request in server.requests] == [None, "1"]
