@@ -25,7 +25,7 @@ from ._decode import excerpt
 from ._errors import EventSourceError, TransportError
 from ._policy import ResponseInfo
 from ._request import ConnectAttempt, redact_url
-from ._transport._base import Response, Transport
+from ._transport._base import Request, Response, Transport
 from ._verdicts import Fail, Item, Open, Reconnect, Redirect, Stop, needs_excerpt
 
 __all__ = ["Connecting", "DefaultTransport", "PrepareRequest", "ValidateResponse"]
@@ -47,6 +47,7 @@ class Connecting:
         "_decided_items",
         "_response",
         "_resume_at",
+        "_sending",
         "_used",
         "connection",
         "default_transport",
@@ -81,6 +82,7 @@ class Connecting:
         self._resume_at: float | None = None  # anyio clock: when to reconnect
         self._decided_items: list[Item] = []
         self._used = False  # a connection was attempted: there may be something to release
+        self._sending = False  # a request is on its way: it may reach the server (see _abandon)
 
     async def _connect(self) -> list[Item]:
         if self._resume_at is not None:
@@ -114,15 +116,12 @@ class Connecting:
                 # this the whole wait for the headers by twice it (so a connect that
                 # times out is reported by the transport, as not sent).
                 with anyio.fail_after(_twice(request.connect_timeout)):
+                    self._sending = True  # a cancel leaves it set, for _abandon
                     response = await transport.open(request)
-            except TimeoutError:
-                waited = request.connect_timeout
-                lost = TransportError(f"no response within connect_timeout ({waited:g} s)")
-                logger.debug("connection failed: %s", lost)
-                return self._decided(connection.connection_lost(lost))
-            except TransportError as exc:
-                logger.debug("connection failed: %s", exc)
-                return self._decided(connection.connection_lost(exc))
+            except (TimeoutError, TransportError) as exc:
+                self._sending = False
+                return self._decided(connection.connection_lost(_lost(exc, request)))
+            self._sending = False
             self._response = response  # from here on, any exit releases it
             verdict = connection.receive_response(response.status, response.headers, response.url)
             if isinstance(verdict, Redirect):
@@ -162,6 +161,15 @@ class Connecting:
         if isinstance(verdict, Reconnect):
             self._resume_at = anyio.current_time() + verdict.delay
         return self.connection.report(verdict)
+
+
+def _lost(exc: TimeoutError | TransportError, request: Request) -> TransportError:
+    """The error of a request that failed to open (logged): the transport's, or the wait's."""
+    if not isinstance(exc, TransportError):
+        waited = request.connect_timeout
+        exc = TransportError(f"no response within connect_timeout ({waited:g} s)")
+    logger.debug("connection failed: %s", exc)
+    return exc
 
 
 def _twice(seconds: float | None) -> float | None:
