@@ -195,7 +195,7 @@ def test_a_one_shot_stream_cut_after_its_answer_fails_instead_of_requesting_agai
     conn.begin_attempt()
     conn.receive_response(200, SSE, URL)
     conn.feed(b"id: 1\ndata: a\n\ndata: half")
-    verdict = conn.interrupted(answered=True)  # a timeout cut the read of the answer
+    verdict = conn.interrupted(sent=True)  # a timeout cut the read of the answer
     assert isinstance(verdict, Fail)
     assert isinstance(verdict.error, TransportError)
     assert "reconnect=False" in str(verdict.error)
@@ -206,9 +206,9 @@ def test_a_one_shot_stream_cut_after_its_answer_fails_instead_of_requesting_agai
 
 
 @pytest.mark.parametrize(
-    ("reconnect", "answered", "closed", "state"),
+    ("reconnect", "sent", "closed", "state"),
     [
-        (False, False, False, ReadyState.CONNECTING),  # cut before an answer, or restart()
+        (False, False, False, ReadyState.CONNECTING),  # cut before sending, or restart()
         (True, True, False, ReadyState.CONNECTING),  # a stream that reconnects goes on
         (True, False, False, ReadyState.CONNECTING),
         (False, True, True, ReadyState.CLOSED),  # close() cut it: ended, not failed
@@ -216,7 +216,7 @@ def test_a_one_shot_stream_cut_after_its_answer_fails_instead_of_requesting_agai
     ],
 )
 def test_other_interruptions_decide_nothing_and_the_next_request_resumes(
-    reconnect: bool, answered: bool, closed: bool, state: ReadyState
+    reconnect: bool, sent: bool, closed: bool, state: ReadyState
 ) -> None:
     conn = Connection(URL, reconnect=reconnect)
     conn.begin_attempt()
@@ -224,7 +224,7 @@ def test_other_interruptions_decide_nothing_and_the_next_request_resumes(
     conn.feed(b"id: 7\ndata: a\n\n")
     if closed:
         conn.close()
-    assert conn.interrupted(answered=answered) is None
+    assert conn.interrupted(sent=sent) is None
     assert conn.state is state
     assert conn.build_request().headers["Last-Event-ID"] == "7"
 

@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import anyio
 import pytest
+from aiohttp import web
 
-from eventsource import MessageEvent, ReadyState
+from eventsource import MessageEvent, ReadyState, TransportError
 
 from ._fixtures import FAST, LIMIT, Combo
 from ._fixtures import anyio_backend as anyio_backend
 from ._fixtures import combo as combo
 from ._fixtures import server as server
-from ._servers import LoopbackServer
+from ._servers import LoopbackServer, sse
 from .test_cancel_keeps_reading import resuming
 
 pytestmark = pytest.mark.anyio
@@ -43,3 +44,27 @@ async def test_restart_while_a_one_shot_stream_reads_requests_it_again(
         assert [event.data for event in got] == ["event 1", "event 2"]
         assert es.readyState is ReadyState.OPEN
     assert [request.headers.get("Last-Event-ID") for request in server.requests] == [None, "1"]
+
+
+async def test_a_timeout_while_a_one_shot_post_waits_for_its_answer_never_sends_it_twice(
+    combo: Combo, server: LoopbackServer
+) -> None:
+    # The server has the POST and answers late (an LLM thinking): a timeout
+    # around the first anext() cuts the wait for the headers. The request may
+    # have run: a one-shot stream is not requested again, the next call raises.
+    async def late(request: web.Request) -> web.StreamResponse:
+        await server.wait_gate("answer")
+        return await sse(request, b"data: done\n\n")
+
+    server.handle("/late", late)
+    es = combo.source(server.url("/late"), method="POST", body=b"{}", reconnect=False, **FAST)
+    async with es:
+        with anyio.move_on_after(0.3) as scope:
+            await anext(es)
+        assert scope.cancelled_caught
+        server.open_gate("answer")
+        with anyio.fail_after(LIMIT), pytest.raises(TransportError) as caught:
+            await anext(es)
+        assert "reconnect=False" in str(caught.value)
+        assert es.readyState is ReadyState.CLOSED
+    assert [request.method for request in server.requests] == ["POST"]

@@ -54,10 +54,10 @@ from ._verdicts import (
 
 __all__ = ["ONE_SHOT_CUT", "Connection"]
 
-#: Why a one-shot stream (``reconnect=False``) ends when a cancel cuts its read.
+#: Why a one-shot stream (``reconnect=False``) ends when a cancel cuts its request.
 ONE_SHOT_CUT = (
-    "the read was cancelled (a timeout around it?) on a transport that cannot go on "
-    "with it, and a one-shot stream (reconnect=False) is not requested again"
+    "the request was cancelled (a timeout around it?) after it was sent, and a "
+    "one-shot stream (reconnect=False) is not requested again: it may have run"
 )
 
 #: The policy of every connection given none: a frozen value, so one for all
@@ -265,16 +265,18 @@ class Connection(Attempts, Reports, Predicates):
         self.state = ReadyState.CONNECTING
         return Reconnect(delay, self.failures, error)
 
-    def interrupted(self, *, answered: bool = False) -> Fail | None:
+    def interrupted(self, *, sent: bool = False) -> Fail | None:
         """The caller abandoned the attempt or the open connection: reconnect with no delay.
 
-        ``answered``: a cancel from outside (not ``restart()``) cut an answered
-        request. A one-shot stream (``reconnect=False``) is never requested twice
-        (a POST may not run twice): it fails instead (CLOSED, ``ONE_SHOT_CUT``).
+        ``sent``: a cancel from outside (not ``restart()``) cut a request that
+        may have reached the server (on its way, waiting for its answer, or
+        answered and read). A one-shot stream (``reconnect=False``) is never
+        requested twice (a POST may not run twice): it fails instead (CLOSED,
+        ``ONE_SHOT_CUT``).
         """
         self._forget_attempt(self._clock())
         if self.state is not ReadyState.CLOSED:
-            if answered and not self.reconnect:
+            if sent and not self.reconnect:
                 self.state = ReadyState.CLOSED
                 return Fail(TransportError(ONE_SHOT_CUT))
             self.state = ReadyState.CONNECTING

@@ -15,8 +15,8 @@ on from a consistent state:
 - while connecting, or reading another response (httpx's), the response is
   released and the connection told (``interrupted``): the next call
   reconnects at once with ``Last-Event-ID`` (or, on a one-shot stream whose
-  request was answered, raises: the connection decides). A cancelled read
-  took nothing;
+  request was sent, raises: the connection decides). A cancelled read took
+  nothing;
 - what must not be lost or left half done (releasing, the body excerpt of an
   error, the drain after a terminal event) runs shielded, and is bounded.
 

@@ -133,15 +133,18 @@ class Cancelling(Connecting):
 
     async def _abandon(self) -> None:
         """Tell the connection a step was cut (not kept), act on what it decides, release."""
+        sent, self._sending = self._sending, False
+        answered = self._response is not None or self._body is not None
         if self._decided_items:
             pass  # the response was judged: its decision stands (see _connect)
-        elif self._response is not None or self._body is not None:
-            # Answered, and cut: the connection decides (restart() asks for a new request).
-            failed = self.connection.interrupted(answered=not self._restart)
+        elif answered or (sent and not self._closed):
+            # Sent (perhaps answered), and cut: the connection decides (restart()
+            # asks for a new request).
+            failed = self.connection.interrupted(sent=not self._restart)
             if failed is not None:  # a one-shot stream: its end, for the next call
                 self._decided_items = self.connection.report_failure(failed.error)
         elif self._resume_at is None and not self._closed:
-            self.connection.interrupted()  # cancelled in a hook or while connecting
+            self.connection.interrupted()  # cancelled in a hook, before sending
         await self._release_response()
 
 

@@ -25,7 +25,7 @@ from ._decode import excerpt
 from ._errors import EventSourceError, TransportError
 from ._policy import ResponseInfo
 from ._request import ConnectAttempt, redact_url
-from ._transport._base import Response, Transport
+from ._transport._base import Request, Response, Transport
 from ._verdicts import Fail, Item, Open, Reconnect, Redirect, Stop, needs_excerpt
 
 __all__ = ["Connecting", "DefaultTransport", "PrepareRequest", "ValidateResponse"]
@@ -47,6 +47,7 @@ class Connecting:
         "_decided_items",
         "_response",
         "_resume_at",
+        "_sending",
         "_used",
         "connection",
         "default_transport",
@@ -81,6 +82,7 @@ class Connecting:
         self._resume_at: float | None = None  # anyio clock: when to reconnect
         self._decided_items: list[Item] = []
         self._used = False  # a connection was attempted: there may be something to release
+        self._sending = False  # a request is on its way: it may reach the server (see _abandon)
 
     async def _connect(self) -> list[Item]:
         if self._resume_at is not None:
@@ -116,15 +118,14 @@ class Connecting:
                 # not fail_after(): its two generators were ~600 B more a stream while
                 # 1,000 streams connect at once (bench/README.md, fan-out).
                 with anyio.move_on_after(_twice(request.connect_timeout)) as bound:
+                    self._sending = True  # a cancel leaves it set, for _abandon
                     response = await transport.open(request)
-            except TransportError as exc:
-                logger.debug("connection failed: %s", exc)
-                return self._decided(connection.connection_lost(exc))
-            if bound.cancelled_caught:
-                waited = request.connect_timeout
-                lost = TransportError(f"no response within connect_timeout ({waited:g} s)")
-                logger.debug("connection failed: %s", lost)
-                return self._decided(connection.connection_lost(lost))
+            except (TimeoutError, TransportError) as exc:
+                self._sending = False
+                return self._decided(connection.connection_lost(_lost(exc, request)))
+            self._sending = False
+            if bound.cancelled_caught:  # the wait for the headers ran out
+                return self._decided(connection.connection_lost(_lost(None, request)))
             self._response = response  # from here on, any exit releases it
             verdict = connection.receive_response(response.status, response.headers, response.url)
             if isinstance(verdict, Redirect):
@@ -164,6 +165,15 @@ class Connecting:
         if isinstance(verdict, Reconnect):
             self._resume_at = anyio.current_time() + verdict.delay
         return self.connection.report(verdict)
+
+
+def _lost(exc: TimeoutError | TransportError | None, request: Request) -> TransportError:
+    """The error of a request that failed to open (logged): the transport's, or the wait's."""
+    if not isinstance(exc, TransportError):
+        waited = request.connect_timeout
+        exc = TransportError(f"no response within connect_timeout ({waited:g} s)")
+    logger.debug("connection failed: %s", exc)
+    return exc
 
 
 def _twice(seconds: float | None) -> float | None:

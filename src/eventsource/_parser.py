@@ -2,8 +2,9 @@
 
 Bytes in; out, what the stream said: its events and comments, in wire order
 (``retry`` and the last event ID are state). No I/O and no callbacks; imports
-only ``_event`` and ``_errors`` from the package. Any chunking of the same
-bytes gives the same items, retry value and last event ID.
+only ``_event``, ``_errors`` and its fast path (``_parser_fast_path``) from the
+package. Any chunking of the same bytes gives the same items, retry value and
+last event ID.
 
 Spec: https://html.spec.whatwg.org/multipage/server-sent-events.html
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 from ._errors import ProtocolError
 from ._event import Comment, MessageEvent, message_events
+from ._parser_fast_path import whole_events
 
 __all__ = ["DEFAULT_MAX_EVENT_SIZE", "Parser"]
 
@@ -195,65 +197,29 @@ class Parser:
         start = end = 0
         if self._several and len(text) <= self._max:
             # The last window held several events: those between this one's first
-            # and last blank line may be taken whole (see _whole_events). The text
+            # and last blank line may be taken whole (_parser_fast_path). The text
             # is no longer than the limit, so no event taken whole can break it.
             start = text.find("\n\n") + 2
             end = text.rfind("\n\n") + 2
         if start < end:
             self._lines(text[:start].split("\n"))  # ends an event begun before
-            if not self._whole_events(text[start:end]):
+            events = whole_events(text[start:end], self._id_buffer)
+            if events is None:
                 self._lines(text[start:end].split("\n"))
+            else:
+                self._take(events)
             self._lines(text[end:].split("\n"))
         else:
             self._lines(text.split("\n"))
         self._several = len(self._items) + len(self._datas) - found > 1
 
-    def _whole_events(self, body: str) -> bool:
-        """Take the events of ``body`` whole if all have one shape; else take nothing.
-
-        The one fast path: 1.5-1.7x the line loop alone on chat, CRLF chat, LLM
-        token and typed events (bench/parser.py, 4 and 64 KiB reads). ``body``
-        starts after a blank line (no data or type pending) and ends with one.
-        Each event is a ``data: `` line, or an ``id: `` or ``event: `` line then
-        a ``data: `` line, then a blank line: a split at each event's start and a
-        partition at its data line give the values, with no work per line. The
-        count of line breaks proves the shape (no value can hold one).
-        """
-        breaks = body.count("\n")
-        if body[:6] == "data: ":
-            datas = body[6:-2].split("\n\ndata: ")
-            if breaks != 2 * len(datas):
-                return False
-            types = ["message"] * len(datas)
-            ids = [self._id_buffer] * len(datas)
-        elif body[:4] == "id: " or body[:7] == "event: ":
-            field = "id: " if body[:4] == "id: " else "event: "
-            pairs = body[len(field) : -2].split("\n\n" + field)
-            if breaks != 3 * len(pairs) or (field == "id: " and "\0" in body):
-                return False  # [spec] an id with NUL is ignored: left to the line loop
-            firsts = []
-            datas = []
-            for pair in pairs:
-                # Each pair holds exactly one line break: the partition must find it.
-                first, found, value = pair.partition("\ndata: ")
-                if not found:
-                    return False
-                firsts.append(first)
-                datas.append(value)
-            if field == "id: ":
-                ids = firsts
-                types = ["message"] * len(datas)
-                self._id_buffer = ids[-1]
-            else:
-                ids = [self._id_buffer] * len(datas)
-                types = [event_type or "message" for event_type in firsts]
-        else:
-            return False
+    def _take(self, events: tuple[list[str], list[str], list[str]]) -> None:
+        types, datas, ids = events
         self._types += types
         self._datas += datas
         self._ids += ids
+        self._id_buffer = ids[-1]
         self.last_event_id = self._id_buffer  # [spec] dispatch sets the last event ID
-        return True
 
     def _lines(self, lines: list[str]) -> None:
         """The spec's line loop over ``lines`` (the piece after the last LF: empty, dropped)."""
