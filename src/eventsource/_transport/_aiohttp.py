@@ -203,7 +203,11 @@ class AiohttpTransport:
         except (aiohttp.ServerTimeoutError, asyncio.TimeoutError) as exc:
             raise TransportError("timed out waiting for the response") from exc
         except (aiohttp.ClientError, OSError, ValueError) as exc:
-            raise TransportError(f"request failed: {type(exc).__name__}: {exc}") from exc
+            # aiohttp's own text when no reason is known: it may say what a bad URL lacks.
+            text = described(
+                "request failed", exc, failure_reason(exc) or f"{type(exc).__name__}: {exc}"
+            )
+            raise TransportError(text) from exc
         finally:
             if session is not base:
                 # It owns nothing, not even the connector whose connection the

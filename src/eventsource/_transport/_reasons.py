@@ -1,10 +1,11 @@
-"""What the operating system or TLS said under a transport's exception, in a few words.
+"""What the operating system, TLS or HTTP said under a transport's exception, in a few words.
 
 httpx says ``ConnectError: All connection attempts failed`` for a refused
 connection, a failed name lookup and a certificate it could not verify alike;
-the reason is further down the chain of causes. Only causes whose text is safe
-to log are described (never a header value or a query). Imports neither
-aiohttp nor httpx.
+the reason is further down the chain of causes. A server that closed the
+connection early is told in the same words whichever library noticed it.
+Only causes whose text is safe to log are described (never a header value or
+a query). Imports neither aiohttp nor httpx.
 """
 
 from __future__ import annotations
@@ -13,7 +14,10 @@ import socket
 import ssl
 from collections.abc import Callable
 
-__all__ = ["described", "failure_reason"]
+__all__ = ["BODY_CUT_SHORT", "NO_ANSWER", "described", "failure_reason"]
+
+BODY_CUT_SHORT = "the server closed the connection in the middle of the body"
+NO_ANSWER = "the server closed the connection without answering"
 
 # How many exceptions of a chain (causes, contexts, group members) are looked at.
 _MAX_CAUSES = 32
@@ -41,6 +45,45 @@ _REASONS: tuple[tuple[type[BaseException], Callable[[BaseException], str | None]
 )
 
 
+def _library_error(package: str, name: str, text: str = "") -> Callable[[BaseException], bool]:
+    # By the class's package and name, and the start of its text: the libraries
+    # are not imported here, and httpx's one class stands for several faults.
+    def matches(exc: BaseException) -> bool:
+        kind = type(exc)
+        return (
+            kind.__module__.partition(".")[0] == package
+            and kind.__name__ == name
+            and str(exc).startswith(text)
+        )
+
+    return matches
+
+
+def _aiohttp_reset(exc: BaseException) -> bool:
+    # aiohttp names the socket's error in the text of its payload error, not as a cause.
+    return _library_error("aiohttp", "ClientPayloadError")(exc) and (
+        "ConnectionResetError(" in str(exc)
+    )
+
+
+# A server that closed the connection too early, in each library's words: after the
+# headers but before the end of the body (a chunked body without its last chunk, or
+# fewer bytes than its Content-Length), or before it answered at all.
+_CLOSED_EARLY: tuple[tuple[Callable[[BaseException], bool], str], ...] = (
+    (_aiohttp_reset, "connection reset by peer"),
+    (_library_error("aiohttp", "TransferEncodingError"), BODY_CUT_SHORT),
+    (_library_error("aiohttp", "ContentLengthError"), BODY_CUT_SHORT),
+    (
+        _library_error(
+            "h11", "RemoteProtocolError", "peer closed connection without sending complete"
+        ),
+        BODY_CUT_SHORT,
+    ),
+    (_library_error("aiohttp", "ServerDisconnectedError"), NO_ANSWER),
+    (_library_error("httpcore", "RemoteProtocolError", "Server disconnected without"), NO_ANSWER),
+)
+
+
 def _chain(exc: BaseException) -> list[BaseException]:
     """``exc`` and what lies under it, nearest first: causes, contexts, group members."""
     found: list[BaseException] = []
@@ -62,8 +105,10 @@ def _chain(exc: BaseException) -> list[BaseException]:
 def failure_reason(exc: BaseException) -> str | None:
     """``"connection refused"``, ``"certificate verify failed: ..."``...: or ``None``.
 
-    Looks through ``exc``'s causes for a TLS, name lookup or socket error and
-    says what it was; ``None`` when there is none.
+    Looks through ``exc``'s causes for a TLS, name lookup or socket error, or
+    an HTTP library's word that the server closed the connection early
+    (:data:`BODY_CUT_SHORT`, :data:`NO_ANSWER`), and says what it was; ``None``
+    when there is none.
     """
     chain = _chain(exc)
     for kind, describe in _REASONS:
@@ -71,6 +116,9 @@ def failure_reason(exc: BaseException) -> str | None:
             reason = describe(cause) if isinstance(cause, kind) else None
             if reason:
                 return reason
+    for closed_early, reason in _CLOSED_EARLY:
+        if any(closed_early(cause) for cause in chain):
+            return reason
     for cause in chain:
         if isinstance(cause, OSError) and cause.errno is not None and cause.strerror:
             return cause.strerror
