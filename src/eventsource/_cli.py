@@ -96,6 +96,8 @@ def make_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> C
     }
     if args.connect_timeout is not None:  # else the library's default
         options["connect_timeout"] = args.connect_timeout
+    if args.max_event_size is not None:
+        options["max_event_size"] = args.max_event_size
     if args.until_data:
         options["stop_when"] = _data_in(frozenset(args.until_data))
     if args.until_event:

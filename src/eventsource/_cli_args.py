@@ -182,6 +182,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="initial reconnection time; the server's retry: replaces it (default: 3)",
     )
     stream.add_argument(
+        "--max-event-size",
+        type=_positive_int,
+        metavar="BYTES",
+        help="the longest line (bytes) or event data (characters) accepted; "
+        "a longer one fails the stream (default: 16777216, 16 MiB)",
+    )
+    stream.add_argument(
         "--no-reconnect",
         action="store_true",
         help="one-shot: end at the end of the body, fail on a network error",

@@ -14,7 +14,14 @@ from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any, Protocol, TextIO
 
-from ._errors import ConnectError, ContentTypeError, ReadTimeout, RedirectError, ResponseError
+from ._errors import (
+    ConnectError,
+    ContentTypeError,
+    ProtocolError,
+    ReadTimeout,
+    RedirectError,
+    ResponseError,
+)
 from ._event import MessageEvent
 
 __all__ = [
@@ -119,7 +126,8 @@ def describe_error(error: BaseException) -> str:
     A response: its status, content type and the start of its body. A network
     failure: its kind in words (``connection refused``, ``name resolution
     failed``, ``TLS certificate verification failed: ...``, ``timed out ...``),
-    the same on every transport. Anything else: the error's own text.
+    the same on every transport. A limit exceeded: the error's text, naming
+    ``--max-event-size``. Anything else: the error's own text.
     """
     if isinstance(error, ResponseError) and not isinstance(error, RedirectError):
         kind = error.content_type or "no content type"
@@ -132,6 +140,9 @@ def describe_error(error: BaseException) -> str:
     if reason is not None:
         return reason
     text = " ".join(str(error).split())
+    if isinstance(error, ProtocolError):  # the library's hint names the keyword: name the option
+        text = text.replace("max_event_size=", "max_event_size")
+        text = text.replace("max_event_size", "--max-event-size")
     return text or type(error).__name__
 
 

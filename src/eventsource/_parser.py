@@ -24,8 +24,13 @@ WINDOW = 64 * 1024
 #: An open event's data lines not yet joined are joined into one string past this many.
 COMPACT_LINES = 32
 
-LINE_TOO_LONG = "a line exceeded max_event_size ({} bytes)"
-DATA_TOO_BIG = "an event's data exceeded max_event_size ({} characters)"
+LINE_TOO_LONG = (
+    "a line exceeded max_event_size ({} bytes): pass a larger max_event_size= to allow it"
+)
+DATA_TOO_BIG = (
+    "an event's data exceeded max_event_size ({} characters): "
+    "pass a larger max_event_size= to allow it"
+)
 
 
 class Parser:
