@@ -69,7 +69,8 @@ class ChatRoom:
         self.replay = replay
         self.heartbeat = heartbeat
         self._history: list[Message] = []
-        self._listeners: set[Wire] = set()
+        # Each live connection and how many messages of the history it has been sent.
+        self._listeners: dict[Wire, int] = {}
 
     @property
     def history(self) -> tuple[Message, ...]:
@@ -105,6 +106,10 @@ class ChatRoom:
             ids.append(self.publish(template.format(id=len(self._history) + 1)))
         return ids
 
+    def _all_sent(self) -> bool:
+        """Whether every live connection has been sent every message published so far."""
+        return all(sent == len(self._history) for sent in self._listeners.values())
+
     def close_all(self) -> int:
         """Drop every live connection (clients see a network error and reconnect).
 
@@ -125,7 +130,7 @@ class ChatRoom:
     async def _serve(self, wire: Wire, last_event_id: str | None) -> None:
         """Serve one connection until it is dropped, stopped or the client leaves."""
         position = self._start(last_event_id)
-        self._listeners.add(wire)
+        self._listeners[wire] = position
         try:
             if self.retry_ms is not None:
                 await wire.send(format_retry(self.retry_ms))
@@ -134,6 +139,7 @@ class ChatRoom:
                 if position < len(self._history):
                     await wire.send(self._history[position].encode())
                     position += 1
+                    self._listeners[wire] = position
                     sent += 1
                     if self.drop_every is not None and sent % self.drop_every == 0:
                         break
@@ -141,4 +147,4 @@ class ChatRoom:
                     await wire.send(format_comment(" heartbeat"))
             await wire.drop()
         finally:
-            self._listeners.discard(wire)
+            del self._listeners[wire]

@@ -27,9 +27,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import json
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from ._testing_answers import Handler as Handler  # for type hints of handle()
 from ._testing_answers import RecordedRequest
@@ -77,6 +79,10 @@ __all__ = [
 ]
 
 
+#: How long ``--count`` waits, after the last message, for connected clients to be sent it.
+_FLUSH_WAIT = 5.0
+
+
 async def _publish_forever(server: SSEServer, interval: float, count: int | None) -> None:
     users = ("alice", "bob", "carol")
     n = 0
@@ -85,13 +91,58 @@ async def _publish_forever(server: SSEServer, interval: float, count: int | None
         n += 1
         text = json.dumps({"user": users[n % len(users)], "text": f"hello #{n}"})
         server.room.publish(text)
+    # Stopping at once would drop connections whose handler has not yet written
+    # the last messages: their clients would never see them. Polled, once at the
+    # end, so that the room's send path needs no notification of its own.
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + _FLUSH_WAIT
+    while not server.room._all_sent() and loop.time() < deadline:  # noqa: ASYNC110
+        await asyncio.sleep(0.01)
+
+
+class _CannotListen(Exception):
+    """The demo server could not listen on its port (the text says why)."""
 
 
 async def _serve_chat(args: argparse.Namespace) -> None:
     room = ChatRoom(retry_ms=args.retry_ms, drop_every=args.drop_every)
-    async with SSEServer(room=room, port=args.port) as server:
+    server = SSEServer(room=room, port=args.port)
+    try:
+        await server.start()
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        if exc.errno == errno.EADDRINUSE:
+            reason = "address already in use (pick another --port, or 0 for any free one)"
+        raise _CannotListen(f"cannot listen on 127.0.0.1:{args.port}: {reason}") from exc
+    try:
         print(f"Chat room streaming at {server.url} (Ctrl-C to stop)", flush=True)
         await _publish_forever(server, args.interval, args.count)
+    finally:
+        await server.aclose()
+
+
+def _number(kind: type[int] | type[float], least: float, above: bool = False) -> Any:
+    """An argparse type: a number of ``kind`` at least ``least`` (more than it if ``above``)."""
+
+    def parse(text: str) -> int | float:
+        try:
+            value = kind(text)
+        except ValueError:
+            what = "a whole number" if kind is int else "a number"
+            raise argparse.ArgumentTypeError(f"not {what}: {text!r}") from None
+        if not (value > least if above else value >= least):  # NaN too
+            bound = f"more than {least}" if above else f"at least {least}"
+            raise argparse.ArgumentTypeError(f"must be {bound}: {text!r}")
+        return value
+
+    return parse
+
+
+def _port(text: str) -> int:
+    port: int = _number(int, 0)(text)
+    if port > 65535:
+        raise argparse.ArgumentTypeError(f"not a port (0 to 65535): {text!r}")
+    return port
 
 
 def main(argv: Sequence[str] | None = None, *, prog: str = "python -m eventsource.testing") -> int:
@@ -102,23 +153,42 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "python -m eventsourc
         prog: The command's name in ``--help`` and usage errors.
 
     Returns:
-        The exit status, 0.
+        The exit status: 0 stopped (Ctrl-C, or ``--count`` messages sent), 1 the
+        port could not be listened on (the reason on stderr), 2 bad usage.
     """
     parser = argparse.ArgumentParser(
         prog=prog,
         description="A loopback Server-Sent Events chat room for trying a client.",
     )
-    parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0: any free)")
-    parser.add_argument("--interval", type=float, default=1.0, help="seconds between messages")
-    parser.add_argument("--retry-ms", type=int, default=None, help="send retry: on connect")
+    parser.add_argument("--port", type=_port, default=0, help="port on 127.0.0.1 (0: any free)")
     parser.add_argument(
-        "--drop-every", type=int, default=None, help="drop a connection after N messages"
+        "--interval",
+        type=_number(float, 0, above=True),
+        default=1.0,
+        help="seconds between messages",
     )
-    parser.add_argument("--count", type=int, default=None, help="stop after N messages")
+    parser.add_argument(
+        "--retry-ms", type=_number(int, 0), default=None, help="send retry: on connect"
+    )
+    parser.add_argument(
+        "--drop-every",
+        type=_number(int, 1),
+        default=None,
+        help="drop a connection after N messages",
+    )
+    parser.add_argument(
+        "--count",
+        type=_number(int, 1),
+        default=None,
+        help="stop after N messages, once each connected client has been sent them",
+    )
     args = parser.parse_args(argv)
 
     try:
         asyncio.run(_serve_chat(args))
+    except _CannotListen as exc:
+        print(f"{prog}: {exc}", file=sys.stderr, flush=True)
+        return 1
     except KeyboardInterrupt:  # pragma: no cover - tested through a subprocess
         print("Stopped.", flush=True)
     return 0
