@@ -8,6 +8,7 @@ HTTP library.
 from __future__ import annotations
 
 import logging
+import reprlib
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeAlias
 
@@ -25,6 +26,19 @@ __all__ = [
 logger = logging.getLogger("eventsource")
 
 Listener: TypeAlias = Callable[[Any], "Awaitable[object] | object"]
+
+
+def _checked(listener: object, what: str) -> Any:
+    """``listener`` if it is callable or ``None``; a ``TypeError`` naming ``what`` otherwise.
+
+    The browser turns a non-callable ``on<type>`` into null and throws for one
+    given to ``addEventListener``; here both raise, rather than log a
+    ``TypeError`` for each event later.
+    """
+    if listener is None or callable(listener):
+        return listener
+    shown = reprlib.repr(listener)
+    raise TypeError(f"{what} must be callable or None, got {type(listener).__name__} ({shown})")
 
 
 class ListenerRegistry:
@@ -82,7 +96,7 @@ class BrowserListeners:
 
     @onopen.setter
     def onopen(self, handler: Listener | None) -> None:
-        self.listeners.onopen = handler
+        self.listeners.onopen = _checked(handler, "onopen")
 
     @property
     def onmessage(self) -> Listener | None:
@@ -91,7 +105,7 @@ class BrowserListeners:
 
     @onmessage.setter
     def onmessage(self, handler: Listener | None) -> None:
-        self.listeners.onmessage = handler
+        self.listeners.onmessage = _checked(handler, "onmessage")
 
     @property
     def onerror(self) -> Listener | None:
@@ -100,7 +114,7 @@ class BrowserListeners:
 
     @onerror.setter
     def onerror(self, handler: Listener | None) -> None:
-        self.listeners.onerror = handler
+        self.listeners.onerror = _checked(handler, "onerror")
 
     @property
     def on_comment(self) -> Listener | None:
@@ -109,7 +123,7 @@ class BrowserListeners:
 
     @on_comment.setter
     def on_comment(self, handler: Listener | None) -> None:
-        self.listeners.on_comment = handler
+        self.listeners.on_comment = _checked(handler, "on_comment")
 
     @property
     def raise_listener_errors(self) -> bool:
@@ -120,13 +134,27 @@ class BrowserListeners:
     def raise_listener_errors(self, value: bool) -> None:
         self.listeners.raise_errors = value
 
-    def addEventListener(self, type: str, listener: Listener) -> None:
-        """Call ``listener`` with each event of ``type``; a listener is added once."""
-        self.listeners.add(type, listener)
+    def addEventListener(self, type: str, listener: Listener | None) -> None:
+        """Call ``listener`` with each event of ``type``; a listener is added once.
 
-    def removeEventListener(self, type: str, listener: Listener) -> None:
-        """Stop calling ``listener`` for ``type``; unknown listeners are ignored."""
-        self.listeners.remove(type, listener)
+        ``None`` adds nothing, as ``null`` in the browser.
+
+        Raises:
+            TypeError: ``listener`` is neither callable nor ``None``.
+        """
+        checked = _checked(listener, f"addEventListener({type!r}): the listener")
+        if checked is not None:
+            self.listeners.add(type, checked)
+
+    def removeEventListener(self, type: str, listener: Listener | None) -> None:
+        """Stop calling ``listener`` for ``type``; unknown listeners and ``None`` are ignored.
+
+        Raises:
+            TypeError: ``listener`` is neither callable nor ``None``.
+        """
+        checked = _checked(listener, f"removeEventListener({type!r}): the listener")
+        if checked is not None:
+            self.listeners.remove(type, checked)
 
     add_event_listener = addEventListener
     remove_event_listener = removeEventListener

@@ -201,7 +201,7 @@ class EventSource(StreamAttributes, BrowserListeners, Reading):
             validate_response=validate_response,
         )
         self.listeners = ListenerRegistry()  # also keeps the on<type> handlers below
-        self.listeners.on_comment = on_comment
+        self.on_comment = on_comment  # checked: callable or None
         self.listeners.raise_errors = raise_listener_errors
         self._delivery = Delivery(
             connection,

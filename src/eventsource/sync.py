@@ -178,7 +178,7 @@ class EventSource(StreamAttributes, BrowserListeners, SyncDelivery):
         self._store = store
         self._reader = 0  # threading.get_ident() of the thread that iterates
         self.listeners = ListenerRegistry()  # also keeps the on<type> handlers
-        self.listeners.on_comment = on_comment
+        self.on_comment = on_comment  # checked: callable or None
         self.listeners.raise_errors = raise_listener_errors
 
     # -- the browser's attributes -------------------------------------------------
