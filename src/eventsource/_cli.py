@@ -196,6 +196,9 @@ async def tail(command: Command, out: TextIO) -> int:
         EventSourceError: the stream failed for good.
     """
     count = 0
+    if command.options["body"] is not None and command.options["reconnect"] and not command.quiet:
+        # A POST that starts a job (an LLM's completion) would run once per reconnect.
+        _note("the request body is sent again on every reconnect; --no-reconnect sends it once")
     async with EventSource(command.url, **command.options) as es:
         if command.verbose:
             _note(f"connecting to {_endpoint(es.url)}")

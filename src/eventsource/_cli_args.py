@@ -219,6 +219,7 @@ def build_parser() -> argparse.ArgumentParser:
         "-q",
         "--quiet",
         action="store_true",
-        help="do not report failed attempts that will be retried (a final failure still is)",
+        help="do not report failed attempts that will be retried, nor that a body is sent "
+        "again on each reconnect (a final failure still is reported)",
     )
     return parser
