@@ -20,6 +20,7 @@ import contextlib
 import anyio
 
 from ._driver_connect import Connecting
+from ._verdicts import Fail
 
 __all__ = ["Cancelling"]
 
@@ -139,10 +140,12 @@ class Cancelling(Connecting):
             pass  # the response was judged: its decision stands (see _connect)
         elif answered or (sent and not self._closed):
             # Sent (perhaps answered), and cut: the connection decides (restart()
-            # asks for a new request).
-            failed = self.connection.interrupted(sent=not self._restart)
-            if failed is not None:  # a one-shot stream: its end, for the next call
-                self._decided_items = self.connection.report_failure(failed.error)
+            # asks for a new request, at once).
+            decision = self.connection.interrupted(sent=not self._restart, answered=answered)
+            if isinstance(decision, Fail):  # its end, for the next call
+                self._decided_items = self.connection.report_failure(decision.error)
+            elif decision is not None:  # no answer came: back off, as after a failure
+                self._resume_at = anyio.current_time() + decision.delay
         elif self._resume_at is None and not self._closed:
             self.connection.interrupted()  # cancelled in a hook, before sending
         await self._release_response()
