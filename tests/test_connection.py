@@ -250,6 +250,11 @@ def test_a_request_cut_while_it_waited_for_its_answer_backs_off_as_a_failure() -
     conn.begin_attempt()
     assert isinstance(conn.interrupted(sent=True), Reconnect)
     assert conn.failures == 1  # the event delivered started the count again
+    conn.begin_attempt()
+    # after the reconnection wait, in the same call: what the wait left of the
+    # caller's timeout was no fair chance; not a failure, the next goes at once
+    assert conn.interrupted(sent=True, waited=True) is None
+    assert conn.failures == 1
 
 
 @pytest.mark.parametrize("earlier", ["refused", "cut"])

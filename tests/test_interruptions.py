@@ -59,8 +59,16 @@ async def test_a_timeout_while_a_one_shot_post_waits_for_its_answer_never_sends_
     server.handle("/late", late)
     es = combo.source(server.url("/late"), method="POST", body=b"{}", reconnect=False, **FAST)
     async with es:
-        with anyio.move_on_after(0.3) as scope:
-            await anext(es)
+        with anyio.fail_after(LIMIT), anyio.CancelScope() as scope:
+
+            async def cut_once_the_server_has_it() -> None:
+                while not server.requests:
+                    await anyio.sleep(0.01)
+                scope.cancel()  # a timeout around anext(), at a moment we know
+
+            async with anyio.create_task_group() as tasks:
+                tasks.start_soon(cut_once_the_server_has_it)
+                await anext(es)
         assert scope.cancelled_caught
         server.open_gate("answer")
         with anyio.fail_after(LIMIT), pytest.raises(TransportError) as caught:
@@ -99,3 +107,28 @@ async def test_timeouts_that_cut_the_wait_for_an_answer_back_off_instead_of_aski
         server.open_gate("fast")
         with anyio.fail_after(LIMIT):
             assert (await anext(es)).data == "at last"
+
+
+async def test_a_request_that_only_had_what_the_wait_left_of_a_tick_is_not_a_failure(
+    combo: Combo, server: LoopbackServer
+) -> None:
+    # The first answer is slow, the others at once. A backoff wait that ends
+    # as a tick does leaves the request after it cut at once, with no real
+    # chance: it must not count as one more failure (spending the budget of
+    # two reconnections on such cuts failed the stream), and the next tick
+    # reaches the server.
+    async def first_slow(request: web.Request) -> web.StreamResponse:
+        if len(server.requests) == 1 and not await server.wait_gate("never"):
+            return web.Response(status=503)
+        return await sse(request, b"data: at last\n\n")
+
+    server.handle("/slow", first_slow)
+    policy = RetryPolicy(backoff_factor=2.0, jitter=0.0, min_retry=0.0, max_reconnects=2)
+    es = combo.source(server.url("/slow"), retry=0.4, retry_policy=policy)
+    got: list[str] = []
+    async with es:
+        for _ in range(20):  # ticks of 0.2 s: each wait ends as a tick does
+            with anyio.move_on_after(0.2):
+                got.append((await anext(es)).data)
+                break
+    assert got == ["at last"]

@@ -269,19 +269,22 @@ class Connection(Attempts, Reports, Predicates):
         return Reconnect(delay, self.failures, error)
 
     def interrupted(
-        self, *, sent: bool = False, answered: bool = False
+        self, *, sent: bool = False, answered: bool = False, waited: bool = False
     ) -> Fail | Reconnect | None:
         """The caller abandoned the attempt or the open connection: reconnect, mostly at once.
 
         ``sent``: a cancel from outside (not ``restart()``) cut a request that
         may have reached the server; ``answered``: it had its answer (the
-        stream was open). A one-shot stream (``reconnect=False``) is never
+        stream was open); ``waited``: the attempt began with the reconnection
+        wait, in the same call. A one-shot stream (``reconnect=False``) is never
         requested twice (a POST may not run twice): it fails instead (CLOSED,
         ``ONE_SHOT_CUT``). A request cut while it waited for its answer counts
         as a failed attempt: the next waits the backoff delay (``Reconnect``,
         no error event), so a caller's short timeouts against a slow server do
         not ask it again at every tick; past the reconnect budget, ``Fail``.
-        ``None``: reconnect at once (or nothing, once closed).
+        Not after a wait: the request had only what the wait left of the
+        caller's timeout, so the next goes at once. ``None``: reconnect at once
+        (or nothing, once closed).
         """
         now = self._clock()
         self._forget_attempt(now)
@@ -291,7 +294,7 @@ class Connection(Attempts, Reports, Predicates):
             self.state = ReadyState.CLOSED
             return Fail(TransportError(ONE_SHOT_CUT))
         self.state = ReadyState.CONNECTING
-        if not sent or answered:
+        if not sent or answered or waited:
             return None
         # NON-SPEC: a browser has no timeout around its reads; this is backoff's case.
         delay = self.backoff.failed(now, self.policy, self.reconnection_time)
