@@ -224,9 +224,52 @@ def test_other_interruptions_decide_nothing_and_the_next_request_resumes(
     conn.feed(b"id: 7\ndata: a\n\n")
     if closed:
         conn.close()
-    assert conn.interrupted(sent=sent) is None
+    assert conn.interrupted(sent=sent, answered=True) is None
     assert conn.state is state
     assert conn.build_request().headers["Last-Event-ID"] == "7"
+
+
+def test_a_request_cut_while_it_waited_for_its_answer_backs_off_as_a_failure() -> None:
+    # A caller's timeout shorter than the server's answer: each cut counts as a
+    # failed attempt (no error event), so attempts wait 1, 2, 4 s, not none.
+    policy = RetryPolicy(backoff_factor=2.0, jitter=0.0, min_retry=0.0)
+    conn = Connection(URL, retry=1.0, policy=policy)
+    delays = []
+    for _ in range(3):
+        conn.begin_attempt()
+        verdict = conn.interrupted(sent=True)
+        assert isinstance(verdict, Reconnect)
+        assert verdict.error is None
+        delays.append(verdict.delay)
+    assert delays == [1.0, 2.0, 4.0]
+    assert conn.state is ReadyState.CONNECTING
+    conn.begin_attempt()
+    conn.receive_response(200, SSE, URL)
+    conn.feed(b"data: a\n\n")
+    assert conn.interrupted(sent=True, answered=True) is None  # open, then cut: at once
+    conn.begin_attempt()
+    assert isinstance(conn.interrupted(sent=True), Reconnect)
+    assert conn.failures == 1  # the event delivered started the count again
+    conn.begin_attempt()
+    # after the reconnection wait, in the same call: what the wait left of the
+    # caller's timeout was no fair chance; not a failure, the next goes at once
+    assert conn.interrupted(sent=True, waited=True) is None
+    assert conn.failures == 1
+
+
+@pytest.mark.parametrize("earlier", ["refused", "cut"])
+def test_cuts_of_unanswered_requests_count_toward_the_reconnect_budget(earlier: str) -> None:
+    conn = Connection(URL, policy=RetryPolicy(max_reconnects=1))
+    conn.begin_attempt()
+    if earlier == "refused":
+        assert isinstance(conn.connection_lost(TransportError("connection refused")), Reconnect)
+    else:
+        assert isinstance(conn.interrupted(sent=True), Reconnect)
+    conn.begin_attempt()
+    verdict = conn.interrupted(sent=True)
+    assert isinstance(verdict, Fail)  # the last attempt had no answer: that is its error
+    assert "no answer before a cancel" in str(verdict.error)
+    assert conn.state is ReadyState.CLOSED
 
 
 def test_server_retry_is_clamped_by_the_policy() -> None:

@@ -13,7 +13,7 @@ import anyio
 import pytest
 from aiohttp import web
 
-from eventsource import MessageEvent, ReadyState, TransportError
+from eventsource import MessageEvent, ReadyState, RetryPolicy, TransportError
 
 from ._fixtures import FAST, LIMIT, Combo
 from ._fixtures import anyio_backend as anyio_backend
@@ -59,8 +59,16 @@ async def test_a_timeout_while_a_one_shot_post_waits_for_its_answer_never_sends_
     server.handle("/late", late)
     es = combo.source(server.url("/late"), method="POST", body=b"{}", reconnect=False, **FAST)
     async with es:
-        with anyio.move_on_after(0.3) as scope:
-            await anext(es)
+        with anyio.fail_after(LIMIT), anyio.CancelScope() as scope:
+
+            async def cut_once_the_server_has_it() -> None:
+                while not server.requests:
+                    await anyio.sleep(0.01)
+                scope.cancel()  # a timeout around anext(), at a moment we know
+
+            async with anyio.create_task_group() as tasks:
+                tasks.start_soon(cut_once_the_server_has_it)
+                await anext(es)
         assert scope.cancelled_caught
         server.open_gate("answer")
         with anyio.fail_after(LIMIT), pytest.raises(TransportError) as caught:
@@ -68,3 +76,59 @@ async def test_a_timeout_while_a_one_shot_post_waits_for_its_answer_never_sends_
         assert "reconnect=False" in str(caught.value)
         assert es.readyState is ReadyState.CLOSED
     assert [request.method for request in server.requests] == ["POST"]
+
+
+async def test_timeouts_that_cut_the_wait_for_an_answer_back_off_instead_of_asking_every_tick(
+    combo: Combo, server: LoopbackServer
+) -> None:
+    # A bot ticking with a timeout around anext() against a server slower than
+    # the tick: each cut attempt counts as a failed one, so the next waits the
+    # backoff delay (0.4 s, then 0.8 s) instead of asking again at every tick.
+    async def slow(request: web.Request) -> web.StreamResponse:
+        if not await server.wait_gate("fast"):
+            return web.Response(status=503)
+        return await sse(request, b"data: at last\n\n")
+
+    server.handle("/slow", slow)
+    errors: list[object] = []
+    policy = RetryPolicy(backoff_factor=2.0, jitter=0.0, min_retry=0.0)
+    es = combo.source(server.url("/slow"), retry=0.4, retry_policy=policy)
+    es.onerror = errors.append
+    async with es:
+        for _ in range(8):  # 8 ticks of 0.2 s: 1.6 s
+            with anyio.move_on_after(0.2) as tick:
+                await anext(es)
+            assert tick.cancelled_caught
+        # Asked at 0 s, 0.6 s (0.2 + 0.4), and not again before 1.6 s (0.8 +
+        # 0.8): not at every tick (8 requests before). A slow machine may cut
+        # the second before it reaches the server.
+        assert 1 <= len(server.requests) <= 3
+        assert errors == []  # the caller's timeouts are not the server's errors
+        server.open_gate("fast")
+        with anyio.fail_after(LIMIT):
+            assert (await anext(es)).data == "at last"
+
+
+async def test_a_request_that_only_had_what_the_wait_left_of_a_tick_is_not_a_failure(
+    combo: Combo, server: LoopbackServer
+) -> None:
+    # The first answer is slow, the others at once. A backoff wait that ends
+    # as a tick does leaves the request after it cut at once, with no real
+    # chance: it must not count as one more failure (spending the budget of
+    # two reconnections on such cuts failed the stream), and the next tick
+    # reaches the server.
+    async def first_slow(request: web.Request) -> web.StreamResponse:
+        if len(server.requests) == 1 and not await server.wait_gate("never"):
+            return web.Response(status=503)
+        return await sse(request, b"data: at last\n\n")
+
+    server.handle("/slow", first_slow)
+    policy = RetryPolicy(backoff_factor=2.0, jitter=0.0, min_retry=0.0, max_reconnects=2)
+    es = combo.source(server.url("/slow"), retry=0.4, retry_policy=policy)
+    got: list[str] = []
+    async with es:
+        for _ in range(20):  # ticks of 0.2 s: each wait ends as a tick does
+            with anyio.move_on_after(0.2):
+                got.append((await anext(es)).data)
+                break
+    assert got == ["at last"]

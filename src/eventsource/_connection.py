@@ -52,13 +52,16 @@ from ._verdicts import (
     Stop,
 )
 
-__all__ = ["ONE_SHOT_CUT", "Connection"]
+__all__ = ["NO_ANSWER", "ONE_SHOT_CUT", "Connection"]
 
 #: Why a one-shot stream (``reconnect=False``) ends when a cancel cuts its request.
 ONE_SHOT_CUT = (
-    "the request was cancelled (a timeout around it?) after it was sent, and a "
-    "one-shot stream (reconnect=False) is not requested again: it may have run"
+    "a cancel (a timeout around anext()?) cut the stream's request after it was sent, "
+    "and a one-shot stream (reconnect=False) is not requested again: the server may "
+    "have run it"
 )
+#: The error when cancels that cut the wait for an answer use up the reconnect budget.
+NO_ANSWER = "no answer before a cancel (a timeout around anext()?) cut the wait for it"
 
 #: The policy of every connection given none: a frozen value, so one for all
 #: (one each was 88 B a stream; fan-out memory).
@@ -265,22 +268,40 @@ class Connection(Attempts, Reports, Predicates):
         self.state = ReadyState.CONNECTING
         return Reconnect(delay, self.failures, error)
 
-    def interrupted(self, *, sent: bool = False) -> Fail | None:
-        """The caller abandoned the attempt or the open connection: reconnect with no delay.
+    def interrupted(
+        self, *, sent: bool = False, answered: bool = False, waited: bool = False
+    ) -> Fail | Reconnect | None:
+        """The caller abandoned the attempt or the open connection: reconnect, mostly at once.
 
         ``sent``: a cancel from outside (not ``restart()``) cut a request that
-        may have reached the server (on its way, waiting for its answer, or
-        answered and read). A one-shot stream (``reconnect=False``) is never
+        may have reached the server; ``answered``: it had its answer (the
+        stream was open); ``waited``: the attempt began with the reconnection
+        wait, in the same call. A one-shot stream (``reconnect=False``) is never
         requested twice (a POST may not run twice): it fails instead (CLOSED,
-        ``ONE_SHOT_CUT``).
+        ``ONE_SHOT_CUT``). A request cut while it waited for its answer counts
+        as a failed attempt: the next waits the backoff delay (``Reconnect``,
+        no error event), so a caller's short timeouts against a slow server do
+        not ask it again at every tick; past the reconnect budget, ``Fail``.
+        Not after a wait: the request had only what the wait left of the
+        caller's timeout, so the next goes at once. ``None``: reconnect at once
+        (or nothing, once closed).
         """
-        self._forget_attempt(self._clock())
-        if self.state is not ReadyState.CLOSED:
-            if sent and not self.reconnect:
-                self.state = ReadyState.CLOSED
-                return Fail(TransportError(ONE_SHOT_CUT))
-            self.state = ReadyState.CONNECTING
-        return None
+        now = self._clock()
+        self._forget_attempt(now)
+        if self.state is ReadyState.CLOSED:
+            return None
+        if sent and not self.reconnect:
+            self.state = ReadyState.CLOSED
+            return Fail(TransportError(ONE_SHOT_CUT))
+        self.state = ReadyState.CONNECTING
+        if not sent or answered or waited:
+            return None
+        # NON-SPEC: a browser has no timeout around its reads; this is backoff's case.
+        delay = self.backoff.failed(now, self.policy, self.reconnection_time)
+        if delay is None:
+            self.state = ReadyState.CLOSED
+            return Fail(TransportError(NO_ANSWER))
+        return Reconnect(delay, self.failures)
 
     def _forget_attempt(self, now: float) -> None:
         # Before the parser forgets: a cut inside an event counts as progress.

@@ -16,12 +16,16 @@ transport protocol, never aiohttp or httpx.
 from __future__ import annotations
 
 import contextlib
+import logging
 
 import anyio
 
 from ._driver_connect import Connecting
+from ._verdicts import Fail
 
 __all__ = ["Cancelling"]
+
+logger = logging.getLogger("eventsource")
 
 
 class Cancelling(Connecting):
@@ -43,6 +47,7 @@ class Cancelling(Connecting):
     _owner: int  # the id of the task in receive() or finish()
     _released: bool
     _restart: bool
+    _waited: bool  # the connect step's
     _scope: anyio.CancelScope | None
     _waiting: bool  # in a cancel_safe read (see _keeps)
 
@@ -139,10 +144,15 @@ class Cancelling(Connecting):
             pass  # the response was judged: its decision stands (see _connect)
         elif answered or (sent and not self._closed):
             # Sent (perhaps answered), and cut: the connection decides (restart()
-            # asks for a new request).
-            failed = self.connection.interrupted(sent=not self._restart)
-            if failed is not None:  # a one-shot stream: its end, for the next call
-                self._decided_items = self.connection.report_failure(failed.error)
+            # asks for a new request, at once).
+            decision = self.connection.interrupted(
+                sent=not self._restart, answered=answered, waited=self._waited
+            )
+            if isinstance(decision, Fail):  # its end, for the next call
+                self._decided_items = self.connection.report_failure(decision.error)
+            elif decision is not None:  # no answer came: back off, as after a failure
+                logger.info("no answer before a cancel: reconnecting in %.2f s", decision.delay)
+                self._resume_at = anyio.current_time() + decision.delay
         elif self._resume_at is None and not self._closed:
             self.connection.interrupted()  # cancelled in a hook, before sending
         await self._release_response()

@@ -49,6 +49,7 @@ class Connecting:
         "_resume_at",
         "_sending",
         "_used",
+        "_waited",
         "connection",
         "default_transport",
         "prepare_request",
@@ -82,9 +83,13 @@ class Connecting:
         self._resume_at: float | None = None  # anyio clock: when to reconnect
         self._decided_items: list[Item] = []
         self._used = False  # a connection was attempted: there may be something to release
-        self._sending = False  # a request is on its way: it may reach the server (see _abandon)
+        # From the request's open on: it may reach the server (see _abandon). The
+        # transports do not say when it has left, so this starts with the connect.
+        self._sending = False
+        self._waited = False  # this attempt began with the reconnection wait (see _abandon)
 
     async def _connect(self) -> list[Item]:
+        self._waited = self._resume_at is not None
         if self._resume_at is not None:
             await anyio.sleep_until(self._resume_at)  # a cancel keeps the deadline
             self._resume_at = None

@@ -49,6 +49,9 @@ class RetryPolicy:
         max_reconnects: How many reconnections may follow a failure, or ``None``
             to retry for ever. When they have all failed too (``max_reconnects + 1``
             failures in a row; ``0`` never reconnects), the last error is raised.
+            A request that a cancel (a timeout around ``anext()``) cut before
+            its answer counts as a failure (unless it only had what the
+            reconnection wait left of that timeout).
         max_reconnect_time: Give up when failures in a row have lasted this many
             seconds, or ``None``.
 

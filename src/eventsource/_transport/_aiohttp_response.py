@@ -41,7 +41,10 @@ def received_before_failure(content: aiohttp.StreamReader) -> bytes:
     take: Callable[[int], bytes] | None = getattr(content, "_read_nowait", None)
     if take is None or content.exception() is None or not getattr(content, "_buffer", None):
         return b""
-    return take(READ_SIZE)
+    try:
+        return take(READ_SIZE)
+    except Exception:  # its timer's check (a session's total timeout): the failure stands
+        return b""
 
 
 def on_its_loop(loop: asyncio.AbstractEventLoop, callback: Callable[[], object]) -> None:
