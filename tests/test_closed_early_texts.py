@@ -10,7 +10,10 @@ The command line prints the same words as its last line.
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -154,3 +157,66 @@ def test_the_command_line_ends_with_the_same_words(
     assert code == 1
     assert captured.out == "message\n  tok1\n"
     assert captured.err.splitlines() == [f"eventsource: {CUT_SHORT}"]
+
+
+def test_a_malformed_chunk_is_not_called_a_body_cut_short() -> None:
+    # aiohttp's pure-Python parser (PyPy, builds without its C extension)
+    # raises the same class for a bad chunk as for a connection closed too
+    # early; the connection is open here: the words must not say it closed.
+    head = (
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
+    )
+    listener = socket.socket()
+    listener.bind((HOST, 0))
+    listener.listen(1)
+    url = f"http://{HOST}:{listener.getsockname()[1]}/stream"
+    done = threading.Event()
+
+    def serve() -> None:
+        connection, _ = listener.accept()
+        with connection:
+            connection.recv(65536)
+            connection.sendall(head + b"3\r\ndata: x\n\n\r\n")  # 3 announced, 9 sent
+            done.wait(LIMIT)  # held open
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    script = (
+        "import asyncio, sys\n"
+        "from eventsource import EventSource, EventSourceError\n"
+        "async def main():\n"
+        "    try:\n"
+        "        async with EventSource(sys.argv[1], reconnect=False) as es:\n"
+        "            async for _ in es: pass\n"
+        "    except EventSourceError as exc:\n"
+        "        print(type(exc).__name__, exc)\n"
+        "asyncio.run(asyncio.wait_for(main(), 10))\n"
+    )
+    env = {**os.environ, "AIOHTTP_NO_EXTENSIONS": "1"}
+    try:
+        ran = subprocess.run(
+            [sys.executable, "-c", script, url],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=2 * LIMIT,
+            check=True,
+        )
+    finally:
+        done.set()
+        thread.join(LIMIT)
+        listener.close()
+    said = ran.stdout.strip()
+    assert said.startswith("TransportError ")
+    assert "closed the connection" not in said
+
+
+@pytest.mark.parametrize("reader", READERS)
+def test_a_malformed_status_line_is_told_without_the_query(reader: str) -> None:
+    # aiohttp's text for it ended with the URL, query and all, over two lines.
+    with raw_server(b"HTTP/1.1 2x0 OK\r\n\r\n") as (url, _):
+        data, error = read_all(reader, url + "?token=SECRET")
+    assert data == []
+    said = _said(error)
+    assert "SECRET" not in said
+    assert "\n" not in said

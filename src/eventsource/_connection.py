@@ -52,7 +52,7 @@ from ._verdicts import (
     Stop,
 )
 
-__all__ = ["NO_ANSWER", "ONE_SHOT_CUT", "Connection"]
+__all__ = ["CUT_BEFORE_ANSWER", "ONE_SHOT_CUT", "Connection"]
 
 #: Why a one-shot stream (``reconnect=False``) ends when a cancel cuts its request.
 ONE_SHOT_CUT = (
@@ -61,7 +61,7 @@ ONE_SHOT_CUT = (
     "have run it"
 )
 #: The error when cancels that cut the wait for an answer use up the reconnect budget.
-NO_ANSWER = "no answer before a cancel (a timeout around anext()?) cut the wait for it"
+CUT_BEFORE_ANSWER = "no answer before a cancel (a timeout around anext()?) cut the wait for it"
 
 #: The policy of every connection given none: a frozen value, so one for all
 #: (one each was 88 B a stream; fan-out memory).
@@ -300,7 +300,7 @@ class Connection(Attempts, Reports, Predicates):
         delay = self.backoff.failed(now, self.policy, self.reconnection_time)
         if delay is None:
             self.state = ReadyState.CLOSED
-            return Fail(TransportError(NO_ANSWER))
+            return Fail(TransportError(CUT_BEFORE_ANSWER))
         return Reconnect(delay, self.failures)
 
     def _forget_attempt(self, now: float) -> None:

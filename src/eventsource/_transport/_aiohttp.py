@@ -203,9 +203,13 @@ class AiohttpTransport:
         except (aiohttp.ServerTimeoutError, asyncio.TimeoutError) as exc:
             raise TransportError("timed out waiting for the response") from exc
         except (aiohttp.ClientError, OSError, ValueError) as exc:
-            # aiohttp's own text when no reason is known: it may say what a bad URL lacks.
+            # aiohttp's own text when no reason is known: it may say what a bad URL
+            # lacks. A response error's message only: its text ends with the URL,
+            # query included (which no error of ours shows), over several lines.
+            said = exc.message if isinstance(exc, aiohttp.ClientResponseError) else exc
+            detail = " ".join(str(said).split())
             text = described(
-                "request failed", exc, failure_reason(exc) or f"{type(exc).__name__}: {exc}"
+                "request failed", exc, failure_reason(exc) or f"{type(exc).__name__}: {detail}"
             )
             raise TransportError(text) from exc
         finally:

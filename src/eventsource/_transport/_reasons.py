@@ -66,13 +66,21 @@ def _aiohttp_reset(exc: BaseException) -> bool:
     )
 
 
+def _aiohttp_cut_short(exc: BaseException) -> bool:
+    # Its parser raises these classes for a malformed body too (a bad chunk size):
+    # at the end of the connection their message says the body is incomplete.
+    return (
+        _library_error("aiohttp", "TransferEncodingError")(exc)
+        or _library_error("aiohttp", "ContentLengthError")(exc)
+    ) and str(getattr(exc, "message", "")).startswith("Not enough data to satisfy")
+
+
 # A server that closed the connection too early, in each library's words: after the
 # headers but before the end of the body (a chunked body without its last chunk, or
 # fewer bytes than its Content-Length), or before it answered at all.
 _CLOSED_EARLY: tuple[tuple[Callable[[BaseException], bool], str], ...] = (
     (_aiohttp_reset, "connection reset by peer"),
-    (_library_error("aiohttp", "TransferEncodingError"), BODY_CUT_SHORT),
-    (_library_error("aiohttp", "ContentLengthError"), BODY_CUT_SHORT),
+    (_aiohttp_cut_short, BODY_CUT_SHORT),
     (
         _library_error(
             "h11", "RemoteProtocolError", "peer closed connection without sending complete"
