@@ -271,20 +271,17 @@ class Connection(Attempts, Reports, Predicates):
     def interrupted(
         self, *, sent: bool = False, answered: bool = False, waited: bool = False
     ) -> Fail | Reconnect | None:
-        """The caller abandoned the attempt or the open connection: reconnect, mostly at once.
+        """A cancel cut the attempt or the open connection: reconnect, mostly at once.
 
         ``sent``: a cancel from outside (not ``restart()``) cut a request that
-        may have reached the server; ``answered``: it had its answer (the
-        stream was open); ``waited``: the attempt began with the reconnection
-        wait, in the same call. A one-shot stream (``reconnect=False``) is never
-        requested twice (a POST may not run twice): it fails instead (CLOSED,
-        ``ONE_SHOT_CUT``). A request cut while it waited for its answer counts
-        as a failed attempt: the next waits the backoff delay (``Reconnect``,
-        no error event), so a caller's short timeouts against a slow server do
-        not ask it again at every tick; past the reconnect budget, ``Fail``.
-        Not after a wait: the request had only what the wait left of the
-        caller's timeout, so the next goes at once. ``None``: reconnect at once
-        (or nothing, once closed).
+        may have reached the server; ``answered``: the stream was open;
+        ``waited``: the attempt began with the reconnection wait, in the same
+        call. A one-shot stream (``reconnect=False``) is not requested twice (a
+        POST may not run twice): ``Fail`` (``ONE_SHOT_CUT``). A request cut
+        before its answer, and not just after a wait (which left it little of
+        the caller's timeout), is a failed attempt: ``Reconnect`` after the
+        backoff delay, with no error event, or ``Fail`` past the budget.
+        ``None``: at once (or nothing, once closed).
         """
         now = self._clock()
         self._forget_attempt(now)
