@@ -132,3 +132,21 @@ async def test_a_request_that_only_had_what_the_wait_left_of_a_tick_is_not_a_fai
                 got.append((await anext(es)).data)
                 break
     assert got == ["at last"]
+
+
+async def test_a_cut_before_a_one_shot_request_was_sent_sends_it_once_later(
+    combo: Combo, server: LoopbackServer
+) -> None:
+    # A poll timeout of 0 cuts the connect itself: the transports we make say
+    # when the headers go out, and none had, so the stream goes on (it ended
+    # with "the server may have run it" before, though the server had nothing).
+    server.handle("/once", lambda request: sse(request, b"data: done\n\n"))
+    es = combo.source(server.url("/once"), method="POST", body=b"{}", reconnect=False, **FAST)
+    async with es:
+        with anyio.move_on_after(0) as scope:
+            await anext(es)
+        assert scope.cancelled_caught
+        assert server.requests == []
+        with anyio.fail_after(LIMIT):
+            assert (await anext(es)).data == "done"
+    assert [request.method for request in server.requests] == ["POST"]

@@ -13,6 +13,7 @@ transport protocol, never aiohttp or httpx.
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import logging
 from collections.abc import Awaitable, Callable
@@ -83,8 +84,8 @@ class Connecting:
         self._resume_at: float | None = None  # anyio clock: when to reconnect
         self._decided_items: list[Item] = []
         self._used = False  # a connection was attempted: there may be something to release
-        # From the request's open on: it may reach the server (see _abandon). The
-        # transports do not say when it has left, so this starts with the connect.
+        # The request may have reached the server (see _abandon): from the start of
+        # open(), or from when a transport that tells starts to send its headers.
         self._sending = False
         self._waited = False  # this attempt began with the reconnection wait (see _abandon)
 
@@ -111,8 +112,13 @@ class Connecting:
         if transport is None:
             assert self.default_transport is not None  # checked in __init__
             transport = self.transport = await self.default_transport()
+        # A transport that tells when the headers go out lets a cancel during the
+        # connect itself (DNS, TCP, TLS) count as before sending (see _abandon).
+        tells = getattr(transport, "tells_when_sent", False) is True
         while True:
             request = connection.build_request()
+            if tells:
+                request = dataclasses.replace(request, on_sent=self._sent)
             logger.debug("connecting to %s", redact_url(request.url))
             self._used = True
             try:
@@ -123,7 +129,7 @@ class Connecting:
                 # not fail_after(): its two generators were ~600 B more a stream while
                 # 1,000 streams connect at once (bench/README.md, fan-out).
                 with anyio.move_on_after(_twice(request.connect_timeout)) as bound:
-                    self._sending = True  # a cancel leaves it set, for _abandon
+                    self._sending = not tells  # a cancel leaves it as it is, for _abandon
                     response = await transport.open(request)
             except (TimeoutError, TransportError) as exc:
                 self._sending = False
@@ -165,6 +171,9 @@ class Connecting:
         logger.debug("open: %s", redact_url(response.url))
         self._body = response
         return self._decided(Open())
+
+    def _sent(self) -> None:
+        self._sending = True  # the transport starts to send the headers
 
     def _decided(self, verdict: Open | Fail | Stop | Reconnect) -> list[Item]:
         if isinstance(verdict, Reconnect):

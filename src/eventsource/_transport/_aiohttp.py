@@ -43,6 +43,25 @@ _CONNECT_FAILURES: tuple[type[Exception], ...] = (
 )
 
 
+async def _on_headers_sent(
+    session: aiohttp.ClientSession, context: Any, params: aiohttp.TraceRequestHeadersSentParams
+) -> None:
+    on_sent = context.trace_request_ctx
+    if callable(on_sent):
+        on_sent()
+
+
+def _headers_sent_trace() -> aiohttp.TraceConfig:
+    """The trace our sessions carry: ``Request.on_sent`` once the headers are sent."""
+    config = aiohttp.TraceConfig()
+    config.on_request_headers_sent.append(_on_headers_sent)
+    return config
+
+
+#: One for every session we make (aiohttp freezes it; it holds no state).
+_HEADERS_SENT = _headers_sent_trace()
+
+
 def _without_credentials(
     session: aiohttp.ClientSession, secret_headers: frozenset[str]
 ) -> aiohttp.ClientSession:
@@ -120,6 +139,7 @@ class AiohttpTransport:
         "_session",
         "_session_kwargs",
         "_ssl",
+        "tells_when_sent",
         "verify",
     )
 
@@ -145,7 +165,11 @@ class AiohttpTransport:
             raise TypeError(f"not an aiohttp.ClientSession argument: {', '.join(sorted(unknown))}")
         self._session = session
         self._owns_session = session is None
-        self._session_kwargs = {"trust_env": trust_env, **session_kwargs}
+        #: Whether open() calls ``Request.on_sent``: on a session we make, which
+        #: reports it (an aiohttp trace); a session of yours is left as it is.
+        self.tells_when_sent = session is None
+        traces = [*(session_kwargs.pop("trace_configs", None) or ()), _HEADERS_SENT]
+        self._session_kwargs = {"trust_env": trust_env, "trace_configs": traces, **session_kwargs}
         # A proxy URL the library refuses would fail every connection attempt.
         self._proxy = (
             None
@@ -194,6 +218,8 @@ class AiohttpTransport:
                 timeout=timeout,
                 proxy=proxy,
                 ssl=self._ssl,
+                # for _HEADERS_SENT, on our sessions only (a user's traces get theirs)
+                trace_request_ctx=request.on_sent if self._owns_session else None,
             )
         except _READ_TIMEOUTS as exc:
             raise ReadTimeout("no response received within read_timeout") from exc

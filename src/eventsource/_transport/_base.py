@@ -30,6 +30,10 @@ class Request:
         secret_headers: Lower-case names of the headers that must not reach another
             origin (``authorization``, ``cookie``, ``proxy-authorization`` and the
             user's ``secret_headers``); ``headers`` already goes without them.
+        on_sent: Given to a transport whose ``tells_when_sent`` is true, which calls
+            it (on its event loop) as it starts to send the request's headers: from
+            then on the server may have the request. Other transports leave it be,
+            and the request counts as sent from the start of ``open``.
     """
 
     method: str
@@ -40,6 +44,7 @@ class Request:
     read_timeout: float | None = None
     cross_origin: bool = False
     secret_headers: frozenset[str] = frozenset()
+    on_sent: Callable[[], object] | None = field(default=None, compare=False, repr=False)
 
 
 class Response(Protocol):
@@ -114,7 +119,12 @@ class Chunks(AsyncIterator[bytes]):
 
 
 class Transport(Protocol):
-    """Opens requests. One transport serves every connection of an EventSource."""
+    """Opens requests. One transport serves every connection of an EventSource.
+
+    Optional: a ``tells_when_sent`` attribute, true when :meth:`open` calls the
+    request's ``on_sent`` as it starts to send the headers (a cancel before
+    that then lets even a one-shot stream send the request later).
+    """
 
     async def open(self, request: Request) -> Response:
         """Send ``request`` and return once the response headers have arrived.

@@ -9,7 +9,7 @@ names the extra to install.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import anyio
@@ -146,6 +146,17 @@ class HttpxResponse:
                         pass
 
 
+def _tracer(on_sent: Callable[[], object]) -> Callable[[str, object], Awaitable[None]]:
+    """A trace callback for httpcore: ``on_sent()`` as it starts to send the headers."""
+
+    async def trace(step: str, info: object) -> None:
+        # http11.send_request_headers.started, http2.send_request_headers.started
+        if step.endswith("send_request_headers.started"):
+            on_sent()
+
+    return trace
+
+
 class HttpxTransport:
     """Opens requests on an ``httpx.AsyncClient``.
 
@@ -200,6 +211,9 @@ class HttpxTransport:
             )
         self._client = client
         self._owns_client = client is None
+        #: Whether open() calls ``Request.on_sent``: on a client we make, whose
+        #: httpcore transport reports its steps (its ``trace`` extension).
+        self.tells_when_sent = client is None and not {"transport", "mounts"} & set(client_kwargs)
         kwargs: dict[str, Any] = {"verify": ssl_context(verify, cert), "http2": http2}
         if proxy is not None:  # one httpx refuses would fail every connection attempt
             kwargs["proxy"] = check_url(
@@ -225,6 +239,8 @@ class HttpxTransport:
             hooks.append(_hand_back_redirects)
         try:
             http_request = build_request(client, request)
+            if request.on_sent is not None and self.tells_when_sent:
+                http_request.extensions["trace"] = _tracer(request.on_sent)
             response = await client.send(
                 http_request,
                 stream=True,
