@@ -257,6 +257,26 @@ def test_a_request_cut_while_it_waited_for_its_answer_backs_off_as_a_failure() -
     assert conn.failures == 1
 
 
+@pytest.mark.parametrize("reconnect", [True, False])
+def test_a_request_cut_while_connecting_backs_off_and_a_one_shot_one_goes_on(
+    reconnect: bool,
+) -> None:
+    # Nothing was sent (the transport said so): even a one-shot stream may send
+    # it later; a timeout shorter than the connect backs off, within the budget.
+    policy = RetryPolicy(backoff_factor=2.0, jitter=0.0, min_retry=0.0, max_reconnects=1)
+    conn = Connection(
+        URL, method="POST", content=b"{}", retry=1.0, policy=policy, reconnect=reconnect
+    )
+    conn.begin_attempt()
+    verdict = conn.interrupted(began=True)
+    assert verdict == Reconnect(1.0, 1)
+    assert conn.state is ReadyState.CONNECTING
+    conn.begin_attempt()
+    verdict = conn.interrupted(began=True)
+    assert isinstance(verdict, Fail)
+    assert "no answer before a cancel" in str(verdict.error)
+
+
 @pytest.mark.parametrize("earlier", ["refused", "cut"])
 def test_cuts_of_unanswered_requests_count_toward_the_reconnect_budget(earlier: str) -> None:
     conn = Connection(URL, policy=RetryPolicy(max_reconnects=1))

@@ -19,7 +19,7 @@ from ._fixtures import FAST, LIMIT, Combo
 from ._fixtures import anyio_backend as anyio_backend
 from ._fixtures import combo as combo
 from ._fixtures import server as server
-from ._servers import LoopbackServer, sse
+from ._servers import LoopbackServer, sse, stalled_port
 from .test_cancel_keeps_reading import resuming
 
 pytestmark = pytest.mark.anyio
@@ -150,3 +150,24 @@ async def test_a_cut_before_a_one_shot_request_was_sent_sends_it_once_later(
         with anyio.fail_after(LIMIT):
             assert (await anext(es)).data == "done"
     assert [request.method for request in server.requests] == ["POST"]
+
+
+@pytest.mark.parametrize("reconnect", [True, False])
+async def test_timeouts_shorter_than_the_connect_back_off_and_end_past_the_budget(
+    combo: Combo, reconnect: bool
+) -> None:
+    # A port whose connections never complete, ticks of 0.1 s: each cut of the
+    # connect counts as a failed attempt, so the stream ends past its budget
+    # instead of connecting again at every tick, for ever (nothing was sent:
+    # a one-shot stream is not ended by the first cut).
+    policy = RetryPolicy(backoff_factor=2.0, jitter=0.0, min_retry=0.0, max_reconnects=2)
+    with stalled_port() as port:
+        es = combo.source(
+            f"http://127.0.0.1:{port}/", retry=0.05, retry_policy=policy, reconnect=reconnect
+        )
+        async with es:
+            with pytest.raises(TransportError) as caught:
+                for _ in range(40):
+                    with anyio.move_on_after(0.1):
+                        await anext(es)
+    assert "no answer before a cancel" in str(caught.value)

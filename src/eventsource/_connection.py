@@ -269,19 +269,25 @@ class Connection(Attempts, Reports, Predicates):
         return Reconnect(delay, self.failures, error)
 
     def interrupted(
-        self, *, sent: bool = False, answered: bool = False, waited: bool = False
+        self,
+        *,
+        began: bool = False,
+        sent: bool = False,
+        answered: bool = False,
+        waited: bool = False,
     ) -> Fail | Reconnect | None:
         """A cancel cut the attempt or the open connection: reconnect, mostly at once.
 
-        ``sent``: a cancel from outside (not ``restart()``) cut a request that
-        may have reached the server; ``answered``: the stream was open;
-        ``waited``: the attempt began with the reconnection wait, in the same
-        call. A one-shot stream (``reconnect=False``) is not requested twice (a
-        POST may not run twice): ``Fail`` (``ONE_SHOT_CUT``). A request cut
-        before its answer, and not just after a wait (which left it little of
-        the caller's timeout), is a failed attempt: ``Reconnect`` after the
-        backoff delay, with no error event, or ``Fail`` past the budget.
-        ``None``: at once (or nothing, once closed).
+        What a cancel from outside (not ``restart()``) cut: ``began``, a request
+        being opened (connecting); ``sent``, one that may have reached the
+        server; ``answered``, an open stream. ``waited``: the attempt began with
+        the reconnection wait, in the same call. A one-shot stream
+        (``reconnect=False``) is not requested twice (a POST may not run
+        twice): ``Fail`` (``ONE_SHOT_CUT``). A request cut before its answer,
+        and not just after a wait (which left it little of the caller's
+        timeout), is a failed attempt: ``Reconnect`` after the backoff delay,
+        with no error event, or ``Fail`` past the budget. ``None``: at once (or
+        nothing, once closed).
         """
         now = self._clock()
         self._forget_attempt(now)
@@ -291,7 +297,7 @@ class Connection(Attempts, Reports, Predicates):
             self.state = ReadyState.CLOSED
             return Fail(TransportError(ONE_SHOT_CUT))
         self.state = ReadyState.CONNECTING
-        if not sent or answered or waited:
+        if not (began or sent) or answered or waited:
             return None
         # NON-SPEC: a browser has no timeout around its reads; this is backoff's case.
         delay = self.backoff.failed(now, self.policy, self.reconnection_time)

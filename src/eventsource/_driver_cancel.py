@@ -48,6 +48,7 @@ class Cancelling(Connecting):
     _released: bool
     _restart: bool
     _waited: bool  # the connect step's
+    _opening: bool  # the connect step's
     _scope: anyio.CancelScope | None
     _waiting: bool  # in a cancel_safe read (see _keeps)
 
@@ -138,15 +139,20 @@ class Cancelling(Connecting):
 
     async def _abandon(self) -> None:
         """Tell the connection a step was cut (not kept), act on what it decides, release."""
+        began, self._opening = self._opening, False
         sent, self._sending = self._sending, False
         answered = self._response is not None or self._body is not None
         if self._decided_items:
             pass  # the response was judged: its decision stands (see _connect)
-        elif answered or (sent and not self._closed):
-            # Sent (perhaps answered), and cut: the connection decides (restart()
-            # asks for a new request, at once).
+        elif answered or (began and not self._closed):
+            # Being opened, sent or answered, and cut: the connection decides
+            # (restart() asks for a new request, at once).
+            asked = not self._restart
             decision = self.connection.interrupted(
-                sent=not self._restart, answered=answered, waited=self._waited
+                began=asked,
+                sent=(sent or answered) and asked,
+                answered=answered,
+                waited=self._waited,
             )
             if isinstance(decision, Fail):  # its end, for the next call
                 self._decided_items = self.connection.report_failure(decision.error)

@@ -46,6 +46,7 @@ class Connecting:
     __slots__ = (
         "_body",
         "_decided_items",
+        "_opening",
         "_response",
         "_resume_at",
         "_sending",
@@ -87,6 +88,7 @@ class Connecting:
         # The request may have reached the server (see _abandon): from the start of
         # open(), or from when a transport that tells starts to send its headers.
         self._sending = False
+        self._opening = False  # in transport.open(): connecting, sending or waiting
         self._waited = False  # this attempt began with the reconnection wait (see _abandon)
 
     async def _connect(self) -> list[Item]:
@@ -129,12 +131,13 @@ class Connecting:
                 # not fail_after(): its two generators were ~600 B more a stream while
                 # 1,000 streams connect at once (bench/README.md, fan-out).
                 with anyio.move_on_after(_twice(request.connect_timeout)) as bound:
-                    self._sending = not tells  # a cancel leaves it as it is, for _abandon
+                    self._opening = True  # a cancel leaves these as they are, for _abandon
+                    self._sending = not tells
                     response = await transport.open(request)
             except (TimeoutError, TransportError) as exc:
-                self._sending = False
+                self._opening = self._sending = False
                 return self._decided(connection.connection_lost(_lost(exc, request)))
-            self._sending = False
+            self._opening = self._sending = False
             if bound.cancelled_caught:  # the wait for the headers ran out
                 return self._decided(connection.connection_lost(_lost(None, request)))
             self._response = response  # from here on, any exit releases it

@@ -213,7 +213,9 @@ class HttpxTransport:
         self._owns_client = client is None
         #: Whether open() calls ``Request.on_sent``: on a client we make, whose
         #: httpcore transport reports its steps (its ``trace`` extension).
-        self.tells_when_sent = client is None and not {"transport", "mounts"} & set(client_kwargs)
+        self.tells_when_sent = client is None and not {"transport", "mounts", "app"} & set(
+            client_kwargs
+        )
         kwargs: dict[str, Any] = {"verify": ssl_context(verify, cert), "http2": http2}
         if proxy is not None:  # one httpx refuses would fail every connection attempt
             kwargs["proxy"] = check_url(
@@ -241,13 +243,17 @@ class HttpxTransport:
             http_request = build_request(client, request)
             if request.on_sent is not None and self.tells_when_sent:
                 http_request.extensions["trace"] = _tracer(request.on_sent)
-            response = await client.send(
-                http_request,
-                stream=True,
-                follow_redirects=False,
-                # None: no authentication at all, where the default is the client's own.
-                auth=None if request.cross_origin else httpx.USE_CLIENT_DEFAULT,
-            )
+            try:
+                response = await client.send(
+                    http_request,
+                    stream=True,
+                    follow_redirects=False,
+                    # None: no authentication at all, where the default is the client's own.
+                    auth=None if request.cross_origin else httpx.USE_CLIENT_DEFAULT,
+                )
+            finally:
+                # The response keeps its request: not the driver, through on_sent.
+                http_request.extensions.pop("trace", None)
         except RedirectHandedBack as handed_back:
             return HttpxResponse(handed_back.response)
         except httpx.ReadTimeout as exc:
