@@ -105,13 +105,11 @@ class AiohttpResponse:
         content = self._response.content
         try:
             return await content.read(READ_SIZE)
-        except (aiohttp.ServerTimeoutError, asyncio.TimeoutError) as exc:
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
             if received := received_before_failure(content):
                 return received  # the failure is raised by the next read
-            raise ReadTimeout("no data received within read_timeout") from exc
-        except aiohttp.ClientError as exc:
-            if received := received_before_failure(content):
-                return received
+            if isinstance(exc, (aiohttp.ServerTimeoutError, asyncio.TimeoutError)):
+                raise ReadTimeout("no data received within read_timeout") from exc
             raise TransportError(described("reading the stream failed", exc)) from exc
 
     def aiter_bytes(self) -> AsyncIterator[bytes]:
