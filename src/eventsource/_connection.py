@@ -22,13 +22,8 @@ from typing import Literal
 from ._backoff import Backoff
 from ._connection_attempts import Attempts
 from ._connection_predicates import Predicates
-from ._connection_report import Reports
-from ._errors import (
-    EventSourceError,
-    ProtocolError,
-    RedirectError,
-    TransportError,
-)
+from ._connection_report import CUT_BEFORE_ANSWER, ONE_SHOT_CUT, Reports
+from ._errors import EventSourceError, ProtocolError, RedirectError, TransportError
 from ._event import Comment, MessageEvent, ReadyState
 from ._parser import DEFAULT_MAX_EVENT_SIZE, Parser
 from ._policy import (
@@ -39,33 +34,12 @@ from ._policy import (
     resolve_status_policy,
 )
 from ._request import REDIRECT_STATUSES, Hops, origin_of
-from ._retry import RetryPolicy
+from ._retry import DEFAULT_RETRY_POLICY, RetryPolicy
 from ._sendable import check_headers, check_method, header_view
 from ._sendable_url import check_url
-from ._verdicts import (
-    Fail,
-    Item,
-    Open,
-    Predicate,
-    Reconnect,
-    Redirect,
-    Stop,
-)
+from ._verdicts import Fail, Item, Open, Predicate, Reconnect, Redirect, Stop
 
-__all__ = ["CUT_BEFORE_ANSWER", "ONE_SHOT_CUT", "Connection"]
-
-#: Why a one-shot stream (``reconnect=False``) ends when a cancel cuts its request.
-ONE_SHOT_CUT = (
-    "a cancel (a timeout around anext()?) cut the stream's request after it was sent, "
-    "and a one-shot stream (reconnect=False) is not requested again: the server may "
-    "have run it"
-)
-#: The error when cancels that cut the wait for an answer use up the reconnect budget.
-CUT_BEFORE_ANSWER = "no answer before a cancel (a timeout around anext()?) cut the wait for it"
-
-#: The policy of every connection given none: a frozen value, so one for all
-#: (one each was 88 B a stream; fan-out memory).
-DEFAULT_RETRY_POLICY = RetryPolicy()
+__all__ = ["Connection"]
 
 
 class Connection(Attempts, Reports, Predicates):

@@ -6,7 +6,8 @@ failure (``INFO``) once for both drivers; the end of a stream (a failure for
 good, a predicate's cut, a broken limit) is an ``error`` event, when there is
 an error, then an ``End``. :class:`Reports` is a base of
 :class:`~._connection.Connection` and keeps no state of its own (the
-decisions, and the state they change, are the connection's).
+decisions, and the state they change, are the connection's). The texts of
+the errors a cancel's cut ends with are here too.
 """
 
 from __future__ import annotations
@@ -20,9 +21,18 @@ from ._parser import Parser
 from ._request import redact_url
 from ._verdicts import End, Fail, Item, Open, Reconnect, Stop
 
-__all__ = ["Reports"]
+__all__ = ["CUT_BEFORE_ANSWER", "ONE_SHOT_CUT", "Reports"]
 
 logger = logging.getLogger("eventsource")
+
+#: Why a one-shot stream (``reconnect=False``) ends when a cancel cuts its request.
+ONE_SHOT_CUT = (
+    "a cancel (a timeout around anext()?) cut the stream's request after it was sent, "
+    "and a one-shot stream (reconnect=False) is not requested again: the server may "
+    "have run it"
+)
+#: The error when cancels that cut the wait for an answer use up the reconnect budget.
+CUT_BEFORE_ANSWER = "no answer before a cancel (a timeout around anext()?) cut the wait for it"
 
 
 class Reports:

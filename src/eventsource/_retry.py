@@ -11,7 +11,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
-__all__ = ["ZERO_RETRY_FLOOR", "RetryPolicy"]
+__all__ = ["DEFAULT_RETRY_POLICY", "ZERO_RETRY_FLOOR", "RetryPolicy"]
 
 #: Seconds from which a zero reconnection time (``retry=0``, or ``retry: 0``
 #: with ``min_retry=0``) backs off: the first reconnect of a row is at once, as
@@ -133,3 +133,8 @@ class RetryPolicy:
         except OverflowError:  # long past the cap: 2.0 ** 1024 is too big for a float
             grown = math.inf
         return max(base, min(grown, self.max_backoff))
+
+
+#: The policy of every connection given none: a frozen value, so one for all
+#: (one each was 88 B a stream; fan-out memory).
+DEFAULT_RETRY_POLICY = RetryPolicy()
