@@ -80,6 +80,41 @@ async def test_a_comment_between_two_events_of_one_read_reaches_listeners_in_wir
     assert heard == ["message a", "comment ping", "message b"]
 
 
+async def test_async_for_hands_out_a_comment_between_events_of_one_read_in_wire_order(
+    combo: Combo, server: LoopbackServer
+) -> None:
+    # The events before the comment go out together (no check between them);
+    # the comment cuts that run where it stands on the wire.
+    body = b"data: a\n\ndata: b\n\n: ping\ndata: c\n\ndata: d\n\n"
+    server.handle("/", lambda request: sse(request, body))
+    heard: list[str] = []
+    async with combo.source(server.url("/"), reconnect=False) as es:
+        es.on_comment = lambda text: heard.append(f"comment {text}")
+        with anyio.fail_after(LIMIT):
+            async for event in es:
+                heard.append(f"message {event.data}")
+    assert heard == ["message a", "message b", "comment ping", "message c", "message d"]
+
+
+async def test_batches_after_a_break_from_async_for_go_on_with_the_rest_of_the_read(
+    combo: Combo, server: LoopbackServer
+) -> None:
+    body = b"".join(b"id: %d\ndata: %d\n\n" % (i, i) for i in range(6))
+    server.handle("/", lambda request: sse(request, body))
+    firsts: list[tuple[str, str]] = []
+    async with combo.source(server.url("/"), reconnect=False) as es:
+        with anyio.fail_after(LIMIT):
+            async for event in es:
+                firsts.append((event.data, es.lastEventId))
+                if len(firsts) == 2:
+                    break
+            assert es.lastEventId == "1"
+            batches = [[event.data for event in batch] async for batch in es.batches()]
+    assert firsts == [("0", "0"), ("1", "1")]
+    assert batches == [["2", "3", "4", "5"]]
+    assert es.lastEventId == "5"
+
+
 async def test_a_timeout_around_anext_in_a_quiet_moment_does_not_end_the_stream(
     combo: Combo, server: LoopbackServer
 ) -> None:

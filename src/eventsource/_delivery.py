@@ -17,8 +17,8 @@ import inspect
 import logging
 import warnings
 from collections import deque
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterator
+from operator import length_hint
 
 import anyio
 
@@ -40,7 +40,7 @@ logger = logging.getLogger("eventsource")
 class Delivery(Receiving):
     """The items of one EventSource not handed out yet, and the handing out."""
 
-    __slots__ = ("_connection", "_driver", "_listeners", "items", "store")
+    __slots__ = ("_connection", "_driver", "_listeners", "_ready", "_run", "items", "store")
 
     def __init__(
         self,
@@ -55,15 +55,35 @@ class Delivery(Receiving):
         self._connection = connection
         self._driver = driver
         self.items: deque[Item] = deque()  # what the last read said, not handed out yet
+        # The run: events taken from the front of the items together, handed out
+        # by __anext__ with no check between them (see _take_run); _ready is the
+        # iterator over those not handed out yet.
+        self._run: list[MessageEvent] = []
+        self._ready: Iterator[MessageEvent] = iter(self._run)
         self._budget = CHECKPOINT_AT_MOST  # events until a checkpoint must come
         self._reads = 0  # driver steps since the last checkpoint
         self._receiving = False  # a task is in _receive (see RuntimeError there)
-        # The last event ID as of the last event handed out (EventSource.lastEventId).
-        self.handed_id = connection.last_event_id
+        self._handed = connection.last_event_id  # see handed_id
         self.store = store
 
     def __aiter__(self) -> Delivery:
         return self
+
+    @property
+    def handed_id(self) -> str:
+        """The last event ID as of the last event handed out (``EventSource.lastEventId``).
+
+        The event's own, or the stream's once nothing is left behind it (an
+        id-only block after the read's last event counts). Worked out when asked,
+        not for each event of the run.
+        """
+        run = self._run
+        if not run:
+            return self._handed
+        left = length_hint(self._ready)  # events of the run not handed out yet
+        if left or self.items:
+            return run[-left - 1].last_event_id
+        return self._connection.last_event_id
 
     async def __anext__(self) -> MessageEvent:
         """The next message event; other items go to their listeners on the way.
@@ -72,31 +92,68 @@ class Delivery(Receiving):
             StopAsyncIteration: closed, or the stream ended for good without an error.
             EventSourceError: the connection failed for good.
         """
+        for event in self._ready:  # the next event of the run: nothing to check first
+            return event
+        return await self._next_event()
+
+    async def _next_event(self) -> MessageEvent:
+        self._settle()
         store = self.store
-        if store is not None and store.handled(self.handed_id):  # the caller is back
+        if store is not None and store.handled(self._handed):  # the caller is back
             await store.save_now()  # a StrictStore
         items = self.items
         while True:
-            if items:
-                if type(items[0]) is MessageEvent:
-                    self._budget -= 1
-                    if not self._budget:  # before the event is taken: none lost if cancelled
-                        await self._checkpoint()
-                        continue  # close() may have run meanwhile
-                    event: Any = items.popleft()
-                    # The stream's ID after the read's last event (an id-only block).
-                    self.handed_id = (
-                        event.last_event_id if items else self._connection.last_event_id
-                    )
-                    return event  # type: ignore[no-any-return]
-                await self._handle(items.popleft())
-            else:
+            if not items:
                 await self._receive()
+            elif type(items[0]) is not MessageEvent:
+                await self._handle(items.popleft())
+            elif self._budget <= 0:  # before the event is taken: none lost if cancelled
+                await self._checkpoint()  # (close() may run meanwhile: look again)
+            elif store is None:
+                return self._take_run()
+            else:  # the store hears of each event's handling: one at a time
+                self._budget -= 1
+                event: MessageEvent = items.popleft()  # type: ignore[assignment]
+                self._handed = event.last_event_id if items else self._connection.last_event_id
+                return event
+
+    def _take_run(self) -> MessageEvent:
+        """Take the events at the front, within the budget, as the run; hand out the first.
+
+        The rest go out from ``__anext__`` with no check before each: no store
+        must hear of them, and the checkpoint budget was spent for them all
+        here. 1.1x ``async for`` on small events against a check per event
+        (bench/README.md).
+        """
+        items = self.items
+        count = min(_leading_events(items), self._budget)
+        if count == len(items):
+            run: list[MessageEvent] = list(items)  # type: ignore[arg-type]
+            items.clear()
+        else:
+            run = [items.popleft() for _ in range(count)]  # type: ignore[misc]
+        self._budget -= count
+        self._run = run
+        self._ready = ready = iter(run)
+        return next(ready)
+
+    def _settle(self) -> None:
+        """End the run: work out the handed ID; its events not handed out go back in front."""
+        run = self._run
+        if run:
+            self._handed = self.handed_id
+            left = length_hint(self._ready)
+            if left:
+                self.items.extendleft(reversed(run[-left:]))
+                self._budget += left
+            self._run = []
+            self._ready = iter(self._run)
 
     async def next_batch(self) -> list[MessageEvent]:
         """The message events one read completed (see ``EventSource.batches``)."""
+        self._settle()  # an `async for` may have begun a run
         store = self.store
-        if store is not None and store.handled(self.handed_id):  # the caller is back
+        if store is not None and store.handled(self._handed):  # the caller is back
             await store.save_now()  # a StrictStore
         items = self.items
         while True:
@@ -109,6 +166,9 @@ class Delivery(Receiving):
                 await self._checkpoint()
                 continue  # close() may have run meanwhile
             batch: list[MessageEvent] = []
+            if _leading_events(items) == len(items):  # the common read: all events
+                batch += items  # type: ignore[arg-type]
+                items.clear()
             while items:
                 item = items[0]
                 if type(item) is MessageEvent:
@@ -119,7 +179,7 @@ class Delivery(Receiving):
                     break  # dispatched once the batch was handled, in wire order
             self._budget -= len(batch)
             last = batch[-1].last_event_id
-            self.handed_id = last if items else self._connection.last_event_id
+            self._handed = last if items else self._connection.last_event_id
             return batch
 
     def handled_id(self) -> str:
@@ -138,11 +198,13 @@ class Delivery(Receiving):
     def close(self) -> None:
         """Close the stream now (``EventSource.close``): nothing more is handed out."""
         self._driver.close()
+        self._settle()
         self.items.clear()
 
     def rejudge(self) -> None:
         """Apply the predicates (one was just set) to the items waiting here too."""
         if not self._driver.closed:
+            self._settle()  # the run's events too
             self._connection.judge_waiting(self.items)
 
     async def _handle(self, item: Item) -> None:
@@ -207,6 +269,14 @@ class Delivery(Receiving):
             # Nothing can be awaited here, but an open response would stay checked
             # out of the session's pool (a session the user passed outlives us).
             driver.abort()
+
+
+def _leading_events(items: deque[Item]) -> int:
+    """How many of the items at the front are message events."""
+    kinds = list(map(type, items))  # at C speed: a read is mostly events
+    if kinds.count(MessageEvent) == len(kinds):
+        return len(kinds)
+    return next(index for index, kind in enumerate(kinds) if kind is not MessageEvent)
 
 
 class Batches:

@@ -50,11 +50,11 @@ CHECKPOINT_AT_MOST_READS = 16
 class Receiving:
     """A Delivery's reads: the burst's checkpoints, the store's load and saves around each."""
 
-    __slots__ = ("_budget", "_reads", "_receiving", "handed_id")
+    __slots__ = ("_budget", "_handed", "_reads", "_receiving")
     _budget: int
     _reads: int
     _receiving: bool
-    handed_id: str
+    _handed: str  # the last event ID as of the last event handed out (see handed_id)
     _connection: Connection
     _driver: Driver
     items: deque[Item]
@@ -63,6 +63,9 @@ class Receiving:
     if TYPE_CHECKING:  # the delivery's
 
         def close(self) -> None: ...
+
+        @property
+        def handed_id(self) -> str: ...
 
     async def _checkpoint(self) -> None:
         self._budget = CHECKPOINT_AT_MOST
@@ -94,11 +97,11 @@ class Receiving:
             if not self._driver.closed:
                 # Every item was handed out (close() and a sentinel's cut drop the
                 # rest, and close the driver): an id-only block after them counts.
-                self.handed_id = self._connection.last_event_id
+                self._handed = self._connection.last_event_id
                 if store is not None:
                     if store.needs_load:
                         await self._load(store)
-                    if store.handled(self.handed_id):
+                    if store.handled(self._handed):
                         await store.save_now()
             try:
                 if store is None:
@@ -126,5 +129,5 @@ class Receiving:
             self.close()
             await self._driver.aclose()
             raise
-        self.handed_id = loaded
+        self._handed = loaded
         self._connection.resume_from(loaded)
