@@ -17,7 +17,7 @@ import inspect
 import logging
 import warnings
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from operator import length_hint
 
 import anyio
@@ -35,6 +35,9 @@ from ._verdicts import End, Item
 __all__ = ["Batches", "Delivery"]
 
 logger = logging.getLogger("eventsource")
+
+#: The iterator of no run: an exhausted iterator stays exhausted, so one serves all.
+_NO_RUN: Iterator[MessageEvent] = iter(())
 
 
 class Delivery(Receiving):
@@ -58,8 +61,8 @@ class Delivery(Receiving):
         # The run: events taken from the front of the items together, handed out
         # by __anext__ with no check between them (see _take_run); _ready is the
         # iterator over those not handed out yet.
-        self._run: list[MessageEvent] = []
-        self._ready: Iterator[MessageEvent] = iter(self._run)
+        self._run: Sequence[MessageEvent] = ()
+        self._ready: Iterator[MessageEvent] = _NO_RUN
         self._budget = CHECKPOINT_AT_MOST  # events until a checkpoint must come
         self._reads = 0  # driver steps since the last checkpoint
         self._receiving = False  # a task is in _receive (see RuntimeError there)
@@ -146,8 +149,8 @@ class Delivery(Receiving):
             if left:
                 self.items.extendleft(reversed(run[-left:]))
                 self._budget += left
-            self._run = []
-            self._ready = iter(self._run)
+            self._run = ()
+            self._ready = _NO_RUN
 
     async def next_batch(self) -> list[MessageEvent]:
         """The message events one read completed (see ``EventSource.batches``)."""

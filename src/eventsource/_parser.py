@@ -178,7 +178,9 @@ class Parser:
         if self._skip_lf and block[:1] == b"\n":
             block = block[1:]
         self._skip_lf = block[-1:] == b"\r"
-        if b"\r" in block:  # [spec] CRLF, LF, CR (bytes.splitlines' three) end a line
+        if b"\r" in block and not (self._several and len(block) <= limit):
+            # [spec] CRLF, LF, CR (bytes.splitlines' three) end a line. Kept where
+            # events may be taken whole: _interpret finds them at CRLF.
             block = b"\n".join(block.splitlines()) + b"\n"
         long_line = _long_line_start(block, limit) if len(block) > limit else -1
         if long_line >= 0:
@@ -197,25 +199,32 @@ class Parser:
             self._fail(LINE_TOO_LONG.format(limit))
 
     def _interpret(self, text: str) -> None:
-        """Interpret ``text``: whole lines, each ending in LF."""
+        """Interpret ``text``: whole lines, each ending in LF.
+
+        Or in CRLF, LF or CR, when events may be taken whole (see ``_decode``).
+        """
         found = len(self._items) + len(self._datas)
         start = end = 0
+        eol = "\n"
         if self._several and len(text) <= self._max:
             # The last window held several events: those between this one's first
             # and last blank line may be taken whole (_parser_fast_path). The text
             # is no longer than the limit, so no event taken whole can break it.
-            start = text.find("\n\n") + 2
-            end = text.rfind("\n\n") + 2
+            if "\r" in text:
+                eol = "\r\n"  # a lone CR or LF makes whole_events decline
+            blank = eol + eol
+            start = text.find(blank) + len(blank)
+            end = text.rfind(blank) + len(blank)
         if start < end:
-            self._lines(text[:start].split("\n"))  # ends an event begun before
-            events = whole_events(text[start:end], self._id_buffer)
+            self._lines(_split_lines(text[:start]))  # ends an event begun before
+            events = whole_events(text[start:end], self._id_buffer, eol)
             if events is None:
-                self._lines(text[start:end].split("\n"))
+                self._lines(_split_lines(text[start:end]))
             else:
                 self._take(events)
-            self._lines(text[end:].split("\n"))
+            self._lines(_split_lines(text[end:]))
         else:
-            self._lines(text.split("\n"))
+            self._lines(_split_lines(text))
         self._several = len(self._items) + len(self._datas) - found > 1
 
     def _take(self, events: tuple[list[str], list[str], list[str]]) -> None:
@@ -284,6 +293,13 @@ class Parser:
         self._pending, self._pending_size, self._data, self._data_size = [], 0, [], 0
         self._error = ProtocolError(message, limit=self._max)
         raise self._error
+
+
+def _split_lines(text: str) -> list[str]:
+    """``text`` split at each line break: CRLF, LF or CR (not ``str.splitlines``' others)."""
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text.split("\n")
 
 
 def _long_line_start(block: bytes, limit: int) -> int:
