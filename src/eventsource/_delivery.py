@@ -26,6 +26,7 @@ from ._checkpoint import Checkpoint
 from ._connection import Connection
 from ._delivery_receive import CHECKPOINT_AT_MOST, Receiving
 from ._driver import Driver
+from ._driver_cancel import current_task_id
 from ._errors import StoreError
 from ._event import Comment, ErrorEvent, MessageEvent
 from ._listeners import ListenerRegistry, listener_failed, listeners_for
@@ -194,7 +195,7 @@ class Delivery(Receiving):
         """
         store = self.store
         reader = self._driver.reader
-        if store is not None and reader and reader != anyio.get_current_task().id:
+        if store is not None and reader and reader != current_task_id():
             return store.commits.handled
         return self.handed_id
 
