@@ -230,6 +230,15 @@ async def test_a_cancel_is_noticed_within_a_bounded_number_of_buffered_events(
     assert len(seen) < 3000
 
 
+async def test_a_cancel_is_noticed_within_a_bounded_number_of_events_after_a_comment() -> None:
+    # A comment near the front of the read: the runs after it look only as far
+    # as the events in front go, and no further than the checkpoint budget.
+    body = b"data: 0\n\ndata: 1\n\n: c\n" + b"".join(b"data: %d\n\n" % i for i in range(2, 3000))
+    seen = await events_seen_after_a_cancel(body)
+    assert 3 <= len(seen) <= 3 + CHECKPOINT_AT_MOST
+    assert seen == [str(i) for i in range(len(seen))]
+
+
 async def test_a_burst_of_reads_passes_a_checkpoint_before_the_next_read() -> None:
     # Events of 1 KiB: a read holds at most about 64, and is decoded 16 KiB at a
     # time, so the checkpoint before the next read (once CHECKPOINT_EVERY events

@@ -44,7 +44,16 @@ _NO_RUN: Iterator[MessageEvent] = iter(())
 class Delivery(Receiving):
     """The items of one EventSource not handed out yet, and the handing out."""
 
-    __slots__ = ("_connection", "_driver", "_listeners", "_ready", "_run", "items", "store")
+    __slots__ = (
+        "_connection",
+        "_driver",
+        "_listeners",
+        "_mixed",
+        "_ready",
+        "_run",
+        "items",
+        "store",
+    )
 
     def __init__(
         self,
@@ -64,6 +73,7 @@ class Delivery(Receiving):
         # iterator over those not handed out yet.
         self._run: Sequence[MessageEvent] = ()
         self._ready: Iterator[MessageEvent] = _NO_RUN
+        self._mixed = False  # this read holds other items than events (see _take_run)
         self._budget = CHECKPOINT_AT_MOST  # events until a checkpoint must come
         self._reads = 0  # driver steps since the last checkpoint
         self._receiving = False  # a task is in _receive (see RuntimeError there)
@@ -108,14 +118,15 @@ class Delivery(Receiving):
         items = self.items
         while True:
             if not items:
+                self._mixed = False  # a new read
                 await self._receive()
             elif type(items[0]) is not MessageEvent:
                 await self._handle(items.popleft())
             elif self._budget <= 0:  # before the event is taken: none lost if cancelled
                 await self._checkpoint()  # (close() may run meanwhile: look again)
-            elif store is None:
-                return self._take_run()
-            else:  # the store hears of each event's handling: one at a time
+            elif store is None and len(items) > 1 and type(items[1]) is MessageEvent:
+                return self._take_run()  # two events or more in a row
+            else:  # one at a time: a store hears of each; a lone event needs no run
                 self._budget -= 1
                 event: MessageEvent = items.popleft()  # type: ignore[assignment]
                 self._handed = event.last_event_id if items else self._connection.last_event_id
@@ -130,7 +141,15 @@ class Delivery(Receiving):
         (bench/README.md).
         """
         items = self.items
-        count = min(_leading_events(items), self._budget)
+        if self._mixed:
+            # Other items among these: look at the events in front only. A scan of
+            # every item at each run made a read of events between comments cost
+            # its length squared.
+            count = _events_in_front(items, self._budget)
+        else:
+            count = _leading_events(items)
+            self._mixed = count < len(items)
+            count = min(count, self._budget)
         if count == len(items):
             run: list[MessageEvent] = list(items)  # type: ignore[arg-type]
             items.clear()
@@ -164,15 +183,19 @@ class Delivery(Receiving):
             while items and type(items[0]) is not MessageEvent:
                 await self._handle(items.popleft())  # open, error, comment, End
             if not items:
+                self._mixed = False  # a new read
                 await self._receive()
                 continue
             if self._budget <= 0:  # before the batch is taken: none lost if cancelled
                 await self._checkpoint()
                 continue  # close() may have run meanwhile
             batch: list[MessageEvent] = []
-            if _leading_events(items) == len(items):  # the common read: all events
-                batch += items  # type: ignore[arg-type]
-                items.clear()
+            if not self._mixed:  # else the loop below: a scan of all at each batch is quadratic
+                if _leading_events(items) == len(items):  # the common read: all events
+                    batch += items  # type: ignore[arg-type]
+                    items.clear()
+                else:
+                    self._mixed = True
             while items:
                 item = items[0]
                 if type(item) is MessageEvent:
@@ -281,6 +304,16 @@ def _leading_events(items: deque[Item]) -> int:
     if kinds.count(MessageEvent) == len(kinds):
         return len(kinds)
     return next(index for index, kind in enumerate(kinds) if kind is not MessageEvent)
+
+
+def _events_in_front(items: deque[Item], most: int) -> int:
+    """How many of the items at the front are message events, up to ``most``: none after."""
+    count = 0
+    for item in items:  # faster than takewhile's calls for runs of any length
+        if count == most or type(item) is not MessageEvent:
+            break
+        count += 1
+    return count
 
 
 class Batches:
