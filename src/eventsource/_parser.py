@@ -3,8 +3,8 @@
 Bytes in; out, what the stream said: its events and comments, in wire order
 (``retry`` and the last event ID are state). No I/O and no callbacks; imports
 only ``_event``, ``_errors``, its fast path (``_parser_fast_path``) and its
-line helpers (``_parser_lines``) from the package. Any chunking of the same bytes gives the same items, retry value and
-last event ID.
+line helpers (``_parser_lines``) from the package. Any chunking of the same
+bytes gives the same items, retry value and last event ID.
 
 Spec: https://html.spec.whatwg.org/multipage/server-sent-events.html
 """
