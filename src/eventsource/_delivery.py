@@ -67,6 +67,7 @@ class Delivery(Receiving):
         self._budget = CHECKPOINT_AT_MOST  # events until a checkpoint must come
         self._reads = 0  # driver steps since the last checkpoint
         self._receiving = False  # a task is in _receive (see RuntimeError there)
+        self._events_only = False
         self._handed = connection.last_event_id  # see handed_id
         self.store = store
 
@@ -130,7 +131,7 @@ class Delivery(Receiving):
         (bench/README.md).
         """
         items = self.items
-        count = min(_leading_events(items), self._budget)
+        count = min(len(items) if self._events_only else _leading_events(items), self._budget)
         if count == len(items):
             run: list[MessageEvent] = list(items)  # type: ignore[arg-type]
             items.clear()
@@ -170,7 +171,7 @@ class Delivery(Receiving):
                 await self._checkpoint()
                 continue  # close() may have run meanwhile
             batch: list[MessageEvent] = []
-            if _leading_events(items) == len(items):  # the common read: all events
+            if self._events_only or _leading_events(items) == len(items):  # all events
                 batch += items  # type: ignore[arg-type]
                 items.clear()
             while items:
@@ -209,6 +210,7 @@ class Delivery(Receiving):
         """Apply the predicates (one was just set) to the items waiting here too."""
         if not self._driver.closed:
             self._settle()  # the run's events too
+            self._events_only = False  # a cut adds an End
             self._connection.judge_waiting(self.items)
 
     async def _handle(self, item: Item) -> None:

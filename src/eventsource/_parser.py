@@ -12,7 +12,7 @@ Spec: https://html.spec.whatwg.org/multipage/server-sent-events.html
 from __future__ import annotations
 
 from ._errors import ProtocolError
-from ._event import Comment, MessageEvent, message_events
+from ._event import Comment, MessageEvent, MessageEvents, message_events
 from ._parser_fast_path import whole_events
 from ._parser_lines import long_line_start, split_lines
 
@@ -149,17 +149,24 @@ class Parser:
             if not (self._items or self._datas):
                 raise
             # else held in self._error: raised by the next call
+        if not self._items:  # no comment: the events alone, typed as such
+            return self._events()  # type: ignore[return-value]
         self._build()
         items, self._items = self._items, []
         return items
 
     def _build(self) -> None:
-        # The one place that makes MessageEvents: from the columns, after the items.
+        # The events so far go out before what follows them (a comment).
         if self._datas:
-            self._items += message_events(self._types, self._datas, self._ids, self.origin)
-            self._types.clear()
-            self._datas.clear()
-            self._ids.clear()
+            self._items += self._events()
+
+    def _events(self) -> MessageEvents:
+        # The one place that makes events: from the columns.
+        events = message_events(self._types, self._datas, self._ids, self.origin)
+        self._types.clear()
+        self._datas.clear()
+        self._ids.clear()
+        return events
 
     def _decode(self, chunk: bytes) -> None:
         """Interpret the lines ``chunk`` completes; keep what follows its last line break."""
