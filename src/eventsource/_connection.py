@@ -202,14 +202,15 @@ class Connection(Attempts, Reports, Predicates):
         The state stays OPEN until the caller reaches those and closes.
         """
         try:
-            items: list[Item] = list(self.feed(data))
+            # The parser's list as it is: a MessageEvents stays one (it says "events only").
+            items: list[Item] = self.feed(data)  # type: ignore[assignment]
         except ProtocolError as exc:
             return self._ends(exc)
         if self.stop_when is not None or self.stop_after is not None or self.error_when:
             # A cut ends with _ends, which resets the parser: no second End below.
-            items = self.judge(items)
+            items = self.judge(items)  # a new list if it cut
         if self.parser.error is not None:
-            items += self._ends(self.parser.error)
+            items = items + self._ends(self.parser.error)  # a new list: not events only
         return items
 
     def report_failure(self, error: EventSourceError) -> list[Item]:

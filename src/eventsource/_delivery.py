@@ -44,16 +44,7 @@ _NO_RUN: Iterator[MessageEvent] = iter(())
 class Delivery(Receiving):
     """The items of one EventSource not handed out yet, and the handing out."""
 
-    __slots__ = (
-        "_connection",
-        "_driver",
-        "_listeners",
-        "_mixed",
-        "_ready",
-        "_run",
-        "items",
-        "store",
-    )
+    __slots__ = ("_connection", "_driver", "_listeners", "_ready", "_run", "items", "store")
 
     def __init__(
         self,
@@ -73,10 +64,10 @@ class Delivery(Receiving):
         # iterator over those not handed out yet.
         self._run: Sequence[MessageEvent] = ()
         self._ready: Iterator[MessageEvent] = _NO_RUN
-        self._mixed = False  # this read holds other items than events (see _take_run)
         self._budget = CHECKPOINT_AT_MOST  # events until a checkpoint must come
         self._reads = 0  # driver steps since the last checkpoint
         self._receiving = False  # a task is in _receive (see RuntimeError there)
+        self._events_only = False
         self._handed = connection.last_event_id  # see handed_id
         self.store = store
 
@@ -118,7 +109,6 @@ class Delivery(Receiving):
         items = self.items
         while True:
             if not items:
-                self._mixed = False  # a new read
                 await self._receive()
             elif type(items[0]) is not MessageEvent:
                 await self._handle(items.popleft())
@@ -141,15 +131,13 @@ class Delivery(Receiving):
         (bench/README.md).
         """
         items = self.items
-        if self._mixed:
-            # Other items among these: look at the events in front only. A scan of
-            # every item at each run made a read of events between comments cost
-            # its length squared.
-            count = _events_in_front(items, self._budget)
+        if self._events_only:  # a read of events alone (see Receiving._keep)
+            count = min(len(items), self._budget)
         else:
-            count = _leading_events(items)
-            self._mixed = count < len(items)
-            count = min(count, self._budget)
+            # Other items among these: look no further than the events in front.
+            # A scan of every item at each run made a read of events between
+            # comments cost its length squared.
+            count = _events_in_front(items, self._budget)
         if count == len(items):
             run: list[MessageEvent] = list(items)  # type: ignore[arg-type]
             items.clear()
@@ -183,19 +171,15 @@ class Delivery(Receiving):
             while items and type(items[0]) is not MessageEvent:
                 await self._handle(items.popleft())  # open, error, comment, End
             if not items:
-                self._mixed = False  # a new read
                 await self._receive()
                 continue
             if self._budget <= 0:  # before the batch is taken: none lost if cancelled
                 await self._checkpoint()
                 continue  # close() may have run meanwhile
             batch: list[MessageEvent] = []
-            if not self._mixed:  # else the loop below: a scan of all at each batch is quadratic
-                if _leading_events(items) == len(items):  # the common read: all events
-                    batch += items  # type: ignore[arg-type]
-                    items.clear()
-                else:
-                    self._mixed = True
+            if self._events_only:  # the common read: events alone (see Receiving._keep)
+                batch += items  # type: ignore[arg-type]
+                items.clear()
             while items:
                 item = items[0]
                 if type(item) is MessageEvent:
@@ -232,6 +216,7 @@ class Delivery(Receiving):
         """Apply the predicates (one was just set) to the items waiting here too."""
         if not self._driver.closed:
             self._settle()  # the run's events too
+            self._events_only = False  # a cut adds an End
             self._connection.judge_waiting(self.items)
 
     async def _handle(self, item: Item) -> None:
@@ -296,14 +281,6 @@ class Delivery(Receiving):
             # Nothing can be awaited here, but an open response would stay checked
             # out of the session's pool (a session the user passed outlives us).
             driver.abort()
-
-
-def _leading_events(items: deque[Item]) -> int:
-    """How many of the items at the front are message events."""
-    kinds = list(map(type, items))  # at C speed: a read is mostly events
-    if kinds.count(MessageEvent) == len(kinds):
-        return len(kinds)
-    return next(index for index, kind in enumerate(kinds) if kind is not MessageEvent)
 
 
 def _events_in_front(items: deque[Item], most: int) -> int:

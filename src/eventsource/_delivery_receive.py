@@ -20,6 +20,7 @@ import anyio.lowlevel
 from ._checkpoint import Checkpoint
 from ._connection import Connection
 from ._driver import Driver
+from ._event import MessageEvents
 from ._verdicts import Item
 
 __all__ = [
@@ -50,11 +51,12 @@ CHECKPOINT_AT_MOST_READS = 16
 class Receiving:
     """A Delivery's reads: the burst's checkpoints, the store's load and saves around each."""
 
-    __slots__ = ("_budget", "_handed", "_reads", "_receiving")
+    __slots__ = ("_budget", "_events_only", "_handed", "_reads", "_receiving")
     _budget: int
     _reads: int
     _receiving: bool
     _handed: str  # the last event ID as of the last event handed out (see handed_id)
+    _events_only: bool  # the items are message events only (see _keep)
     _connection: Connection
     _driver: Driver
     items: deque[Item]
@@ -105,7 +107,7 @@ class Receiving:
                         await store.save_now()
             try:
                 if store is None:
-                    self.items.extend(await self._driver.receive())
+                    self._keep(await self._driver.receive())
                 else:
                     await store.beside(self._receive_items)
             except Exception:
@@ -118,7 +120,14 @@ class Receiving:
     async def _receive_items(self) -> None:
         # Kept as soon as the read returns: a cancel while the save beside it
         # ends (the task group's exit) would otherwise drop a read's events.
-        self.items.extend(await self._driver.receive())
+        self._keep(await self._driver.receive())
+
+    def _keep(self, received: list[Item]) -> None:
+        items = self.items
+        items.extend(received)
+        # A read that completed no comment comes as a MessageEvents: the run is
+        # then taken with no look at each item (Delivery._take_run).
+        self._events_only = type(received) is MessageEvents and len(items) == len(received)
 
     async def _load(self, store: Checkpoint) -> None:
         # Before the first connection: a store that cannot load ends the stream

@@ -2,9 +2,9 @@
 
 Bytes in; out, what the stream said: its events and comments, in wire order
 (``retry`` and the last event ID are state). No I/O and no callbacks; imports
-only ``_event``, ``_errors`` and its fast path (``_parser_fast_path``) from the
-package. Any chunking of the same bytes gives the same items, retry value and
-last event ID.
+only ``_event``, ``_errors``, its fast path (``_parser_fast_path``) and its
+line helpers (``_parser_lines``) from the package. Any chunking of the same
+bytes gives the same items, retry value and last event ID.
 
 Spec: https://html.spec.whatwg.org/multipage/server-sent-events.html
 """
@@ -12,8 +12,9 @@ Spec: https://html.spec.whatwg.org/multipage/server-sent-events.html
 from __future__ import annotations
 
 from ._errors import ProtocolError
-from ._event import Comment, MessageEvent, message_events
+from ._event import Comment, MessageEvent, MessageEvents, message_events
 from ._parser_fast_path import whole_events
+from ._parser_lines import long_line_start, split_lines
 
 __all__ = ["DEFAULT_MAX_EVENT_SIZE", "Parser"]
 
@@ -148,17 +149,24 @@ class Parser:
             if not (self._items or self._datas):
                 raise
             # else held in self._error: raised by the next call
+        if not self._items:  # no comment: the events alone, typed as such
+            return self._events()  # type: ignore[return-value]
         self._build()
         items, self._items = self._items, []
         return items
 
     def _build(self) -> None:
-        # The one place that makes MessageEvents: from the columns, after the items.
+        # The events so far go out before what follows them (a comment).
         if self._datas:
-            self._items += message_events(self._types, self._datas, self._ids, self.origin)
-            self._types.clear()
-            self._datas.clear()
-            self._ids.clear()
+            self._items += self._events()
+
+    def _events(self) -> MessageEvents:
+        # The one place that makes events: from the columns.
+        events = message_events(self._types, self._datas, self._ids, self.origin)
+        self._types.clear()
+        self._datas.clear()
+        self._ids.clear()
+        return events
 
     def _decode(self, chunk: bytes) -> None:
         """Interpret the lines ``chunk`` completes; keep what follows its last line break."""
@@ -182,7 +190,7 @@ class Parser:
             # [spec] CRLF, LF, CR (bytes.splitlines' three) end a line. Kept where
             # events may be taken whole: _interpret finds them at CRLF.
             block = b"\n".join(block.splitlines()) + b"\n"
-        long_line = _long_line_start(block, limit) if len(block) > limit else -1
+        long_line = long_line_start(block, limit) if len(block) > limit else -1
         if long_line >= 0:
             # The limit applies in stream order, whatever the chunking: the lines
             # before the long one count, the long one and all after it do not.
@@ -216,15 +224,15 @@ class Parser:
             start = text.find(blank) + len(blank)
             end = text.rfind(blank) + len(blank)
         if start < end:
-            self._lines(_split_lines(text[:start]))  # ends an event begun before
+            self._lines(split_lines(text[:start]))  # ends an event begun before
             events = whole_events(text[start:end], self._id_buffer, eol)
             if events is None:
-                self._lines(_split_lines(text[start:end]))
+                self._lines(split_lines(text[start:end]))
             else:
                 self._take(events)
-            self._lines(_split_lines(text[end:]))
+            self._lines(split_lines(text[end:]))
         else:
-            self._lines(_split_lines(text))
+            self._lines(split_lines(text))
         self._several = len(self._items) + len(self._datas) - found > 1
 
     def _take(self, events: tuple[list[str], list[str], list[str]]) -> None:
@@ -293,19 +301,3 @@ class Parser:
         self._pending, self._pending_size, self._data, self._data_size = [], 0, [], 0
         self._error = ProtocolError(message, limit=self._max)
         raise self._error
-
-
-def _split_lines(text: str) -> list[str]:
-    """``text`` split at each line break: CRLF, LF or CR (not ``str.splitlines``' others)."""
-    if "\r" in text:
-        text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return text.split("\n")
-
-
-def _long_line_start(block: bytes, limit: int) -> int:
-    """Where the first line of ``block`` (ending in LF) longer than ``limit`` starts, or -1."""
-    lines = block.split(b"\n")
-    if max(map(len, lines)) <= limit:
-        return -1
-    index = next(index for index, line in enumerate(lines) if len(line) > limit)
-    return sum(map(len, lines[:index])) + index  # the lines before it, with their LFs
