@@ -24,6 +24,7 @@ SANS_IO_MODULES = [
     "_errors",
     "_event",
     "_parser_fast_path",
+    "_parser_lines",
     "_parser",
     "_retry",
     "_policy",
@@ -83,7 +84,8 @@ def test_the_check_detects_a_module_that_imports_asyncio(tmp_path: Path) -> None
     # The same loader on a copy of the sans-IO modules whose parser imports asyncio
     # must report it; otherwise the test above could pass for the wrong reason.
     future = "from __future__ import annotations\n"
-    for name in ["_errors", "_event", "_parser", "_parser_fast_path", "_sendable"]:
+    modules = ["_errors", "_event", "_parser", "_parser_fast_path", "_parser_lines", "_sendable"]
+    for name in modules:
         source = (PACKAGE_DIR / f"{name}.py").read_text(encoding="utf-8")
         if name == "_parser":
             assert future in source
