@@ -130,7 +130,7 @@ async def test_events_between_comments_are_handed_out_looking_at_each_item_a_few
 
     async with combo.source(server.url("/"), reconnect=False) as es:
         es.on_comment = heard
-        items = es._delivery.items = CountingItems()
+        items = aiter(es).items = CountingItems()  # what aiter() gives: the delivery
         with anyio.fail_after(LIMIT):
             if way == "async for":
                 async for _ in es:
