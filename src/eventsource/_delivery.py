@@ -86,9 +86,11 @@ class Delivery(Receiving):
         if not run:
             return self._handed
         left = length_hint(self._ready)  # events of the run not handed out yet
-        if left or self.items:
-            return run[-left - 1].last_event_id
-        return self._connection.last_event_id
+        return self._id_after(run[-left - 1], bool(left or self.items))
+
+    def _id_after(self, event: MessageEvent, more: bool) -> str:
+        """The handed ID once ``event`` went out, with ``more`` items behind it or none."""
+        return event.last_event_id if more else self._connection.last_event_id
 
     async def __anext__(self) -> MessageEvent:
         """The next message event; other items go to their listeners on the way.
@@ -119,7 +121,7 @@ class Delivery(Receiving):
             else:  # one at a time: a store hears of each; a lone event needs no run
                 self._budget -= 1
                 event: MessageEvent = items.popleft()  # type: ignore[assignment]
-                self._handed = event.last_event_id if items else self._connection.last_event_id
+                self._handed = self._id_after(event, bool(items))
                 return event
 
     def _take_run(self) -> MessageEvent:
@@ -189,8 +191,7 @@ class Delivery(Receiving):
                 else:
                     break  # dispatched once the batch was handled, in wire order
             self._budget -= len(batch)
-            last = batch[-1].last_event_id
-            self._handed = last if items else self._connection.last_event_id
+            self._handed = self._id_after(batch[-1], bool(items))
             return batch
 
     def handled_id(self) -> str:
