@@ -9,6 +9,8 @@ servers run in their own threads (``_servers``), so they work under trio too.
 
 from __future__ import annotations
 
+import os
+import tracemalloc
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +18,7 @@ from typing import Any
 import anyio
 import pytest
 
+import eventsource
 from eventsource import EventSource, MessageEvent, RetryPolicy
 from eventsource.transports import AiohttpTransport
 
@@ -125,3 +128,13 @@ def hello_server() -> Iterator[LoopbackServer]:
     with running_server() as server:
         server.handle("/feed", hello)
         yield server
+
+
+def traced_in_package(snapshot: tracemalloc.Snapshot) -> int:
+    """Bytes still allocated by the client's code in ``snapshot`` (not its test server's)."""
+    package = os.path.dirname(eventsource.__file__)
+    keep = [
+        tracemalloc.Filter(True, os.path.join(package, "*")),
+        tracemalloc.Filter(False, os.path.join(package, "*testing*")),
+    ]
+    return sum(stat.size for stat in snapshot.filter_traces(keep).statistics("filename"))

@@ -426,3 +426,18 @@ def client_sockets_to(port: int) -> int:
 def open_fd_count() -> int:
     """How many file descriptors this process has open."""
     return len(os.listdir("/proc/self/fd"))
+
+
+def burst_between_quiet_moments(burst: bytes) -> Handler:
+    """A handler: 10 events, a quiet moment, ``burst`` at once, then quiet (bounded)."""
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        response = await open_stream(request)
+        with contextlib.suppress(ConnectionError):
+            await response.write(b"data: warm\n\n" * 10)
+            await asyncio.sleep(0.4)
+            await response.write(burst)
+            await asyncio.sleep(5)
+        return response
+
+    return handler

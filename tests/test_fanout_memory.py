@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import time
+import tracemalloc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -33,9 +35,9 @@ from eventsource import _delivery_receive as delivery
 from eventsource.decode import aiter_events
 from eventsource.transports import AiohttpTransport, Request
 
-from ._fixtures import LIMIT
+from ._fixtures import LIMIT, eventually, traced_in_package
 from ._fixtures import server as server
-from ._servers import LoopbackServer, open_stream
+from ._servers import LoopbackServer, burst_between_quiet_moments, open_stream
 
 pytestmark = [pytest.mark.anyio, pytest.mark.parametrize("anyio_backend", ["asyncio"])]
 
@@ -221,3 +223,47 @@ async def test_aiter_events_keeps_no_chunk_while_the_next_read_waits(
                 assert (await events.__anext__()).data == "one"
                 assert await held_while_the_next_read_waits(events) == []
                 await events.aclose()
+
+
+# -- a burst leaves nothing behind in a stream that goes quiet ---------------------------
+
+
+@pytest.mark.parametrize("way", ["async for", "batches"])
+async def test_a_stream_that_goes_quiet_after_a_burst_holds_no_more_than_before_it(
+    server: LoopbackServer, way: str
+) -> None:
+    # 1,500 events in one write: the delivery holds ~1,500 items at once. Once
+    # they are handed out and the stream waits for the network, what it held
+    # for them must be gone: a deque kept up to 16 of its 64-item blocks
+    # (8.4 KiB) for the rest of the stream's life.
+    burst = 1500
+    server.handle("/", burst_between_quiet_moments(b"data: x\n\n" * burst))
+    seen = 0
+
+    async def consume(es: EventSource) -> None:
+        nonlocal seen
+        if way == "async for":
+            async for _event in es:
+                seen += 1
+        else:
+            async for batch in es.batches():
+                seen += len(batch)
+                del batch  # the caller's to keep or not: the stream's own is the question
+
+    async def quiet_with(count: int) -> int:
+        await eventually(lambda: seen == count)
+        await asyncio.sleep(0.1)  # the consumer is back in its wait for the network
+        gc.collect()
+        return traced_in_package(tracemalloc.take_snapshot())
+
+    tracemalloc.start()
+    try:
+        async with EventSource(server.url("/")) as es, anyio.create_task_group() as tasks:
+            tasks.start_soon(consume, es)
+            with anyio.fail_after(LIMIT):
+                before = await quiet_with(10)
+                after = await quiet_with(10 + burst)
+            tasks.cancel_scope.cancel()
+    finally:
+        tracemalloc.stop()
+    assert after - before < 1024

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections import deque
 from collections.abc import Iterator
 from typing import Any
 
@@ -98,13 +97,18 @@ async def test_async_for_hands_out_a_comment_between_events_of_one_read_in_wire_
     assert heard == ["message a", "message b", "comment ping", "message c", "message d"]
 
 
-class CountingItems(deque):  # type: ignore[type-arg]
-    """A Delivery's deque of items that counts the items each scan over it looks at."""
+class CountingItems(list):  # type: ignore[type-arg]
+    """A Delivery's list of items that counts the items each scan over it looks at."""
 
     looked = 0
 
     def __iter__(self) -> Iterator[Any]:
         for item in super().__iter__():
+            self.looked += 1
+            yield item
+
+    def __reversed__(self) -> Iterator[Any]:  # the front is at the end
+        for item in super().__reversed__():
             self.looked += 1
             yield item
 

@@ -9,6 +9,7 @@ refused with a clear error.
 from __future__ import annotations
 
 import asyncio
+import gc
 import inspect
 import itertools
 import logging
@@ -16,6 +17,7 @@ import subprocess
 import sys
 import threading
 import time
+import tracemalloc
 from collections.abc import Callable
 from typing import Any
 
@@ -28,9 +30,16 @@ from eventsource import ReadTimeout, ReadyState, StatusError
 from eventsource.sync import EventSource, HttpxTransport
 from eventsource.transports import HttpxTransport as AsyncHttpxTransport
 
-from ._fixtures import FAST, LIMIT
+from ._fixtures import FAST, LIMIT, traced_in_package
 from ._fixtures import server as server
-from ._servers import LoopbackServer, client_sockets_to, open_fd_count, open_stream, sse
+from ._servers import (
+    LoopbackServer,
+    burst_between_quiet_moments,
+    client_sockets_to,
+    open_fd_count,
+    open_stream,
+    sse,
+)
 
 #: close() from another thread must end a blocked loop within this (the issue's bound).
 CLOSE_BOUND = 1.0
@@ -143,6 +152,29 @@ def test_a_second_thread_cannot_read_while_the_first_one_waits(server: LoopbackS
         with pytest.raises(RuntimeError, match="another thread"):
             next(reader.es)
     assert reader.error is None
+
+
+def test_a_blocking_stream_that_goes_quiet_after_a_burst_holds_no_more_than_before_it(
+    server: LoopbackServer,
+) -> None:
+    # As the async delivery (test_fanout_memory): once 1,500 events of one write
+    # are handed out and the reader blocks on the network, nothing held for
+    # them is left (a deque kept up to 16 of its blocks, 8.4 KiB, for good).
+    burst = 1500
+    server.handle("/", burst_between_quiet_moments(b"data: x\n\n" * burst))
+    tracemalloc.start()
+    try:
+        with Reader(EventSource(server.url("/"))) as reader:
+            traced = []
+            for count in (10, 10 + burst):
+                wait_until(lambda: len(reader.events) == count)  # noqa: B023 - waited on here
+                time.sleep(0.1)  # the reader is blocked in the next read
+                gc.collect()
+                traced.append(traced_in_package(tracemalloc.take_snapshot()))
+    finally:
+        tracemalloc.stop()
+    before, after = traced
+    assert after - before < 1024
 
 
 # -- inside a running event loop (a notebook cell) ----------------------------------

@@ -10,7 +10,6 @@ No I/O and no async library.
 
 from __future__ import annotations
 
-from collections import deque
 from typing import TYPE_CHECKING
 
 from ._errors import EventSourceError, ServerEventError
@@ -32,14 +31,15 @@ class Predicates:
 
         def _ends(self, error: EventSourceError | None) -> list[Item]: ...
 
-    def judge_waiting(self, items: deque[Item]) -> None:
+    def judge_waiting(self, items: list[Item]) -> None:
         """Apply the predicates (one was just set) to items received, not handed out yet.
 
-        In place: a loop handing them out holds this deque.
+        ``items`` holds them the next one last (they are handed out by ``pop()``);
+        changed in place: a loop handing them out holds this list.
         """
-        judged = self.judge(list(items))
-        items.clear()
-        items.extend(judged)
+        judged = self.judge(items[::-1])
+        judged.reverse()
+        items[:] = judged
 
     def judge(self, items: list[Item]) -> list[Item]:
         """Apply the predicates to ``items`` (also to items received before one was set)."""

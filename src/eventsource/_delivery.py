@@ -16,7 +16,6 @@ from __future__ import annotations
 import inspect
 import logging
 import warnings
-from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from operator import length_hint
 
@@ -58,10 +57,12 @@ class Delivery(Receiving):
         self._listeners = listeners  # who hears the items that are not message events
         self._connection = connection
         self._driver = driver
-        self.items: deque[Item] = deque()  # what the last read said, not handed out yet
+        # What the last read said, not handed out yet: the next item last, so
+        # that handing it out is a pop() (see Receiving._keep).
+        self.items: list[Item] = []
         # The run: events taken from the front of the items together, handed out
-        # by __anext__ with no check between them (see _take_run); _ready is the
-        # iterator over those not handed out yet.
+        # by __anext__ with no check between them (see _take_run), the next one
+        # last like the items; _ready is the iterator over those not handed out yet.
         self._run: Sequence[MessageEvent] = ()
         self._ready: Iterator[MessageEvent] = _NO_RUN
         self._budget = CHECKPOINT_AT_MOST  # events until a checkpoint must come
@@ -86,7 +87,7 @@ class Delivery(Receiving):
         if not run:
             return self._handed
         left = length_hint(self._ready)  # events of the run not handed out yet
-        return self._id_after(run[-left - 1], bool(left or self.items))
+        return self._id_after(run[left], bool(left or self.items))
 
     def _id_after(self, event: MessageEvent, more: bool) -> str:
         """The handed ID once ``event`` went out, with ``more`` items behind it or none."""
@@ -112,15 +113,15 @@ class Delivery(Receiving):
         while True:
             if not items:
                 await self._receive()
-            elif type(items[0]) is not MessageEvent:
-                await self._handle(items.popleft())
+            elif type(items[-1]) is not MessageEvent:
+                await self._handle(items.pop())
             elif self._budget <= 0:  # before the event is taken: none lost if cancelled
                 await self._checkpoint()  # (close() may run meanwhile: look again)
-            elif store is None and len(items) > 1 and type(items[1]) is MessageEvent:
+            elif store is None and len(items) > 1 and type(items[-2]) is MessageEvent:
                 return self._take_run()  # two events or more in a row
             else:  # one at a time: a store hears of each; a lone event needs no run
                 self._budget -= 1
-                event: MessageEvent = items.popleft()  # type: ignore[assignment]
+                event: MessageEvent = items.pop()  # type: ignore[assignment]
                 self._handed = self._id_after(event, bool(items))
                 return event
 
@@ -140,14 +141,11 @@ class Delivery(Receiving):
             # A scan of every item at each run made a read of events between
             # comments cost its length squared.
             count = _events_in_front(items, self._budget)
-        if count == len(items):
-            run: list[MessageEvent] = list(items)  # type: ignore[arg-type]
-            items.clear()
-        else:
-            run = [items.popleft() for _ in range(count)]  # type: ignore[misc]
+        run: list[MessageEvent] = items[-count:]  # type: ignore[assignment]
+        del items[-count:]
         self._budget -= count
         self._run = run
-        self._ready = ready = iter(run)
+        self._ready = ready = reversed(run)
         return next(ready)
 
     def _settle(self) -> None:
@@ -157,7 +155,7 @@ class Delivery(Receiving):
             self._handed = self.handed_id
             left = length_hint(self._ready)
             if left:
-                self.items.extendleft(reversed(run[-left:]))
+                self.items += run[:left]
                 self._budget += left
             self._run = ()
             self._ready = _NO_RUN
@@ -170,8 +168,8 @@ class Delivery(Receiving):
             await store.save_now()  # a StrictStore
         items = self.items
         while True:
-            while items and type(items[0]) is not MessageEvent:
-                await self._handle(items.popleft())  # open, error, comment, End
+            while items and type(items[-1]) is not MessageEvent:
+                await self._handle(items.pop())  # open, error, comment, End
             if not items:
                 await self._receive()
                 continue
@@ -180,14 +178,14 @@ class Delivery(Receiving):
                 continue  # close() may have run meanwhile
             batch: list[MessageEvent] = []
             if self._events_only:  # the common read: events alone (see Receiving._keep)
-                batch += items  # type: ignore[arg-type]
+                batch += reversed(items)  # type: ignore[arg-type]
                 items.clear()
             while items:
-                item = items[0]
+                item = items[-1]
                 if type(item) is MessageEvent:
-                    batch.append(items.popleft())  # type: ignore[arg-type]
+                    batch.append(items.pop())  # type: ignore[arg-type]
                 elif type(item) is Comment and self._listeners.on_comment is None:
-                    items.popleft()  # nobody listens: no reason to cut the batch
+                    items.pop()  # nobody listens: no reason to cut the batch
                 else:
                     break  # dispatched once the batch was handled, in wire order
             self._budget -= len(batch)
@@ -228,7 +226,7 @@ class Delivery(Receiving):
             except anyio.get_cancelled_exc_class():
                 # Cut short (an asyncio cancel goes through anyio's shields): the
                 # next call ends the same way, with the stream's own error.
-                self.items.appendleft(item)
+                self.items.append(item)
                 raise
             if item.error is not None:
                 raise item.error
@@ -284,10 +282,10 @@ class Delivery(Receiving):
             driver.abort()
 
 
-def _events_in_front(items: deque[Item], most: int) -> int:
-    """How many of the items at the front are message events, up to ``most``: none after."""
+def _events_in_front(items: list[Item], most: int) -> int:
+    """How many items at the front (the end of ``items``) are message events, up to ``most``."""
     count = 0
-    for item in items:  # faster than takewhile's calls for runs of any length
+    for item in reversed(items):  # faster than takewhile's calls for runs of any length
         if count == most or type(item) is not MessageEvent:
             break
         count += 1

@@ -12,7 +12,6 @@ handled for the store: its first load, then a save beside the read
 from __future__ import annotations
 
 import time
-from collections import deque
 from typing import TYPE_CHECKING
 
 import anyio.lowlevel
@@ -59,7 +58,7 @@ class Receiving:
     _events_only: bool  # the items are message events only (see _keep)
     _connection: Connection
     _driver: Driver
-    items: deque[Item]
+    items: list[Item]
     store: Checkpoint | None
 
     if TYPE_CHECKING:  # the delivery's
@@ -124,7 +123,7 @@ class Receiving:
 
     def _keep(self, received: list[Item]) -> None:
         items = self.items
-        items.extend(received)
+        items[:0] = reversed(received)  # the next item last, under any still here
         # A read that completed no comment comes as a MessageEvents: the run is
         # then taken with no look at each item (Delivery._take_run).
         self._events_only = type(received) is MessageEvents and len(items) == len(received)

@@ -11,7 +11,6 @@ for the next event (by then it has handled the one before). No event loop.
 from __future__ import annotations
 
 import threading
-from collections import deque
 from typing import TYPE_CHECKING
 
 from ._connection import Connection
@@ -28,7 +27,7 @@ class SyncDelivery:
     """The items of one blocking EventSource not handed out yet, and the handing out."""
 
     __slots__ = ("_handed_id", "_items", "_reader", "_saved_id", "_store")
-    _items: deque[Item]
+    _items: list[Item]  # the next item last: handed out by pop()
     _handed_id: str  # the last event ID as of the last event handed out
     _saved_id: str  # what the store holds, as far as we know
     _store: SyncLastEventIdStore | None
@@ -59,7 +58,7 @@ class SyncDelivery:
                 items.clear()
                 self._handle(End())
             if items:
-                item = items.popleft()
+                item = items.pop()
                 if type(item) is MessageEvent:
                     self._handed_id = (
                         item.last_event_id if items else self._connection.last_event_id
@@ -71,7 +70,7 @@ class SyncDelivery:
                 self._handed_id = self._connection.last_event_id
                 self._save_last_id()
                 try:
-                    items.extend(driver.receive())
+                    items.extend(reversed(driver.receive()))
                 except Exception:
                     self._close(save=False)  # a hook raised: the stream is over
                     raise
