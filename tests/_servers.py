@@ -428,14 +428,21 @@ def open_fd_count() -> int:
     return len(os.listdir("/proc/self/fd"))
 
 
-def burst_between_quiet_moments(burst: bytes) -> Handler:
-    """A handler: 10 events, a quiet moment, ``burst`` at once, then quiet (bounded)."""
+def burst_between_quiet_moments(burst: bytes, go: threading.Event) -> Handler:
+    """A handler: 10 events, quiet until ``go`` is set, ``burst`` at once, then quiet (bounded).
+
+    The test sets ``go`` once it has measured the quiet moment: a fixed pause
+    let a slow test measure it with the burst already arriving.
+    """
 
     async def handler(request: web.Request) -> web.StreamResponse:
         response = await open_stream(request)
         with contextlib.suppress(ConnectionError):
             await response.write(b"data: warm\n\n" * 10)
-            await asyncio.sleep(0.4)
+            for _ in range(1000):  # 10 s at most
+                if go.is_set():
+                    break
+                await asyncio.sleep(0.01)
             await response.write(burst)
             await asyncio.sleep(5)
         return response
