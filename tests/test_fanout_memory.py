@@ -236,7 +236,7 @@ async def test_a_stream_that_goes_quiet_after_a_burst_holds_no_more_than_before_
     # 1,500 events in one write: the delivery holds ~1,500 items at once. Once
     # they are handed out and the stream waits for the network, what it held
     # for them must be gone: a deque kept up to 16 of its 64-item blocks
-    # (8.4 KiB) for the rest of the stream's life.
+    # (8,448 B) for the rest of the stream's life.
     burst = 1500
     go = threading.Event()
     server.handle("/", burst_between_quiet_moments(b"data: x\n\n" * burst, go))

@@ -159,7 +159,7 @@ def test_a_blocking_stream_that_goes_quiet_after_a_burst_holds_no_more_than_befo
 ) -> None:
     # As the async delivery (test_fanout_memory): once 1,500 events of one write
     # are handed out and the reader blocks on the network, nothing held for
-    # them is left (a deque kept up to 16 of its blocks, 8.4 KiB, for good).
+    # them is left (a deque kept up to 16 of its blocks, 8,448 B, for good).
     burst = 1500
     go = threading.Event()
     server.handle("/", burst_between_quiet_moments(b"data: x\n\n" * burst, go))
