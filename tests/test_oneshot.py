@@ -16,6 +16,7 @@ from aiohttp import web
 from eventsource import (
     ContentTypeError,
     EventSource,
+    EventSourceError,
     MessageEvent,
     ReadyState,
     ServerEventError,
@@ -24,7 +25,7 @@ from eventsource import (
 )
 from eventsource.decode import aiter_events
 from eventsource.sentinels import is_done, is_error_event, is_message_stop, is_response_completed
-from eventsource.testing import SSEServer
+from eventsource.testing import Drop, Event, SSEServer
 from eventsource.transports import AiohttpTransport
 
 from ._servers import Handler, sse
@@ -354,3 +355,30 @@ async def test_sentinel_predicates() -> None:
     assert is_response_completed(MessageEvent(type="response.completed"))
     assert is_error_event(MessageEvent(type="error"))
     assert not is_error_event(MessageEvent(type="message", data="error"))
+
+
+@pytest.mark.parametrize("reset", [False, True], ids=["closed", "reset"])
+@pytest.mark.parametrize("client", ["aiohttp", "httpx"])
+async def test_aiter_events_raises_transport_error_when_the_stream_is_cut(
+    client: str, reset: bool
+) -> None:
+    # As EventSource raises it: the library's error, the HTTP library's as its
+    # cause (it was aiohttp's ClientPayloadError, httpx's RemoteProtocolError or
+    # ReadError, which `except EventSourceError` missed). The event before the
+    # cut comes first.
+    seen: list[str] = []
+    async with SSEServer() as server:
+        server.script(Event("a"), Drop(reset=reset))
+        with pytest.raises(TransportError) as info:
+            if client == "aiohttp":
+                async with aiohttp.ClientSession() as session, session.get(server.url) as r:
+                    async for event in aiter_events(r):
+                        seen.append(event.data)
+            else:
+                async with httpx.AsyncClient() as http, http.stream("GET", server.url) as r:
+                    async for event in aiter_events(r):
+                        seen.append(event.data)
+    assert seen == ["a"]
+    assert isinstance(info.value, EventSourceError)
+    assert isinstance(info.value.__cause__, aiohttp.ClientError | httpx.TransportError)
+    assert "reading the stream failed" in str(info.value)

@@ -17,6 +17,7 @@ import httpx
 import pytest
 from aiohttp import web
 
+from eventsource import TransportError
 from eventsource.decode import aiter_events
 
 from ._fixtures import FAST, LIMIT, Combo
@@ -103,5 +104,6 @@ async def test_aiter_events_yields_what_arrived_before_the_failure_then_raises(
                     server.open_gate("one seen")
                     await anyio.sleep(0.3)  # busy while "two" and the failure arrive
         assert seen == ["one", "two"]
-        # the client library's own error for a body cut short, not ours
-        assert isinstance(caught.value, (aiohttp.ClientError, httpx.TransportError))
+        # ours, as EventSource raises it, the client library's as its cause
+        assert isinstance(caught.value, TransportError)
+        assert isinstance(caught.value.__cause__, (aiohttp.ClientError, httpx.TransportError))

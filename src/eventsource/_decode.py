@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-import aiohttp
 import anyio
 
 from ._errors import ContentTypeError, ServerEventError, StatusError, status_line
@@ -19,7 +18,7 @@ from ._event import Comment, MessageEvent
 from ._parser import DEFAULT_MAX_EVENT_SIZE, Parser
 from ._request import origin_of
 from ._sendable import header_view
-from ._transport._aiohttp_response import received_before_failure
+from ._transport._aiohttp_response import AiohttpResponse
 from ._verdicts import event_error_message
 
 __all__ = ["aiter_events", "drain", "excerpt"]
@@ -72,30 +71,24 @@ async def drain(chunks: AsyncIterator[bytes], exceptions: tuple[type[BaseExcepti
 
 
 def _shape(response: Any) -> tuple[int, Any, str, AsyncIterator[bytes]]:
+    """Status, headers, URL and body chunks of an aiohttp or httpx response.
+
+    The body's failures come out as the library's (``TransportError``,
+    ``ReadTimeout``), translated as ``EventSource``'s transports do.
+    """
     if hasattr(response, "status_code") and hasattr(response, "aiter_bytes"):  # httpx
+        from ._transport._httpx import HttpxChunks  # httpx is there: this is its response
+
         # raw: httpx's items() joins the values of a repeated header.
         encoding = response.headers.encoding
         headers = [(k.decode(encoding), v.decode(encoding)) for k, v in response.headers.raw]
-        return response.status_code, headers, str(response.url), response.aiter_bytes()
+        body = HttpxChunks(response.aiter_bytes())
+        return response.status_code, headers, str(response.url), body
     content: Any = getattr(response, "content", None)
     if hasattr(response, "status") and hasattr(content, "iter_any"):  # aiohttp
-        return response.status, response.headers, str(response.url), _aiohttp_chunks(content)
+        chunks = AiohttpResponse(response).aiter_bytes()
+        return response.status, response.headers, str(response.url), chunks
     raise TypeError("aiter_events() takes an aiohttp.ClientResponse or an httpx.Response")
-
-
-async def _aiohttp_chunks(content: aiohttp.StreamReader) -> AsyncIterator[bytes]:
-    """``content.iter_any()``, but the bytes that came before a failure come before it."""
-    while True:
-        try:
-            chunk = await content.readany()
-        except Exception:
-            chunk = received_before_failure(content)
-            if not chunk:
-                raise
-        if not chunk:
-            return
-        yield chunk
-        del chunk  # not held while the next read waits
 
 
 async def aiter_events(
@@ -127,6 +120,9 @@ async def aiter_events(
         ContentTypeError: a 200 that is not ``text/event-stream`` (``body`` holds an excerpt).
         ProtocolError: a line or event exceeded ``max_event_size``.
         ServerEventError: ``error_when`` matched an event.
+        ReadTimeout: no byte arrived within the read timeout of the request.
+        TransportError: the connection failed or broke while reading (the
+            HTTP library's exception is its ``__cause__``).
     """
     status, raw_headers, url, chunks = _shape(response)
     headers = header_view(raw_headers)

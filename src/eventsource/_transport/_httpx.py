@@ -40,7 +40,7 @@ from ._httpx_common import (
 from ._reasons import described
 from ._tls import Cert, Verify, ssl_context
 
-__all__ = ["HttpxResponse", "HttpxTransport"]
+__all__ = ["HttpxChunks", "HttpxResponse", "HttpxTransport"]
 
 
 async def _hand_back_redirects(response: httpx.Response) -> None:
@@ -48,7 +48,7 @@ async def _hand_back_redirects(response: httpx.Response) -> None:
     hand_back_redirect(response)
 
 
-class _Chunks(AsyncIterator[bytes]):
+class HttpxChunks(AsyncIterator[bytes]):
     """httpx's body iterator with its exceptions translated.
 
     A class, not an async generator: trio warns about (and pytest fails on) an
@@ -83,7 +83,7 @@ class HttpxResponse:
     def __init__(self, response: httpx.Response) -> None:
         self._response = response
         self._iterators: list[AsyncIterator[bytes]] = []
-        self._chunks: _Chunks | None = None
+        self._chunks: HttpxChunks | None = None
         self._headers = header_pairs(response.headers)
 
     @property
@@ -127,7 +127,7 @@ class HttpxResponse:
         if chunks is None:
             body = self._response.aiter_bytes()
             self._iterators.append(body)
-            chunks = self._chunks = _Chunks(body)
+            chunks = self._chunks = HttpxChunks(body)
         return chunks
 
     async def aclose(self) -> None:
