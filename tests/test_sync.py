@@ -215,6 +215,7 @@ def test_a_stalled_body_is_a_read_timeout_and_a_reconnect(server: LoopbackServer
     es.run()
     assert len(errors) == 1
     assert isinstance(errors[0].error, ReadTimeout)
+    assert str(errors[0].error) == "no data received within read_timeout (0.2 s)"
     assert errors[0].reconnecting
 
 

@@ -273,6 +273,7 @@ async def test_a_stalled_body_is_a_read_timeout(combo: Combo, server: LoopbackSe
         await transport.aclose()
     assert chunks == [b": heartbeat\n\n"]
     assert isinstance(caught.value.__cause__, CAUSES[combo.transport]["read timeout"])
+    assert str(caught.value) == "no data received within read_timeout (0.2 s)"
 
 
 async def test_stalled_response_headers_are_a_read_timeout(
@@ -285,6 +286,7 @@ async def test_stalled_response_headers_are_a_read_timeout(
     finally:
         await transport.aclose()
     assert isinstance(caught.value.__cause__, CAUSES[combo.transport]["read timeout"])
+    assert str(caught.value) == "no response received within read_timeout (0.2 s)"
 
 
 async def test_a_drop_mid_body_is_a_transport_error(combo: Combo, server: LoopbackServer) -> None:

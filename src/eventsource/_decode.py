@@ -77,12 +77,14 @@ def _shape(response: Any) -> tuple[int, Any, str, AsyncIterator[bytes]]:
     ``ReadTimeout``), translated as ``EventSource``'s transports do.
     """
     if hasattr(response, "status_code") and hasattr(response, "aiter_bytes"):  # httpx
-        from ._transport._httpx import HttpxChunks  # httpx is there: this is its response
+        # httpx is there: this is its response.
+        from ._transport._httpx import HttpxChunks
+        from ._transport._httpx_common import read_timeout_of
 
         # raw: httpx's items() joins the values of a repeated header.
         encoding = response.headers.encoding
         headers = [(k.decode(encoding), v.decode(encoding)) for k, v in response.headers.raw]
-        body = HttpxChunks(response.aiter_bytes())
+        body = HttpxChunks(response.aiter_bytes(), read_timeout_of(response))
         return response.status_code, headers, str(response.url), body
     content: Any = getattr(response, "content", None)
     if hasattr(response, "status") and hasattr(content, "iter_any"):  # aiohttp

@@ -17,7 +17,7 @@ from .._sendable import redact_url
 from .._sendable_url import check_url
 from ._aiohttp_response import AiohttpResponse, on_its_loop
 from ._base import Request
-from ._reasons import described, failure_reason
+from ._reasons import described, failure_reason, timed_out
 from ._tls import Cert, Verify, ssl_context
 
 __all__ = ["AiohttpResponse", "AiohttpTransport"]
@@ -222,7 +222,8 @@ class AiohttpTransport:
                 trace_request_ctx=request.on_sent if self._owns_session else None,
             )
         except _READ_TIMEOUTS as exc:
-            raise ReadTimeout("no response received within read_timeout") from exc
+            text = timed_out("no response received", request.read_timeout)
+            raise ReadTimeout(text) from exc
         except _CONNECT_FAILURES as exc:
             where = f"could not connect to {redact_url(request.url)}"
             raise ConnectError(described(where, exc, failure_reason(exc) or str(exc))) from exc
@@ -243,7 +244,7 @@ class AiohttpTransport:
                 # It owns nothing, not even the connector whose connection the
                 # response now holds: closing it lets it go at once.
                 await session.close()
-        return AiohttpResponse(response)
+        return AiohttpResponse(response, request.read_timeout)
 
     def abort(self) -> None:
         """Start closing the session we made, without awaiting: ``close()``, or at collection.

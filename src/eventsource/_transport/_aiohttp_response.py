@@ -14,7 +14,7 @@ from multidict import CIMultiDictProxy
 
 from .._errors import ReadTimeout, TransportError
 from ._base import Chunks
-from ._reasons import described
+from ._reasons import described, timed_out
 
 __all__ = ["CLOSE_WAIT", "READ_SIZE", "AiohttpResponse", "on_its_loop", "received_before_failure"]
 
@@ -66,10 +66,13 @@ def on_its_loop(loop: asyncio.AbstractEventLoop, callback: Callable[[], object])
 class AiohttpResponse:
     """An aiohttp response read chunk by chunk, at most ``READ_SIZE`` bytes at a time."""
 
-    __slots__ = ("_aborted", "_gone", "_loop", "_response")  # one per stream: no dict (fan-out)
+    __slots__ = ("_aborted", "_gone", "_loop", "_read_timeout", "_response")  # no dict (fan-out)
 
-    def __init__(self, response: aiohttp.ClientResponse) -> None:
+    def __init__(
+        self, response: aiohttp.ClientResponse, read_timeout: float | None = None
+    ) -> None:
         self._response = response
+        self._read_timeout = read_timeout  # seconds, for the error's text
         self._loop = asyncio.get_running_loop()  # made in open(), on its loop
         self._aborted = False
         # aiohttp >= 3.11: a future set when the socket is gone, taken before a close.
@@ -109,7 +112,8 @@ class AiohttpResponse:
             if received := received_before_failure(content):
                 return received  # the failure is raised by the next read
             if isinstance(exc, (aiohttp.ServerTimeoutError, asyncio.TimeoutError)):
-                raise ReadTimeout("no data received within read_timeout") from exc
+                text = timed_out("no data received", self._read_timeout)
+                raise ReadTimeout(text) from exc
             raise TransportError(described("reading the stream failed", exc)) from exc
 
     def aiter_bytes(self) -> AsyncIterator[bytes]:

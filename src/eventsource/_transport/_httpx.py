@@ -36,8 +36,9 @@ from ._httpx_common import (
     build_request,
     hand_back_redirect,
     header_pairs,
+    read_timeout_of,
 )
-from ._reasons import described
+from ._reasons import described, timed_out
 from ._tls import Cert, Verify, ssl_context
 
 __all__ = ["HttpxChunks", "HttpxResponse", "HttpxTransport"]
@@ -56,14 +57,16 @@ class HttpxChunks(AsyncIterator[bytes]):
     endless event stream always is when the reader stops.
     """
 
-    def __init__(self, chunks: AsyncIterator[bytes]) -> None:
+    def __init__(self, chunks: AsyncIterator[bytes], read_timeout: float | None = None) -> None:
         self._chunks = chunks
+        self._read_timeout = read_timeout  # seconds, for the error's text
 
     async def __anext__(self) -> bytes:
         try:
             return await self._chunks.__anext__()
         except httpx.ReadTimeout as exc:
-            raise ReadTimeout("no data received within read_timeout") from exc
+            text = timed_out("no data received", self._read_timeout)
+            raise ReadTimeout(text) from exc
         except _FAILURES as exc:
             raise TransportError(described("reading the stream failed", exc)) from exc
 
@@ -127,7 +130,7 @@ class HttpxResponse:
         if chunks is None:
             body = self._response.aiter_bytes()
             self._iterators.append(body)
-            chunks = self._chunks = HttpxChunks(body)
+            chunks = self._chunks = HttpxChunks(body, read_timeout_of(self._response))
         return chunks
 
     async def aclose(self) -> None:
@@ -257,7 +260,8 @@ class HttpxTransport:
         except RedirectHandedBack as handed_back:
             return HttpxResponse(handed_back.response)
         except httpx.ReadTimeout as exc:
-            raise ReadTimeout("no response received within read_timeout") from exc
+            text = timed_out("no response received", request.read_timeout)
+            raise ReadTimeout(text) from exc
         except _CONNECT_FAILURES as exc:
             raise ConnectError(_connect_failure(request.url, exc)) from exc
         except _FAILURES as exc:

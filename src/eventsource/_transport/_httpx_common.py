@@ -4,7 +4,8 @@ The async transport (``_httpx``, an ``httpx.AsyncClient``) and the blocking
 one (``_httpx_sync``, an ``httpx.Client``) build each request the same way,
 hand a redirect back before httpx parses its Location, read headers as
 aiohttp gives them, word a failed connection alike and share one verifying
-TLS context per process. Imported by those two modules only.
+TLS context per process. Imported by those two modules (and by ``aiter_events``
+for an httpx response: the read timeout it reports).
 """
 
 from __future__ import annotations
@@ -21,7 +22,13 @@ from .._sendable import redact_url
 from ._base import Request
 from ._reasons import described
 
-__all__ = ["RedirectHandedBack", "build_request", "hand_back_redirect", "header_pairs"]
+__all__ = [
+    "RedirectHandedBack",
+    "build_request",
+    "hand_back_redirect",
+    "header_pairs",
+    "read_timeout_of",
+]
 
 # What httpx raises for a failed connection, request or body read. ``StreamError``
 # is a ``RuntimeError`` (stream closed or consumed), ``InvalidURL`` a plain
@@ -51,6 +58,13 @@ def hand_back_redirect(response: httpx.Response) -> None:
     """
     if response.request.extensions.get(_OURS) and response.has_redirect_location:
         raise RedirectHandedBack(response)
+
+
+def read_timeout_of(response: httpx.Response) -> float | None:
+    """The read timeout (seconds) httpx applies to ``response``'s body, if one is set."""
+    timeouts = response.request.extensions.get("timeout")
+    seconds = timeouts.get("read") if isinstance(timeouts, dict) else None
+    return seconds if isinstance(seconds, (int, float)) else None
 
 
 def header_pairs(headers: httpx.Headers) -> CIMultiDictProxy[str]:

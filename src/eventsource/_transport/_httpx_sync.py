@@ -28,8 +28,9 @@ from ._httpx_common import (
     build_request,
     hand_back_redirect,
     header_pairs,
+    read_timeout_of,
 )
-from ._reasons import described
+from ._reasons import described, timed_out
 from ._sync_base import Interrupter
 from ._tls import Cert, Verify, ssl_context
 
@@ -39,14 +40,15 @@ __all__ = ["HttpxTransport", "SyncHttpxResponse"]
 class _SyncChunks(Iterator[bytes]):
     """httpx's body iterator with its exceptions translated."""
 
-    def __init__(self, chunks: Iterator[bytes]) -> None:
+    def __init__(self, chunks: Iterator[bytes], read_timeout: float | None) -> None:
         self._chunks = chunks
+        self._read_timeout = read_timeout  # seconds, for the error's text
 
     def __next__(self) -> bytes:
         try:
             return next(self._chunks)
         except httpx.ReadTimeout as exc:
-            raise ReadTimeout("no data received within read_timeout") from exc
+            raise ReadTimeout(timed_out("no data received", self._read_timeout)) from exc
         except _FAILURES as exc:
             raise TransportError(described("reading the stream failed", exc)) from exc
 
@@ -102,7 +104,7 @@ class SyncHttpxResponse:
             timeouts = self._response.request.extensions.get("timeout")
             if isinstance(timeouts, dict):
                 timeouts["read"] = read_timeout
-        return _SyncChunks(self._response.iter_bytes())
+        return _SyncChunks(self._response.iter_bytes(), read_timeout_of(self._response))
 
     def close(self) -> None:
         """Close the response and release its connection; safe to call twice."""
@@ -223,7 +225,8 @@ class HttpxTransport:
             if header_wait != request.read_timeout:
                 waited = f"no response within connect_timeout ({header_wait:g} s)"
                 raise TransportError(waited) from exc
-            raise ReadTimeout("no response received within read_timeout") from exc
+            text = timed_out("no response received", request.read_timeout)
+            raise ReadTimeout(text) from exc
         except _CONNECT_FAILURES as exc:
             raise ConnectError(_connect_failure(request.url, exc)) from exc
         except _FAILURES as exc:

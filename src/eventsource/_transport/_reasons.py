@@ -14,7 +14,7 @@ import socket
 import ssl
 from collections.abc import Callable
 
-__all__ = ["BODY_CUT_SHORT", "NO_ANSWER", "described", "failure_reason"]
+__all__ = ["BODY_CUT_SHORT", "NO_ANSWER", "described", "failure_reason", "timed_out"]
 
 BODY_CUT_SHORT = "the server closed the connection in the middle of the body"
 NO_ANSWER = "the server closed the connection without answering"
@@ -141,3 +141,9 @@ def described(what: str, exc: BaseException, reason: str | None = None) -> str:
     for the same failure, and stays on the ``__cause__``.
     """
     return f"{what}: {reason or failure_reason(exc) or type(exc).__name__}"
+
+
+def timed_out(what: str, seconds: float | None) -> str:
+    """``no data received within read_timeout (60 s)``: the bound's value when it is known."""
+    bound = "read_timeout" if seconds is None else f"read_timeout ({seconds:g} s)"
+    return f"{what} within {bound}"
