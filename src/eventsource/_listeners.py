@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import reprlib
+import sys
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeAlias
 
@@ -194,9 +195,18 @@ def listeners_for(registry: ListenerRegistry, item: Item) -> tuple[tuple[Listene
 def listener_failed(listener: Listener, argument: object, *, reraise: bool) -> None:
     """Log a listener's exception with its traceback (the browser reports and goes on).
 
-    Call from an ``except`` block. With ``reraise`` the exception propagates instead.
+    The traceback starts in the listener: the frame that called it is ours and
+    tells the reader nothing. Call from an ``except`` block. With ``reraise``
+    the exception propagates instead.
     """
     if reraise:
         raise  # the exception being handled by the caller
+    exc = sys.exc_info()[1]
+    assert exc is not None  # called from an except block
+    where = exc.__traceback__
+    if where is not None and where.tb_next is not None:
+        where = where.tb_next
     kind = getattr(argument, "type", "comment")
-    logger.exception("listener %r raised on a %r event", listener, kind)
+    logger.error(
+        "listener %r raised on a %r event", listener, kind, exc_info=(type(exc), exc, where)
+    )
