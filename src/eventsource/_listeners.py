@@ -203,9 +203,9 @@ def listener_failed(listener: Listener, argument: object, *, reraise: bool) -> N
         raise  # the exception being handled by the caller
     exc = sys.exc_info()[1]
     assert exc is not None  # called from an except block
-    where = exc.__traceback__
-    if where is not None and where.tb_next is not None:
-        where = where.tb_next
+    # The first frame is the dispatching one, ours; nothing is left of an
+    # error raised there (the blocking client refusing a coroutine).
+    where = exc.__traceback__.tb_next if exc.__traceback__ is not None else None
     kind = getattr(argument, "type", "comment")
     logger.error(
         "listener %r raised on a %r event", listener, kind, exc_info=(type(exc), exc, where)
