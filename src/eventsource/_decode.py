@@ -18,7 +18,7 @@ from ._event import Comment, MessageEvent
 from ._parser import DEFAULT_MAX_EVENT_SIZE, Parser
 from ._request import origin_of
 from ._sendable import header_view
-from ._transport._aiohttp_response import AiohttpResponse
+from ._transport._aiohttp_response import AiohttpResponse, sock_read_of
 from ._verdicts import event_error_message
 
 __all__ = ["aiter_events", "drain", "excerpt"]
@@ -88,7 +88,7 @@ def _shape(response: Any) -> tuple[int, Any, str, AsyncIterator[bytes]]:
         return response.status_code, headers, str(response.url), body
     content: Any = getattr(response, "content", None)
     if hasattr(response, "status") and hasattr(content, "iter_any"):  # aiohttp
-        chunks = AiohttpResponse(response).aiter_bytes()
+        chunks = AiohttpResponse(response, sock_read_of(response)).aiter_bytes()
         return response.status, response.headers, str(response.url), chunks
     raise TypeError("aiter_events() takes an aiohttp.ClientResponse or an httpx.Response")
 
@@ -123,8 +123,9 @@ async def aiter_events(
         ProtocolError: a line or event exceeded ``max_event_size``.
         ServerEventError: ``error_when`` matched an event.
         ReadTimeout: no byte arrived within the read timeout of the request.
-        TransportError: the connection failed or broke while reading (the
-            HTTP library's exception is its ``__cause__``).
+        TransportError: the connection failed or broke while reading, or
+            (aiohttp) the session's total timeout ran out (the HTTP library's
+            exception is its ``__cause__``).
     """
     status, raw_headers, url, chunks = _shape(response)
     headers = header_view(raw_headers)

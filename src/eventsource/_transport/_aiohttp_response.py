@@ -16,7 +16,14 @@ from .._errors import ReadTimeout, TransportError
 from ._base import Chunks
 from ._reasons import described, timed_out
 
-__all__ = ["CLOSE_WAIT", "READ_SIZE", "AiohttpResponse", "on_its_loop", "received_before_failure"]
+__all__ = [
+    "CLOSE_WAIT",
+    "READ_SIZE",
+    "AiohttpResponse",
+    "on_its_loop",
+    "received_before_failure",
+    "sock_read_of",
+]
 
 #: The most bytes taken from aiohttp's buffer at once: asyncio's own socket
 #: read size, so a socket read is taken whole (one driver step; 64 KiB took
@@ -24,6 +31,9 @@ __all__ = ["CLOSE_WAIT", "READ_SIZE", "AiohttpResponse", "on_its_loop", "receive
 #: its flow control, so a stream whose reader is behind leaves the rest in the
 #: kernel instead of in this process's memory.
 READ_SIZE = 256 * 1024
+#: A read that ran into the request's ``total`` timeout: not a ``ReadTimeout``
+#: (data may have kept coming), and not ours to show (aiohttp keeps no value).
+TOTAL_TIMED_OUT = "reading the stream failed: the request's total timeout ran out"
 #: How long ``aclose`` waits for the socket to be really closed (a TLS shutdown).
 CLOSE_WAIT = 1.0
 
@@ -45,6 +55,14 @@ def received_before_failure(content: aiohttp.StreamReader) -> bytes:
         return take(READ_SIZE)
     except Exception:  # its timer's check (a session's total timeout): the failure stands
         return b""
+
+
+def sock_read_of(response: aiohttp.ClientResponse) -> float | None:
+    """The ``sock_read`` timeout (seconds) aiohttp applies to ``response``'s body, if any."""
+    connection = response.connection
+    protocol = connection.protocol if connection is not None else None
+    seconds = getattr(protocol, "read_timeout", None)
+    return seconds if isinstance(seconds, (int, float)) else None
 
 
 def on_its_loop(loop: asyncio.AbstractEventLoop, callback: Callable[[], object]) -> None:
@@ -103,7 +121,8 @@ class AiohttpResponse:
 
         Raises:
             ReadTimeout: no byte arrived within the request's ``read_timeout``.
-            TransportError: the connection failed while reading.
+            TransportError: the connection failed while reading, or the
+                request's total timeout (``aiter_events``: your session's) ran out.
         """
         content = self._response.content
         try:
@@ -111,9 +130,13 @@ class AiohttpResponse:
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
             if received := received_before_failure(content):
                 return received  # the failure is raised by the next read
-            if isinstance(exc, (aiohttp.ServerTimeoutError, asyncio.TimeoutError)):
+            if isinstance(exc, aiohttp.ServerTimeoutError):  # sock_read
                 text = timed_out("no data received", self._read_timeout)
                 raise ReadTimeout(text) from exc
+            if isinstance(exc, asyncio.TimeoutError):
+                # aiohttp's timer: a total timeout of your session's (aiter_events),
+                # which ends a stream however steadily its data comes.
+                raise TransportError(TOTAL_TIMED_OUT) from exc
             raise TransportError(described("reading the stream failed", exc)) from exc
 
     def aiter_bytes(self) -> AsyncIterator[bytes]:
