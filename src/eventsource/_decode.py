@@ -2,8 +2,10 @@
 
 ``aiter_events`` is for callers who made the request themselves (an aiohttp
 or httpx response): we only decode it, with the same parser and the same
-checks as ``EventSource``. Neither aiohttp nor httpx is imported here; a
-response is recognised by its shape.
+checks as ``EventSource``. A response is recognised by its shape, and its
+body read through our transport's reader for that library, so a failure is
+ours as ``EventSource`` raises it (httpx's reader is imported only for an
+httpx response: httpx stays optional).
 """
 
 from __future__ import annotations
