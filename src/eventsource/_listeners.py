@@ -8,6 +8,7 @@ HTTP library.
 from __future__ import annotations
 
 import logging
+import os
 import reprlib
 import sys
 from collections.abc import Awaitable, Callable
@@ -25,6 +26,9 @@ __all__ = [
 ]
 
 logger = logging.getLogger("eventsource")
+
+#: Where the package's own code is: the frames a listener's logged traceback leaves out.
+_OURS = os.path.dirname(__file__) + os.sep
 
 Listener: TypeAlias = Callable[[Any], "Awaitable[object] | object"]
 
@@ -195,17 +199,18 @@ def listeners_for(registry: ListenerRegistry, item: Item) -> tuple[tuple[Listene
 def listener_failed(listener: Listener, argument: object, *, reraise: bool) -> None:
     """Log a listener's exception with its traceback (the browser reports and goes on).
 
-    The traceback starts in the listener: the frame that called it is ours and
-    tells the reader nothing. Call from an ``except`` block. With ``reraise``
-    the exception propagates instead.
+    The traceback starts in the listener: the frames before it (the dispatch,
+    the blocking client's refusal of a coroutine) are ours and tell the reader
+    nothing; an error raised in ours alone is logged without one. Call from an
+    ``except`` block. With ``reraise`` the exception propagates instead.
     """
     if reraise:
         raise  # the exception being handled by the caller
     exc = sys.exc_info()[1]
     assert exc is not None  # called from an except block
-    # The first frame is the dispatching one, ours; nothing is left of an
-    # error raised there (the blocking client refusing a coroutine).
-    where = exc.__traceback__.tb_next if exc.__traceback__ is not None else None
+    where = exc.__traceback__
+    while where is not None and where.tb_frame.f_code.co_filename.startswith(_OURS):
+        where = where.tb_next
     kind = getattr(argument, "type", "comment")
     logger.error(
         "listener %r raised on a %r event", listener, kind, exc_info=(type(exc), exc, where)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from ._connection import Connection
 from ._event import ErrorEvent, MessageEvent
 from ._listeners import ListenerRegistry, listener_failed, listeners_for
-from ._sync_driver import SyncDriver, awaitable_refused
+from ._sync_driver import SyncDriver, refuse_awaitable
 from ._verdicts import End, Item
 from .stores import SyncLastEventIdStore
 
@@ -96,9 +96,7 @@ class SyncDelivery:
             if self._driver.closed:  # close() in a listener: as in the browser, no more
                 return
             try:
-                refused = awaitable_refused(listener(argument), f"the listener {listener!r}")
-                if refused is not None:
-                    raise refused  # here: the logged traceback then holds no frame of ours
+                refuse_awaitable(listener(argument), f"the listener {listener!r}")
             except Exception:
                 listener_failed(listener, argument, reraise=self.listeners.raise_errors)
 

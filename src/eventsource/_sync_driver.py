@@ -47,26 +47,14 @@ def refuse_awaitable(value: object, what: str) -> None:
 
     The blocking client never runs an event loop, so it cannot await one.
     """
-    refused = awaitable_refused(value, what)
-    if refused is not None:
-        raise refused
-
-
-def awaitable_refused(value: object, what: str) -> TypeError | None:
-    """The ``TypeError`` :func:`refuse_awaitable` raises for ``value`` (closed), else ``None``.
-
-    For a caller that raises it in its own frame: a listener's dispatch logs
-    the traceback from below its frame, and this error has no frame below.
-    """
-    if not inspect.isawaitable(value):
-        return None
-    close = getattr(value, "close", None)
-    if close is not None:
-        close()  # no "never awaited" warning on top of the error
-    return TypeError(
-        f"the blocking EventSource calls {what} without an event loop: "
-        "pass a plain function, not an async one"
-    )
+    if inspect.isawaitable(value):
+        close = getattr(value, "close", None)
+        if close is not None:
+            close()  # no "never awaited" warning on top of the error
+        raise TypeError(
+            f"the blocking EventSource calls {what} without an event loop: "
+            "pass a plain function, not an async one"
+        )
 
 
 class SyncDriver:
