@@ -389,19 +389,22 @@ def line_by_line(*chunks: bytes) -> tuple[list[MessageEvent], str]:
         b"event: t\ndata: x\n\nevent: \ndata: y\n\nevent: u\ndata: data: z\n\n",
         b"data: a\r\n\r\ndata: b\r\n\r\ndata: c\r\n\r\n",
         b"id: 1\r\ndata: a\r\n\r\nid: 2\r\ndata: b\r\n\r\nid: 3\r\ndata: c\r\n\r\n",
-        # near misses: left to the regular expression and the line loop
+        # near misses: left to the line loop
         b"data: 1\n\ndata: 2\ndata: 3\n\n",
         b"id: 1\ndata: x\n\nid: 2\nevent: e\n\n",
         b"event: t\ndata: x\n\nevent: u\nid: 4\n\n",
         b"id: 1\ndata: x\n\nid: \0\ndata: y\n\n",
         b"id: 1\ndata: x\n\nid: 2\ndata: y\ndata: z\n\n",
         b"event: t\ndata: x\n\nevent: u\ndata: y\ndata: z\n\n",
+        b"id: 1\ndata: x\n\nid: 2\nevent: e\ndata: y\n\nid: 3\ndata: z\n\n",
+        b"event: t\ndata: x\n\nevent: u\nid: 5\ndata: y\n\nevent: v\ndata: z\n\n",
         b": hi\n\ndata: x\n\ndata: y\n\n",
         b"data: 1\n\n\ndata: 2\n\n",
         b"retry: 5\n\nid: 1\ndata: x\n\n",
         # CRLF, but with a lone CR or LF inside an event
         b"data: 0\r\n\r\ndata: 1\r\n\r\ndata: a\rb\r\n\r\ndata: c\r\n\r\n",
         b"id: 0\r\ndata: 0\r\n\r\nid: 1\r\ndata: x\r\r\n\r\nid: 2\r\ndata: y\r\n\r\n",
+        b"id: 0\r\ndata: 0\r\n\r\nid: 1\rx\r\ndata: y\r\n\r\nid: 2\r\ndata: z\r\n\r\n",
         b"data: 0\r\n\r\ndata: 1\r\n\r\ndata: a\nb\r\n\r\ndata: c\r\n\r\n",
         b"data: 0\r\n\r\ndata: 1\n\ndata: 2\r\n\r\ndata: 3\r\r\n",
     ],
@@ -409,8 +412,8 @@ def line_by_line(*chunks: bytes) -> tuple[list[MessageEvent], str]:
 def test_events_taken_whole_after_a_read_of_several_are_the_line_loops_events(body: bytes) -> None:
     # After a read of several events, the events between the first and the last
     # blank line of a read are taken whole: by splitting when they share a
-    # common shape, else by a regular expression. Both must agree with the spec's
-    # line loop, including the event around them.
+    # common shape, else by the line loop. Both must agree with the spec's line
+    # loop fed one byte at a time, including the events around them.
     first, rest = b"id: 0\ndata: a\n\ndata: b\n\n", b"data: head\n\n" + body + b"data: t\n"
     parser = Parser()
     assert len(parser.feed(first)) == 2

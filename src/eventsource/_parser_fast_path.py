@@ -21,18 +21,16 @@ def whole_events(
     event ID buffer before it. Each event is a ``data: `` line, or an ``id: `` or
     ``event: `` line then a ``data: `` line, then a blank line: a split at each
     event's start and a partition at its data line give the values, with no work
-    per line. The count of line breaks proves the shape (no value can hold one).
-    ``eol`` is the line break, LF or CRLF: with CRLF the CRs are counted too, so
-    no lone CR or LF is left in a value. The three lists have one entry per event
-    (at least one); the last ID is the ID buffer after ``body``.
+    per line. No value may hold a CR or LF: that proves the shape (a body of
+    another shape leaves a line break in some value), and leaves no lone CR or LF
+    of a CRLF stream in one. ``eol`` is the line break, LF or CRLF. The three
+    lists have one entry per event (at least one); the last ID is the ID buffer
+    after ``body``.
     """
-    breaks = body.count("\n")
-    if eol != "\n" and body.count("\r") != breaks:
-        return None  # a lone CR or LF: left to the line loop
     blank = eol + eol
     if body[:6] == "data: ":
         datas = body[6 : -len(blank)].split(blank + "data: ")
-        if breaks != 2 * len(datas):
+        if _breaks_in(datas):
             return None
         return ["message"] * len(datas), datas, [id_buffer] * len(datas)
     if body[:4] == "id: ":
@@ -41,19 +39,31 @@ def whole_events(
         field = "event: "
     else:
         return None
-    pairs = body[len(field) : -len(blank)].split(blank + field)
-    if breaks != 3 * len(pairs) or (field == "id: " and "\0" in body):
-        return None  # [spec] an id with NUL is ignored: left to the line loop
     data_line = eol + "data: "
     firsts = []
     datas = []
+    pairs = body[len(field) : -len(blank)].split(blank + field)
+    if pairs[0].count("\n") != 1:
+        return None  # another shape (an id and a type, two data lines): no loop for it
     for pair in pairs:
-        # Each pair holds exactly one line break: the partition must find it.
         first, found, value = pair.partition(data_line)
         if not found:
             return None
         firsts.append(first)
         datas.append(value)
+    if _breaks_in(datas) or _breaks_in(firsts):
+        return None
     if field == "id: ":
+        if "\0" in "".join(firsts):
+            return None  # [spec] an id with NUL is ignored: left to the line loop
         return ["message"] * len(datas), datas, firsts
     return [event_type or "message" for event_type in firsts], datas, [id_buffer] * len(datas)
+
+
+def _breaks_in(values: list[str]) -> bool:
+    # Whether any value holds a CR or LF. One join and two searches (memchr) of
+    # it: a count of the body's line breaks, the proof before, cost 19 ns an
+    # event, a third of this; ``async for`` 1.07x on CRLF chat, 1.02x on chat
+    # and LLM tokens (bench/README.md).
+    joined = "".join(values)
+    return "\n" in joined or "\r" in joined
