@@ -86,6 +86,15 @@ def typed(count: int) -> Workload:
     return Workload("f. typed events (event: + data:)", block * count, count)
 
 
+def feed(count: int) -> Workload:
+    # An id, a type and data on every event: a change feed (or a recent-changes firehose).
+    parts = []
+    for i in range(count):
+        data = json.dumps({"op": "update", "table": "orders", "row": i % 9973, "v": i})
+        parts.append(f"id: {i}\nevent: change\ndata: {data}\n\n")
+    return Workload("g. change feed (id: + event: + data:)", "".join(parts).encode(), count)
+
+
 def single(mib: int) -> Workload:
     line = b"data: " + b"y" * 1017 + b"\n"  # 1 KiB lines
     stream = line * (mib * 1024) + b"\n"
@@ -247,6 +256,7 @@ def main() -> None:
         tokens(200_000 // scale),
         crlf(200_000 // scale),
         typed(200_000 // scale),
+        feed(200_000 // scale),
         *(single(mib) for mib in ((2, 4, 8) if args.quick else (16, 32, 64))),
     ]
     wanted = args.only.split(",")

@@ -383,13 +383,25 @@ def line_by_line(*chunks: bytes) -> tuple[list[MessageEvent], str]:
 @pytest.mark.parametrize(
     "body",
     [
-        # the three shapes taken by splitting
+        # the shapes taken by splitting
         b"data: 1\n\ndata: 2\n\ndata: \n\n",
         b"id: 1\ndata: x\n\nid: \ndata: y\n\nid: 3\ndata: z:\n\n",
         b"event: t\ndata: x\n\nevent: \ndata: y\n\nevent: u\ndata: data: z\n\n",
         b"data: a\r\n\r\ndata: b\r\n\r\ndata: c\r\n\r\n",
         b"id: 1\r\ndata: a\r\n\r\nid: 2\r\ndata: b\r\n\r\nid: 3\r\ndata: c\r\n\r\n",
+        b"id: 1\nevent: t\ndata: x\n\nid: 2\nevent: \ndata: y\n\nid: \nevent: u\ndata: z\n\n",
+        b"event: t\nid: 1\ndata: x\n\nevent: u\nid: \ndata: y\n\nevent: \nid: 3\ndata: \n\n",
+        b"id: 1\r\nevent: t\r\ndata: a\r\n\r\nid: 2\r\nevent: u\r\ndata: b\r\n\r\n",
         # near misses: left to the line loop
+        b"id: 1\nevent: t\ndata: x\n\nid: 2\ndata: y\n\n",
+        b"id: 1\nevent: t\ndata: x\n\nid: 2\nevent: u\n\nid: 3\nevent: v\ndata: z\n\n",
+        b"id: 1\nevent: t\ndata: x\n\nid: 2\nevent: u\nevent: v\ndata: y\n\n",
+        b"id: 1\nevent: t\ndata: x\n\nid: 2\nevent: u\ndata: y\ndata: z\n\n",
+        b"id: 1\nevent: t\ndata: x\n\nid: 2\nevent: u\nid: 3\ndata: y\n\n",
+        b"event: t\nid: 1\ndata: x\n\nevent: t\nid: \0\ndata: y\n\n",
+        b"id: 1\nretry: 5\ndata: x\n\nid: 2\nretry: 5\ndata: y\n\n",
+        b"id: 1\nid: 2\ndata: x\n\nid: 3\nid: 4\ndata: y\n\n",
+        b"id: 1\r\nevent: t\r\ndata: a\r\n\r\nid: 2\r\nevent: u\rv\r\ndata: b\r\n\r\n",
         b"data: 1\n\ndata: 2\ndata: 3\n\n",
         b"id: 1\ndata: x\n\nid: 2\nevent: e\n\n",
         b"event: t\ndata: x\n\nevent: u\nid: 4\n\n",
