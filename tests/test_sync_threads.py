@@ -14,7 +14,7 @@ import time
 import httpx
 from aiohttp import web
 
-from eventsource import ReadyState
+from eventsource import MessageEvent, ReadyState
 from eventsource.sync import EventSource, HttpxTransport
 from eventsource.testing import Event
 
@@ -193,3 +193,49 @@ def test_a_transport_object_without_a_client_of_yours_is_closed_with_the_eventso
     while open_fd_count() > fds and time.monotonic() < deadline:
         time.sleep(0.01)
     assert open_fd_count() <= fds
+
+
+def test_a_predicate_set_from_another_thread_hands_out_no_event_twice(
+    server: LoopbackServer,
+) -> None:
+    # stop_when set from another thread while the reading thread hands out the
+    # events of one read: judged in the setting thread, the waiting events were
+    # copied, judged and written back while the reader went on taking them, so
+    # events it had already handed out came back. The reading thread judges them.
+    body = b"".join(b"id: %d\ndata: %d\n\n" % (i, i) for i in range(1, 21))
+
+    async def one_read_then_silence(request: web.Request) -> web.StreamResponse:
+        response = await open_stream(request)
+        await response.write(body)
+        await server.wait_gate("never")
+        return response
+
+    server.handle("/", one_read_then_silence)
+    setter: list[int] = []  # the thread that sets the predicate
+    judging_in_setter = threading.Event()
+    reader_went_on = threading.Event()
+
+    def stop_at_15(event: MessageEvent) -> bool:
+        if threading.get_ident() in setter:  # the setter's judge holds a copy now
+            judging_in_setter.set()
+            reader_went_on.wait(LIMIT)
+        return event.data == "15"
+
+    es = EventSource(server.url("/"), **FAST)
+
+    def set_predicate() -> None:
+        setter.append(threading.get_ident())
+        es.stop_when = stop_at_15
+
+    with es:
+        events = iter(es)
+        seen = [next(events).data]  # 2 to 20 wait, from the same read
+        other = threading.Thread(target=set_predicate)
+        other.start()
+        judging_in_setter.wait(0.5)  # (set at once if the setter judges)
+        seen += [next(events).data for _ in range(3)]
+        reader_went_on.set()
+        other.join(LIMIT)
+        seen += [event.data for event in events]
+    assert seen == [str(i) for i in range(1, 15)]
+    assert es.readyState is ReadyState.CLOSED

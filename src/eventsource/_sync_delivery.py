@@ -26,12 +26,13 @@ __all__ = ["SyncDelivery"]
 class SyncDelivery:
     """The items of one blocking EventSource not handed out yet, and the handing out."""
 
-    __slots__ = ("_handed_id", "_items", "_reader", "_saved_id", "_store")
+    __slots__ = ("_handed_id", "_items", "_reader", "_rejudge", "_saved_id", "_store")
     _items: list[Item]  # the next item last: handed out by pop()
     _handed_id: str  # the last event ID as of the last event handed out
     _saved_id: str  # what the store holds, as far as we know
     _store: SyncLastEventIdStore | None
     _reader: int
+    _rejudge: bool  # a predicate was set from another thread (see sync._judge_waiting)
     _connection: Connection
     _driver: SyncDriver
     listeners: ListenerRegistry
@@ -39,6 +40,8 @@ class SyncDelivery:
     if TYPE_CHECKING:  # the EventSource's
 
         def _close(self, *, save: bool) -> None: ...
+
+        def _judge_waiting(self) -> None: ...
 
     def __next__(self) -> MessageEvent:
         """The next message event; other items go to their listeners on the way.
@@ -48,6 +51,9 @@ class SyncDelivery:
             EventSourceError: the connection failed for good.
         """
         self._reader = threading.get_ident()
+        if self._rejudge:
+            self._rejudge = False
+            self._judge_waiting()  # in this thread, which takes the items
         if self._store is not None:
             self._save_last_id()  # the caller is back: it handled the last event
         items = self._items

@@ -179,6 +179,7 @@ class EventSource(StreamAttributes, BrowserListeners, SyncDelivery):
         self._handed_id = self._saved_id = connection.last_event_id
         self._store = store
         self._reader = 0  # threading.get_ident() of the thread that iterates
+        self._rejudge = False
         self.listeners = ListenerRegistry()  # also keeps the on<type> handlers
         self.on_comment = on_comment  # checked: callable or None
         self.listeners.raise_errors = raise_listener_errors
@@ -193,7 +194,12 @@ class EventSource(StreamAttributes, BrowserListeners, SyncDelivery):
     last_event_id = lastEventId
 
     def _judge_waiting(self) -> None:
-        if not self._driver.closed:
+        if self._reader not in (0, threading.get_ident()):
+            # The reading thread may be taking these items right now: judged here,
+            # they would be copied, cut and written back under it (an event it took
+            # came back). It judges them when it comes back for the next event.
+            self._rejudge = True
+        elif not self._driver.closed:
             self._connection.judge_waiting(self._items)
 
     def close(self) -> None:
