@@ -21,11 +21,11 @@ def whole_events(
     last event ID buffer before it. Each event is a ``data: `` line, or an ``id: `` or
     ``event: `` line then a ``data: `` line, or both (either first) then a ``data: ``
     line; then a blank line. A split at each event's start and a partition at each of
-    its lines give the values, with no loop over lines. No value may hold a CR or LF:
-    that proves the shape (a body of another shape leaves a line break in some value),
-    and leaves no lone CR or LF of a CRLF stream in one. ``eol`` is the line break, LF
-    or CRLF. The three lists have one entry per event (at least one); the last ID is the
-    ID buffer after ``body``.
+    its lines give the values, with no loop over lines. A line not found declines, and
+    no value may hold a CR or LF: that proves the shape (a body of another shape leaves
+    a line break in some value), and leaves no lone CR or LF of a CRLF stream in one.
+    ``eol`` is the line break, LF or CRLF. The three lists have one entry per event (at
+    least one); the last ID is the ID buffer after ``body``.
     """
     blank = eol + eol
     if body[:6] == "data: ":
@@ -99,8 +99,8 @@ def _id_type_then_data(
 
 def _breaks_in(values: list[str]) -> bool:
     # Whether any value holds a CR or LF. One join and two searches (memchr) of
-    # it: a count of the body's line breaks, the proof before, cost 19 ns an
-    # event, a third of this; ``async for`` 1.07x on CRLF chat, 1.02x on chat
-    # and LLM tokens (bench/README.md).
+    # it, about a third of what a count of the body's line breaks (the proof
+    # before) cost: 19 ns a chat event; ``async for`` 1.07x on CRLF chat, 1.02x
+    # on chat and LLM tokens (bench/README.md, the run of 09:45).
     joined = "".join(values)
     return "\n" in joined or "\r" in joined
