@@ -7,6 +7,7 @@ EventSource; what close() does then must not depend on the reader's timing.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import math
 import threading
 import time
@@ -237,5 +238,92 @@ def test_a_predicate_set_from_another_thread_hands_out_no_event_twice(
         reader_went_on.set()
         other.join(LIMIT)
         seen += [event.data for event in events]
+    assert seen == [str(i) for i in range(1, 15)]
+    assert es.readyState is ReadyState.CLOSED
+
+
+def test_a_predicate_set_from_another_thread_while_a_listener_runs_judges_the_next_event(
+    server: LoopbackServer,
+) -> None:
+    # The reading thread runs a listener in the middle of handing out a read's
+    # items; stop_when is set from another thread meanwhile. The event after
+    # the listener was handed out unjudged (and nothing stopped the stream).
+    body = b": ping\n\n" + b"".join(b"id: %d\ndata: %d\n\n" % (i, i) for i in range(1, 21))
+
+    async def one_read_then_silence(request: web.Request) -> web.StreamResponse:
+        response = await open_stream(request)
+        await response.write(body)
+        await server.wait_gate("never")
+        return response
+
+    server.handle("/", one_read_then_silence)
+    in_listener = threading.Event()
+    predicate_set = threading.Event()
+
+    def on_comment(text: str) -> None:
+        in_listener.set()
+        predicate_set.wait(LIMIT)
+
+    es = EventSource(server.url("/"), on_comment=on_comment, **FAST)
+
+    def set_predicate() -> None:
+        in_listener.wait(LIMIT)
+        es.stop_when = lambda event: event.data == "1"
+        predicate_set.set()
+
+    other = threading.Thread(target=set_predicate)
+    other.start()
+    with es:
+        seen = [event.data for event in itertools.islice(es, 20)]
+    other.join(LIMIT)
+    assert predicate_set.is_set()
+    assert seen == []
+    assert es.readyState is ReadyState.CLOSED
+
+
+def test_a_predicate_set_by_the_thread_that_read_before_hands_out_no_event_twice(
+    server: LoopbackServer,
+) -> None:
+    # This thread reads an event, then another thread takes over the reading;
+    # stop_when set here meanwhile was judged here (this thread had read last)
+    # while the new reader took the waiting events, so events came back.
+    body = b"".join(b"id: %d\ndata: %d\n\n" % (i, i) for i in range(1, 21))
+
+    async def one_read_then_silence(request: web.Request) -> web.StreamResponse:
+        response = await open_stream(request)
+        await response.write(body)
+        await server.wait_gate("never")
+        return response
+
+    server.handle("/", one_read_then_silence)
+    me = threading.get_ident()
+    judging_here = threading.Event()
+    took_three = threading.Event()
+    predicate_set = threading.Event()
+
+    def stop_at_15(event: MessageEvent) -> bool:
+        if threading.get_ident() == me:  # a judge here holds a copy of the waiting events
+            judging_here.set()
+            took_three.wait(LIMIT)
+        return event.data == "15"
+
+    with EventSource(server.url("/"), **FAST) as es:
+        events = iter(es)
+        seen = [next(events).data]  # 2 to 20 wait, from the same read
+
+        def consume() -> None:
+            judging_here.wait(0.5)  # (set at once if this thread judges)
+            for event in itertools.islice(events, 19):
+                seen.append(event.data)
+                if len(seen) == 4:
+                    took_three.set()
+                    predicate_set.wait(LIMIT)
+
+        reader = threading.Thread(target=consume)
+        reader.start()
+        es.stop_when = stop_at_15
+        predicate_set.set()
+        reader.join(LIMIT)
+    assert not reader.is_alive()
     assert seen == [str(i) for i in range(1, 15)]
     assert es.readyState is ReadyState.CLOSED

@@ -32,7 +32,7 @@ class SyncDelivery:
     _saved_id: str  # what the store holds, as far as we know
     _store: SyncLastEventIdStore | None
     _reader: int
-    _rejudge: bool  # a predicate was set from another thread (see sync._judge_waiting)
+    _rejudge: bool  # a predicate was set: the waiting items are judged before the next
     _connection: Connection
     _driver: SyncDriver
     listeners: ListenerRegistry
@@ -40,8 +40,6 @@ class SyncDelivery:
     if TYPE_CHECKING:  # the EventSource's
 
         def _close(self, *, save: bool) -> None: ...
-
-        def _judge_waiting(self) -> None: ...
 
     def __next__(self) -> MessageEvent:
         """The next message event; other items go to their listeners on the way.
@@ -51,9 +49,6 @@ class SyncDelivery:
             EventSourceError: the connection failed for good.
         """
         self._reader = threading.get_ident()
-        if self._rejudge:
-            self._rejudge = False
-            self._judge_waiting()  # in this thread, which takes the items
         if self._store is not None:
             self._save_last_id()  # the caller is back: it handled the last event
         items = self._items
@@ -63,6 +58,11 @@ class SyncDelivery:
                 # close() from another thread leaves the items to this one.
                 items.clear()
                 self._handle(End())
+            if self._rejudge:
+                # Before each item, in this thread, which alone takes them: a
+                # predicate set meanwhile (a listener, another thread) applies.
+                self._rejudge = False
+                self._connection.judge_waiting(items)
             if items:
                 item = items.pop()
                 if type(item) is MessageEvent:

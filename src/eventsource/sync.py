@@ -194,13 +194,10 @@ class EventSource(StreamAttributes, BrowserListeners, SyncDelivery):
     last_event_id = lastEventId
 
     def _judge_waiting(self) -> None:
-        if self._reader not in (0, threading.get_ident()):
-            # The reading thread may be taking these items right now: judged here,
-            # they would be copied, cut and written back under it (an event it took
-            # came back). It judges them when it comes back for the next event.
-            self._rejudge = True
-        elif not self._driver.closed:
-            self._connection.judge_waiting(self._items)
+        # Any thread may be taking these items right now, not only the one that
+        # read last: judged here, they would be copied, cut and written back under
+        # it (an event it took came back). It judges them before its next item.
+        self._rejudge = True
 
     def close(self) -> None:
         """Close now, from any thread, and release the connection and the client we made.
