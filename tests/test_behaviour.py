@@ -136,8 +136,8 @@ async def test_big_and_small_events_mixed_in_big_reads_arrive_whole_and_in_order
 async def test_after_a_big_event_small_events_are_decoded_a_slice_at_a_time_again(
     combo: Combo, server: LoopbackServer
 ) -> None:
-    # Inside a big event the slices grow; after it, a batch (the events one
-    # slice completed) is back to 16 KiB's worth, not a whole read's.
+    # Inside a big event the slices are 64 KiB; after it, a batch (the events
+    # one slice completed) is back to 16 KiB's worth, not a whole read's.
     small = [b"data: %d\n\n" % i for i in range(60_000)]
     body = b"data: " + b"x" * (2 * 1024 * 1024) + b"\n\n" + b"".join(small)
 
@@ -152,8 +152,38 @@ async def test_after_a_big_event_small_events_are_decoded_a_slice_at_a_time_agai
                 sizes.append(len(batch))
                 if sum(sizes) == 1 + len(small):
                     break
-    # The first batch ends the big event: the rest of its slice may follow it.
-    assert max(sizes[1:]) <= 16 * 1024 // len(small[0])
+    # The first batch ends the big event: the rest of its slice may follow it,
+    # and the next is 64 KiB's worth if the first ended just inside a small event.
+    assert max(sizes[1:]) <= 64 * 1024 // len(small[0])
+    assert max(sizes[2:]) <= 16 * 1024 // len(small[0])
+
+
+async def test_small_events_after_a_big_event_that_ended_a_read_come_16_kib_at_a_time(
+    combo: Combo, server: LoopbackServer
+) -> None:
+    # The big event ends exactly where a read ends; the small events come in
+    # the next read. The slice size must not carry over from inside the big
+    # event (that gave a batch of 64 KiB's worth of small events).
+    small = b"".join(b"data: %d\n\n" % i for i in range(20_000))
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        response = await open_stream(request)
+        await response.write(b"data: " + b"x" * (1024 * 1024) + b"\n\n")
+        await asyncio.sleep(0.2)  # two reads: the big event's, then the small ones'
+        await response.write(small)
+        await server.wait_gate("never")
+        return response
+
+    server.handle("/", handler)
+    sizes: list[int] = []
+    async with combo.source(server.url("/"), max_event_size=4 * 1024 * 1024) as es:
+        with anyio.fail_after(LIMIT):
+            async for batch in es.batches():
+                sizes.append(len(batch))
+                if sum(sizes) == 20_001:
+                    break
+    assert sizes[0] == 1
+    assert max(sizes[1:]) <= 16 * 1024 // len(b"data: 0\n\n")
 
 
 async def test_onmessage_gets_message_events_and_listeners_get_their_type_via_run(

@@ -394,6 +394,7 @@ def line_by_line(*chunks: bytes) -> tuple[list[MessageEvent], str]:
         b"id: 1\r\nevent: t\r\ndata: a\r\n\r\nid: 2\r\nevent: u\r\ndata: b\r\n\r\n",
         # near misses: left to the line loop
         b"id: 1\nevent: t\ndata: x\n\nid: 2\ndata: y\n\n",
+        b"id: 1\nevent: t\ndata: a\ndata: b\n\nid: 2\nevent: u\ndata: c\n\n",
         b"id: 1\nevent: t\ndata: x\n\nid: 2\ndata: y\nevent: u\ndata: z\n\n",
         b"id: 1\ndata: x\n\nid: 2\n\nid: 3\ndata: y\n\n",
         b"id: 1\nevent: t\ndata: x\n\nid: 2\nevent: u\n\nid: 3\nevent: v\ndata: z\n\n",

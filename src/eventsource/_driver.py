@@ -54,6 +54,9 @@ logger = logging.getLogger("eventsource")
 #: the garbage collector spent half the run scanning them (bench/README.md,
 #: fan-out); 16 KiB slices bring that down to the body plus the stream's state.
 FEED_SLICE = 16 * 1024
+#: The slice inside big events (see _feed_slice): the parser's window, which it
+#: decodes in one piece with no copy.
+BIG_SLICE = 64 * 1024
 
 
 class Driver(Cancelling):
@@ -203,11 +206,16 @@ class Driver(Cancelling):
         if end >= len(backlog):
             self._backlog = None
         items = self.connection.receive_data(backlog[start:end])
-        # A slice that completed nothing was inside a big event: the next may be
-        # twice the size (fewer, bigger slices decode big events 1.1-1.2x faster:
-        # bench/README.md). Only the slice that ends the big event can hold more
-        # than 16 KiB of small events after it; any items bring the size back.
-        self._slice = FEED_SLICE if items else min(2 * self._slice, len(backlog))
+        # A slice that completed at most one event and left one open is inside
+        # big events: the next is BIG_SLICE. Each slice that ended such an event
+        # set it back to 16 KiB before, so 64 KiB events went by in 16 and 32 KiB
+        # slices, which decode slower (`async for` on them 1.02x-1.26x this way,
+        # eight A/B runs: bench/README.md). A slice of many events, or one that
+        # ended where an event ended, sets it back: small events go 16 KiB at a time.
+        if len(items) <= 1 and self.connection.parser.mid_event:
+            self._slice = BIG_SLICE
+        else:
+            self._slice = FEED_SLICE
         return items
 
     async def _lost(self, error: EventSourceError | None) -> list[Item]:
