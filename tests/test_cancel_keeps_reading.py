@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import random
 import sys
 import time
@@ -31,7 +32,7 @@ import anyio
 import pytest
 from aiohttp import web
 
-from eventsource import EventSource, ReadyState, TransportError
+from eventsource import EventSource, ReadyState, RetryPolicy, TransportError
 
 from ._fixtures import FAST, LIMIT, Combo
 from ._fixtures import anyio_backend as anyio_backend
@@ -369,3 +370,32 @@ async def test_a_timeout_while_a_failed_stream_ends_keeps_its_error_for_the_next
             with pytest.raises(TransportError):
                 await anext(es)
     assert store.saved[-1] == "2"
+
+
+async def test_timeouts_shorter_than_the_answer_say_so_in_a_warning(
+    combo: Combo, server: LoopbackServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A timeout around anext() shorter than the server takes to answer cuts
+    # every attempt before its answer, so the stream never opens; each cut is
+    # a failed attempt (backoff), which was logged at INFO only: a silent loop.
+    # From the second in a row a WARNING names the likely cause.
+    async def slow_headers(request: web.Request) -> web.StreamResponse:
+        await asyncio.sleep(0.1)
+        response = await open_stream(request)
+        await response.write(b"data: late\n\n")
+        return response
+
+    server.handle("/slow", slow_headers)
+    policy = RetryPolicy(backoff_factor=1.0, max_backoff=0.01, jitter=0.0)
+    caplog.set_level(logging.INFO, logger="eventsource")
+    async with combo.source(server.url("/slow"), retry=0.01, retry_policy=policy) as es:
+        with anyio.fail_after(LIMIT):
+            while len(server.requests) < 3:
+                with anyio.move_on_after(0.03):
+                    await anext(es)
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert warnings
+    assert "timeout around anext() shorter than the server takes to answer" in (
+        warnings[0].getMessage()
+    )
+    assert "2 attempts in a row" in warnings[0].getMessage()

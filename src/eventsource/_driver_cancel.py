@@ -28,6 +28,12 @@ __all__ = ["Cancelling", "current_task_id"]
 
 logger = logging.getLogger("eventsource")
 
+#: Logged when cancels cut requests before their answers, attempt after attempt.
+CUT_AGAIN = (
+    "no answer before a cancel, %d attempts in a row: a timeout around anext() shorter"
+    " than the server takes to answer never lets the stream open; reconnecting in %.2f s"
+)
+
 
 def current_task_id() -> int:
     """An id of the running task, as ``anyio.get_current_task().id`` gives it.
@@ -173,7 +179,13 @@ class Cancelling(Connecting):
             if isinstance(decision, Fail):  # its end, for the next call
                 self._decided_items = self.connection.report_failure(decision.error)
             elif decision is not None:  # no answer came: back off, as after a failure
-                logger.info("no answer before a cancel: reconnecting in %.2f s", decision.delay)
+                if decision.attempt > 1:
+                    # Again and again: the caller's timeout is likely shorter than the
+                    # server takes to answer, and the stream would never open. Say so.
+                    logger.warning(CUT_AGAIN, decision.attempt, decision.delay)
+                else:
+                    delay = decision.delay
+                    logger.info("no answer before a cancel: reconnecting in %.2f s", delay)
                 self._resume_at = anyio.current_time() + decision.delay
         elif self._resume_at is None and not self._closed:
             self.connection.interrupted()  # cancelled in a hook, before sending
