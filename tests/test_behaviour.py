@@ -133,6 +133,18 @@ async def test_big_and_small_events_mixed_in_big_reads_arrive_whole_and_in_order
     assert [(e.last_event_id, e.data) for e in events] == expected
 
 
+async def batch_sizes(combo: Combo, url: str, total: int) -> list[int]:
+    """The sizes of the batches of ``url`` (events up to 4 MiB) until ``total`` events came."""
+    sizes: list[int] = []
+    async with combo.source(url, max_event_size=4 * 1024 * 1024) as es:
+        with anyio.fail_after(LIMIT):
+            async for batch in es.batches():
+                sizes.append(len(batch))
+                if sum(sizes) == total:
+                    break
+    return sizes
+
+
 async def test_after_a_big_event_small_events_are_decoded_a_slice_at_a_time_again(
     combo: Combo, server: LoopbackServer
 ) -> None:
@@ -145,13 +157,7 @@ async def test_after_a_big_event_small_events_are_decoded_a_slice_at_a_time_agai
         return await sse(request, body)
 
     server.handle("/", handler)
-    sizes: list[int] = []
-    async with combo.source(server.url("/"), max_event_size=4 * 1024 * 1024) as es:
-        with anyio.fail_after(LIMIT):
-            async for batch in es.batches():
-                sizes.append(len(batch))
-                if sum(sizes) == 1 + len(small):
-                    break
+    sizes = await batch_sizes(combo, server.url("/"), 1 + len(small))
     # The first batch ends the big event: the rest of its slice may follow it,
     # and the next is 64 KiB's worth if the first ended just inside a small event.
     assert max(sizes[1:]) <= 64 * 1024 // len(small[0])
@@ -175,13 +181,7 @@ async def test_small_events_after_a_big_event_that_ended_a_read_come_16_kib_at_a
         return response
 
     server.handle("/", handler)
-    sizes: list[int] = []
-    async with combo.source(server.url("/"), max_event_size=4 * 1024 * 1024) as es:
-        with anyio.fail_after(LIMIT):
-            async for batch in es.batches():
-                sizes.append(len(batch))
-                if sum(sizes) == 20_001:
-                    break
+    sizes = await batch_sizes(combo, server.url("/"), 20_001)
     assert sizes[0] == 1
     assert max(sizes[1:]) <= 16 * 1024 // len(b"data: 0\n\n")
 

@@ -37,6 +37,18 @@ class RecordingStore:
         self.saved.append(last_event_id)
 
 
+def serve_one_read(server: LoopbackServer, body: bytes) -> None:
+    """Serve ``body`` at ``/`` in one write, then hold the stream open (bounded)."""
+
+    async def one_read_then_silence(request: web.Request) -> web.StreamResponse:
+        response = await open_stream(request)
+        await response.write(body)
+        await server.wait_gate("never")
+        return response
+
+    server.handle("/", one_read_then_silence)
+
+
 def test_close_from_another_thread_does_not_save_the_id_of_an_event_being_handled(
     server: LoopbackServer,
 ) -> None:
@@ -204,14 +216,7 @@ def test_a_predicate_set_from_another_thread_hands_out_no_event_twice(
     # copied, judged and written back while the reader went on taking them, so
     # events it had already handed out came back. The reading thread judges them.
     body = b"".join(b"id: %d\ndata: %d\n\n" % (i, i) for i in range(1, 21))
-
-    async def one_read_then_silence(request: web.Request) -> web.StreamResponse:
-        response = await open_stream(request)
-        await response.write(body)
-        await server.wait_gate("never")
-        return response
-
-    server.handle("/", one_read_then_silence)
+    serve_one_read(server, body)
     setter: list[int] = []  # the thread that sets the predicate
     judging_in_setter = threading.Event()
     reader_went_on = threading.Event()
@@ -249,14 +254,7 @@ def test_a_predicate_set_from_another_thread_while_a_listener_runs_judges_the_ne
     # items; stop_when is set from another thread meanwhile. The event after
     # the listener was handed out unjudged (and nothing stopped the stream).
     body = b": ping\n\n" + b"".join(b"id: %d\ndata: %d\n\n" % (i, i) for i in range(1, 21))
-
-    async def one_read_then_silence(request: web.Request) -> web.StreamResponse:
-        response = await open_stream(request)
-        await response.write(body)
-        await server.wait_gate("never")
-        return response
-
-    server.handle("/", one_read_then_silence)
+    serve_one_read(server, body)
     in_listener = threading.Event()
     predicate_set = threading.Event()
 
@@ -288,14 +286,7 @@ def test_a_predicate_set_by_the_thread_that_read_before_hands_out_no_event_twice
     # stop_when set here meanwhile was judged here (this thread had read last)
     # while the new reader took the waiting events, so events came back.
     body = b"".join(b"id: %d\ndata: %d\n\n" % (i, i) for i in range(1, 21))
-
-    async def one_read_then_silence(request: web.Request) -> web.StreamResponse:
-        response = await open_stream(request)
-        await response.write(body)
-        await server.wait_gate("never")
-        return response
-
-    server.handle("/", one_read_then_silence)
+    serve_one_read(server, body)
     me = threading.get_ident()
     judging_here = threading.Event()
     took_three = threading.Event()
