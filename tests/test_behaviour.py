@@ -770,6 +770,33 @@ async def test_429_and_gateway_statuses_reconnect_by_default_with_backoff(
     assert errors[1].error.body == "deploying"
 
 
+async def test_a_second_failure_in_a_row_is_logged_as_a_warning(
+    combo: Combo, server: LoopbackServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A stream that cannot connect (a server down, https to a plain port) was
+    # retried for ever with INFO lines only: silent where logging is not set
+    # up. A drop after a working stream stays routine (INFO).
+    answers: list[web.Response | None] = [None, web.Response(status=503), web.Response(status=502)]
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        answer = answers.pop(0) if answers else None
+        if answer is not None:
+            return answer
+        return await sse(request, b"data: up\n\n")  # then the end: a drop
+
+    server.handle("/", handler)
+    caplog.set_level(logging.INFO, logger="eventsource")
+    async with combo.source(server.url("/"), **FAST) as es:
+        assert [event.data for event in await collect(es, 2)] == ["up", "up"]
+    reconnects = [r for r in caplog.records if r.getMessage().startswith("reconnecting to")]
+    assert [(r.levelname, r.getMessage().split("(")[1][:9]) for r in reconnects[:3]] == [
+        ("INFO", "attempt 1"),  # the first stream ended after its event: routine
+        ("WARNING", "attempt 2"),  # 503 on the next attempt
+        ("WARNING", "attempt 3"),  # 502
+    ]
+    assert "503 Service Unavailable" in reconnects[1].getMessage()
+
+
 @pytest.mark.parametrize(
     ("status", "policy"), [(500, None), (503, "strict"), (429, "strict"), (404, None)]
 )

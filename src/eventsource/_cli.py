@@ -23,6 +23,7 @@ import anyio
 
 from ._cli_args import build_parser
 from ._cli_format import Formatter, describe_error, make_formatter, use_color
+from ._connection_report import RECONNECTING
 from ._errors import EventSourceError
 from ._event import ErrorEvent, Event, MessageEvent
 from ._sendable_url import check_url
@@ -236,22 +237,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         return demo(argv[1:], prog="eventsource demo")
     parser = build_parser()
     command = make_command(parser.parse_args(argv), parser)
-    with _debug_logging(command.verbose > 1):
+    with _library_logging(command.verbose > 1):
         return _run(command)
 
 
 @contextlib.contextmanager
-def _debug_logging(enabled: bool) -> Iterator[None]:
-    """Send the library's log records to stderr while the command runs (``-vv``)."""
-    if not enabled:
-        yield
-        return
+def _library_logging(debug: bool) -> Iterator[None]:
+    """Send the library's log records to stderr while the command runs.
+
+    All of them with ``-vv``; else its warnings, but the reconnects (the command
+    notes those itself, in its own words).
+    """
     logger = logging.getLogger("eventsource")
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("eventsource: %(levelname)s: %(message)s"))
     level = logger.level
+    if debug:
+        logger.setLevel(logging.DEBUG)
+    else:
+        handler.setLevel(logging.WARNING)
+        handler.addFilter(lambda record: record.msg is not RECONNECTING)
     logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG)
     try:
         yield
     finally:

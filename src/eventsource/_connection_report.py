@@ -2,7 +2,8 @@
 
 A part of the processing model (sans-IO): :meth:`Reports.report` turns a
 verdict into the items a listener or a loop sees, and logs a reconnect or a
-failure (``INFO``) once for both drivers; the end of a stream (a failure for
+failure once for both drivers (``INFO``; ``WARNING`` for a reconnect after an
+attempt that failed too); the end of a stream (a failure for
 good, a predicate's cut, a broken limit) is an ``error`` event, when there is
 an error, then an ``End``. :class:`Reports` is a base of
 :class:`~._connection.Connection` and keeps no state of its own (the
@@ -21,10 +22,12 @@ from ._parser import Parser
 from ._request import redact_url
 from ._verdicts import End, Fail, Item, Open, Reconnect, Stop
 
-__all__ = ["CUT_BEFORE_ANSWER", "ONE_SHOT_CUT", "Reports"]
+__all__ = ["CUT_BEFORE_ANSWER", "ONE_SHOT_CUT", "RECONNECTING", "Reports"]
 
 logger = logging.getLogger("eventsource")
 
+#: The log line of a reconnect: the URL, the delay in seconds, the failures in a row, why.
+RECONNECTING = "reconnecting to %s in %.3f s (attempt %d): %s"
 #: Why a one-shot stream (``reconnect=False``) ends when a cancel cuts its request.
 ONE_SHOT_CUT = (
     "a cancel (a timeout around anext()?) cut the stream's request after it was sent, "
@@ -62,14 +65,19 @@ class Reports:
     def report(self, verdict: Open | Fail | Stop | Reconnect) -> list[Item]:
         """The items that tell the user of a decision: ``open``, or ``error`` (and ``End``).
 
-        A reconnect or a failure is logged here (``INFO``), once for every driver.
+        A reconnect or a failure is logged here, once for every driver: ``INFO``,
+        but ``WARNING`` from the second failure in a row (no event since), so
+        that a stream that cannot connect (a server down, a TLS or address
+        mistake) is not a silent loop where logging is not set up.
         """
         if isinstance(verdict, Open):
             return [Event("open")]
         if isinstance(verdict, Reconnect):
             error = verdict.error
-            logger.info(
-                "reconnecting to %s in %.3f s (attempt %d): %s",
+            # A drop after a stream that worked is routine; a second failure in a row is not.
+            logger.log(
+                logging.WARNING if verdict.attempt > 1 else logging.INFO,
+                RECONNECTING,
                 redact_url(self.url),
                 verdict.delay,
                 verdict.attempt,
