@@ -135,6 +135,11 @@ class Connection(Attempts, Reports, Predicates):
         """The last event ID string: sent as ``Last-Event-ID`` when not empty."""
         return self.parser.last_event_id
 
+    @property
+    def mid_event(self) -> bool:
+        """Whether the stream stopped inside an event: part of one is buffered."""
+        return self.parser.mid_event
+
     def resume_from(self, last_event_id: str) -> None:
         """Before the first attempt: start from ``last_event_id`` (a store's saved ID)."""
         self.parser.last_event_id = last_event_id

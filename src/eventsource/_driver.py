@@ -212,7 +212,7 @@ class Driver(Cancelling):
         # slices, which decode slower (`async for` on them 1.02x-1.26x this way,
         # eight A/B runs: bench/README.md). A slice of many events, or one that
         # ended where an event ended, sets it back: small events go 16 KiB at a time.
-        if len(items) <= 1 and self.connection.parser.mid_event:
+        if len(items) <= 1 and self.connection.mid_event:
             self._slice = BIG_SLICE
         else:
             self._slice = FEED_SLICE
