@@ -19,7 +19,7 @@ from ._fixtures import FAST, LIMIT, Combo
 from ._fixtures import anyio_backend as anyio_backend
 from ._fixtures import combo as combo
 from ._fixtures import server as server
-from ._servers import LoopbackServer, sse, stalled_port
+from ._servers import LoopbackServer, open_stream, sse, stalled_port
 from .test_cancel_keeps_reading import resuming
 
 pytestmark = pytest.mark.anyio
@@ -171,3 +171,38 @@ async def test_timeouts_shorter_than_the_connect_back_off_and_end_past_the_budge
                     with anyio.move_on_after(0.1):
                         await anext(es)
     assert "no answer before a cancel" in str(caught.value)
+
+
+async def test_restart_delivers_every_event_of_the_read_it_interrupts(
+    combo: Combo, server: LoopbackServer
+) -> None:
+    # "Events already received are delivered first": a read of ~35 KB is decoded
+    # a slice at a time, and restart() after its first event dropped the rest of
+    # it, bytes already off the socket (1,029 of 2,000 events lost here).
+    burst = b"".join(b"data: burst %d\n\n" % n for n in range(2_000))
+    assert 16 * 1024 < len(burst) < 64 * 1024  # more than a slice, one read
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        if len(server.requests) > 1:
+            return await sse(request, b"data: second\n\n")
+        response = await open_stream(request)
+        await response.write(b"data: first\n\n")
+        await anyio.sleep(0.2)  # the client waits for all of the burst (below)
+        await response.write(burst)
+        await anyio.sleep(LIMIT)
+        return response
+
+    server.handle("/", handler)
+    got: list[str] = []
+    async with combo.source(server.url("/"), **FAST) as es:
+        with anyio.fail_after(LIMIT):
+            got.append((await anext(es)).data)
+            await anyio.sleep(0.5)  # the burst arrives: the next read takes it whole
+            async for event in es:
+                got.append(event.data)
+                if event.data == "burst 0":
+                    es.restart()
+                if event.data == "second":
+                    break
+    assert got == ["first", *(f"burst {n}" for n in range(2_000)), "second"]
+    assert len(server.requests) == 2

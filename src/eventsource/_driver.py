@@ -120,6 +120,12 @@ class Driver(Cancelling):
                     decided, self._decided_items = self._decided_items, []
                     return decided
                 if self._restart:
+                    if self._backlog is not None:
+                        # Bytes off the socket are received: their events go out first.
+                        rest, self._backlog = self._backlog[self._offset :], None
+                        received = self.connection.receive_data(rest)
+                        if received:
+                            return received
                     self._restart = False
                     self._resume_at = None
                     self.connection.interrupted()
