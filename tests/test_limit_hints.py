@@ -7,12 +7,14 @@ command line has ``--max-event-size`` and names it instead.
 
 from __future__ import annotations
 
+import aiohttp
+import httpx
 import pytest
 
 from eventsource import ProtocolError
 from eventsource._cli import main
-from eventsource.decode import Parser
-from eventsource.testing import Event, SSEServer
+from eventsource.decode import Parser, aiter_events
+from eventsource.testing import Event, Raw, SSEServer
 
 from ._clients import Client
 from ._clients import client as client
@@ -45,6 +47,42 @@ def test_each_client_raises_the_hint_and_a_larger_limit_lets_the_event_through(
     assert isinstance(small.error, ProtocolError)
     assert str(small.error) == f"a line exceeded max_event_size (64 bytes): {HINT}"
     assert large.data == ["x" * 100]
+
+
+#: An event, then a line over a limit of 100 bytes, then the end of the body.
+EVENT_THEN_LONG_LINE = b"data: a\n\ndata: " + b"x" * 200
+
+
+def test_a_line_over_the_limit_at_the_end_of_the_body_still_raises(client: Client) -> None:
+    with SSEServer() as server:
+        server.script(Raw(EVENT_THEN_LONG_LINE))
+        outcome = client.collect(server.url, 2, max_event_size=100, reconnect=False)
+    assert outcome.data == ["a"]
+    assert isinstance(outcome.error, ProtocolError)
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("library", ["aiohttp", "httpx"])
+async def test_aiter_events_raises_a_limit_broken_in_the_bodys_last_read(library: str) -> None:
+    # The parser holds the error behind the event the same read completed, until
+    # the next read: at the end of the body there is none, and aiter_events ended
+    # as if the stream were whole.
+    got: list[str] = []
+
+    async def read(response: aiohttp.ClientResponse | httpx.Response) -> None:
+        async for event in aiter_events(response, max_event_size=100):
+            got.append(event.data)
+
+    async with SSEServer() as server:
+        server.script(Raw(EVENT_THEN_LONG_LINE))
+        with pytest.raises(ProtocolError, match="a line exceeded max_event_size"):
+            if library == "aiohttp":
+                async with aiohttp.ClientSession() as session, session.get(server.url) as r:
+                    await read(r)
+            else:
+                async with httpx.AsyncClient() as http, http.stream("GET", server.url) as r:
+                    await read(r)
+    assert got == ["a"]
 
 
 @pytest.fixture(scope="module")

@@ -168,3 +168,5 @@ async def aiter_events(
         # Not kept while the next read waits: with thousands of streams, each
         # kept a read's worth (bench/README.md, fan-out).
         del chunk
+    if parser.error is not None:  # held behind the last read's events: no next read raises it
+        raise parser.error
