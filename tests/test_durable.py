@@ -296,6 +296,26 @@ async def test_the_save_of_the_last_handled_id_failing_at_the_end_raises(
             pass
 
 
+async def test_a_failed_last_save_is_raised_once_not_again_when_the_block_ends(
+    combo: Combo, server: LoopbackServer
+) -> None:
+    # The end of iteration raised StoreError; leaving the `async with` block
+    # (aclose) tried the same save again and raised it a second time.
+    server.handle("/three", lambda request: sse(request, numbered(1, 3)))
+    raised: list[StoreError] = []
+    with anyio.fail_after(LIMIT):
+        async with combo.source(
+            server.url("/three"), reconnect=False, last_event_id_store=Flaky()
+        ) as es:
+            try:
+                async for _event in es:
+                    pass
+            except StoreError as exc:
+                raised.append(exc)
+    assert len(raised) == 1
+    assert es.readyState is ReadyState.CLOSED
+
+
 async def test_leaving_by_an_exception_saves_nothing_new(
     combo: Combo, server: LoopbackServer
 ) -> None:

@@ -176,6 +176,8 @@ class Checkpoint:
             StoreError: the save of the last handled ID failed, also when tried
                 again, or took longer than ``FLUSH_LIMIT``.
         """
+        if last_event_id == self.commits.raised:
+            last_event_id = None  # the end raised its failed save already: not twice
         save = last_event_id is not None
         with self._lock:
             if last_event_id is not None:
@@ -197,6 +199,7 @@ class Checkpoint:
         commits = self.commits
         if save and commits.failed is not None and commits.failed == commits.handled:
             error = commits.error
+            commits.raised = commits.handled
             raise StoreError(
                 f"the last-event-id store {self.store!r} failed to save the last handled ID: "
                 f"{error}"

@@ -26,7 +26,7 @@ SAVE_INTERVAL = 0.01
 class Commits:
     """Which ID is handled, saved, in flight and failed; decides what to save next."""
 
-    __slots__ = ("error", "failed", "failures", "handled", "in_flight", "saved")
+    __slots__ = ("error", "failed", "failures", "handled", "in_flight", "raised", "saved")
 
     def __init__(self, saved: str) -> None:
         self.handled = saved  # the ID as of the last event the caller handled
@@ -35,6 +35,9 @@ class Commits:
         self.failed: str | None = None  # not tried again until a newer ID comes
         self.failures = 0  # failed saves in a row
         self.error: Exception | None = None  # of the last failed save
+        # The ID whose last save failed at the end, raised as StoreError: a close
+        # after that end (leaving an `async with`/`with` block) does not raise it twice.
+        self.raised: str | None = None
 
     def due_now(self) -> str | None:
         """The ID that is due for a save, or ``None``; marks nothing."""

@@ -5,15 +5,20 @@ a base of ``sync.EventSource``, holds what the last read said until it is
 handed out, calls the listeners of every other item on the way, in wire order
 (plain functions: a coroutine is refused), closes and raises or stops at the
 ``End``, and saves the last event ID to the store when the caller comes back
-for the next event (by then it has handled the one before). No event loop.
+for the next event (by then it has handled the one before). A failed save is
+the async client's: logged, and the stream goes on (``_commits``); the end
+tries it once more and raises ``StoreError``. No event loop.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from typing import TYPE_CHECKING
 
+from ._commits import Commits
 from ._connection import Connection
+from ._errors import StoreError
 from ._event import ErrorEvent, MessageEvent
 from ._listeners import ListenerRegistry, listener_failed, listeners_for
 from ._sync_driver import SyncDriver, refuse_awaitable
@@ -22,14 +27,16 @@ from .stores import SyncLastEventIdStore
 
 __all__ = ["SyncDelivery"]
 
+logger = logging.getLogger("eventsource")
+
 
 class SyncDelivery:
     """The items of one blocking EventSource not handed out yet, and the handing out."""
 
-    __slots__ = ("_handed_id", "_items", "_reader", "_rejudge", "_saved_id", "_store")
+    __slots__ = ("_commits", "_handed_id", "_items", "_reader", "_rejudge", "_store")
     _items: list[Item]  # the next item last: handed out by pop()
     _handed_id: str  # the last event ID as of the last event handed out
-    _saved_id: str  # what the store holds, as far as we know
+    _commits: Commits  # what the store holds, and its failed saves
     _store: SyncLastEventIdStore | None
     _reader: int
     _rejudge: bool  # a predicate was set: the waiting items are judged before the next
@@ -89,6 +96,13 @@ class SyncDelivery:
             finally:
                 self._driver.close()
                 self._driver.release()
+            try:
+                self._flush()  # every event before the End was handled
+            except StoreError as exc:
+                if item.error is None:
+                    raise
+                # The stream's own error is the one raised: say this one here.
+                logger.error("%s (not raised: the stream ended with %r)", exc, item.error)
             if item.error is not None:
                 raise item.error
             raise StopIteration
@@ -107,8 +121,42 @@ class SyncDelivery:
                 listener_failed(listener, argument, reraise=self.listeners.raise_errors)
 
     def _save_last_id(self) -> None:
-        if self._store is not None:
-            last_id = self._handed_id
-            if last_id != self._saved_id:
-                self._saved_id = last_id
-                self._store.save(last_id)
+        """Save the ID handed out last if it is due; a failure is logged, not raised."""
+        store = self._store
+        if store is not None:
+            self._commits.handled = self._handed_id
+            due = self._commits.due()
+            if due is not None:
+                self._save(store, due)
+
+    def _flush(self) -> None:
+        """At the end: save the ID handed out last, a failed one tried once more.
+
+        Raises:
+            StoreError: that save failed (its exception is the ``__cause__``).
+        """
+        store = self._store
+        if store is None:
+            return
+        commits = self._commits
+        if self._handed_id == commits.raised:
+            return  # the end raised it already
+        commits.handled = self._handed_id
+        commits.failed = None
+        due = commits.due()
+        if due is not None:
+            self._save(store, due)
+            if commits.failed == due:
+                commits.raised = due
+                raise StoreError(
+                    f"the last-event-id store {store!r} failed to save the last "
+                    f"handled ID: {commits.error}"
+                ) from commits.error
+
+    def _save(self, store: SyncLastEventIdStore, last_event_id: str) -> None:
+        error: Exception | None = None
+        try:
+            store.save(last_event_id)
+        except Exception as exc:
+            error = exc
+        self._commits.done(last_event_id, error)  # logs a failure, and a recovery

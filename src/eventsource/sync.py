@@ -24,6 +24,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, NoReturn
 
 from ._attributes import StreamAttributes
+from ._commits import Commits
 from ._errors import StoreError
 from ._listeners import BrowserListeners, Listener, ListenerRegistry
 from ._options import build_connection
@@ -176,7 +177,8 @@ class EventSource(StreamAttributes, BrowserListeners, SyncDelivery):
         # that handing it out is a pop() (a deque keeps up to 16 blocks of
         # 64 items it no longer holds: 8 KiB a stream after a burst).
         self._items: list[Item] = []
-        self._handed_id = self._saved_id = connection.last_event_id
+        self._handed_id = connection.last_event_id
+        self._commits = Commits(self._handed_id)
         self._store = store
         self._reader = 0  # threading.get_ident() of the thread that iterates
         self._rejudge = False
@@ -208,15 +210,20 @@ class EventSource(StreamAttributes, BrowserListeners, SyncDelivery):
         block by an exception, or ``run()`` by an error, does not). From another
         thread it saves nothing: the reading thread may still be handling that
         event, and saves its ID when it comes back for the next one.
+
+        Raises:
+            StoreError: the save of the last handled ID failed, also when tried
+                again (the connection is closed all the same).
         """
         self._close(save=True)
 
     def _close(self, *, save: bool) -> None:
-        if save and self._reader in (0, threading.get_ident()):
-            # Only the reading thread knows that it handled what it was handed.
-            self._save_last_id()
+        # Only the reading thread knows that it handled what it was handed.
+        flush = save and self._reader in (0, threading.get_ident())
         self._driver.close()
         self._driver.release()
+        if flush:
+            self._flush()
 
     def __enter__(self) -> EventSource:
         return self
