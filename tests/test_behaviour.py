@@ -1003,6 +1003,47 @@ async def test_redirects_are_followed_and_credentials_never_cross_origins(
         assert other_origin.headers["Accept"] == "text/event-stream"
 
 
+async def test_a_redirect_to_the_same_url_that_sets_a_cookie_is_followed(
+    combo: Combo, server: LoopbackServer
+) -> None:
+    # A gateway sets a session cookie and sends the client back to the same
+    # URL, as browsers follow (fetch bounds redirects by their count only). It
+    # was refused as a "redirect loop", for good.
+    async def gate(request: web.Request) -> web.StreamResponse:
+        if request.cookies.get("session") != "ok":
+            headers = {"Location": "/gate", "Set-Cookie": "session=ok; Path=/"}
+            return web.Response(status=302, headers=headers)
+        return await sse(request, b"data: in\n\n")
+
+    server.handle("/gate", gate)
+    options: dict[str, Any] = {}
+    if combo.transport == "aiohttp":  # its default jar takes no cookie from an IP address
+        options["session"] = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+    try:
+        async with combo.source(server.url("/gate"), reconnect=False, **options) as es:
+            [event] = await collect(es, 1)
+    finally:
+        if options:
+            await options["session"].close()
+    assert event.data == "in"
+    assert [r.headers.get("Cookie") for r in server.requests] == [None, "session=ok"]
+
+
+@pytest.mark.parametrize("location", ["http://", "https://"])
+async def test_a_location_without_a_host_is_an_invalid_target(
+    combo: Combo, server: LoopbackServer, location: str
+) -> None:
+    # urljoin keeps the base's host for "http://": it read as the same URL.
+    async def bad(request: web.Request) -> web.StreamResponse:
+        return web.Response(status=302, headers={"Location": location})
+
+    server.handle("/bad", bad)
+    es = combo.source(server.url("/bad"), **FAST)
+    with pytest.raises(eventsource.RedirectError, match=r"redirect to an invalid URL \(no host"):
+        await collect(es, 1)
+    assert len(server.requests) == 1
+
+
 @pytest.mark.parametrize(
     ("status", "method", "body"),
     [(301, "GET", b""), (302, "GET", b""), (307, "POST", b'{"q":1}'), (308, "POST", b'{"q":1}')],

@@ -7,7 +7,7 @@ layer may use it::
     ├── ResponseError        the server answered, but not with an event stream
     │   ├── StatusError      a status other than 200 (status, headers, body excerpt)
     │   ├── ContentTypeError a 200 whose content type is not text/event-stream
-    │   └── RedirectError    too many redirects, a loop, or a forbidden target
+    │   └── RedirectError    too many redirects (a loop), or a forbidden target
     ├── TransportError       network failure; the transport's exception is __cause__
     │   ├── ConnectError     no connection was made: the request was not sent
     │   └── ReadTimeout      no byte arrived for ``read_timeout`` seconds
@@ -162,7 +162,7 @@ class ContentTypeError(ResponseError):
 
 
 class RedirectError(ResponseError):
-    """A redirect could not be followed: too many hops, a loop, or a bad target."""
+    """A redirect could not be followed: more than ``max_redirects`` hops, or a bad target."""
 
     _shows_content_type = False  # a redirect's body is not what went wrong
 

@@ -239,9 +239,10 @@ class Hops:
         ):
             error = "redirect from https to http refused (allow_insecure_redirects=False)"
         elif len(self._hops) >= self.max_redirects:
-            error = f"more than {self.max_redirects} redirects"
-        elif target in self._hops or target == self._attempt_url:
-            error = "redirect loop"
+            # Fetch's only bound. A hop back to a URL of the chain is no error before
+            # it: a gateway may set a cookie and send the client to the same URL.
+            looped = target in self._hops or target == self._attempt_url
+            error = f"more than {self.max_redirects} redirects" + (" (a loop)" if looped else "")
         if error is not None:
             return RedirectError(error, status=status, headers=headers, url=url)
         self._hops.append(target)
@@ -272,6 +273,10 @@ def checked_attempt(attempt: ConnectAttempt) -> tuple[str, str, dict[str, str], 
 def _join(base: str, location: str) -> tuple[str, str | None]:
     """The absolute redirect target, and why no request could be sent to it (or ``None``)."""
     try:
+        parts = urlsplit(location)
+        authority = location[len(parts.scheme) + 1 :].startswith("//")
+        if parts.scheme in ("http", "https") and authority and not parts.netloc:
+            raise ValueError("no host")  # "http://": urljoin would keep the base's host
         target = urljoin(base, location)
         if urlsplit(target).scheme in ("http", "https"):
             target = check_url(target, what="the target")
