@@ -28,6 +28,7 @@ from eventsource import (
     ConnectAttempt,
     EventSource,
     EventSourceError,
+    ReadyState,
     RedirectError,
     RetryPolicy,
     StatusError,
@@ -84,6 +85,22 @@ async def test_a_redirect_loop_ends_in_redirect_error() -> None:
         assert isinstance(result, RedirectError)
         assert str(result).startswith("more than 5 redirects (a loop)")
         assert len(server.requests) == 6  # as fetch: a loop is bounded by the hop limit
+
+
+@pytest.mark.asyncio
+async def test_a_request_aiohttp_refuses_to_build_fails_at_once_not_retried() -> None:
+    # aiohttp refuses credentials in the URL (or a session's auth=) beside an
+    # Authorization header, with a ValueError at every attempt: it was turned
+    # into a TransportError and retried for ever, a loop that could not succeed.
+    async with SSEServer() as server:
+        server.route("/", Event("x"))
+        url = server.url.replace("http://", "http://user:pw@")
+        es = EventSource(url, headers={"Authorization": "Bearer t"}, **FAST)
+        with anyio.fail_after(5), pytest.raises(ValueError, match="Cannot combine AUTHORIZATION"):
+            async with es:
+                await anext(es)
+        assert es.readyState is ReadyState.CLOSED
+        assert server.requests == []
 
 
 @pytest.mark.asyncio

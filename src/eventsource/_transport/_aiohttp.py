@@ -187,6 +187,9 @@ class AiohttpTransport:
         Raises:
             RuntimeError: not on asyncio (aiohttp runs nowhere else; on trio, use
                 the httpx transport, the default there).
+            ValueError: aiohttp refused to build the request (say, your session's
+                ``auth`` beside an ``Authorization`` header): it would never be sent.
+            ConnectError, ReadTimeout, TransportError: the request failed.
         """
         try:
             asyncio.get_running_loop()
@@ -229,7 +232,11 @@ class AiohttpTransport:
             raise ConnectError(described(where, exc, failure_reason(exc) or str(exc))) from exc
         except (aiohttp.ServerTimeoutError, asyncio.TimeoutError) as exc:
             raise TransportError("timed out waiting for the response") from exc
-        except (aiohttp.ClientError, OSError, ValueError) as exc:
+        # Not a plain ValueError: aiohttp raises one for a request it will never
+        # send (your session's auth= beside an Authorization header), and
+        # retrying it was a loop that could not succeed. It propagates, as
+        # from the httpx transport.
+        except (aiohttp.ClientError, OSError) as exc:
             # aiohttp's own text when no reason is known: it may say what a bad URL
             # lacks. A response error's message only: its text ends with the URL,
             # query included (which no error of ours shows), over several lines.
