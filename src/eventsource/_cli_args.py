@@ -9,6 +9,7 @@ anything connects, with the library's own checks (a header, a last event ID).
 from __future__ import annotations
 
 import argparse
+import math
 
 from ._cli_format import FORMATS
 from ._sendable import check_headers
@@ -42,13 +43,27 @@ def _version() -> str:
     return __version__
 
 
-def _positive_float(text: str) -> float:
+def _finite_float(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not math.isfinite(value):  # float() reads "nan" and "inf" too
+        raise argparse.ArgumentTypeError(f"not a finite number: {text!r}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = _finite_float(text)
     if not value > 0:
         raise argparse.ArgumentTypeError(f"must be more than 0: {text!r}")
+    return value
+
+
+def _non_negative_float(text: str) -> float:
+    value = _finite_float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative: {text!r}")
     return value
 
 
@@ -176,10 +191,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     stream.add_argument(
         "--retry",
-        type=_positive_float,
+        type=_non_negative_float,
         default=3.0,
         metavar="SECONDS",
-        help="initial reconnection time; the server's retry: replaces it (default: 3)",
+        help="initial reconnection time (0: at once, then backing off); the server's retry: "
+        "replaces it (default: 3)",
     )
     stream.add_argument(
         "--max-event-size",
