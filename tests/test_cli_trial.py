@@ -9,13 +9,77 @@ control sequences.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
-from eventsource.testing import Event, SSEServer
+from eventsource.testing import Comment, Event, SSEServer
 
 from .test_cli import Runner
 from .test_cli import cli as cli
 from .test_cli import server as server
+
+WAIT = r"\d+\.\d+"
+TRANSPORTS = ["aiohttp", "httpx"]
+
+
+def assert_lines(err: str, *patterns: str) -> None:
+    lines = err.splitlines()
+    assert len(lines) == len(patterns), err
+    for line, pattern in zip(lines, patterns, strict=True):
+        assert re.fullmatch(pattern, line), (line, pattern)
+
+
+# -- a stream that keeps ending with no event is not a silent loop -------------------------------
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_a_stream_that_ends_again_without_an_event_is_one_line_per_attempt(
+    cli: Runner, server: SSEServer, transport: str
+) -> None:
+    # A 200 that hangs up at once, three times: the command backed off with nothing printed.
+    for n in range(3):
+        server.script(Comment(f"bye {n}"))
+    server.room.publish("at last")
+    result = await cli(server.url, "-n", "1", "--retry", "0.01", "--transport", transport)
+    assert result.code == 0, result.err
+    assert result.out == "message id=1\n  at last\n"
+    # The first end is routine (servers end streams to have clients reconnect).
+    assert_lines(
+        result.err,
+        rf"eventsource: stream ended without an event; reconnecting in {WAIT} s",
+        rf"eventsource: stream ended without an event; reconnecting in {WAIT} s",
+    )
+    assert len(server.requests) == 4
+
+
+@pytest.mark.asyncio
+async def test_verbose_numbers_the_ends_without_an_event_and_quiet_drops_them(
+    cli: Runner, server: SSEServer
+) -> None:
+    for n in range(2):
+        server.script(Comment(f"bye {n}"))
+    server.room.publish("at last")
+    verbose = await cli(server.url, "-n", "1", "--retry", "0.01", "-v")
+    assert verbose.code == 0, verbose.err
+    ends = [line for line in verbose.err.splitlines() if "stream ended" in line]
+    assert len(ends) == 2, verbose.err
+    assert re.fullmatch(
+        rf"eventsource: stream ended; reconnecting in {WAIT} s \(attempt 1\)", ends[0]
+    )
+    assert re.fullmatch(
+        rf"eventsource: stream ended without an event; reconnecting in {WAIT} s \(attempt 2\)",
+        ends[1],
+    )
+    for n in range(2):
+        server.script(Comment(f"bye {n}"))
+    server.room.publish("at last")
+    quiet = await cli(server.url, "-n", "1", "--retry", "0.01", "-q", "--last-event-id", "1")
+    assert quiet.code == 0, quiet.err
+    assert quiet.out == "message id=2\n  at last\n"
+    assert quiet.err == ""
+
 
 # -- --retry 0, and numbers that are not finite --------------------------------------------------
 

@@ -153,8 +153,10 @@ def _report_listeners(es: EventSource, command: Command) -> None:
     """Report ``open`` and ``error`` events on stderr (they fire during ``async for`` too).
 
     By default each failure that will be retried is one line, so that a
-    refused port or an unknown host is not a silent loop; ``-q`` drops those
-    lines, ``-v`` adds the connects, the attempt numbers and a clean end of stream.
+    refused port or an unknown host is not a silent loop; so is a stream
+    that ends again with no event since the attempt before. ``-q`` drops
+    those lines, ``-v`` adds the connects, the attempt numbers and a clean
+    end of stream after events.
     """
     verbose = command.verbose > 0
     connected = False
@@ -180,7 +182,11 @@ def _report_listeners(es: EventSource, command: Command) -> None:
             else:
                 _note(f"{why}; retrying in {wait} s{attempt}")
         elif event.reconnecting:
-            if verbose:
+            if event.attempt > 1 and not command.quiet:
+                # No event since the last attempt either: a server that answers and
+                # hangs up at once would otherwise be a silent, backing-off loop.
+                _note(f"stream ended without an event; reconnecting in {wait} s{attempt}")
+            elif verbose:
                 _note(f"stream ended; reconnecting in {wait} s{attempt}")
         elif event.error is None and verbose:
             _note(f"server answered {event.status}: not reconnecting")
