@@ -9,13 +9,22 @@ control sequences.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import errno
+import io
+import os
 import re
+import sys
+from collections.abc import Callable
 
+import anyio
 import pytest
 
+from eventsource.__main__ import main as cli_main
 from eventsource.testing import Comment, Event, SSEServer
 
-from .test_cli import Runner
+from .test_cli import TIMEOUT, Runner, _env
 from .test_cli import cli as cli
 from .test_cli import server as server
 
@@ -30,7 +39,7 @@ def assert_lines(err: str, *patterns: str) -> None:
         assert re.fullmatch(pattern, line), (line, pattern)
 
 
-# -- a stream that keeps ending with no event is not a silent loop -------------------------------
+# -- a stream that keeps ending with no event is not a silent loop --------------------------------
 
 
 @pytest.mark.asyncio
@@ -81,7 +90,7 @@ async def test_verbose_numbers_the_ends_without_an_event_and_quiet_drops_them(
     assert quiet.err == ""
 
 
-# -- --retry 0, and numbers that are not finite --------------------------------------------------
+# -- --retry 0, and numbers that are not finite ---------------------------------------------------
 
 
 @pytest.mark.asyncio
@@ -112,3 +121,95 @@ async def test_a_negative_retry_is_refused(cli: Runner) -> None:
     result = await cli("http://127.0.0.1:9/", "--retry", "-1")
     assert result.code == 2
     assert "argument --retry: must not be negative: '-1'" in result.err, result.err
+
+
+# -- stdout that cannot be written to -------------------------------------------------------------
+
+
+async def run_with_stdout(
+    *args: str, stdout: int, preexec_fn: Callable[[], None] | None = None
+) -> tuple[int, str]:
+    """Run the command with this stdout; its exit status and stderr."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "eventsource",
+        *args,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=stdout,
+        stderr=asyncio.subprocess.PIPE,
+        env=_env(),
+        preexec_fn=preexec_fn,
+    )
+    try:
+        _, err = await asyncio.wait_for(process.communicate(), TIMEOUT)
+    finally:
+        if process.returncode is None:  # pragma: no cover - only when a test hangs
+            process.kill()
+            await process.wait()
+    assert process.returncode is not None
+    return process.returncode, err.decode()
+
+
+@pytest.mark.asyncio
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+async def test_a_full_disk_is_one_line_and_status_1(server: SSEServer) -> None:
+    # It was a traceback ending in OSError: [Errno 28] No space left on device.
+    server.script(Event("first", id="1"), Event("second", id="2"))
+    fd = os.open("/dev/full", os.O_WRONLY)
+    try:
+        code, err = await run_with_stdout(server.url, "--no-reconnect", stdout=fd)
+    finally:
+        os.close(fd)
+    assert code == 1
+    assert err == "eventsource: cannot write to stdout: no space left on device\n"
+
+
+@pytest.mark.asyncio
+async def test_a_stdout_open_only_for_reading_is_one_line_and_status_1(server: SSEServer) -> None:
+    server.script(Event("first", id="1"))
+    fd = os.open(os.devnull, os.O_RDONLY)
+    try:
+        code, err = await run_with_stdout(server.url, "--no-reconnect", stdout=fd)
+    finally:
+        os.close(fd)
+    assert code == 1
+    assert err == "eventsource: cannot write to stdout: bad file descriptor\n"
+
+
+@pytest.mark.asyncio
+async def test_a_closed_stdout_is_one_line_and_status_1_before_connecting(
+    server: SSEServer,
+) -> None:
+    # `eventsource URL >&-`: sys.stdout is None; it was an AttributeError traceback.
+    code, err = await run_with_stdout(
+        server.url, "--no-reconnect", stdout=asyncio.subprocess.DEVNULL, preexec_fn=_close_stdout
+    )
+    assert code == 1
+    assert err == "eventsource: cannot write to stdout: it is closed\n"
+    assert server.requests == []
+
+
+def _close_stdout() -> None:
+    os.close(1)  # in the child, after its stdout was set up
+
+
+class _FullStream(io.StringIO):
+    def write(self, text: str) -> int:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+
+@pytest.mark.asyncio
+async def test_a_failed_write_in_process_is_one_line_and_status_1(server: SSEServer) -> None:
+    server.script(Event("first", id="1"))
+
+    def run() -> tuple[int, str]:
+        err = io.StringIO()
+        with contextlib.redirect_stdout(_FullStream()), contextlib.redirect_stderr(err):
+            code = cli_main([server.url, "--no-reconnect"])
+        return code, err.getvalue()
+
+    with anyio.fail_after(TIMEOUT):
+        code, err = await anyio.to_thread.run_sync(run)
+    assert code == 1
+    assert err == "eventsource: cannot write to stdout: no space left on device\n"

@@ -196,11 +196,27 @@ def _report_listeners(es: EventSource, command: Command) -> None:
     es.onerror = on_error
 
 
+class StdoutError(Exception):
+    """stdout cannot be written to (a full disk, a descriptor not open for writing)."""
+
+
+def _write(out: TextIO, text: str) -> None:
+    try:
+        out.write(text)
+        out.flush()  # a pipe must see each event when it arrives
+    except BrokenPipeError:
+        raise  # the reader went away: a normal end, see _run()
+    except OSError as exc:
+        reason = exc.strerror or str(exc) or type(exc).__name__
+        raise StdoutError(reason[:1].lower() + reason[1:]) from exc
+
+
 async def tail(command: Command, out: TextIO) -> int:
     """Connect and write every matching event to ``out`` until done; the exit status.
 
     Raises:
         EventSourceError: the stream failed for good.
+        StdoutError: ``out`` refused an event.
     """
     count = 0
     if command.options["body"] is not None and command.options["reconnect"] and not command.quiet:
@@ -213,8 +229,7 @@ async def tail(command: Command, out: TextIO) -> int:
         async for event in es:
             if command.types and event.type not in command.types:
                 continue
-            out.write(command.formatter.format(event, datetime.now(timezone.utc)))
-            out.flush()  # a pipe must see each event when it arrives
+            _write(out, command.formatter.format(event, datetime.now(timezone.utc)))
             count += 1
             if command.max_events is not None and count >= command.max_events:
                 break
@@ -272,19 +287,41 @@ def _library_logging(debug: bool) -> Iterator[None]:
 
 
 def _run(command: Command) -> int:
+    if sys.stdout is None:  # started with stdout closed (`>&-`): no event could be shown
+        _note("cannot write to stdout: it is closed")
+        return EXIT_FAILED
     try:
         return anyio.run(tail, command, sys.stdout)
     except EventSourceError as exc:
         _note(describe_error(exc))
         return EXIT_FAILED
+    except StdoutError as exc:
+        _note(f"cannot write to stdout: {exc}")
+        _discard_stdout()
+        return EXIT_FAILED
     except (ValueError, TypeError, ImportError) as exc:  # refused before connecting
         _note(str(exc))
         return EXIT_USAGE
     except BrokenPipeError:  # pragma: no cover - tested through a subprocess (a closed pipe)
-        # The reader went away (`| head`): stop quietly, and keep the interpreter
-        # from failing again when it flushes stdout at exit.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        # The reader went away (`| head`): stop quietly.
+        _discard_stdout()
         return EXIT_OK
     except KeyboardInterrupt:  # pragma: no cover - tested through a subprocess (SIGINT)
         return EXIT_INTERRUPTED
+
+
+def _discard_stdout() -> None:
+    """Point stdout's descriptor at the null device.
+
+    What a failed write left in stdout's buffer would fail again when the
+    interpreter flushes it at exit, with a second report and status 120.
+    """
+    try:
+        fileno = sys.stdout.fileno()
+    except (OSError, ValueError):  # not a file (a test's StringIO): nothing flushes at exit
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fileno)
+    finally:
+        os.close(devnull)
