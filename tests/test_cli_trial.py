@@ -22,7 +22,7 @@ import anyio
 import pytest
 
 from eventsource.__main__ import main as cli_main
-from eventsource.testing import Comment, Event, SSEServer
+from eventsource.testing import Comment, Event, Redirect, SSEServer
 
 from .test_cli import TIMEOUT, Runner, _env
 from .test_cli import cli as cli
@@ -213,3 +213,68 @@ async def test_a_failed_write_in_process_is_one_line_and_status_1(server: SSESer
         code, err = await anyio.to_thread.run_sync(run)
     assert code == 1
     assert err == "eventsource: cannot write to stdout: no space left on device\n"
+
+
+# -- secret headers and a redirect to another origin -------------------------------------------
+
+
+SENT = (
+    "-H",
+    "x-api-key: KEY",
+    "-H",
+    "Authorization: Bearer T",
+    "-H",
+    "X-Tenant-Token: TT",
+    "-H",
+    "anthropic-version: 2023-06-01",
+)
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("transport", TRANSPORTS)
+@pytest.mark.parametrize("named", [False, True])
+async def test_api_keys_and_named_secrets_do_not_follow_a_redirect_to_another_origin(
+    cli: Runner, server: SSEServer, transport: str, named: bool
+) -> None:
+    # -H "x-api-key: KEY" (the docs' Anthropic recipe) was sent to the other origin.
+    flags = ["--secret-header", "x-tenant-token"] if named else []
+    async with SSEServer() as other:  # another port: another origin
+        other.room.publish("elsewhere")
+        server.script(Redirect(other.url))
+        result = await cli(server.url, *SENT, *flags, "-n", "1", "--transport", transport)
+        assert result.code == 0, result.err
+        assert result.out == "message id=1\n  elsewhere\n"
+        [first] = server.requests
+        [followed] = other.requests
+    assert first.headers["x-api-key"] == "KEY"
+    assert first.headers["X-Tenant-Token"] == "TT"
+    assert first.headers["Authorization"] == "Bearer T"
+    assert "x-api-key" not in followed.headers
+    assert "Authorization" not in followed.headers
+    # A header is secret by its name: one the command does not know goes on unless named.
+    assert followed.headers.get("X-Tenant-Token") == (None if named else "TT")
+    assert followed.headers["anthropic-version"] == "2023-06-01"
+
+
+@pytest.mark.asyncio
+async def test_secret_headers_follow_a_redirect_within_the_origin(
+    cli: Runner, server: SSEServer
+) -> None:
+    server.room.publish("here")
+    server.script(Redirect("/elsewhere"))
+    result = await cli(server.url, *SENT, "--secret-header", "x-tenant-token", "-n", "1")
+    assert result.code == 0, result.err
+    assert result.out == "message id=1\n  here\n"
+    first, followed = server.requests
+    assert followed.path == "/elsewhere"
+    for request in (first, followed):
+        assert request.headers["x-api-key"] == "KEY"
+        assert request.headers["X-Tenant-Token"] == "TT"
+        assert request.headers["Authorization"] == "Bearer T"
+
+
+@pytest.mark.asyncio
+async def test_a_secret_header_must_be_a_header_name(cli: Runner) -> None:
+    result = await cli("http://127.0.0.1:9/", "--secret-header", "x key")
+    assert result.code == 2
+    assert "argument --secret-header: 'x key' is not a valid header name" in result.err

@@ -88,6 +88,14 @@ def _header(text: str) -> tuple[str, str]:
     return name, value
 
 
+def _header_name(text: str) -> str:
+    try:
+        check_headers({text: ""})
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
 def _last_event_id(text: str) -> str:
     try:
         check_headers({"Last-Event-ID": text})
@@ -119,6 +127,16 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         metavar='"NAME: VALUE"',
         help="send this header (repeatable)",
+    )
+    request.add_argument(
+        "--secret-header",
+        action="append",
+        type=_header_name,
+        default=[],
+        metavar="NAME",
+        help="never send this -H header after a redirect to another origin, as Authorization "
+        "and Cookie (repeatable; x-api-key, api-key, x-goog-api-key and x-auth-token "
+        "are secret already)",
     )
     request.add_argument(
         "-X", "--method", help="the HTTP method (default: GET, or POST with a body)"
