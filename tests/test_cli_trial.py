@@ -15,16 +15,20 @@ import errno
 import io
 import os
 import re
+import select
 import sys
+import time
 from collections.abc import Callable
 
 import anyio
 import pytest
 
 from eventsource.__main__ import main as cli_main
-from eventsource.testing import Comment, Event, Redirect, SSEServer
+from eventsource._cli_format import make_formatter
+from eventsource._event import MessageEvent
+from eventsource.testing import Comment, Event, Raw, Redirect, Respond, SSEServer
 
-from .test_cli import TIMEOUT, Runner, _env
+from .test_cli import TIMEOUT, WHEN, Runner, _env, run_subprocess
 from .test_cli import cli as cli
 from .test_cli import server as server
 
@@ -215,7 +219,7 @@ async def test_a_failed_write_in_process_is_one_line_and_status_1(server: SSESer
     assert err == "eventsource: cannot write to stdout: no space left on device\n"
 
 
-# -- secret headers and a redirect to another origin -------------------------------------------
+# -- secret headers and a redirect to another origin ----------------------------------------------
 
 
 SENT = (
@@ -278,3 +282,175 @@ async def test_a_secret_header_must_be_a_header_name(cli: Runner) -> None:
     result = await cli("http://127.0.0.1:9/", "--secret-header", "x key")
     assert result.code == 2
     assert "argument --secret-header: 'x key' is not a valid header name" in result.err
+
+
+# -- server text that holds terminal control sequences --------------------------------------------
+
+# Clears the screen, sets the window title, rings the bell; U+009B is a C1 CSI.
+HOSTILE = Raw(
+    b"event: ev\x1b[31mil\nid: 7\x1b]0;t\x07\n"
+    b"data: evil \x1b[2J\x1b]0;pwned\x07 \xc2\x9b2J title\tend\n\n"
+)
+HOSTILE_JSON = Event('{"text": "a\\u001b[2J\u009bb"}', id="8")
+
+
+def _read_terminal(master: int) -> bytes:
+    """All that the child writes to the terminal, until it closes its side (bounded)."""
+    chunks = []
+    deadline = time.monotonic() + TIMEOUT
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([master], [], [], 0.1)
+        if not ready:
+            continue
+        try:
+            data = os.read(master, 4096)
+        except OSError:  # EIO: every descriptor of the terminal's other side is closed
+            break
+        if not data:
+            break
+        chunks.append(data)
+    return b"".join(chunks)
+
+
+async def run_on_terminal(*args: str) -> tuple[int, str, str]:
+    """Run the command with stdout on a pseudo-terminal: status, what it showed, stderr."""
+    import pty
+
+    master, slave = pty.openpty()
+    try:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "eventsource",
+            *args,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=slave,
+            stderr=asyncio.subprocess.PIPE,
+            env={**_env(), "TERM": "xterm"},
+        )
+        os.close(slave)
+        slave = -1
+        try:
+            shown = await anyio.to_thread.run_sync(_read_terminal, master)
+            _, err = await asyncio.wait_for(process.communicate(), TIMEOUT)
+        finally:
+            if process.returncode is None:  # pragma: no cover - only when a test hangs
+                process.kill()
+                await process.wait()
+    finally:
+        os.close(master)
+        if slave != -1:  # pragma: no cover - only when the process could not start
+            os.close(slave)
+    assert process.returncode is not None
+    # The terminal turns each line feed into CR LF.
+    return process.returncode, shown.decode().replace("\r\n", "\n"), err.decode()
+
+
+needs_pty = pytest.mark.skipif(sys.platform == "win32", reason="needs a pty")
+
+
+@needs_pty
+@pytest.mark.asyncio
+async def test_control_characters_from_the_server_are_shown_escaped_on_a_terminal(
+    server: SSEServer,
+) -> None:
+    # The server's ESC sequences cleared the screen and set the window title.
+    server.script(HOSTILE)
+    code, shown, err = await run_on_terminal(server.url, "-n", "1", "--color", "never")
+    assert code == 0, err
+    assert shown == (
+        "ev\\x1b[31mil id=7\\x1b]0;t\\x07\n  evil \\x1b[2J\\x1b]0;pwned\\x07 \\x9b2J title\tend\n"
+    )
+
+
+@needs_pty
+@pytest.mark.asyncio
+async def test_on_a_colored_terminal_only_the_commands_own_sequences_reach_it(
+    server: SSEServer,
+) -> None:
+    server.script(HOSTILE, HOSTILE_JSON)
+    code, shown, err = await run_on_terminal(server.url, "-n", "2")
+    assert code == 0, err
+    assert "\\x1b[2J\\x1b]0;pwned\\x07 \\x9b2J" in shown
+    assert '"a\\u001b[2J\\u009bb"' in shown  # the JSON string, pretty-printed
+    # What is left are the command's colors: SGR sequences, ESC [ digits and ; then m.
+    rest = re.sub(r"\x1b\[[0-9;]*m", "", shown).replace("\n", "").replace("\t", "")
+    assert rest.isprintable(), ascii(rest)
+
+
+@needs_pty
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    ("form", "expected"),
+    [
+        (
+            "raw",
+            "event: ev\\x1b[31mil\nid: 7\\x1b]0;t\\x07\n"
+            "data: evil \\x1b[2J\\x1b]0;pwned\\x07 \\x9b2J title\tend\n\n",
+        ),
+        ("jsonl", '"data": "evil \\u001b[2J\\u001b]0;pwned\\u0007 \\u009b2J title\\tend"'),
+    ],
+)
+async def test_the_other_forms_are_escaped_on_a_terminal_too(
+    server: SSEServer, form: str, expected: str
+) -> None:
+    server.script(HOSTILE)
+    code, shown, err = await run_on_terminal(server.url, "-n", "1", "--format", form)
+    assert code == 0, err
+    assert expected in shown, shown
+    assert not any(c in shown for c in "\x1b\x07\x9b"), ascii(shown)
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("form", ["text", "raw", "jsonl"])
+async def test_piped_output_keeps_control_characters_as_they_came(
+    server: SSEServer, form: str
+) -> None:
+    server.script(HOSTILE)
+    result = await run_subprocess(server.url, "-n", "1", "--format", form)
+    assert result.code == 0, result.err
+    if form == "jsonl":
+        assert '"data": "evil \\u001b[2J\\u001b]0;pwned\\u0007 \x9b2J title\\tend"' in result.out
+    else:
+        assert "evil \x1b[2J\x1b]0;pwned\x07 \x9b2J title\tend\n" in result.out
+
+
+@pytest.mark.asyncio
+async def test_server_text_on_stderr_shows_control_characters_escaped(
+    cli: Runner, server: SSEServer
+) -> None:
+    # The start of a refusal's body is quoted on stderr, a terminal as a rule.
+    server.script(Respond(401, {"Content-Type": "text/plain"}, b"no \x1b]0;pwned\x07 entry"))
+    result = await cli(server.url)
+    assert result.code == 1
+    assert result.err == (
+        "eventsource: server answered 401 (text/plain): no \\x1b]0;pwned\\x07 entry\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("form", "on_terminal", "piped"),
+    [
+        (
+            "text",
+            "t\\x1bx id=i\\x07\n  a\\x1b[2J\\x9b\tb\n  \\x7f\n",
+            "t\x1bx id=i\x07\n  a\x1b[2J\x9b\tb\n  \x7f\n",
+        ),
+        (
+            "raw",
+            "event: t\\x1bx\nid: i\\x07\ndata: a\\x1b[2J\\x9b\tb\ndata: \\x7f\n\n",
+            "event: t\x1bx\nid: i\x07\ndata: a\x1b[2J\x9b\tb\ndata: \x7f\n\n",
+        ),
+        (
+            "jsonl",
+            '{"type": "t\\u001bx", "data": "a\\u001b[2J\\u009b\\tb\\n\\u007f", "id": "i\\u0007", '
+            '"received_at": "2024-05-06T07:08:09.123456Z"}\n',
+            '{"type": "t\\u001bx", "data": "a\\u001b[2J\x9b\\tb\\n\x7f", "id": "i\\u0007", '
+            '"received_at": "2024-05-06T07:08:09.123456Z"}\n',
+        ),
+    ],
+)
+def test_formatters_escape_for_a_terminal_only(form: str, on_terminal: str, piped: str) -> None:
+    event = MessageEvent(type="t\x1bx", data="a\x1b[2J\x9b\tb\n\x7f", last_event_id="i\x07")
+    assert make_formatter(form, color=False, escape=True).format(event, WHEN) == on_terminal
+    assert make_formatter(form, color=False).format(event, WHEN) == piped

@@ -22,7 +22,14 @@ from urllib.parse import urlsplit
 import anyio
 
 from ._cli_args import build_parser
-from ._cli_format import Formatter, describe_error, make_formatter, use_color
+from ._cli_format import (
+    Formatter,
+    describe_error,
+    is_terminal,
+    make_formatter,
+    show_controls,
+    use_color,
+)
 from ._connection_report import RECONNECTING
 from ._errors import EventSourceError
 from ._event import ErrorEvent, Event, MessageEvent
@@ -116,7 +123,7 @@ def make_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> C
     return Command(
         url=url,
         options=options,
-        formatter=make_formatter(args.format, color=color),
+        formatter=make_formatter(args.format, color=color, escape=is_terminal(sys.stdout)),
         types=frozenset(args.events),
         max_events=args.max_events,
         verbose=args.verbose,
@@ -148,7 +155,13 @@ def _endpoint(url: str) -> str:
 
 
 def _note(text: str) -> None:
-    print(f"eventsource: {text}", file=sys.stderr, flush=True)
+    # The text may quote the server (a body, an id): no escape sequence of its reaches a terminal.
+    print(f"eventsource: {show_controls(text)}", file=sys.stderr, flush=True)
+
+
+class _ShownControls(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return show_controls(super().format(record))
 
 
 def _seconds(delay: float | None) -> str:
@@ -278,7 +291,7 @@ def _library_logging(debug: bool) -> Iterator[None]:
     """
     logger = logging.getLogger("eventsource")
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("eventsource: %(levelname)s: %(message)s"))
+    handler.setFormatter(_ShownControls("eventsource: %(levelname)s: %(message)s"))
     level = logger.level
     if debug:
         logger.setLevel(logging.DEBUG)

@@ -31,7 +31,9 @@ __all__ = [
     "RawFormatter",
     "TextFormatter",
     "describe_error",
+    "is_terminal",
     "make_formatter",
+    "show_controls",
     "use_color",
 ]
 
@@ -48,6 +50,25 @@ MAGENTA = "\x1b[35m"
 
 BODY_EXCERPT = 200
 
+# The control characters (C0, DEL, C1) but tab and line feed, shown as \xNN: a
+# server's ESC or BEL written to a terminal would clear it, set its title, ...
+_SHOWN_CONTROLS = {
+    code: f"\\x{code:02x}" for code in (*range(0x20), *range(0x7F, 0xA0)) if code not in (9, 10)
+}
+# In JSON text: json.dumps escapes C0 itself, DEL and C1 pass (ensure_ascii=False).
+_JSON_CONTROLS = {code: f"\\u{code:04x}" for code in range(0x7F, 0xA0)}
+
+
+def show_controls(text: str) -> str:
+    r"""``text`` with each control character but tab and line feed shown as ``\xNN``."""
+    return text.translate(_SHOWN_CONTROLS)
+
+
+def is_terminal(stream: TextIO | None) -> bool:
+    """Whether ``stream`` is a terminal (``None``, a closed stdout, is not)."""
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty is not None and isatty())
+
 
 def use_color(choice: str, stream: TextIO, environ: Mapping[str, str]) -> bool:
     """Whether to color output: ``always``, ``never``, or ``auto`` (a terminal, no ``NO_COLOR``).
@@ -61,8 +82,7 @@ def use_color(choice: str, stream: TextIO, environ: Mapping[str, str]) -> bool:
         return False
     if environ.get("NO_COLOR") or environ.get("TERM") == "dumb":
         return False
-    isatty = getattr(stream, "isatty", None)
-    return bool(isatty is not None and isatty())
+    return is_terminal(stream)
 
 
 def _causes(error: BaseException) -> Iterator[BaseException]:
@@ -169,16 +189,22 @@ def _json_document(data: str) -> Any:
         return None
 
 
+def _json_text(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False).translate(_JSON_CONTROLS)
+
+
 def render_json(value: Any, color: bool, indent: int = 0) -> str:
-    """``value`` as indented JSON, keys and scalars colored when ``color`` is true."""
+    r"""``value`` as indented JSON, keys and scalars colored when ``color`` is true.
+
+    Control characters in strings are JSON escapes (``\u009b``), C1 and DEL too.
+    """
     pad = "  " * (indent + 1)
     end = "  " * indent
     if isinstance(value, dict):
         if not value:
             return "{}"
         items = [
-            f"{pad}{_paint(json.dumps(key, ensure_ascii=False), BLUE, color)}: "
-            f"{render_json(item, color, indent + 1)}"
+            f"{pad}{_paint(_json_text(key), BLUE, color)}: {render_json(item, color, indent + 1)}"
             for key, item in value.items()
         ]
         return "{\n" + ",\n".join(items) + f"\n{end}}}"
@@ -187,7 +213,7 @@ def render_json(value: Any, color: bool, indent: int = 0) -> str:
             return "[]"
         items = [f"{pad}{render_json(item, color, indent + 1)}" for item in value]
         return "[\n" + ",\n".join(items) + f"\n{end}]"
-    text = json.dumps(value, ensure_ascii=False)
+    text = _json_text(value)
     if isinstance(value, str):
         return _paint(text, GREEN, color)
     if value is None or isinstance(value, bool):
@@ -196,35 +222,45 @@ def render_json(value: Any, color: bool, indent: int = 0) -> str:
 
 
 class TextFormatter:
-    """A header line (type, id) and the data indented below it.
+    r"""A header line (type, id) and the data indented below it.
 
     With ``color`` (a terminal), the header also shows the local time of
     arrival and JSON objects or arrays are pretty-printed and colored; without
-    it (a pipe), the data lines are written as they came.
+    it (a pipe), the data lines are written as they came. With ``escape`` (a
+    terminal), control characters from the server are shown as ``\xNN``.
     """
 
-    def __init__(self, *, color: bool) -> None:
+    def __init__(self, *, color: bool, escape: bool = False) -> None:
         self.color = color
+        self.escape = escape
 
     def format(self, event: MessageEvent, received_at: datetime) -> str:
         """The header line and the data lines, each data line indented by two spaces."""
-        header = [_paint(event.type, BOLD_CYAN, self.color)]
+        shown = show_controls if self.escape else str
+        header = [_paint(shown(event.type), BOLD_CYAN, self.color)]
         if event.last_event_id:
-            ident = _paint(event.last_event_id, YELLOW, self.color)
+            ident = _paint(shown(event.last_event_id), YELLOW, self.color)
             header.append(_paint("id=", DIM, self.color) + ident)
         if self.color:
             clock = received_at.astimezone().strftime("%H:%M:%S.%f")[:-3]
             header.insert(0, _paint(clock, DIM, True))
         lines = [" ".join(header)]
         document = _json_document(event.data) if self.color else None
-        body = render_json(document, True) if document is not None else event.data
+        body = render_json(document, True) if document is not None else shown(event.data)
         if event.data:
             lines.extend(f"  {line}" for line in body.split("\n"))
         return "\n".join(lines) + "\n"
 
 
 class JsonLinesFormatter:
-    """One JSON object per event: ``type``, ``data``, ``id``, ``received_at`` (ISO-8601 UTC)."""
+    """One JSON object per event: ``type``, ``data``, ``id``, ``received_at`` (ISO-8601 UTC).
+
+    With ``escape`` (a terminal), DEL and C1 characters are JSON escapes too
+    (``json.dumps`` escapes C0): the same JSON, nothing a terminal acts on.
+    """
+
+    def __init__(self, *, escape: bool = False) -> None:
+        self.escape = escape
 
     def format(self, event: MessageEvent, received_at: datetime) -> str:
         """The event as one line of JSON."""
@@ -235,19 +271,22 @@ class JsonLinesFormatter:
             "id": event.last_event_id,
             "received_at": stamp,
         }
-        return json.dumps(record, ensure_ascii=False) + "\n"
+        line = json.dumps(record, ensure_ascii=False)
+        return (line.translate(_JSON_CONTROLS) if self.escape else line) + "\n"
 
 
 class RawFormatter:
-    """The event re-encoded as ``text/event-stream``: reading it back gives the same events.
+    r"""The event re-encoded as ``text/event-stream``: reading it back gives the same events.
 
     ``event:`` is written unless the type is the default ``message``; ``id:``
     whenever the last event ID changed (so an empty ``id:`` resets it, as on
-    the wire); one ``data:`` line per line of data; then a blank line.
+    the wire); one ``data:`` line per line of data; then a blank line. With
+    ``escape`` (a terminal), control characters are shown as ``\xNN``.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, escape: bool = False) -> None:
         self._last_id = ""
+        self.escape = escape
 
     def format(self, event: MessageEvent, received_at: datetime) -> str:
         """The wire form of ``event``."""
@@ -258,19 +297,20 @@ class RawFormatter:
             self._last_id = event.last_event_id
             lines.append(f"id: {event.last_event_id}" if event.last_event_id else "id:")
         lines.extend(f"data: {line}" if line else "data:" for line in event.data.split("\n"))
-        return "\n".join(lines) + "\n\n"
+        text = "\n".join(lines) + "\n\n"
+        return show_controls(text) if self.escape else text
 
 
-def make_formatter(name: str, *, color: bool) -> Formatter:
-    """The formatter for ``--format name``.
+def make_formatter(name: str, *, color: bool, escape: bool = False) -> Formatter:
+    """The formatter for ``--format name``; ``escape`` (for a terminal) shows control characters.
 
     Raises:
         ValueError: an unknown format name.
     """
     if name == "text":
-        return TextFormatter(color=color)
+        return TextFormatter(color=color, escape=escape)
     if name == "jsonl":
-        return JsonLinesFormatter()
+        return JsonLinesFormatter(escape=escape)
     if name == "raw":
-        return RawFormatter()
+        return RawFormatter(escape=escape)
     raise ValueError(f"unknown format {name!r}: use one of {', '.join(FORMATS)}")
