@@ -15,6 +15,7 @@ import re
 import threading
 from typing import Any
 
+import httpx
 import pytest
 
 import eventsource
@@ -168,3 +169,26 @@ def test_run_from_a_second_thread_is_refused_and_the_first_reads_on() -> None:
             reader.join(5)
             es.close()
     assert got == ["a", "b", "c"]
+
+
+PARAMS: list[Any] = [
+    {"a": [1, 2], "b": True, "c": None, "d": 1.5, "é": "x y"},
+    [("a", 1), ("a", "z"), ("flag", False)],
+    {"ids": ("7", 8)},
+]
+
+
+@pytest.mark.parametrize("cls", CLASSES, ids=["async", "sync"])
+@pytest.mark.parametrize("params", PARAMS)
+def test_params_are_encoded_as_httpx_encodes_them(cls: Any, params: Any) -> None:
+    # A list value was put in the query as its repr ("a=%5B1%2C+2%5D"), True as
+    # "True": a list repeats the name, as in httpx (and requests).
+    assert cls("http://h.test/s", params=params).url == str(
+        httpx.URL("http://h.test/s", params=params)
+    )
+
+
+@pytest.mark.parametrize("params", ["a=1", b"a=1", {"a": {"x": 1}}])
+def test_params_that_are_no_pairs_are_refused_naming_params(params: Any) -> None:
+    with pytest.raises(TypeError, match="params"):
+        eventsource.EventSource(URL, params=params)

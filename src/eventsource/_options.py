@@ -15,9 +15,10 @@ from ._connection import Connection
 from ._listeners import check_callable
 from ._parser import DEFAULT_MAX_EVENT_SIZE
 from ._policy import StatusPolicy
-from ._request import build_url, encode_body
+from ._request import encode_body
 from ._retry import RetryPolicy
 from ._sendable import check_headers, check_str
+from ._sendable_url import build_url
 from ._verdicts import Predicate
 
 __all__ = ["build_connection"]

@@ -60,7 +60,9 @@ class EventSource(StreamAttributes, BrowserListeners, Reading):
         url: An absolute ``http``/``https`` URL (spaces around it are dropped).
         headers: Extra request headers, sent on every connection (spaces and tabs
             around a value are dropped, as Fetch does).
-        params: Query parameters appended to ``url``.
+        params: Query parameters appended to ``url``: a mapping or ``(name, value)``
+            pairs, encoded as httpx does (a list value repeats the name; ``True``
+            is ``true``, ``None`` empty).
         method: The HTTP method; any verb.
         body: A request body (``str`` or ``bytes``), sent again on every reconnect.
         json: A value sent as a JSON body (instead of ``body``).
