@@ -38,6 +38,7 @@ def _never(event: object) -> bool:
 @pytest.mark.parametrize(
     ("options", "error", "message"),
     [
+        ({"headers": "Authorization: Bearer t"}, TypeError, r"headers must be a mapping"),
         ({"secret_headers": "X-Api-Key"}, TypeError, r"secret_headers takes a list"),
         ({"secret_headers": [b"X-Api-Key"]}, TypeError, r"a name in secret_headers"),
         ({"retry_policy": {"max_reconnects": 1}}, TypeError, r"retry_policy must be a Retry"),

@@ -84,6 +84,8 @@ def build_connection(
     elif stored_id:
         last_event_id = stored_id
     content, content_type = encode_body(body, json)
+    if isinstance(headers, (str, bytes)):
+        raise TypeError('headers must be a mapping of names to values: {"Name": "value"}')
     all_headers = dict(headers or {})
     if content_type and not any(k.lower() == "content-type" for k in all_headers):
         all_headers["Content-Type"] = content_type
