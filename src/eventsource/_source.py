@@ -21,7 +21,7 @@ from ._checkpoint import Checkpoint
 from ._delivery import Delivery
 from ._driver import Driver
 from ._driver_connect import PrepareRequest, ValidateResponse
-from ._listeners import BrowserListeners, Listener, ListenerRegistry
+from ._listeners import BrowserListeners, Listener, ListenerRegistry, check_callable
 from ._options import build_connection
 from ._parser import DEFAULT_MAX_EVENT_SIZE
 from ._policy import StatusPolicy
@@ -197,8 +197,8 @@ class EventSource(StreamAttributes, BrowserListeners, Reading):
             connection,
             None if transport is None else make_transport(transport),
             default_transport=default_transport,  # the running loop's: httpx on trio
-            prepare_request=prepare_request,
-            validate_response=validate_response,
+            prepare_request=check_callable(prepare_request, "prepare_request"),
+            validate_response=check_callable(validate_response, "validate_response"),
         )
         self.listeners = ListenerRegistry()  # also keeps the on<type> handlers below
         self.on_comment = on_comment  # checked: callable or None
@@ -221,7 +221,7 @@ class EventSource(StreamAttributes, BrowserListeners, Reading):
 
     @prepare_request.setter
     def prepare_request(self, hook: PrepareRequest | None) -> None:
-        self._driver.prepare_request = hook
+        self._driver.prepare_request = check_callable(hook, "prepare_request")
 
     @property
     def validate_response(self) -> ValidateResponse | None:
@@ -230,7 +230,7 @@ class EventSource(StreamAttributes, BrowserListeners, Reading):
 
     @validate_response.setter
     def validate_response(self, hook: ValidateResponse | None) -> None:
-        self._driver.validate_response = hook
+        self._driver.validate_response = check_callable(hook, "validate_response")
 
     def _judge_waiting(self) -> None:
         self._delivery.rejudge()
