@@ -21,8 +21,9 @@ from eventsource import (
 )
 from eventsource._backoff import SHORT_CONNECTION, STABLE_CONNECTION
 from eventsource._connection import Connection
-from eventsource._request import build_url, encode_body, origin_of
+from eventsource._request import encode_body, origin_of
 from eventsource._retry import ZERO_RETRY_FLOOR
+from eventsource._sendable_url import build_url
 from eventsource._verdicts import End, Fail, Open, Reconnect, Redirect, Stop
 
 URL = "http://a.test/stream"

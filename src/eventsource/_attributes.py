@@ -14,6 +14,7 @@ from typing import ClassVar
 
 from ._connection import Connection
 from ._event import ReadyState
+from ._listeners import check_callable
 from ._sendable import redact_url
 from ._verdicts import Predicate
 
@@ -30,10 +31,18 @@ class StreamAttributes:
     OPEN: ClassVar[ReadyState] = ReadyState.OPEN
     CLOSED: ClassVar[ReadyState] = ReadyState.CLOSED
 
-    #: The browser's ``withCredentials``: always ``False`` here (send cookies or
-    #: tokens with ``headers`` or your own session or client).
-    withCredentials: ClassVar[bool] = False
-    with_credentials: ClassVar[bool] = False
+    @property
+    def withCredentials(self) -> bool:
+        """The browser's ``withCredentials``: always ``False`` here, and read-only.
+
+        Send cookies or tokens with ``headers`` or your own session or client.
+        """
+        return False
+
+    @property
+    def with_credentials(self) -> bool:
+        """``withCredentials``."""
+        return False
 
     @property
     def url(self) -> str:
@@ -62,7 +71,7 @@ class StreamAttributes:
 
     @stop_when.setter
     def stop_when(self, predicate: Predicate | None) -> None:
-        self._connection.stop_when = predicate
+        self._connection.stop_when = check_callable(predicate, "stop_when")
         self._judge_waiting()
 
     @property
@@ -72,7 +81,7 @@ class StreamAttributes:
 
     @stop_after.setter
     def stop_after(self, predicate: Predicate | None) -> None:
-        self._connection.stop_after = predicate
+        self._connection.stop_after = check_callable(predicate, "stop_after")
         self._judge_waiting()
 
     @property
@@ -82,7 +91,7 @@ class StreamAttributes:
 
     @error_when.setter
     def error_when(self, predicate: Predicate | None) -> None:
-        self._connection.error_when = predicate
+        self._connection.error_when = check_callable(predicate, "error_when")
         self._judge_waiting()
 
     def __repr__(self) -> str:

@@ -72,6 +72,9 @@ class Checkpoint:
         self.strict = isinstance(store, StrictStore)
         if self.strict:
             store = store.store
+        for name in ("load", "save"):  # now, not as an AttributeError at the first save
+            if not callable(getattr(store, name, None)):
+                raise TypeError(f"last_event_id_store needs a {name}() method: {store!r}")
         self.store = store
         self.sync_save = not inspect.iscoroutinefunction(store.save)
         self.needs_load = needs_load

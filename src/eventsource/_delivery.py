@@ -28,7 +28,7 @@ from ._driver import Driver
 from ._driver_cancel import current_task_id
 from ._errors import StoreError
 from ._event import Comment, ErrorEvent, MessageEvent
-from ._listeners import ListenerRegistry, listener_failed, listeners_for
+from ._listeners import ListenerRegistry, listener_failed, listeners_for, removed_meanwhile
 from ._request import redact_url
 from ._verdicts import End, Item
 
@@ -254,10 +254,13 @@ class Delivery(Receiving):
     async def dispatch(self, item: Item) -> None:
         """Call the listeners of ``item`` in the browser's order; stop once closed."""
         registry = self._listeners
+        removals = registry.removals
         listeners, argument = listeners_for(registry, item)
         for listener in listeners:
             if self._driver.closed:  # close() in a listener: as in the browser, no more
                 return
+            if registry.removals != removals and removed_meanwhile(registry, item, listener):
+                continue
             try:
                 result = listener(argument)
                 if result is not None and inspect.isawaitable(result):

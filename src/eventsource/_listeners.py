@@ -15,14 +15,17 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeAlias
 
 from ._event import Comment, MessageEvent
+from ._sendable import check_str
 from ._verdicts import Item
 
 __all__ = [
     "BrowserListeners",
     "Listener",
     "ListenerRegistry",
+    "check_callable",
     "listener_failed",
     "listeners_for",
+    "removed_meanwhile",
 ]
 
 logger = logging.getLogger("eventsource")
@@ -33,7 +36,7 @@ _OURS = os.path.dirname(__file__) + os.sep
 Listener: TypeAlias = Callable[[Any], "Awaitable[object] | object"]
 
 
-def _checked(listener: object, what: str) -> Any:
+def check_callable(listener: object, what: str) -> Any:
     """``listener`` if it is callable or ``None``; a ``TypeError`` naming ``what`` otherwise.
 
     The browser turns a non-callable ``on<type>`` into null and throws for one
@@ -55,10 +58,19 @@ class ListenerRegistry:
     most once.
     """
 
-    __slots__ = ("_by_type", "on_comment", "onerror", "onmessage", "onopen", "raise_errors")
+    __slots__ = (
+        "_by_type",
+        "on_comment",
+        "onerror",
+        "onmessage",
+        "onopen",
+        "raise_errors",
+        "removals",
+    )
 
     def __init__(self) -> None:
         self._by_type: dict[str, list[Listener]] = {}
+        self.removals = 0  # listeners removed so far: a dispatch sees if one went meanwhile
         self.onopen: Listener | None = None
         self.onmessage: Listener | None = None
         self.onerror: Listener | None = None
@@ -76,6 +88,7 @@ class ListenerRegistry:
         listeners = self._by_type.get(type)
         if listeners and listener in listeners:
             listeners.remove(listener)
+            self.removals += 1
 
     def get(self, type: str) -> tuple[Listener, ...]:
         """The listeners of ``type``, as they are now (a listener may remove itself)."""
@@ -101,7 +114,7 @@ class BrowserListeners:
 
     @onopen.setter
     def onopen(self, handler: Listener | None) -> None:
-        self.listeners.onopen = _checked(handler, "onopen")
+        self.listeners.onopen = check_callable(handler, "onopen")
 
     @property
     def onmessage(self) -> Listener | None:
@@ -110,7 +123,7 @@ class BrowserListeners:
 
     @onmessage.setter
     def onmessage(self, handler: Listener | None) -> None:
-        self.listeners.onmessage = _checked(handler, "onmessage")
+        self.listeners.onmessage = check_callable(handler, "onmessage")
 
     @property
     def onerror(self) -> Listener | None:
@@ -119,7 +132,7 @@ class BrowserListeners:
 
     @onerror.setter
     def onerror(self, handler: Listener | None) -> None:
-        self.listeners.onerror = _checked(handler, "onerror")
+        self.listeners.onerror = check_callable(handler, "onerror")
 
     @property
     def on_comment(self) -> Listener | None:
@@ -128,7 +141,7 @@ class BrowserListeners:
 
     @on_comment.setter
     def on_comment(self, handler: Listener | None) -> None:
-        self.listeners.on_comment = _checked(handler, "on_comment")
+        self.listeners.on_comment = check_callable(handler, "on_comment")
 
     @property
     def raise_listener_errors(self) -> bool:
@@ -145,9 +158,11 @@ class BrowserListeners:
         ``None`` adds nothing, as ``null`` in the browser.
 
         Raises:
-            TypeError: ``listener`` is neither callable nor ``None``.
+            TypeError: ``type`` is not a ``str``, or ``listener`` is neither
+                callable nor ``None``.
         """
-        checked = _checked(listener, f"addEventListener({type!r}): the listener")
+        check_str(type, "addEventListener: the event type")
+        checked = check_callable(listener, f"addEventListener({type!r}): the listener")
         if checked is not None:
             self.listeners.add(type, checked)
 
@@ -157,7 +172,7 @@ class BrowserListeners:
         Raises:
             TypeError: ``listener`` is neither callable nor ``None``.
         """
-        checked = _checked(listener, f"removeEventListener({type!r}): the listener")
+        checked = check_callable(listener, f"removeEventListener({type!r}): the listener")
         if checked is not None:
             self.listeners.remove(type, checked)
 
@@ -194,6 +209,16 @@ def listeners_for(registry: ListenerRegistry, item: Item) -> tuple[tuple[Listene
         return ((handler,) if handler is not None else ()), item
     # A copy: a listener may remove itself (or another) while they are called.
     return ((handler, *added) if handler is not None else tuple(added)), item
+
+
+def removed_meanwhile(registry: ListenerRegistry, item: Item, listener: Listener) -> bool:
+    """Whether ``listener``, one of ``item``'s when its dispatch began, was removed since.
+
+    [DOM] A listener removed while an event is dispatched is not called for it
+    (its "removed" flag). Only asked once ``registry.removals`` moved.
+    """
+    current, _ = listeners_for(registry, item)
+    return listener not in current
 
 
 def listener_failed(listener: Listener, argument: object, *, reraise: bool) -> None:

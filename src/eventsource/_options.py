@@ -12,11 +12,13 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
 from ._connection import Connection
+from ._listeners import check_callable
 from ._parser import DEFAULT_MAX_EVENT_SIZE
 from ._policy import StatusPolicy
-from ._request import build_url, encode_body
+from ._request import encode_body
 from ._retry import RetryPolicy
 from ._sendable import check_headers, check_str
+from ._sendable_url import build_url
 from ._verdicts import Predicate
 
 __all__ = ["build_connection"]
@@ -52,10 +54,28 @@ def build_connection(
     is empty. The options are those of ``EventSource`` (see its docstring).
 
     Raises:
-        ValueError: something no request could carry (see ``EventSource``).
-        TypeError: ``body`` with ``json``, or a header name or value or
-            ``last_event_id`` that is not a ``str``.
+        ValueError: something no request could carry (see ``EventSource``), or
+            a number out of its range.
+        TypeError: ``body`` with ``json``; a header name or value or
+            ``last_event_id`` that is not a ``str``; an option of another type
+            than its own (``secret_headers`` a ``str``, ``retry_policy`` a
+            ``dict``, a predicate that is not callable...): refused here, not
+            at the first reconnect.
     """
+    _check_types(
+        retry=retry,
+        retry_policy=retry_policy,
+        max_event_size=max_event_size,
+        max_redirects=max_redirects,
+        secret_headers=secret_headers,
+    )
+    secret_headers = [check_str(name, "a name in secret_headers") for name in secret_headers]
+    for name, predicate in (
+        ("stop_when", stop_when),
+        ("stop_after", stop_after),
+        ("error_when", error_when),
+    ):
+        check_callable(predicate, name)
     # "" is no id; None or 0 would pass as none here and fail at the first request
     if check_str(last_event_id, "last_event_id"):
         # Yours: refused now if it cannot be sent. One the server sent (from
@@ -64,6 +84,8 @@ def build_connection(
     elif stored_id:
         last_event_id = stored_id
     content, content_type = encode_body(body, json)
+    if isinstance(headers, (str, bytes)):
+        raise TypeError('headers must be a mapping of names to values: {"Name": "value"}')
     all_headers = dict(headers or {})
     if content_type and not any(k.lower() == "content-type" for k in all_headers):
         all_headers["Content-Type"] = content_type
@@ -90,6 +112,43 @@ def build_connection(
     return connection
 
 
+def _check_types(
+    *,
+    retry: object,
+    retry_policy: object,
+    max_event_size: object,
+    max_redirects: object,
+    secret_headers: object,
+) -> None:
+    """Refuse an option of the wrong type now, with its name (not a bare error later)."""
+    _seconds(retry, "retry")
+    if retry_policy is not None and not isinstance(retry_policy, RetryPolicy):
+        raise TypeError(
+            "retry_policy must be a RetryPolicy, such as RetryPolicy(max_reconnects=5), "
+            f"got {type(retry_policy).__name__}"
+        )
+    for name, value, least in (
+        ("max_event_size", max_event_size, 1),
+        ("max_redirects", max_redirects, 0),
+    ):
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+        if value < least:
+            raise ValueError(f"{name} must be at least {least}, not {value}")
+    if isinstance(secret_headers, (str, bytes)):
+        # A str is an iterable of one-letter names: the header it names would
+        # go to another origin.
+        raise TypeError(
+            f"secret_headers takes a list of header names, not a {type(secret_headers).__name__}: "
+            f"secret_headers=[{secret_headers!r}]"
+        )
+
+
+def _seconds(value: object, name: str) -> None:
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        raise TypeError(f"{name} must be a number of seconds, got {type(value).__name__}")
+
+
 def _limit(timeout: float | None, name: str) -> float | None:
     """A timeout in seconds, or ``None`` for none: also for ``math.inf`` and the like.
 
@@ -102,6 +161,7 @@ def _limit(timeout: float | None, name: str) -> float | None:
     """
     if timeout is None:
         return None
+    _seconds(timeout, name)
     if not timeout > 0:  # NaN too
         raise ValueError(f"{name} must be a number of seconds above 0, or None, not {timeout!r}")
     if timeout >= threading.TIMEOUT_MAX:

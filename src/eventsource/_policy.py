@@ -164,15 +164,24 @@ def apply_status_policy(
 
     ``None`` (``"strict"``) fails, as the browser does. A wait too large for a
     float (an ``int`` Retry-After, say) is ``math.inf``.
+
+    Raises:
+        ValueError: the policy answered something else (a typo such as
+            ``"retry-later"`` would otherwise read as ``"fail"``).
     """
     verdict = policy(response) if policy is not None else "fail"
     if verdict == "retry":
         return 0.0
     if verdict == "accept":
         return "accept"
-    if isinstance(verdict, (int, float)):
+    if verdict is None or verdict == "fail":
+        return "fail"
+    if isinstance(verdict, (int, float)) and not isinstance(verdict, bool):
         try:
             return float(verdict)
         except OverflowError:
             return math.inf
-    return "fail"
+    raise ValueError(
+        f"status_policy answered {verdict!r} for {response.status}: expected 'fail', "
+        "'retry', 'accept', a number of seconds, or None"
+    )

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
 from ._delivery import Batches, Delivery
+from ._driver import Driver
 from ._event import MessageEvent
 
 __all__ = ["Reading"]
@@ -23,6 +24,7 @@ class Reading:
 
     __slots__ = ()
     _delivery: Delivery
+    _driver: Driver
 
     if TYPE_CHECKING:  # the EventSource's
 
@@ -73,7 +75,10 @@ class Reading:
             EventSourceError: the connection failed for good (after ``onerror`` ran;
                 not when a listener called ``close()`` first: closing drops
                 what had not been handed out, the error with it).
+            RuntimeError: another task is reading the EventSource (it reads on).
         """
+        if self._driver.busy:  # refused before the `finally` below would close its stream
+            raise RuntimeError("this EventSource is already being read by another task")
         finished = False
         delivery = self._delivery
         try:

@@ -23,7 +23,6 @@ __all__ = [
     "REDIRECT_STATUSES",
     "ConnectAttempt",
     "Hops",
-    "build_url",
     "encode_body",
     "header",
     "origin_of",
@@ -95,17 +94,6 @@ def origin_of(url: str) -> str:
     """The serialised origin (``scheme://host[:port]``) of an absolute URL."""
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}".lower()
-
-
-def build_url(url: str, params: Mapping[str, Any] | Iterable[tuple[str, Any]] | None) -> str:
-    """Append ``params`` to the query of ``url``, once :func:`check_url` accepts it."""
-    url = check_url(url)
-    if not params:
-        return url
-    parts = urlsplit(url)
-    extra = urlencode(list(params.items()) if isinstance(params, Mapping) else list(params))
-    query = f"{parts.query}&{extra}" if parts.query else extra
-    return check_url(urlunsplit(parts._replace(query=query)))  # too long, now?
 
 
 def encode_body(body: str | bytes | None, json: Any) -> tuple[bytes | None, str | None]:

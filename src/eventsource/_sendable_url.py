@@ -4,22 +4,23 @@ aiohttp (with yarl) and httpx refuse some URLs before anything reaches the
 network, and refuse them again on every attempt: a URL that slips through
 becomes a reconnect loop that never ends. :func:`check_url` refuses it at
 once, with a ``ValueError`` that names the problem (and, for
-``host:port/path``, the ``http://`` URL meant). Imports only ``_sendable``.
+``host:port/path``, the ``http://`` URL meant). :func:`build_url` adds the
+``params`` to a URL first. Imports only ``_sendable``.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Iterable
-from typing import NoReturn
-from urllib.parse import unquote, urlsplit
+from collections.abc import Iterable, Mapping
+from typing import Any, NoReturn
+from urllib.parse import unquote, urlencode, urlsplit, urlunsplit
 
 import idna  # the IDNA codec of both transports: httpx's, and yarl's under aiohttp
 
 from ._sendable import SURROGATE, shown
 
-__all__ = ["MAX_URL_LENGTH", "check_url"]
+__all__ = ["MAX_URL_LENGTH", "build_url", "check_url"]
 
 #: [WHATWG URL] what the URL parser strips from both ends of its input.
 _C0_CONTROL_OR_SPACE = "".join(map(chr, range(0x21)))
@@ -216,3 +217,37 @@ def _shown_url(url: str) -> str:
             authority = f"{userinfo.partition(':')[0]}@{host}"
         url = f"{scheme}{sep}{authority}{slash}{path}"
     return shown(url)
+
+
+def build_url(url: str, params: Mapping[str, Any] | Iterable[tuple[str, Any]] | None) -> str:
+    """Append ``params`` to the query of ``url``, once :func:`check_url` accepts it.
+
+    Values as httpx encodes them: a list or tuple repeats the name, ``True`` is
+    ``true``, ``False`` ``false``, ``None`` empty, a number its ``str()``.
+
+    Raises:
+        TypeError: ``params`` is a ``str`` or ``bytes``, or holds a value of
+            another type (a ``dict``, say).
+    """
+    url = check_url(url)
+    if not params:
+        return url
+    if isinstance(params, (str, bytes)):
+        raise TypeError("params must be a mapping or (name, value) pairs, not a query string")
+    pairs = [
+        (str(name), _query_value(one))
+        for name, value in (params.items() if isinstance(params, Mapping) else params)
+        for one in (value if isinstance(value, (list, tuple)) else (value,))
+    ]
+    parts = urlsplit(url)
+    extra = urlencode(pairs)
+    query = f"{parts.query}&{extra}" if parts.query else extra
+    return check_url(urlunsplit(parts._replace(query=query)))  # too long, now?
+
+
+def _query_value(value: object) -> str:
+    if value is None or isinstance(value, bool):
+        return {None: "", True: "true", False: "false"}[value]
+    if isinstance(value, (str, int, float)):
+        return str(value)
+    raise TypeError(f"params: a value must be str, int, float, bool or None, got {value!r}")

@@ -21,7 +21,7 @@ from ._checkpoint import Checkpoint
 from ._delivery import Delivery
 from ._driver import Driver
 from ._driver_connect import PrepareRequest, ValidateResponse
-from ._listeners import BrowserListeners, Listener, ListenerRegistry
+from ._listeners import BrowserListeners, Listener, ListenerRegistry, check_callable
 from ._options import build_connection
 from ._parser import DEFAULT_MAX_EVENT_SIZE
 from ._policy import StatusPolicy
@@ -60,7 +60,9 @@ class EventSource(StreamAttributes, BrowserListeners, Reading):
         url: An absolute ``http``/``https`` URL (spaces around it are dropped).
         headers: Extra request headers, sent on every connection (spaces and tabs
             around a value are dropped, as Fetch does).
-        params: Query parameters appended to ``url``.
+        params: Query parameters appended to ``url``: a mapping or ``(name, value)``
+            pairs, encoded as httpx does (a list value repeats the name; ``True``
+            is ``true``, ``None`` empty).
         method: The HTTP method; any verb.
         body: A request body (``str`` or ``bytes``), sent again on every reconnect.
         json: A value sent as a JSON body (instead of ``body``).
@@ -197,8 +199,8 @@ class EventSource(StreamAttributes, BrowserListeners, Reading):
             connection,
             None if transport is None else make_transport(transport),
             default_transport=default_transport,  # the running loop's: httpx on trio
-            prepare_request=prepare_request,
-            validate_response=validate_response,
+            prepare_request=check_callable(prepare_request, "prepare_request"),
+            validate_response=check_callable(validate_response, "validate_response"),
         )
         self.listeners = ListenerRegistry()  # also keeps the on<type> handlers below
         self.on_comment = on_comment  # checked: callable or None
@@ -221,7 +223,7 @@ class EventSource(StreamAttributes, BrowserListeners, Reading):
 
     @prepare_request.setter
     def prepare_request(self, hook: PrepareRequest | None) -> None:
-        self._driver.prepare_request = hook
+        self._driver.prepare_request = check_callable(hook, "prepare_request")
 
     @property
     def validate_response(self) -> ValidateResponse | None:
@@ -230,7 +232,7 @@ class EventSource(StreamAttributes, BrowserListeners, Reading):
 
     @validate_response.setter
     def validate_response(self, hook: ValidateResponse | None) -> None:
-        self._driver.validate_response = hook
+        self._driver.validate_response = check_callable(hook, "validate_response")
 
     def _judge_waiting(self) -> None:
         self._delivery.rejudge()

@@ -20,7 +20,7 @@ from ._commits import Commits
 from ._connection import Connection
 from ._errors import StoreError
 from ._event import ErrorEvent, MessageEvent
-from ._listeners import ListenerRegistry, listener_failed, listeners_for
+from ._listeners import ListenerRegistry, listener_failed, listeners_for, removed_meanwhile
 from ._sync_driver import SyncDriver, refuse_awaitable
 from ._verdicts import End, Item
 from .stores import SyncLastEventIdStore
@@ -111,10 +111,14 @@ class SyncDelivery:
         self._dispatch(item)
 
     def _dispatch(self, item: Item) -> None:
-        listeners, argument = listeners_for(self.listeners, item)
+        registry = self.listeners
+        removals = registry.removals
+        listeners, argument = listeners_for(registry, item)
         for listener in listeners:
             if self._driver.closed:  # close() in a listener: as in the browser, no more
                 return
+            if registry.removals != removals and removed_meanwhile(registry, item, listener):
+                continue
             try:
                 refuse_awaitable(listener(argument), f"the listener {listener!r}")
             except Exception:

@@ -114,6 +114,11 @@ class SyncDriver:
         return self._closed
 
     @property
+    def busy(self) -> bool:
+        """Whether a thread is in ``receive()`` or ``finish()`` now."""
+        return self._busy
+
+    @property
     def unreleased(self) -> bool:
         """Whether a connection was made and :meth:`release` has not released everything."""
         return self._used and not self._released

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Literal, NoReturn
 from ._attributes import StreamAttributes
 from ._commits import Commits
 from ._errors import StoreError
-from ._listeners import BrowserListeners, Listener, ListenerRegistry
+from ._listeners import BrowserListeners, Listener, ListenerRegistry, check_callable
 from ._options import build_connection
 from ._parser import DEFAULT_MAX_EVENT_SIZE
 from ._policy import StatusPolicy
@@ -170,8 +170,8 @@ class EventSource(StreamAttributes, BrowserListeners, SyncDelivery):
             connection,
             chosen,
             owns_transport=owned,
-            prepare_request=prepare_request,
-            validate_response=validate_response,
+            prepare_request=check_callable(prepare_request, "prepare_request"),
+            validate_response=check_callable(validate_response, "validate_response"),
         )
         # What the last read said, not handed out yet: the next item last, so
         # that handing it out is a pop() (a deque keeps up to 16 blocks of
@@ -261,7 +261,10 @@ class EventSource(StreamAttributes, BrowserListeners, SyncDelivery):
 
         Raises:
             EventSourceError: the connection failed for good (after ``onerror`` ran).
+            RuntimeError: another thread is reading the EventSource (it reads on).
         """
+        if self._driver.busy:  # refused before the `finally` below would close its stream
+            raise RuntimeError("this EventSource is already being read by another thread")
         finished = False
         try:
             for event in self:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+from collections.abc import AsyncGenerator
 from typing import Any
 
 import aiohttp
@@ -102,6 +103,21 @@ def _default_proxy(session: aiohttp.ClientSession) -> URL | None:
     return url
 
 
+async def _closes_with_its_loop(session: aiohttp.ClientSession) -> AsyncGenerator[None, None]:
+    """Closes ``session`` as it ends: at ``aclose()``, or as the session's loop shuts down.
+
+    asyncio ends the unfinished async generators of a loop that shuts down
+    (``loop.shutdown_asyncgens()``, which ``asyncio.run()`` and ``asyncio.Runner``
+    call) while the loop still runs: a session left open when its loop ends (an
+    EventSource used in one ``asyncio.run()`` and not closed) is closed then,
+    sockets and all. Once the loop is closed nothing can close them any more.
+    """
+    try:
+        yield
+    finally:
+        await session.close()
+
+
 class AiohttpTransport:
     """Opens requests on an ``aiohttp.ClientSession``.
 
@@ -113,6 +129,10 @@ class AiohttpTransport:
     Pass it as ``EventSource(url, transport=AiohttpTransport(...))``. One made
     without a session serves one EventSource (which closes it); one on your
     session may serve many.
+
+    An aiohttp session works in one event loop. A session we made is closed as
+    its loop shuts down (``asyncio.run()`` returning), and a request in another
+    loop makes a new one; your session used in a second loop raises ``RuntimeError``.
 
     Args:
         session: An ``aiohttp.ClientSession`` to use (never closed by us), or ``None``.
@@ -133,6 +153,7 @@ class AiohttpTransport:
     __slots__ = (
         "__weakref__",
         "_closing",
+        "_guard",
         "_loop",
         "_owns_session",
         "_proxy",
@@ -179,30 +200,36 @@ class AiohttpTransport:
         self._ssl = ssl_context(verify, cert)
         self.verify = verify  # as given: for the caller to inspect
         self._closing: asyncio.Task[None] | None = None  # the close abort() started
-        self._loop: asyncio.AbstractEventLoop | None = None  # our session's
+        self._loop: asyncio.AbstractEventLoop | None = None  # the session's (first used in)
+        #: Closes the session we made (see _closes_with_its_loop).
+        self._guard: AsyncGenerator[None, None] | None = None
 
     async def open(self, request: Request) -> AiohttpResponse:
         """Send the request without following redirects.
 
         Raises:
             RuntimeError: not on asyncio (aiohttp runs nowhere else; on trio, use
-                the httpx transport, the default there).
+                the httpx transport, the default there), or your session was used
+                in another event loop.
             ValueError: aiohttp refused to build the request (say, your session's
                 ``auth`` beside an ``Authorization`` header): it would never be sent.
             ConnectError, ReadTimeout, TransportError: the request failed.
         """
         try:
-            asyncio.get_running_loop()
+            loop = asyncio.get_running_loop()
         except RuntimeError:
             raise RuntimeError(
                 "the aiohttp transport runs on asyncio only: on trio, use transport='httpx' "
                 "or leave transport unset"
             ) from None
-        if self._session is None:
-            self._session = aiohttp.ClientSession(
+        if loop is not self._loop:
+            self._moved_to(loop)
+        if self._session is None or (self._owns_session and self._session.closed):
+            self._session = session = aiohttp.ClientSession(
                 timeout=_NO_TOTAL_TIMEOUT, **self._session_kwargs
             )
-            self._loop = asyncio.get_running_loop()
+            self._guard = guard = _closes_with_its_loop(session)
+            await guard.asend(None)  # runs to its yield: the loop now ends it
         timeout = aiohttp.ClientTimeout(
             total=None, connect=request.connect_timeout, sock_read=request.read_timeout
         )
@@ -253,31 +280,60 @@ class AiohttpTransport:
                 await session.close()
         return AiohttpResponse(response, request.read_timeout)
 
+    def _moved_to(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Leave the session of the loop last used (if any) for a request in ``loop``.
+
+        Raises:
+            RuntimeError: the session is the user's: aiohttp binds it to its loop.
+        """
+        if self._loop is not None and self._session is not None and not self._owns_session:
+            raise RuntimeError(
+                "the aiohttp.ClientSession given to AiohttpTransport was used in another "
+                "event loop (an earlier asyncio.run(), say), and aiohttp binds a session "
+                "to its loop: make the session and the EventSource in the loop that uses "
+                "them, or leave the transport unset"
+            )
+        self.abort()  # ours: closed on its loop, if that still runs (else it was, as it ended)
+        self._closing = None  # a task of that loop: not to be awaited in this one
+        self._loop = loop
+
     def abort(self) -> None:
         """Start closing the session we made, without awaiting: ``close()``, or at collection.
 
         The close runs as a task of the session's loop (its open response was
         closed first, so it has nothing to wait for but the sockets going);
-        :meth:`aclose` waits for it. A later request makes a new session.
+        :meth:`aclose` waits for it. A later request makes a new session. A loop
+        that is closed runs nothing: its session was closed as it shut down.
         """
-        session, loop = self._session, self._loop
-        if session is None or loop is None or not self._owns_session:
+        guard, loop = self._guard, self._loop
+        if guard is None or loop is None:
             return
-        self._session = None
-        on_its_loop(loop, lambda: self._start_closing(session))
+        self._session = self._guard = None
+        on_its_loop(loop, lambda: self._start_closing(guard))
 
-    def _start_closing(self, session: aiohttp.ClientSession) -> None:
-        self._closing = task = asyncio.get_running_loop().create_task(session.close())
+    def _start_closing(self, guard: AsyncGenerator[None, None]) -> None:
+        self._closing = task = asyncio.get_running_loop().create_task(guard.aclose())
         _CLOSING.add(task)  # a task only the loop refers to may be collected
         task.add_done_callback(_CLOSING.discard)
 
     async def aclose(self) -> None:
-        """Close the session if we made it (and wait for one :meth:`abort` began closing)."""
-        session, self._session = self._session, None
+        """Close the session if we made it (and wait for one :meth:`abort` began closing).
+
+        In a loop other than the session's (which has ended, say), the session
+        is closed on its own loop if that still runs, without waiting here.
+        """
+        try:
+            here: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:  # trio: nothing was opened in it
+            here = None
+        if here is not self._loop:
+            self.abort()
+            self._closing = None
+            return
+        guard, self._guard = self._guard, None
         closing, self._closing = self._closing, None
-        if closing is not None:
+        if closing is not None and closing.get_loop() is here:  # (else begun on the old loop)
             await asyncio.shield(closing)
-        if session is not None and self._owns_session:
-            await session.close()
-        if not self._owns_session:
-            self._session = session
+        if guard is not None:
+            self._session = None
+            await guard.aclose()

@@ -36,6 +36,11 @@ READ_SIZE = 256 * 1024
 TOTAL_TIMED_OUT = "reading the stream failed: the request's total timeout ran out"
 #: How long ``aclose`` waits for the socket to be really closed (a TLS shutdown).
 CLOSE_WAIT = 1.0
+#: A read in a loop other than the response's: aiohttp's objects work in theirs only.
+OTHER_LOOP = (
+    "reading the stream failed: its connection was made in another event loop"
+    " (one that has ended, as with an earlier asyncio.run())"
+)
 
 
 def received_before_failure(content: aiohttp.StreamReader) -> bytes:
@@ -124,6 +129,8 @@ class AiohttpResponse:
             TransportError: the connection failed while reading, or the
                 request's total timeout (``aiter_events``: your session's) ran out.
         """
+        if asyncio.get_running_loop() is not self._loop:
+            raise TransportError(OTHER_LOOP)  # and the stream reconnects in this loop
         content = self._response.content
         try:
             return await content.read(READ_SIZE)
@@ -145,7 +152,25 @@ class AiohttpResponse:
 
     def abort(self) -> None:
         """Close the connection without waiting: ``close()``, or at collection (any thread)."""
-        on_its_loop(self._loop, self._abort)
+        if self._loop.is_closed():
+            self._let_go_of_closed_loop()
+        else:
+            on_its_loop(self._loop, self._abort)
+
+    def _let_go_of_closed_loop(self) -> None:
+        # Nothing runs in a closed loop, so its objects may be touched from here;
+        # the socket was closed as the loop shut down (AiohttpTransport's session
+        # closes then), but the response and its connection still count as open
+        # (aiohttp warns of both at collection) until told.
+        connection = self._response.connection
+        self._aborted = True
+        self._response.close()  # it knows a closed loop: marks itself closed only
+        if connection is not None:
+            # Its connector was closed: the connection only lets go of its protocol.
+            # Else (a loop closed without shutting down) closing its socket's asyncio
+            # transport fails: that socket is left to the collector.
+            with contextlib.suppress(RuntimeError):
+                connection.close()
 
     def _abort(self) -> None:
         if not self._aborted:
@@ -159,7 +184,11 @@ class AiohttpResponse:
         """Release the connection: back to the pool after a complete body, else closed.
 
         Closing returns once the socket is gone, or after ``CLOSE_WAIT`` seconds.
+        In a loop other than the response's, it is closed there without waiting.
         """
+        if asyncio.get_running_loop() is not self._loop:
+            self.abort()
+            return
         if not self._aborted and self._response.content.is_eof():
             self._response.release()
             return
