@@ -1003,6 +1003,29 @@ async def test_redirects_are_followed_and_credentials_never_cross_origins(
         assert other_origin.headers["Accept"] == "text/event-stream"
 
 
+async def test_well_known_api_key_headers_never_follow_a_redirect_to_another_origin(
+    combo: Combo, server: LoopbackServer, other_server: LoopbackServer
+) -> None:
+    # A key pasted from an API's documentation (Anthropic's x-api-key, Azure's
+    # api-key, Google's x-goog-api-key) went to whatever origin a redirect named.
+    async def start(request: web.Request) -> web.StreamResponse:
+        return web.Response(status=307, headers={"Location": other_server.url("/target")})
+
+    async def target(request: web.Request) -> web.StreamResponse:
+        return await sse(request, b"data: here\n\n")
+
+    server.handle("/start", start)
+    other_server.handle("/target", target)
+    keys = {"x-api-key": "1", "Api-Key": "2", "X-Goog-Api-Key": "3", "X-Auth-Token": "4"}
+    es = combo.source(server.url("/start"), headers={**keys, "X-Ok": "1"}, **FAST)
+    async with es:
+        await collect(es, 1)
+    [home], [there] = server.requests, other_server.requests
+    assert all(home.headers[name] == value for name, value in keys.items())
+    assert [name for name in keys if name in there.headers] == []
+    assert there.headers["X-Ok"] == "1"
+
+
 async def test_a_redirect_to_the_same_url_that_sets_a_cookie_is_followed(
     combo: Combo, server: LoopbackServer
 ) -> None:

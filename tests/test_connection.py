@@ -21,7 +21,7 @@ from eventsource import (
 )
 from eventsource._backoff import SHORT_CONNECTION, STABLE_CONNECTION
 from eventsource._connection import Connection
-from eventsource._request import encode_body, origin_of
+from eventsource._request import CREDENTIAL_HEADERS, encode_body, origin_of
 from eventsource._retry import ZERO_RETRY_FLOOR
 from eventsource._sendable_url import build_url
 from eventsource._verdicts import End, Fail, Open, Reconnect, Redirect, Stop
@@ -148,7 +148,8 @@ def test_a_cross_origin_hop_tells_the_transport_which_headers_to_withhold() -> N
     conn.receive_response(307, {"Location": "https://a.test/s"}, "http://a.test/same")
     hop = conn.build_request()
     assert hop.cross_origin
-    assert hop.secret_headers == {"authorization", "cookie", "proxy-authorization", "x-key"}
+    assert hop.secret_headers == {*CREDENTIAL_HEADERS, "x-key"}
+    assert {"authorization", "cookie", "proxy-authorization", "x-api-key"} <= CREDENTIAL_HEADERS
     conn.receive_response(200, SSE, hop.url)
     conn.connection_lost(None)
     assert not conn.build_request().cross_origin

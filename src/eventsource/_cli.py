@@ -44,12 +44,6 @@ EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 
-#: API-key headers that ``-H`` sends, as well-known services name them: like
-#: Authorization, not sent after a redirect to another origin (``--secret-header``
-#: names more). A key pasted from an API's docs should not follow a redirect to a
-#: host that the user never named.
-SECRET_HEADERS = ("api-key", "x-api-key", "x-auth-token", "x-goog-api-key")
-
 
 @dataclass
 class Command:
@@ -100,7 +94,7 @@ def make_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> C
     method = args.method or ("POST" if body is not None else "GET")
     options: dict[str, Any] = {
         "headers": headers,
-        "secret_headers": (*SECRET_HEADERS, *args.secret_header),
+        "secret_headers": args.secret_header,  # more than the library's own
         "method": method.upper(),
         "body": body,
         "last_event_id": args.last_event_id,

@@ -30,8 +30,20 @@ __all__ = [
 ]
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-#: Headers that never follow a redirect to another origin, whatever the user says.
-CREDENTIAL_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
+#: Headers that never follow a redirect to another origin, whatever the user says:
+#: fetch's credentials, and the API-key headers of well-known services (a key
+#: pasted from an API's documentation should not reach a host the user never named).
+CREDENTIAL_HEADERS = frozenset(
+    {
+        "authorization",
+        "cookie",
+        "proxy-authorization",
+        "api-key",
+        "x-api-key",
+        "x-auth-token",
+        "x-goog-api-key",
+    }
+)
 
 
 @dataclass(slots=True, repr=False)

@@ -80,8 +80,9 @@ class EventSource(StreamAttributes, BrowserListeners, Reading):
             been sent) and is retried. ``None`` waits forever.
         max_event_size: Bound in bytes on one line or one event's data (``ProtocolError``).
         max_redirects: How many redirects one connection attempt may follow.
-        secret_headers: More header names that, like ``Authorization`` and ``Cookie``, are
-            never sent after a redirect to another origin.
+        secret_headers: More header names that, like ``Authorization``, ``Cookie``
+            and the API-key headers ``x-api-key``, ``api-key``, ``x-goog-api-key``
+            and ``x-auth-token``, are never sent after a redirect to another origin.
         allow_insecure_redirects: Follow a redirect from https to http.
         transport: ``"aiohttp"``, ``"httpx"`` (the ``httpx`` extra; runs on asyncio and
             trio), ``None`` (the default: aiohttp on asyncio, httpx on trio, chosen at
