@@ -23,11 +23,11 @@ from eventsource import RedirectError, StatusError, TransportError
 from eventsource.__main__ import main
 from eventsource._cli import make_command
 from eventsource._cli_args import build_parser
+from eventsource._cli_errors import describe_error
 from eventsource._cli_format import (
     JsonLinesFormatter,
     RawFormatter,
     TextFormatter,
-    describe_error,
     make_formatter,
     render_json,
     use_color,

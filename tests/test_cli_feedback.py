@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 
 from eventsource import ConnectError, ReadTimeout, StatusError, TransportError
-from eventsource._cli_format import describe_error
+from eventsource._cli_errors import describe_error
 from eventsource.testing import Event, Respond, SSEServer, Stall
 
 from ._servers import LoopbackServer, refused_port, running_server, sse, stalled_port

@@ -1,19 +1,18 @@
 """The ``eventsource`` command: tail any SSE stream, like curl but reconnecting and resuming.
 
 Turns the arguments (``_cli_args`` parses them) into one :class:`EventSource`,
-and writes each event with a formatter from ``_cli_format``. The top layer:
-imports the public API, never the other way round.
+and writes each event with a formatter from ``_cli_format`` (errors worded by
+``_cli_errors``; stdout and stderr in ``_cli_output``). The top layer: imports
+the public API, never the other way round.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-import logging
 import os
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, TextIO
@@ -22,15 +21,9 @@ from urllib.parse import urlsplit
 import anyio
 
 from ._cli_args import build_parser
-from ._cli_format import (
-    Formatter,
-    describe_error,
-    is_terminal,
-    make_formatter,
-    show_controls,
-    use_color,
-)
-from ._connection_report import RECONNECTING
+from ._cli_errors import describe_error
+from ._cli_format import Formatter, is_terminal, make_formatter, use_color
+from ._cli_output import StdoutError, discard_stdout, library_logging, note, write
 from ._errors import EventSourceError
 from ._event import ErrorEvent, Event, MessageEvent
 from ._sendable_url import check_url
@@ -148,16 +141,6 @@ def _endpoint(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}{parts.path}"
 
 
-def _note(text: str) -> None:
-    # The text may quote the server (a body, an id): no escape sequence of its reaches a terminal.
-    print(f"eventsource: {show_controls(text)}", file=sys.stderr, flush=True)
-
-
-class _ShownControls(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        return show_controls(super().format(record))
-
-
 def _seconds(delay: float | None) -> str:
     delay = delay or 0.0
     return f"{delay:.1f}" if delay >= 1 else f"{delay:.2f}"
@@ -180,7 +163,7 @@ def _report_listeners(es: EventSource, command: Command) -> None:
         connected = True
         if verbose:
             resume = f" (Last-Event-ID: {es.last_event_id})" if es.last_event_id else ""
-            _note(f"connected to {_endpoint(es.url)}{resume}")
+            note(f"connected to {_endpoint(es.url)}{resume}")
 
     def on_error(event: ErrorEvent) -> None:
         nonlocal connected
@@ -192,37 +175,22 @@ def _report_listeners(es: EventSource, command: Command) -> None:
                 return
             why = describe_error(event.error)
             if lost:
-                _note(f"connection lost ({why}); reconnecting in {wait} s{attempt}")
+                note(f"connection lost ({why}); reconnecting in {wait} s{attempt}")
             else:
-                _note(f"{why}; retrying in {wait} s{attempt}")
+                note(f"{why}; retrying in {wait} s{attempt}")
         elif event.reconnecting:
             if event.attempt > 1 and not command.quiet:
                 # No event since the last attempt either: a server that answers and
                 # hangs up at once would otherwise be a silent, backing-off loop.
-                _note(f"stream ended without an event; reconnecting in {wait} s{attempt}")
+                note(f"stream ended without an event; reconnecting in {wait} s{attempt}")
             elif verbose:
-                _note(f"stream ended; reconnecting in {wait} s{attempt}")
+                note(f"stream ended; reconnecting in {wait} s{attempt}")
         elif event.error is None and verbose:
-            _note(f"server answered {event.status}: not reconnecting")
+            note(f"server answered {event.status}: not reconnecting")
         # A fatal error is reported once, by main(), as the last line.
 
     es.onopen = on_open
     es.onerror = on_error
-
-
-class StdoutError(Exception):
-    """stdout cannot be written to (a full disk, a descriptor not open for writing)."""
-
-
-def _write(out: TextIO, text: str) -> None:
-    try:
-        out.write(text)
-        out.flush()  # a pipe must see each event when it arrives
-    except BrokenPipeError:
-        raise  # the reader went away: a normal end, see _run()
-    except OSError as exc:
-        reason = exc.strerror or str(exc) or type(exc).__name__
-        raise StdoutError(reason[:1].lower() + reason[1:]) from exc
 
 
 async def tail(command: Command, out: TextIO) -> int:
@@ -235,20 +203,20 @@ async def tail(command: Command, out: TextIO) -> int:
     count = 0
     if command.options["body"] is not None and command.options["reconnect"] and not command.quiet:
         # A POST that starts a job (an LLM's completion) would run once per reconnect.
-        _note("the request body is sent again on every reconnect; --no-reconnect sends it once")
+        note("the request body is sent again on every reconnect; --no-reconnect sends it once")
     async with EventSource(command.url, **command.options) as es:
         if command.verbose:
-            _note(f"connecting to {_endpoint(es.url)}")
+            note(f"connecting to {_endpoint(es.url)}")
         _report_listeners(es, command)
         async for event in es:
             if command.types and event.type not in command.types:
                 continue
-            _write(out, command.formatter.format(event, datetime.now(timezone.utc)))
+            write(out, command.formatter.format(event, datetime.now(timezone.utc)))
             count += 1
             if command.max_events is not None and count >= command.max_events:
                 break
     if command.verbose:
-        _note(f"done after {count} event{'s' * (count != 1)}")
+        note(f"done after {count} event{'s' * (count != 1)}")
     return EXIT_OK
 
 
@@ -272,70 +240,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         return demo(argv[1:], prog="eventsource demo")
     parser = build_parser()
     command = make_command(parser.parse_args(argv), parser)
-    with _library_logging(command.verbose > 1):
+    with library_logging(command.verbose > 1):
         return _run(command)
-
-
-@contextlib.contextmanager
-def _library_logging(debug: bool) -> Iterator[None]:
-    """Send the library's log records to stderr while the command runs.
-
-    All of them with ``-vv``; else its warnings, but the reconnects (the command
-    notes those itself, in its own words).
-    """
-    logger = logging.getLogger("eventsource")
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(_ShownControls("eventsource: %(levelname)s: %(message)s"))
-    level = logger.level
-    if debug:
-        logger.setLevel(logging.DEBUG)
-    else:
-        handler.setLevel(logging.WARNING)
-        handler.addFilter(lambda record: record.msg is not RECONNECTING)
-    logger.addHandler(handler)
-    try:
-        yield
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(level)
 
 
 def _run(command: Command) -> int:
     if sys.stdout is None:  # started with stdout closed (`>&-`): no event could be shown
-        _note("cannot write to stdout: it is closed")
+        note("cannot write to stdout: it is closed")
         return EXIT_FAILED
     try:
         return anyio.run(tail, command, sys.stdout)
     except EventSourceError as exc:
-        _note(describe_error(exc))
+        note(describe_error(exc))
         return EXIT_FAILED
     except StdoutError as exc:
-        _note(f"cannot write to stdout: {exc}")
-        _discard_stdout()
+        note(f"cannot write to stdout: {exc}")
+        discard_stdout()
         return EXIT_FAILED
     except (ValueError, TypeError, ImportError) as exc:  # refused before connecting
-        _note(str(exc))
+        note(str(exc))
         return EXIT_USAGE
     except BrokenPipeError:  # pragma: no cover - tested through a subprocess (a closed pipe)
         # The reader went away (`| head`): stop quietly.
-        _discard_stdout()
+        discard_stdout()
         return EXIT_OK
     except KeyboardInterrupt:  # pragma: no cover - tested through a subprocess (SIGINT)
         return EXIT_INTERRUPTED
-
-
-def _discard_stdout() -> None:
-    """Point stdout's descriptor at the null device.
-
-    What a failed write left in stdout's buffer would fail again when the
-    interpreter flushes it at exit, with a second report and status 120.
-    """
-    try:
-        fileno = sys.stdout.fileno()
-    except (OSError, ValueError):  # not a file (a test's StringIO): nothing flushes at exit
-        return
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, fileno)
-    finally:
-        os.close(devnull)
