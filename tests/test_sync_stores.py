@@ -20,7 +20,7 @@ from eventsource.sync import EventSource
 
 from ._fixtures import server as server
 from ._servers import LoopbackServer, client_sockets_to, sse
-from .test_durable import FLAKY_LOG, Flaky, numbered
+from .test_durable import FLAKY_LOG, Flaky, MemoryStore, numbered
 
 
 def test_failed_saves_are_logged_and_the_next_id_saved_instead(
@@ -63,3 +63,31 @@ def test_iteration_that_reaches_the_end_raises_a_failed_last_save(
         for event in es:
             got.append(event.data)
     assert got == ["1", "2", "3"]
+
+
+class InterruptedOnce(MemoryStore):
+    """Ctrl-C arrives during its first save (a ``BaseException``, not an ``Exception``)."""
+
+    interrupt = True
+
+    def save(self, last_event_id: str) -> None:
+        if self.interrupt:
+            self.interrupt = False
+            raise KeyboardInterrupt
+        super().save(last_event_id)
+
+
+def test_a_save_cut_by_ctrl_c_is_due_again_not_stuck(server: LoopbackServer) -> None:
+    # The ID stayed "in flight" for good: no save after it, not even at close().
+    server.handle("/five", lambda request: sse(request, numbered(1, 5)))
+    store = InterruptedOnce()
+    es = EventSource(server.url("/five"), reconnect=False, last_event_id_store=store)
+    got: list[str] = []
+    with es:
+        while len(got) < 5:
+            try:
+                got.append(next(es).data)
+            except KeyboardInterrupt:
+                continue  # the caller goes on
+    assert got == ["1", "2", "3", "4", "5"]
+    assert store.saves[-1] == "5"

@@ -179,13 +179,8 @@ class Checkpoint:
             StoreError: the save of the last handled ID failed, also when tried
                 again, or took longer than ``FLUSH_LIMIT``.
         """
-        if last_event_id == self.commits.raised:
-            last_event_id = None  # the end raised its failed save already: not twice
-        save = last_event_id is not None
         with self._lock:
-            if last_event_id is not None:
-                self.commits.handled = last_event_id
-                self.commits.failed = None  # the end: a failed one is tried once more
+            save = self.commits.at_end(last_event_id) is not None
         with anyio.CancelScope(shield=True), anyio.move_on_after(FLUSH_LIMIT) as limit:
             if self.sync_save and not self.strict:
                 await self._saver.stop()
@@ -199,14 +194,9 @@ class Checkpoint:
                 logger.warning("%s; closed without waiting further", message)
                 return
             raise StoreError(message)
-        commits = self.commits
-        if save and commits.failed is not None and commits.failed == commits.handled:
-            error = commits.error
-            commits.raised = commits.handled
-            raise StoreError(
-                f"the last-event-id store {self.store!r} failed to save the last handled ID: "
-                f"{error}"
-            ) from error
+        error = self.commits.failed_at_end(self.store) if save else None
+        if error is not None:
+            raise error
 
     # -- saving -------------------------------------------------------------------------
 

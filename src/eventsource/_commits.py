@@ -2,15 +2,19 @@
 
 :class:`Commits` decides what to save next, the way a log consumer tracks the
 offsets it committed; ``_checkpoint`` and its worker thread (``_save_thread``)
-run the saves it asks for, under one lock. It logs a failed save (the 1st,
-2nd, 4th... in a row) and a recovery. No I/O, no thread and no async library.
+run the saves it asks for, under one lock; the blocking client runs it in its
+reading thread. It logs a failed save (the 1st, 2nd, 4th... in a row) and a
+recovery, and decides what the end of a stream saves and raises, for both
+clients. No I/O, no thread and no async library.
 """
 
 from __future__ import annotations
 
 import logging
 
-__all__ = ["SAVE_INTERVAL", "Commits"]
+from ._errors import StoreError
+
+__all__ = ["SAVE_INTERVAL", "Commits", "store_error_at_end"]
 
 logger = logging.getLogger("eventsource")
 
@@ -80,3 +84,38 @@ class Commits:
     def abandoned(self) -> None:
         """A save was cancelled: its ID is due again."""
         self.in_flight = None
+
+    def at_end(self, handled: str | None) -> str | None:
+        """The end of the stream: ``handled`` is the last handled ID, or ``None`` for none.
+
+        Returns the ID the end saves, or ``None`` when it saves nothing new: a
+        failed one is tried once more, but not one whose failure the end
+        already raised (a close after that end, leaving a ``with`` block).
+        """
+        if handled is None or handled == self.raised:
+            return None
+        self.handled = handled
+        self.failed = None
+        return handled
+
+    def failed_at_end(self, store: object) -> StoreError | None:
+        """After the end's save: the error to raise, once, if the last handled ID is not saved."""
+        if self.failed is None or self.failed != self.handled:
+            return None
+        self.raised = self.handled
+        error = StoreError(
+            f"the last-event-id store {store!r} failed to save the last handled ID: {self.error}"
+        )
+        error.__cause__ = self.error
+        return error
+
+
+def store_error_at_end(error: StoreError, stream_error: BaseException | None) -> None:
+    """Raise ``error``, a failed last save; or log it, when the stream's own error is raised.
+
+    Raises:
+        StoreError: ``error``, when the stream ended without an error of its own.
+    """
+    if stream_error is None:
+        raise error
+    logger.error("%s (not raised: the stream ended with %r)", error, stream_error)

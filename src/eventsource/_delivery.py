@@ -14,7 +14,6 @@ leaves an item either handed out or still here, never lost.
 from __future__ import annotations
 
 import inspect
-import logging
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from operator import length_hint
@@ -22,6 +21,7 @@ from operator import length_hint
 import anyio
 
 from ._checkpoint import Checkpoint
+from ._commits import store_error_at_end
 from ._connection import Connection
 from ._delivery_receive import CHECKPOINT_AT_MOST, Receiving
 from ._driver import Driver
@@ -33,8 +33,6 @@ from ._request import redact_url
 from ._verdicts import End, Item
 
 __all__ = ["Batches", "Delivery"]
-
-logger = logging.getLogger("eventsource")
 
 #: The iterator of no run: an exhausted iterator stays exhausted, so one serves all.
 _NO_RUN: Iterator[MessageEvent] = iter(())
@@ -246,10 +244,7 @@ class Delivery(Receiving):
             try:
                 await self.store.flush(self.handed_id)
             except StoreError as exc:
-                if item.error is None:
-                    raise
-                # The stream's own error is the one raised: say this one here.
-                logger.error("%s (not raised: the stream ended with %r)", exc, item.error)
+                store_error_at_end(exc, item.error)
 
     async def dispatch(self, item: Item) -> None:
         """Call the listeners of ``item`` in the browser's order; stop once closed."""

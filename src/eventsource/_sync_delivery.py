@@ -12,11 +12,10 @@ tries it once more and raises ``StoreError``. No event loop.
 
 from __future__ import annotations
 
-import logging
 import threading
 from typing import TYPE_CHECKING
 
-from ._commits import Commits
+from ._commits import Commits, store_error_at_end
 from ._connection import Connection
 from ._errors import StoreError
 from ._event import ErrorEvent, MessageEvent
@@ -26,8 +25,6 @@ from ._verdicts import End, Item
 from .stores import SyncLastEventIdStore
 
 __all__ = ["SyncDelivery"]
-
-logger = logging.getLogger("eventsource")
 
 
 class SyncDelivery:
@@ -99,10 +96,7 @@ class SyncDelivery:
             try:
                 self._flush()  # every event before the End was handled
             except StoreError as exc:
-                if item.error is None:
-                    raise
-                # The stream's own error is the one raised: say this one here.
-                logger.error("%s (not raised: the stream ended with %r)", exc, item.error)
+                store_error_at_end(exc, item.error)
             if item.error is not None:
                 raise item.error
             raise StopIteration
@@ -143,19 +137,11 @@ class SyncDelivery:
         if store is None:
             return
         commits = self._commits
-        if self._handed_id == commits.raised:
-            return  # the end raised it already
-        commits.handled = self._handed_id
-        commits.failed = None
-        due = commits.due()
-        if due is not None:
-            self._save(store, due)
-            if commits.failed == due:
-                commits.raised = due
-                raise StoreError(
-                    f"the last-event-id store {store!r} failed to save the last "
-                    f"handled ID: {commits.error}"
-                ) from commits.error
+        if commits.at_end(self._handed_id) is not None and commits.due() is not None:
+            self._save(store, commits.handled)
+            error = commits.failed_at_end(store)
+            if error is not None:
+                raise error
 
     def _save(self, store: SyncLastEventIdStore, last_event_id: str) -> None:
         error: Exception | None = None
@@ -163,4 +149,7 @@ class SyncDelivery:
             store.save(last_event_id)
         except Exception as exc:
             error = exc
+        except BaseException:  # Ctrl-C in the save: unknown whether it saved; due again
+            self._commits.abandoned()
+            raise
         self._commits.done(last_event_id, error)  # logs a failure, and a recovery
