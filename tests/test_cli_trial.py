@@ -194,6 +194,29 @@ async def test_a_closed_stdout_is_one_line_and_status_1_before_connecting(
     assert server.requests == []
 
 
+@pytest.mark.asyncio
+async def test_a_character_stdouts_encoding_lacks_is_shown_escaped(server: SSEServer) -> None:
+    # An ASCII locale: a UnicodeEncodeError (a ValueError) ended the command as
+    # a usage error, status 2, with nothing written.
+    server.script(Event("café", id="1"))
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "eventsource",
+        server.url,
+        "--no-reconnect",
+        "--format",
+        "raw",
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env={**_env(), "PYTHONIOENCODING": "ascii"},
+    )
+    out, err = await asyncio.wait_for(process.communicate(), TIMEOUT)
+    assert (process.returncode, err) == (0, b"")
+    assert out == b"id: 1\ndata: caf\\xe9\n\n"
+
+
 def _close_stdout() -> None:
     os.close(1)  # in the child, after its stdout was set up
 

@@ -41,6 +41,12 @@ def _never(event: object) -> bool:
         ({"headers": "Authorization: Bearer t"}, TypeError, r"headers must be a mapping"),
         ({"secret_headers": "X-Api-Key"}, TypeError, r"secret_headers takes a list"),
         ({"secret_headers": [b"X-Api-Key"]}, TypeError, r"a name in secret_headers"),
+        ({"secret_headers": None}, TypeError, r"secret_headers takes a list"),
+        (
+            {"headers": {"authorization": "Bearer t"}, "url": "http://u:p@h.test/"},
+            ValueError,
+            r"URL has credentials",
+        ),
         ({"retry_policy": {"max_reconnects": 1}}, TypeError, r"retry_policy must be a Retry"),
         ({"retry": "3"}, TypeError, r"retry must be a number of seconds, got str"),
         ({"connect_timeout": "5"}, TypeError, r"connect_timeout must be a number of sec"),
@@ -59,8 +65,9 @@ def _never(event: object) -> bool:
 def test_an_option_of_the_wrong_type_is_refused_when_the_eventsource_is_made(
     cls: Any, options: dict[str, Any], error: type[Exception], message: str
 ) -> None:
+    options = {"url": URL, **options}
     with pytest.raises(error, match=message):
-        cls(URL, **options)
+        cls(**options)
 
 
 @pytest.mark.parametrize("cls", CLASSES, ids=["async", "sync"])

@@ -9,6 +9,7 @@ the public API, never the other way round.
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import sys
@@ -248,6 +249,10 @@ def _run(command: Command) -> int:
     if sys.stdout is None:  # started with stdout closed (`>&-`): no event could be shown
         note("cannot write to stdout: it is closed")
         return EXIT_FAILED
+    if isinstance(sys.stdout, io.TextIOWrapper):
+        # A character the output's encoding lacks (an ASCII locale) is shown as \xNN:
+        # an event is not lost to the terminal's settings.
+        sys.stdout.reconfigure(errors="backslashreplace")
     try:
         return anyio.run(tail, command, sys.stdout)
     except EventSourceError as exc:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from ._connection import Connection
 from ._listeners import check_callable
@@ -106,6 +107,13 @@ def build_connection(
         reconnect=reconnect,
         status_policy=status_policy,
     )
+    credentials = urlsplit(connection.url).netloc.rpartition("@")[0]  # the URL checked
+    if credentials and any(name.lower() == "authorization" for name in all_headers):
+        # aiohttp refuses the pair, httpx lets the URL's win: say so before either.
+        raise ValueError(
+            "the URL has credentials (user:password@) and headers has an Authorization "
+            "header: give one of them"
+        )
     connection.stop_when = stop_when
     connection.stop_after = stop_after
     connection.error_when = error_when
@@ -135,12 +143,13 @@ def _check_types(
             raise TypeError(f"{name} must be an int, got {type(value).__name__}")
         if value < least:
             raise ValueError(f"{name} must be at least {least}, not {value}")
-    if isinstance(secret_headers, (str, bytes)):
+    if isinstance(secret_headers, (str, bytes)) or not isinstance(secret_headers, Iterable):
         # A str is an iterable of one-letter names: the header it names would
         # go to another origin.
+        hint = f": secret_headers=[{secret_headers!r}]" if isinstance(secret_headers, str) else ""
         raise TypeError(
-            f"secret_headers takes a list of header names, not a {type(secret_headers).__name__}: "
-            f"secret_headers=[{secret_headers!r}]"
+            "secret_headers takes a list of header names, "
+            f"not a {type(secret_headers).__name__}{hint}"
         )
 
 
