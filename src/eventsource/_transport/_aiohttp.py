@@ -17,6 +17,12 @@ from .._errors import ConnectError, ReadTimeout, TransportError
 from .._sendable import redact_url
 from .._sendable_url import check_url
 from ._aiohttp_response import AiohttpResponse, on_its_loop
+from ._aiohttp_sessions import (
+    HEADERS_SENT,
+    closes_with_its_loop,
+    default_proxy,
+    without_credentials,
+)
 from ._base import Request
 from ._reasons import described, failure_reason, timed_out
 from ._tls import Cert, Verify, ssl_context
@@ -42,80 +48,6 @@ _CONNECT_FAILURES: tuple[type[Exception], ...] = (
     aiohttp.ClientConnectorError,
     *(getattr(aiohttp, name) for name in ("ConnectionTimeoutError",) if hasattr(aiohttp, name)),
 )
-
-
-async def _on_headers_sent(
-    session: aiohttp.ClientSession, context: Any, params: aiohttp.TraceRequestHeadersSentParams
-) -> None:
-    on_sent = context.trace_request_ctx
-    if callable(on_sent):
-        on_sent()
-
-
-def _headers_sent_trace() -> aiohttp.TraceConfig:
-    """The trace our sessions carry: ``Request.on_sent`` once the headers are sent."""
-    config = aiohttp.TraceConfig()
-    config.on_request_headers_sent.append(_on_headers_sent)
-    return config
-
-
-#: One for every session we make (aiohttp freezes it; it holds no state).
-_HEADERS_SENT = _headers_sent_trace()
-
-
-def _without_credentials(
-    session: aiohttp.ClientSession, secret_headers: frozenset[str]
-) -> aiohttp.ClientSession:
-    """A session for a hop to another origin: ``session`` without its credentials.
-
-    aiohttp adds a session's default headers and ``auth`` to every request, and a
-    request cannot take them off. The session returned shares ``session``'s
-    connector (its pool and TLS settings) and cookie jar (whose rules decide which
-    cookies go) and takes its settings, but has neither ``auth`` nor middlewares,
-    and only those default headers not in ``secret_headers``. The caller closes
-    it; that leaves the connector open.
-    """
-    return aiohttp.ClientSession(
-        connector=session.connector,
-        connector_owner=False,
-        cookie_jar=session.cookie_jar,
-        headers=[(k, v) for k, v in session.headers.items() if k.lower() not in secret_headers],
-        skip_auto_headers=session.skip_auto_headers,
-        version=aiohttp.HttpVersion(*session.version),
-        raise_for_status=session.raise_for_status,
-        auto_decompress=session.auto_decompress,
-        trust_env=session.trust_env,
-        requote_redirect_url=session.requote_redirect_url,
-        trace_configs=list(session.trace_configs),
-    )
-
-
-def _default_proxy(session: aiohttp.ClientSession) -> URL | None:
-    """The proxy given to ``session`` (aiohttp >= 3.10), its login in the URL."""
-    # No public getter: a hop sent on another session must keep the user's proxy.
-    proxy = getattr(session, "_default_proxy", None)
-    login = getattr(session, "_default_proxy_auth", None)
-    if proxy is None:
-        return None
-    url = URL(proxy)
-    if isinstance(login, aiohttp.BasicAuth) and not url.user:
-        url = url.with_user(login.login).with_password(login.password)
-    return url
-
-
-async def _closes_with_its_loop(session: aiohttp.ClientSession) -> AsyncGenerator[None, None]:
-    """Closes ``session`` as it ends: at ``aclose()``, or as the session's loop shuts down.
-
-    asyncio ends the unfinished async generators of a loop that shuts down
-    (``loop.shutdown_asyncgens()``, which ``asyncio.run()`` and ``asyncio.Runner``
-    call) while the loop still runs: a session left open when its loop ends (an
-    EventSource used in one ``asyncio.run()`` and not closed) is closed then,
-    sockets and all. Once the loop is closed nothing can close them any more.
-    """
-    try:
-        yield
-    finally:
-        await session.close()
 
 
 class AiohttpTransport:
@@ -189,7 +121,7 @@ class AiohttpTransport:
         #: Whether open() calls ``Request.on_sent``: on a session we make, which
         #: reports it (an aiohttp trace); a session of yours is left as it is.
         self.tells_when_sent = session is None
-        traces = [*(session_kwargs.pop("trace_configs", None) or ()), _HEADERS_SENT]
+        traces = [*(session_kwargs.pop("trace_configs", None) or ()), HEADERS_SENT]
         self._session_kwargs = {"trust_env": trust_env, "trace_configs": traces, **session_kwargs}
         # A proxy URL the library refuses would fail every connection attempt.
         self._proxy = (
@@ -201,7 +133,7 @@ class AiohttpTransport:
         self.verify = verify  # as given: for the caller to inspect
         self._closing: asyncio.Task[None] | None = None  # the close abort() started
         self._loop: asyncio.AbstractEventLoop | None = None  # the session's (first used in)
-        #: Closes the session we made (see _closes_with_its_loop).
+        #: Closes the session we made (see closes_with_its_loop).
         self._guard: AsyncGenerator[None, None] | None = None
 
     async def open(self, request: Request) -> AiohttpResponse:
@@ -228,7 +160,7 @@ class AiohttpTransport:
             self._session = session = aiohttp.ClientSession(
                 timeout=_NO_TOTAL_TIMEOUT, **self._session_kwargs
             )
-            self._guard = guard = _closes_with_its_loop(session)
+            self._guard = guard = closes_with_its_loop(session)
             await guard.asend(None)  # runs to its yield: the loop now ends it
         timeout = aiohttp.ClientTimeout(
             total=None, connect=request.connect_timeout, sock_read=request.read_timeout
@@ -237,8 +169,8 @@ class AiohttpTransport:
         try:
             proxy: str | URL | None = self._proxy
             if request.cross_origin and not base.closed:
-                session = _without_credentials(base, request.secret_headers)
-                proxy = proxy or _default_proxy(base)
+                session = without_credentials(base, request.secret_headers)
+                proxy = proxy or default_proxy(base)
             response = await session.request(
                 request.method,
                 request.url,
@@ -248,7 +180,7 @@ class AiohttpTransport:
                 timeout=timeout,
                 proxy=proxy,
                 ssl=self._ssl,
-                # for _HEADERS_SENT, on our sessions only (a user's traces get theirs)
+                # for HEADERS_SENT, on our sessions only (a user's traces get theirs)
                 trace_request_ctx=request.on_sent if self._owns_session else None,
             )
         except _READ_TIMEOUTS as exc:
