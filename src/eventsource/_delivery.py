@@ -203,6 +203,18 @@ class Delivery(Receiving):
             return store.commits.handled
         return self.handed_id
 
+    def catch_up(self) -> None:
+        """Before the caller closes: with every item handed out, an id-only block counts.
+
+        Also one that came in a read of its own, with no item (``_receive`` takes
+        it only at the next read). Not at the stream's end: a predicate's cut may
+        have parsed events it does not hand out.
+        """
+        if not self._driver.closed:
+            self._settle()
+            if not self.items:
+                self._handed = self._connection.last_event_id
+
     def close(self) -> None:
         """Close the stream now (``EventSource.close``): nothing more is handed out."""
         self._driver.close()

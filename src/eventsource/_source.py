@@ -244,6 +244,7 @@ class EventSource(StreamAttributes, BrowserListeners, Reading):
         Safe from any task and from inside a listener. The connection is released
         by the iteration or ``run()`` that was in progress, or by ``aclose()``.
         """
+        self._delivery.catch_up()
         self._delivery.close()
 
     def restart(self) -> None:
@@ -273,6 +274,7 @@ class EventSource(StreamAttributes, BrowserListeners, Reading):
         await self._aclose(save=True)
 
     async def _aclose(self, *, save: bool) -> None:
+        self._delivery.catch_up()
         handled = self._delivery.handled_id() if save else None
         self.close()
         await self._driver.aclose()  # shielded: a half-done cleanup would leak

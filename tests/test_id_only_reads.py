@@ -1,0 +1,72 @@
+"""An id-only block that arrives in a network read of its own still counts when you close.
+
+The server sends an event, then, in a later write, a block with only an
+``id:``. The client reads it while it waits for the next event, and nothing
+is handed out for it. On closing, the store kept the event's ID ("1") and
+not the block's ("2"); a reconnect sent "2" all along. The ID it saves
+depended on how TCP split the writes. Both clients, real servers on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import anyio
+import pytest
+from aiohttp import web
+
+from eventsource.sync import EventSource as SyncEventSource
+
+from ._fixtures import FAST, LIMIT, Combo
+from ._fixtures import anyio_backend as anyio_backend
+from ._fixtures import combo as combo
+from ._fixtures import server as server
+from ._servers import LoopbackServer, open_stream
+from .test_durable import MemoryStore
+
+
+def serve_an_event_then_an_id_only_block(server: LoopbackServer) -> str:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        response = await open_stream(request)
+        await response.write(b"id: 1\ndata: a\n\n")
+        await anyio.sleep(0.1)  # a read of its own
+        await response.write(b"id: 2\n\n")
+        await anyio.sleep(LIMIT)
+        return response
+
+    server.handle("/", handler)
+    return server.url("/")
+
+
+@pytest.mark.anyio
+async def test_closing_after_an_id_only_read_saves_its_id(
+    combo: Combo, server: LoopbackServer
+) -> None:
+    store = MemoryStore()
+    es = combo.source(
+        serve_an_event_then_an_id_only_block(server), last_event_id_store=store, **FAST
+    )
+    async with es:
+        with anyio.fail_after(LIMIT):
+            assert (await anext(es)).data == "a"
+            with anyio.move_on_after(0.5):  # the read takes "id: 2", then waits on
+                await anext(es)
+    assert es.lastEventId == "2"
+    assert store.saves[-1] == "2"
+
+
+def test_the_blocking_client_closed_from_another_thread_saves_it_too(
+    server: LoopbackServer,
+) -> None:
+    store = MemoryStore()
+    es = SyncEventSource(serve_an_event_then_an_id_only_block(server), last_event_id_store=store)
+    got: list[str] = []
+    reader = threading.Thread(target=lambda: got.extend(event.data for event in es))
+    reader.start()
+    threading.Event().wait(0.5)  # it has "a", and waits after reading "id: 2"
+    es.close()
+    reader.join(LIMIT)
+    assert not reader.is_alive()
+    assert got == ["a"]
+    assert es.lastEventId == "2"
+    assert store.saves[-1] == "2"
