@@ -11,6 +11,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +55,35 @@ def test_sqlite_store_keeps_one_row_per_key_in_a_shared_wal_file(tmp_path: Path)
         rows = db.execute("SELECT key, last_event_id FROM eventsource_last_event_id").fetchall()
     assert sorted(rows) == [("bot", "42"), ("other", "héllo")]
     assert repr(bot) == f"SQLiteLastEventIdStore({str(path)!r}, key='bot')"
+
+
+@pytest.mark.parametrize(("held", "saved"), [(0.3, True), (None, False)])
+def test_a_new_sqlite_file_another_writer_holds_is_waited_for(
+    tmp_path: Path, held: float | None, saved: bool
+) -> None:
+    # Consumers that open a new shared file at the same moment: switching it to
+    # WAL failed at once with "database is locked", whatever the timeout.
+    path = tmp_path / "ids.sqlite"
+    writer = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    writer.execute("BEGIN IMMEDIATE")
+    writer.execute("CREATE TABLE other (a)")
+    release = threading.Timer(held or 0, writer.rollback)
+    if held is not None:
+        release.start()
+    store = SQLiteLastEventIdStore(path, key="bot", timeout=0.3 if held is None else 5.0)
+    try:
+        if saved:
+            store.save("7")
+            assert store.load() == "7"
+        else:  # held past the timeout: the same error as before, after the timeout
+            with pytest.raises(sqlite3.OperationalError, match="database is locked"):
+                store.save("7")
+    finally:
+        if held is not None:
+            release.join()
+        else:
+            writer.rollback()
+        writer.close()
 
 
 def test_sqlite_store_checks_its_path_and_table_when_made(tmp_path: Path) -> None:

@@ -13,9 +13,13 @@ import errno
 import os
 import sqlite3
 import tempfile
+import time
 from pathlib import Path
 
 __all__ = ["FileLastEventIdStore", "SQLiteLastEventIdStore"]
+
+#: Seconds between two tries to switch a new SQLite file to WAL (see _wal).
+_WAL_RETRY = 0.01
 
 
 class FileLastEventIdStore:
@@ -136,7 +140,7 @@ class SQLiteLastEventIdStore:
         try:
             connection.execute(f"PRAGMA synchronous = {'FULL' if self.durable else 'NORMAL'}")
             if not self._ready:
-                connection.execute("PRAGMA journal_mode = WAL")  # kept by the file
+                _wal(connection, self.timeout)  # kept by the file
                 connection.execute(
                     f'CREATE TABLE IF NOT EXISTS "{self.table}" '
                     "(key TEXT PRIMARY KEY, last_event_id TEXT NOT NULL)"
@@ -166,3 +170,21 @@ class SQLiteLastEventIdStore:
 
     def __repr__(self) -> str:
         return f"SQLiteLastEventIdStore({str(self.path)!r}, key={self.key!r})"
+
+
+def _wal(connection: sqlite3.Connection, timeout: float) -> None:
+    """Switch the file to WAL, waiting up to ``timeout`` seconds for another writer.
+
+    SQLite does not wait (its busy timeout) for the lock this switch takes: on
+    a new file that other consumers open at the same moment, it failed at once
+    with "database is locked".
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            connection.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+            time.sleep(_WAL_RETRY)
