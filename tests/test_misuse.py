@@ -21,6 +21,7 @@ import pytest
 import eventsource
 import eventsource.sync
 from eventsource import ReadyState
+from eventsource.stores import FileLastEventIdStore, StrictStore
 from eventsource.testing import Event, Respond, Sleep, SSEServer
 
 from ._clients import Client
@@ -68,6 +69,14 @@ def test_an_option_of_the_wrong_type_is_refused_when_the_eventsource_is_made(
     options = {"url": URL, **options}
     with pytest.raises(error, match=message):
         cls(**options)
+
+
+def test_a_strict_store_given_to_the_blocking_client_says_why(tmp_path: Any) -> None:
+    # It said "needs a store with a blocking load(), not an async one": the store
+    # inside was blocking; StrictStore itself is the async client's.
+    store = StrictStore(FileLastEventIdStore(tmp_path / "id"))
+    with pytest.raises(TypeError, match="StrictStore is for the async client"):
+        eventsource.sync.EventSource(URL, last_event_id_store=store)
 
 
 @pytest.mark.parametrize("cls", CLASSES, ids=["async", "sync"])

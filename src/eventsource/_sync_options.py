@@ -61,10 +61,17 @@ def checked_store(store: SyncLastEventIdStore | None) -> SyncLastEventIdStore | 
     """``store`` once it is sure to have blocking ``load()`` and ``save()``.
 
     Raises:
-        TypeError: a method is missing, or is a coroutine function.
+        TypeError: a method is missing, or is a coroutine function; a ``StrictStore``.
     """
     if store is None:
         return None
+    from .stores import StrictStore  # the public module imports anyio; only if a store is given
+
+    if isinstance(store, StrictStore):
+        raise TypeError(
+            "StrictStore is for the async client: the blocking one already saves each ID "
+            f"before it hands out the next event; pass the store itself ({store.store!r})"
+        )
     for name in ("load", "save"):
         method = getattr(store, name, None)
         if not callable(method):
