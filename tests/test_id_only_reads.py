@@ -70,3 +70,52 @@ def test_the_blocking_client_closed_from_another_thread_saves_it_too(
     assert got == ["a"]
     assert es.lastEventId == "2"
     assert store.saves[-1] == "2"
+
+
+def serve_then_end(server: LoopbackServer, *chunks: bytes) -> str:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        response = await open_stream(request)
+        for chunk in chunks:
+            await response.write(chunk)
+            await anyio.sleep(0.1)  # each a read of its own
+        await response.write_eof()
+        return response
+
+    server.handle("/", handler)
+    return server.url("/")
+
+
+@pytest.mark.anyio
+async def test_a_one_shot_stream_that_ends_after_an_id_only_read_saves_its_id(
+    combo: Combo, server: LoopbackServer
+) -> None:
+    store = MemoryStore()
+    url = serve_then_end(server, b"id: 1\ndata: a\n\n", b"id: 2\n\n")
+    es = combo.source(url, reconnect=False, last_event_id_store=store, **FAST)
+    with anyio.fail_after(LIMIT):
+        assert [event.data async for event in es] == ["a"]
+    assert (es.lastEventId, store.saves[-1]) == ("2", "2")
+
+
+def test_the_blocking_client_at_such_an_end_saves_it_too(server: LoopbackServer) -> None:
+    store = MemoryStore()
+    url = serve_then_end(server, b"id: 1\ndata: a\n\n", b"id: 2\n\n")
+    with SyncEventSource(url, reconnect=False, last_event_id_store=store) as es:
+        assert [event.data for event in es] == ["a"]
+    assert (es.lastEventId, store.saves[-1]) == ("2", "2")
+
+
+@pytest.mark.anyio
+async def test_a_sentinels_cut_keeps_the_id_of_the_last_event_handed_out(
+    combo: Combo, server: LoopbackServer
+) -> None:
+    # The parser read the sentinel (id 2) and an id-only block (id 3) past it;
+    # neither was handed out, so neither is saved.
+    store = MemoryStore()
+    url = serve_then_end(server, b"id: 1\ndata: a\n\nid: 2\ndata: [DONE]\n\nid: 3\n\n")
+    es = combo.source(
+        url, last_event_id_store=store, stop_when=lambda e: e.data == "[DONE]", **FAST
+    )
+    with anyio.fail_after(LIMIT):
+        assert [event.data async for event in es] == ["a"]
+    assert (es.lastEventId, store.saves[-1]) == ("1", "1")

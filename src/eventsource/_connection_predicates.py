@@ -29,7 +29,7 @@ class Predicates:
 
     if TYPE_CHECKING:  # the connection's
 
-        def _ends(self, error: EventSourceError | None) -> list[Item]: ...
+        def _ends(self, error: EventSourceError | None, *, cut: bool = False) -> list[Item]: ...
 
     def judge_waiting(self, items: list[Item]) -> None:
         """Apply the predicates (one was just set) to items received, not handed out yet.
@@ -48,9 +48,9 @@ class Predicates:
                 continue
             if self.error_when is not None and self.error_when(item):
                 error = ServerEventError(event_error_message(item), event=item)
-                return items[:index] + self._ends(error)
+                return items[:index] + self._ends(error, cut=True)
             if self.stop_when is not None and self.stop_when(item):
-                return items[:index] + self._ends(None)
+                return items[:index] + self._ends(None, cut=True)
             if self.stop_after is not None and self.stop_after(item):
-                return items[: index + 1] + self._ends(None)
+                return items[: index + 1] + self._ends(None, cut=True)
         return items

@@ -52,15 +52,15 @@ class Reports:
 
         def report_failure(self, error: EventSourceError) -> list[Item]: ...
 
-    def _ends(self, error: EventSourceError | None) -> list[Item]:
+    def _ends(self, error: EventSourceError | None, *, cut: bool = False) -> list[Item]:
         # The stream ends after the items before these. From receive_data the
         # state turns CLOSED when they are reached (the caller closes), not
         # while the items before them are handed out.
         self.parser.reset()
         if error is None:
-            return [End()]
+            return [End(cut=cut)]
         status = error.status if isinstance(error, ResponseError) else None
-        return [ErrorEvent(error=error, status=status, attempt=self.failures), End(error)]
+        return [ErrorEvent(error=error, status=status, attempt=self.failures), End(error, cut)]
 
     def report(self, verdict: Open | Fail | Stop | Reconnect) -> list[Item]:
         """The items that tell the user of a decision: ``open``, or ``error`` (and ``End``).

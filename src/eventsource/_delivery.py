@@ -207,8 +207,8 @@ class Delivery(Receiving):
         """Before the caller closes: with every item handed out, an id-only block counts.
 
         Also one that came in a read of its own, with no item (``_receive`` takes
-        it only at the next read). Not at the stream's end: a predicate's cut may
-        have parsed events it does not hand out.
+        it only at the next read). Not at a predicate's cut (``End.cut``): the
+        parser may have read events past it that are not handed out.
         """
         if not self._driver.closed:
             self._settle()
@@ -247,6 +247,8 @@ class Delivery(Receiving):
 
     async def _end(self, item: End) -> None:
         """Drain briefly and release (see ``Driver.finish``), close, and flush the store."""
+        if not item.cut:  # all read was handed out: an id-only block after it counts
+            self.catch_up()
         try:
             await self._driver.finish(drain=item.error is None)
         finally:  # a cancelled drain still ends the stream: no request after its end

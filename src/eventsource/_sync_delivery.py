@@ -92,6 +92,9 @@ class SyncDelivery:
     def _handle(self, item: Item) -> None:
         """Dispatch a non-message item; at ``End``, close and raise or stop."""
         if type(item) is End:
+            if not (item.cut or self._items or self._driver.closed):
+                # All read was handed out: an id-only block after it counts.
+                self._handed_id = self._connection.last_event_id
             try:
                 self._driver.finish()
             finally:

@@ -75,9 +75,12 @@ class End:
 
     ``error`` is raised to the caller when set (after its ``ErrorEvent``);
     ``None`` ends iteration normally (a 204, a sentinel, a one-shot stream's end).
+    ``cut``: a predicate ended the stream at an event, so the parser may have
+    read events (and IDs) past it that are never handed out.
     """
 
     error: EventSourceError | None = None
+    cut: bool = False
 
 
 #: What a stream says, in order: its events and comments, the lifecycle events
