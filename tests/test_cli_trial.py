@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import errno
 import io
+import json
 import os
 import re
 import select
@@ -215,6 +216,29 @@ async def test_a_character_stdouts_encoding_lacks_is_shown_escaped(server: SSESe
     out, err = await asyncio.wait_for(process.communicate(), TIMEOUT)
     assert (process.returncode, err) == (0, b"")
     assert out == b"id: 1\ndata: caf\\xe9\n\n"
+
+
+@pytest.mark.asyncio
+async def test_json_lines_on_an_ascii_stdout_stay_valid_json(server: SSEServer) -> None:
+    # With backslash escapes for what ASCII lacks, a line was no JSON any more
+    # (\xe9 is not a JSON escape): JSON's own escapes instead.
+    server.script(Event("café € 😀", id="1"))
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "eventsource",
+        server.url,
+        "--no-reconnect",
+        "--format",
+        "jsonl",
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env={**_env(), "PYTHONIOENCODING": "ascii"},
+    )
+    out, err = await asyncio.wait_for(process.communicate(), TIMEOUT)
+    assert (process.returncode, err) == (0, b"")
+    assert json.loads(out)["data"] == "café € 😀"
 
 
 def _close_stdout() -> None:

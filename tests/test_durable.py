@@ -319,6 +319,32 @@ async def test_a_failed_last_save_is_raised_once_not_again_when_the_block_ends(
     assert es.readyState is ReadyState.CLOSED
 
 
+class Hangs(MemoryStore):
+    """A store whose saves take longer than the end waits (``FLUSH_LIMIT``, made short)."""
+
+    def save(self, last_event_id: str) -> None:
+        time.sleep(0.6)
+
+
+async def test_a_last_save_that_takes_too_long_is_raised_once(
+    combo: Combo, server: LoopbackServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The end's "took over ... s to save" was raised again by the aclose() after it.
+    monkeypatch.setattr("eventsource._checkpoint.FLUSH_LIMIT", 0.2)
+    server.handle("/three", lambda request: sse(request, numbered(1, 3)))
+    es = combo.source(server.url("/three"), reconnect=False, last_event_id_store=Hangs())
+    raised: list[StoreError] = []
+    with anyio.fail_after(LIMIT):
+        try:
+            async for _event in es:
+                pass
+        except StoreError as exc:
+            raised.append(exc)
+        await es.aclose()  # no second StoreError
+        await eventually(lambda: workers() == [])  # the hanging save ends: no thread left
+    assert [str(exc).endswith("took over 0.2 s to save") for exc in raised] == [True]
+
+
 async def test_leaving_by_an_exception_saves_nothing_new(
     combo: Combo, server: LoopbackServer
 ) -> None:

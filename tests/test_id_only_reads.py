@@ -15,6 +15,7 @@ import anyio
 import pytest
 from aiohttp import web
 
+from eventsource import MessageEvent
 from eventsource.sync import EventSource as SyncEventSource
 
 from ._fixtures import FAST, LIMIT, Combo
@@ -119,3 +120,65 @@ async def test_a_sentinels_cut_keeps_the_id_of_the_last_event_handed_out(
     with anyio.fail_after(LIMIT):
         assert [event.data async for event in es] == ["a"]
     assert (es.lastEventId, store.saves[-1]) == ("1", "1")
+
+
+def serve_a_cut_then_hold(server: LoopbackServer) -> str:
+    """An event, the sentinel (id 2) and one more (id 3) in one write; the body stays open."""
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        response = await open_stream(request)
+        await response.write(b"id: 1\ndata: a\n\nid: 2\ndata: STOP\n\nid: 3\ndata: c\n\n")
+        await anyio.sleep(LIMIT)
+        return response
+
+    server.handle("/", handler)
+    return server.url("/")
+
+
+def is_stop(event: MessageEvent) -> bool:
+    return event.data == "STOP"
+
+
+def test_the_blocking_client_closed_after_a_cut_keeps_the_last_handed_id(
+    server: LoopbackServer,
+) -> None:
+    # The close's End was taken for the close's own, and the ID of the event
+    # read past the sentinel ("3") was saved.
+    store = MemoryStore()
+    es = SyncEventSource(
+        serve_a_cut_then_hold(server), last_event_id_store=store, stop_when=is_stop
+    )
+    got: list[str] = []
+    for event in es:
+        got.append(event.data)
+        es.close()
+    assert got == ["a"]
+    assert (es.lastEventId, store.saves) == ("1", ["1"])
+
+
+@pytest.mark.anyio
+async def test_a_close_from_another_task_while_a_cut_drains_keeps_the_last_handed_id(
+    combo: Combo, server: LoopbackServer
+) -> None:
+    store = MemoryStore()
+    es = combo.source(serve_a_cut_then_hold(server), last_event_id_store=store, stop_when=is_stop)
+    got: list[str] = []
+    seen = anyio.Event()
+
+    async def read() -> None:
+        async for event in es:
+            got.append(event.data)
+            seen.set()
+
+    async def close_soon() -> None:
+        await seen.wait()
+        await anyio.sleep(0.03)  # the reader drains the rest of the body after the cut
+        es.close()
+
+    with anyio.fail_after(LIMIT):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(read)
+            tg.start_soon(close_soon)
+        await es.aclose()
+    assert got == ["a"]
+    assert (es.lastEventId, store.saves) == ("1", ["1"])

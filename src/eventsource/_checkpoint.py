@@ -193,6 +193,8 @@ class Checkpoint:
             if not save:
                 logger.warning("%s; closed without waiting further", message)
                 return
+            with self._lock:
+                self.commits.raised = self.commits.handled  # raised once, as failed_at_end
             raise StoreError(message)
         error = self.commits.failed_at_end(self.store) if save else None
         if error is not None:

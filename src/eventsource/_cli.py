@@ -9,6 +9,7 @@ the public API, never the other way round.
 from __future__ import annotations
 
 import argparse
+import codecs
 import io
 import json
 import os
@@ -111,7 +112,12 @@ def make_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> C
     return Command(
         url=url,
         options=options,
-        formatter=make_formatter(args.format, color=color, escape=is_terminal(sys.stdout)),
+        formatter=make_formatter(
+            args.format,
+            color=color,
+            escape=is_terminal(sys.stdout),
+            ascii_only=not _writes_utf8(sys.stdout),
+        ),
         types=frozenset(args.events),
         max_events=args.max_events,
         verbose=args.verbose,
@@ -134,6 +140,14 @@ def _insecure_transport(name: str | None) -> Transport:
 
         return HttpxTransport(verify=False)
     return AiohttpTransport(verify=False)
+
+
+def _writes_utf8(stream: TextIO | None) -> bool:
+    encoding = getattr(stream, "encoding", None) or "utf-8"
+    try:
+        return codecs.lookup(encoding).name == "utf-8"
+    except LookupError:  # an encoding Python does not know: take no chances
+        return False
 
 
 def _endpoint(url: str) -> str:

@@ -164,11 +164,12 @@ class JsonLinesFormatter:
     (``json.dumps`` escapes C0): the same JSON, nothing a terminal acts on.
     """
 
-    def __init__(self, *, escape: bool = False) -> None:
+    def __init__(self, *, escape: bool = False, ascii_only: bool = False) -> None:
         self.escape = escape
+        self.ascii_only = ascii_only  # an output that cannot encode all of Unicode
 
     def format(self, event: MessageEvent, received_at: datetime) -> str:
-        """The event as one line of JSON."""
+        """The event as one line of JSON (with ``ascii_only``, non-ASCII as JSON escapes)."""
         stamp = received_at.isoformat(timespec="microseconds").replace("+00:00", "Z")
         record = {
             "type": event.type,
@@ -176,7 +177,7 @@ class JsonLinesFormatter:
             "id": event.last_event_id,
             "received_at": stamp,
         }
-        line = json.dumps(record, ensure_ascii=False)
+        line = json.dumps(record, ensure_ascii=self.ascii_only)
         return (line.translate(_JSON_CONTROLS) if self.escape else line) + "\n"
 
 
@@ -206,8 +207,13 @@ class RawFormatter:
         return show_controls(text) if self.escape else text
 
 
-def make_formatter(name: str, *, color: bool, escape: bool = False) -> Formatter:
+def make_formatter(
+    name: str, *, color: bool, escape: bool = False, ascii_only: bool = False
+) -> Formatter:
     """The formatter for ``--format name``; ``escape`` (for a terminal) shows control characters.
+
+    ``ascii_only``: the output's encoding is not UTF-8, so JSON lines use JSON's
+    own escapes (the other forms show what it lacks as backslash escapes).
 
     Raises:
         ValueError: an unknown format name.
@@ -215,7 +221,7 @@ def make_formatter(name: str, *, color: bool, escape: bool = False) -> Formatter
     if name == "text":
         return TextFormatter(color=color, escape=escape)
     if name == "jsonl":
-        return JsonLinesFormatter(escape=escape)
+        return JsonLinesFormatter(escape=escape, ascii_only=ascii_only)
     if name == "raw":
         return RawFormatter(escape=escape)
     raise ValueError(f"unknown format {name!r}: use one of {', '.join(FORMATS)}")

@@ -41,7 +41,16 @@ _NO_RUN: Iterator[MessageEvent] = iter(())
 class Delivery(Receiving):
     """The items of one EventSource not handed out yet, and the handing out."""
 
-    __slots__ = ("_connection", "_driver", "_listeners", "_ready", "_run", "items", "store")
+    __slots__ = (
+        "_connection",
+        "_driver",
+        "_ending",
+        "_listeners",
+        "_ready",
+        "_run",
+        "items",
+        "store",
+    )
 
     def __init__(
         self,
@@ -68,6 +77,7 @@ class Delivery(Receiving):
         self._receiving = False  # a task is in _receive (see RuntimeError there)
         self._events_only = False
         self._handed = connection.last_event_id  # see handed_id
+        self._ending = False  # an End was taken: its handed ID is settled (see catch_up)
         self.store = store
 
     def __aiter__(self) -> Delivery:
@@ -210,7 +220,7 @@ class Delivery(Receiving):
         it only at the next read). Not at a predicate's cut (``End.cut``): the
         parser may have read events past it that are not handed out.
         """
-        if not self._driver.closed:
+        if not (self._driver.closed or self._ending):
             self._settle()
             if not self.items:
                 self._handed = self._connection.last_event_id
@@ -249,6 +259,7 @@ class Delivery(Receiving):
         """Drain briefly and release (see ``Driver.finish``), close, and flush the store."""
         if not item.cut:  # all read was handed out: an id-only block after it counts
             self.catch_up()
+        self._ending = True  # a close from another task during the drain changes nothing
         try:
             await self._driver.finish(drain=item.error is None)
         finally:  # a cancelled drain still ends the stream: no request after its end

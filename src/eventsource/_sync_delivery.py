@@ -60,9 +60,9 @@ class SyncDelivery:
         while True:
             if driver.closed:
                 # close() from another thread leaves the items to this one. With all
-                # handed out (but the End of a read the close cut), an id-only block
-                # read after them counts.
-                if all(type(item) is End for item in items):
+                # handed out (but the End the close made: not a predicate's cut), an
+                # id-only block read after them counts.
+                if all(type(item) is End and not item.cut for item in items):
                     self._handed_id = self._connection.last_event_id
                 items.clear()
                 self._handle(End())
