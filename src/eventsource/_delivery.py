@@ -25,7 +25,6 @@ from ._commits import store_error_at_end
 from ._connection import Connection
 from ._delivery_receive import CHECKPOINT_AT_MOST, Receiving
 from ._driver import Driver
-from ._driver_cancel import current_task_id
 from ._errors import StoreError
 from ._event import Comment, ErrorEvent, MessageEvent
 from ._listeners import ListenerRegistry, listener_failed, listeners_for, removed_meanwhile
@@ -82,24 +81,6 @@ class Delivery(Receiving):
 
     def __aiter__(self) -> Delivery:
         return self
-
-    @property
-    def handed_id(self) -> str:
-        """The last event ID as of the last event handed out (``EventSource.lastEventId``).
-
-        The event's own, or the stream's once nothing is left behind it (an
-        id-only block after the read's last event counts). Worked out when asked,
-        not for each event of the run.
-        """
-        run = self._run
-        if not run:
-            return self._handed
-        left = length_hint(self._ready)  # events of the run not handed out yet
-        return self._id_after(run[left], bool(left or self.items))
-
-    def _id_after(self, event: MessageEvent, more: bool) -> str:
-        """The handed ID once ``event`` went out, with ``more`` items behind it or none."""
-        return event.last_event_id if more else self._connection.last_event_id
 
     async def __anext__(self) -> MessageEvent:
         """The next message event; other items go to their listeners on the way.
@@ -199,31 +180,6 @@ class Delivery(Receiving):
             self._budget -= len(batch)
             self._handed = self._id_after(batch[-1], bool(items))
             return batch
-
-    def handled_id(self) -> str:
-        """The last event ID that counts as handled when this task closes the stream.
-
-        The last event handed out counts when the task closing is the one that
-        read it (or none read yet); from another task, only the events the
-        reading task came back for count (it may still be handling the last).
-        """
-        store = self.store
-        reader = self._driver.reader
-        if store is not None and reader and reader != current_task_id():
-            return store.commits.handled
-        return self.handed_id
-
-    def catch_up(self) -> None:
-        """Before the caller closes: with every item handed out, an id-only block counts.
-
-        Also one that came in a read of its own, with no item (``_receive`` takes
-        it only at the next read). Not at a predicate's cut (``End.cut``): the
-        parser may have read events past it that are not handed out.
-        """
-        if not (self._driver.closed or self._ending):
-            self._settle()
-            if not self.items:
-                self._handed = self._connection.last_event_id
 
     def close(self) -> None:
         """Close the stream now (``EventSource.close``): nothing more is handed out."""

@@ -6,12 +6,16 @@ read it passes the checkpoints that keep a burst cancellable and let other
 tasks run (``CHECKPOINT_EVERY``, ``HOLD_AT_MOST``; ``Delivery.__anext__``
 spends the budget, one event at a time), and counts what was handed out as
 handled for the store: its first load, then a save beside the read
-(``_checkpoint``). Its state is set up by ``Delivery.__init__``.
+(``_checkpoint``). It also works out the last event ID as of what was
+handed out (``lastEventId``, and what a close counts as handled). Its state
+is set up by ``Delivery.__init__``.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator, Sequence
+from operator import length_hint
 from typing import TYPE_CHECKING
 
 import anyio.lowlevel
@@ -19,7 +23,8 @@ import anyio.lowlevel
 from ._checkpoint import Checkpoint
 from ._connection import Connection
 from ._driver import Driver
-from ._event import MessageEvents
+from ._driver_cancel import current_task_id
+from ._event import MessageEvent, MessageEvents
 from ._verdicts import Item
 
 __all__ = [
@@ -62,11 +67,13 @@ class Receiving:
     store: Checkpoint | None
 
     if TYPE_CHECKING:  # the delivery's
+        _run: Sequence[MessageEvent]
+        _ready: Iterator[MessageEvent]
+        _ending: bool
 
         def close(self) -> None: ...
 
-        @property
-        def handed_id(self) -> str: ...
+        def _settle(self) -> None: ...
 
     async def _checkpoint(self) -> None:
         self._budget = CHECKPOINT_AT_MOST
@@ -139,3 +146,48 @@ class Receiving:
             raise
         self._handed = loaded
         self._connection.resume_from(loaded)
+
+    # -- the last event ID as of what was handed out ------------------------------------
+
+    @property
+    def handed_id(self) -> str:
+        """The last event ID as of the last event handed out (``EventSource.lastEventId``).
+
+        The event's own, or the stream's once nothing is left behind it (an
+        id-only block after the read's last event counts). Worked out when asked,
+        not for each event of the run.
+        """
+        run = self._run
+        if not run:
+            return self._handed
+        left = length_hint(self._ready)  # events of the run not handed out yet
+        return self._id_after(run[left], bool(left or self.items))
+
+    def _id_after(self, event: MessageEvent, more: bool) -> str:
+        """The handed ID once ``event`` went out, with ``more`` items behind it or none."""
+        return event.last_event_id if more else self._connection.last_event_id
+
+    def handled_id(self) -> str:
+        """The last event ID that counts as handled when this task closes the stream.
+
+        The last event handed out counts when the task closing is the one that
+        read it (or none read yet); from another task, only the events the
+        reading task came back for count (it may still be handling the last).
+        """
+        store = self.store
+        reader = self._driver.reader
+        if store is not None and reader and reader != current_task_id():
+            return store.commits.handled
+        return self.handed_id
+
+    def catch_up(self) -> None:
+        """Before the caller closes: with every item handed out, an id-only block counts.
+
+        Also one that came in a read of its own, with no item (``_receive`` takes
+        it only at the next read). Not at a predicate's cut (``End.cut``): the
+        parser may have read events past it that are not handed out.
+        """
+        if not (self._driver.closed or self._ending):
+            self._settle()
+            if not self.items:
+                self._handed = self._connection.last_event_id
