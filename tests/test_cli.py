@@ -58,7 +58,10 @@ def _env() -> dict[str, str]:
     return env
 
 
-async def run_subprocess(*args: str, stdin: bytes | None = None) -> Result:
+async def run_subprocess(
+    *args: str, stdin: bytes | None = None, environ: dict[str, str] | None = None
+) -> Result:
+    """Run the command in a child process; ``environ`` adds to its environment."""
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -67,7 +70,7 @@ async def run_subprocess(*args: str, stdin: bytes | None = None) -> Result:
         stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
-        env=_env(),
+        env={**_env(), **(environ or {})},
     )
     try:
         out, err = await asyncio.wait_for(process.communicate(stdin), TIMEOUT)

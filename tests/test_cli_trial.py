@@ -195,27 +195,18 @@ async def test_a_closed_stdout_is_one_line_and_status_1_before_connecting(
     assert server.requests == []
 
 
+#: An ASCII locale's stdout.
+ASCII = {"PYTHONIOENCODING": "ascii"}
+
+
 @pytest.mark.asyncio
 async def test_a_character_stdouts_encoding_lacks_is_shown_escaped(server: SSEServer) -> None:
     # An ASCII locale: a UnicodeEncodeError (a ValueError) ended the command as
     # a usage error, status 2, with nothing written.
     server.script(Event("café", id="1"))
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "eventsource",
-        server.url,
-        "--no-reconnect",
-        "--format",
-        "raw",
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env={**_env(), "PYTHONIOENCODING": "ascii"},
-    )
-    out, err = await asyncio.wait_for(process.communicate(), TIMEOUT)
-    assert (process.returncode, err) == (0, b"")
-    assert out == b"id: 1\ndata: caf\\xe9\n\n"
+    result = await run_subprocess(server.url, "--no-reconnect", "--format", "raw", environ=ASCII)
+    assert (result.code, result.err) == (0, "")
+    assert result.out == "id: 1\ndata: caf\\xe9\n\n"
 
 
 @pytest.mark.asyncio
@@ -223,22 +214,9 @@ async def test_json_lines_on_an_ascii_stdout_stay_valid_json(server: SSEServer) 
     # With backslash escapes for what ASCII lacks, a line was no JSON any more
     # (\xe9 is not a JSON escape): JSON's own escapes instead.
     server.script(Event("café € 😀", id="1"))
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "eventsource",
-        server.url,
-        "--no-reconnect",
-        "--format",
-        "jsonl",
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env={**_env(), "PYTHONIOENCODING": "ascii"},
-    )
-    out, err = await asyncio.wait_for(process.communicate(), TIMEOUT)
-    assert (process.returncode, err) == (0, b"")
-    assert json.loads(out)["data"] == "café € 😀"
+    result = await run_subprocess(server.url, "--no-reconnect", "--format", "jsonl", environ=ASCII)
+    assert (result.code, result.err) == (0, "")
+    assert json.loads(result.out)["data"] == "café € 😀"
 
 
 def _close_stdout() -> None:

@@ -257,6 +257,16 @@ FLAKY_LOG = [
 ]
 
 
+def assert_went_on_past_failed_saves(
+    got: list[str], store: MemoryStore, records: list[logging.LogRecord]
+) -> None:
+    """Six events read while saves failed for 1-3: all delivered, 4-6 saved, FLAKY_LOG logged."""
+    assert got == ["1", "2", "3", "4", "5", "6"]  # the stream went on
+    assert store.saves == ["4", "5", "6"]
+    assert [r.getMessage() for r in records] == FLAKY_LOG
+    assert records[0].exc_info is not None  # the first one with its traceback
+
+
 async def test_failed_saves_are_logged_and_the_next_id_saved_instead(
     combo: Combo, server: LoopbackServer, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -269,10 +279,7 @@ async def test_failed_saves_are_logged_and_the_next_id_saved_instead(
             got.append(event.data)
             if event.data == "4":
                 store.failing = False  # the disk has room again
-    assert got == ["1", "2", "3", "4", "5", "6"]  # the stream went on
-    assert store.saves == ["4", "5", "6"]
-    assert [r.getMessage() for r in caplog.records] == FLAKY_LOG
-    assert caplog.records[0].exc_info is not None  # the first one with its traceback
+    assert_went_on_past_failed_saves(got, store, caplog.records)
 
 
 async def test_the_save_of_the_last_handled_id_failing_at_the_end_raises(

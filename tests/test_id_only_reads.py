@@ -26,17 +26,28 @@ from ._servers import LoopbackServer, open_stream
 from .test_durable import MemoryStore
 
 
-def serve_an_event_then_an_id_only_block(server: LoopbackServer) -> str:
+def serve(server: LoopbackServer, *chunks: bytes, end: bool) -> str:
+    """Write ``chunks``, each a read of its own; then end the body, or keep it open."""
+
     async def handler(request: web.Request) -> web.StreamResponse:
         response = await open_stream(request)
-        await response.write(b"id: 1\ndata: a\n\n")
-        await anyio.sleep(0.1)  # a read of its own
-        await response.write(b"id: 2\n\n")
-        await anyio.sleep(LIMIT)
+        for chunk in chunks:
+            await response.write(chunk)
+            await anyio.sleep(0.1)
+        if end:
+            await response.write_eof()
+        else:
+            await anyio.sleep(LIMIT)
         return response
 
     server.handle("/", handler)
     return server.url("/")
+
+
+#: An event, then a block with only an ``id:``, in a write of its own.
+AN_EVENT_THEN_AN_ID = (b"id: 1\ndata: a\n\n", b"id: 2\n\n")
+#: An event, the sentinel (id 2) and one more (id 3) in one write.
+A_CUT = (b"id: 1\ndata: a\n\nid: 2\ndata: STOP\n\nid: 3\ndata: c\n\n",)
 
 
 @pytest.mark.anyio
@@ -45,7 +56,7 @@ async def test_closing_after_an_id_only_read_saves_its_id(
 ) -> None:
     store = MemoryStore()
     es = combo.source(
-        serve_an_event_then_an_id_only_block(server), last_event_id_store=store, **FAST
+        serve(server, *AN_EVENT_THEN_AN_ID, end=False), last_event_id_store=store, **FAST
     )
     async with es:
         with anyio.fail_after(LIMIT):
@@ -60,7 +71,7 @@ def test_the_blocking_client_closed_from_another_thread_saves_it_too(
     server: LoopbackServer,
 ) -> None:
     store = MemoryStore()
-    es = SyncEventSource(serve_an_event_then_an_id_only_block(server), last_event_id_store=store)
+    es = SyncEventSource(serve(server, *AN_EVENT_THEN_AN_ID, end=False), last_event_id_store=store)
     got: list[str] = []
     reader = threading.Thread(target=lambda: got.extend(event.data for event in es))
     reader.start()
@@ -73,25 +84,12 @@ def test_the_blocking_client_closed_from_another_thread_saves_it_too(
     assert store.saves[-1] == "2"
 
 
-def serve_then_end(server: LoopbackServer, *chunks: bytes) -> str:
-    async def handler(request: web.Request) -> web.StreamResponse:
-        response = await open_stream(request)
-        for chunk in chunks:
-            await response.write(chunk)
-            await anyio.sleep(0.1)  # each a read of its own
-        await response.write_eof()
-        return response
-
-    server.handle("/", handler)
-    return server.url("/")
-
-
 @pytest.mark.anyio
 async def test_a_one_shot_stream_that_ends_after_an_id_only_read_saves_its_id(
     combo: Combo, server: LoopbackServer
 ) -> None:
     store = MemoryStore()
-    url = serve_then_end(server, b"id: 1\ndata: a\n\n", b"id: 2\n\n")
+    url = serve(server, *AN_EVENT_THEN_AN_ID, end=True)
     es = combo.source(url, reconnect=False, last_event_id_store=store, **FAST)
     with anyio.fail_after(LIMIT):
         assert [event.data async for event in es] == ["a"]
@@ -100,7 +98,7 @@ async def test_a_one_shot_stream_that_ends_after_an_id_only_read_saves_its_id(
 
 def test_the_blocking_client_at_such_an_end_saves_it_too(server: LoopbackServer) -> None:
     store = MemoryStore()
-    url = serve_then_end(server, b"id: 1\ndata: a\n\n", b"id: 2\n\n")
+    url = serve(server, *AN_EVENT_THEN_AN_ID, end=True)
     with SyncEventSource(url, reconnect=False, last_event_id_store=store) as es:
         assert [event.data for event in es] == ["a"]
     assert (es.lastEventId, store.saves[-1]) == ("2", "2")
@@ -113,26 +111,13 @@ async def test_a_sentinels_cut_keeps_the_id_of_the_last_event_handed_out(
     # The parser read the sentinel (id 2) and an id-only block (id 3) past it;
     # neither was handed out, so neither is saved.
     store = MemoryStore()
-    url = serve_then_end(server, b"id: 1\ndata: a\n\nid: 2\ndata: [DONE]\n\nid: 3\n\n")
+    url = serve(server, b"id: 1\ndata: a\n\nid: 2\ndata: [DONE]\n\nid: 3\n\n", end=True)
     es = combo.source(
         url, last_event_id_store=store, stop_when=lambda e: e.data == "[DONE]", **FAST
     )
     with anyio.fail_after(LIMIT):
         assert [event.data async for event in es] == ["a"]
     assert (es.lastEventId, store.saves[-1]) == ("1", "1")
-
-
-def serve_a_cut_then_hold(server: LoopbackServer) -> str:
-    """An event, the sentinel (id 2) and one more (id 3) in one write; the body stays open."""
-
-    async def handler(request: web.Request) -> web.StreamResponse:
-        response = await open_stream(request)
-        await response.write(b"id: 1\ndata: a\n\nid: 2\ndata: STOP\n\nid: 3\ndata: c\n\n")
-        await anyio.sleep(LIMIT)
-        return response
-
-    server.handle("/", handler)
-    return server.url("/")
 
 
 def is_stop(event: MessageEvent) -> bool:
@@ -146,7 +131,7 @@ def test_the_blocking_client_closed_after_a_cut_keeps_the_last_handed_id(
     # read past the sentinel ("3") was saved.
     store = MemoryStore()
     es = SyncEventSource(
-        serve_a_cut_then_hold(server), last_event_id_store=store, stop_when=is_stop
+        serve(server, *A_CUT, end=False), last_event_id_store=store, stop_when=is_stop
     )
     got: list[str] = []
     for event in es:
@@ -161,7 +146,9 @@ async def test_a_close_from_another_task_while_a_cut_drains_keeps_the_last_hande
     combo: Combo, server: LoopbackServer
 ) -> None:
     store = MemoryStore()
-    es = combo.source(serve_a_cut_then_hold(server), last_event_id_store=store, stop_when=is_stop)
+    es = combo.source(
+        serve(server, *A_CUT, end=False), last_event_id_store=store, stop_when=is_stop
+    )
     got: list[str] = []
     seen = anyio.Event()
 
