@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from collections.abc import AsyncGenerator
 from typing import Any
 
 import aiohttp
@@ -19,8 +18,9 @@ from .._sendable_url import check_url
 from ._aiohttp_response import AiohttpResponse, on_its_loop
 from ._aiohttp_sessions import (
     HEADERS_SENT,
-    closes_with_its_loop,
+    OurSession,
     default_proxy,
+    our_session,
     without_credentials,
 )
 from ._base import Request
@@ -31,9 +31,6 @@ __all__ = ["AiohttpResponse", "AiohttpTransport"]
 
 #: Sessions being closed by AiohttpTransport.abort(), until they are.
 _CLOSING: set[asyncio.Task[None]] = set()
-#: The timeout of every session we make: aiohttp's 5-minute total turned off
-#: (a frozen value: one for all, not 80 B a stream).
-_NO_TOTAL_TIMEOUT = aiohttp.ClientTimeout(total=None)
 
 
 # Waiting too long for the response headers is a read timeout (``sock_read``), as
@@ -53,10 +50,14 @@ _CONNECT_FAILURES: tuple[type[Exception], ...] = (
 class AiohttpTransport:
     """Opens requests on an ``aiohttp.ClientSession``.
 
-    A session passed in is used as-is and never closed; otherwise one is made on
-    first use (with aiohttp's 5-minute total timeout turned off) and closed by
-    :meth:`aclose`. A hop to another origin goes out on a bare session sharing
-    its connector and cookie jar, without its ``auth`` and secret default headers.
+    A session passed in is used as-is and never closed. Otherwise the session is
+    ours (with aiohttp's 5-minute total timeout turned off), taken on first use
+    and let go by :meth:`aclose`: without ``**session_kwargs``, the one that
+    every such transport of the event loop shares (one connection pool with no
+    limit and a connection per stream, one cookie jar; closed when its last
+    transport lets it go), else one of its own. A hop to another origin goes out
+    on a bare session sharing its connector and cookie jar, without its ``auth``
+    and secret default headers.
 
     Pass it as ``EventSource(url, transport=AiohttpTransport(...))``. One made
     without a session serves one EventSource (which closes it); one on your
@@ -85,12 +86,13 @@ class AiohttpTransport:
     __slots__ = (
         "__weakref__",
         "_closing",
-        "_guard",
         "_loop",
+        "_ours",
         "_owns_session",
         "_proxy",
         "_session",
         "_session_kwargs",
+        "_shares",
         "_ssl",
         "tells_when_sent",
         "verify",
@@ -118,6 +120,7 @@ class AiohttpTransport:
             raise TypeError(f"not an aiohttp.ClientSession argument: {', '.join(sorted(unknown))}")
         self._session = session
         self._owns_session = session is None
+        self._shares = session is None and not session_kwargs  # see our_session
         #: Whether open() calls ``Request.on_sent``: on a session we make, which
         #: reports it (an aiohttp trace); a session of yours is left as it is.
         self.tells_when_sent = session is None
@@ -133,8 +136,7 @@ class AiohttpTransport:
         self.verify = verify  # as given: for the caller to inspect
         self._closing: asyncio.Task[None] | None = None  # the close abort() started
         self._loop: asyncio.AbstractEventLoop | None = None  # the session's (first used in)
-        #: Closes the session we made (see closes_with_its_loop).
-        self._guard: AsyncGenerator[None, None] | None = None
+        self._ours: OurSession | None = None  # the session we made or share, in use
 
     async def open(self, request: Request) -> AiohttpResponse:
         """Send the request without following redirects.
@@ -157,11 +159,10 @@ class AiohttpTransport:
         if loop is not self._loop:
             self._moved_to(loop)
         if self._session is None or (self._owns_session and self._session.closed):
-            self._session = session = aiohttp.ClientSession(
-                timeout=_NO_TOTAL_TIMEOUT, **self._session_kwargs
-            )
-            self._guard = guard = closes_with_its_loop(session)
-            await guard.asend(None)  # runs to its yield: the loop now ends it
+            if self._ours is not None:  # closed as its loop shut down: nothing to close
+                self._ours.let_go()
+            self._ours = ours = await our_session(self._session_kwargs, shared=self._shares)
+            self._session = ours.session
         timeout = aiohttp.ClientTimeout(
             total=None, connect=request.connect_timeout, sock_read=request.read_timeout
         )
@@ -237,13 +238,16 @@ class AiohttpTransport:
         :meth:`aclose` waits for it. A later request makes a new session. A loop
         that is closed runs nothing: its session was closed as it shut down.
         """
-        guard, loop = self._guard, self._loop
-        if guard is None or loop is None:
+        ours, loop = self._ours, self._loop
+        if ours is None or loop is None:
             return
-        self._session = self._guard = None
-        on_its_loop(loop, lambda: self._start_closing(guard))
+        self._session = self._ours = None
+        on_its_loop(loop, lambda: self._start_closing(ours))
 
-    def _start_closing(self, guard: AsyncGenerator[None, None]) -> None:
+    def _start_closing(self, ours: OurSession) -> None:
+        guard = ours.let_go()
+        if guard is None:  # other transports use it still
+            return
         self._closing = task = asyncio.get_running_loop().create_task(guard.aclose())
         _CLOSING.add(task)  # a task only the loop refers to may be collected
         task.add_done_callback(_CLOSING.discard)
@@ -262,10 +266,12 @@ class AiohttpTransport:
             self.abort()
             self._closing = None
             return
-        guard, self._guard = self._guard, None
+        ours, self._ours = self._ours, None
         closing, self._closing = self._closing, None
         if closing is not None and closing.get_loop() is here:  # (else begun on the old loop)
             await asyncio.shield(closing)
-        if guard is not None:
+        if ours is not None:
             self._session = None
-            await guard.aclose()
+            guard = ours.let_go()
+            if guard is not None:  # the last transport to use it
+                await guard.aclose()
