@@ -61,6 +61,10 @@ def _never(event: object) -> bool:
         ({"prepare_request": "token"}, TypeError, r"prepare_request must be callable"),
         ({"validate_response": 1}, TypeError, r"validate_response must be callable"),
         ({"last_event_id_store": "ids.txt"}, TypeError, r"needs a load\(\) method"),
+        # A flag as a string was truthy: reconnect="no" reconnected.
+        ({"reconnect": "no"}, TypeError, r"reconnect must be True or False, got str \('no'\)"),
+        ({"allow_insecure_redirects": "false"}, TypeError, r"allow_insecure_redirects must be"),
+        ({"raise_listener_errors": 1}, TypeError, r"raise_listener_errors must be True or"),
     ],
 )
 def test_an_option_of_the_wrong_type_is_refused_when_the_eventsource_is_made(
@@ -91,6 +95,10 @@ def test_predicates_and_hooks_set_later_are_checked_too(cls: Any) -> None:
         assert getattr(es, name) is _never
     with pytest.raises(TypeError, match="the event type must be a str"):
         es.addEventListener(None, print)
+    with pytest.raises(TypeError, match="raise_listener_errors must be True or False"):
+        es.raise_listener_errors = "yes"
+    es.raise_listener_errors = True
+    assert es.raise_listener_errors is True
 
 
 @pytest.mark.parametrize("cls", CLASSES, ids=["async", "sync"])

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeAlias
 
 from ._event import Comment, MessageEvent
-from ._sendable import check_str
+from ._sendable import check_bool, check_str
 from ._verdicts import Item
 
 __all__ = [
@@ -150,7 +150,7 @@ class BrowserListeners:
 
     @raise_listener_errors.setter
     def raise_listener_errors(self, value: bool) -> None:
-        self.listeners.raise_errors = value
+        self.listeners.raise_errors = check_bool(value, "raise_listener_errors")
 
     def addEventListener(self, type: str, listener: Listener | None) -> None:
         """Call ``listener`` with each event of ``type``; a listener is added once.

@@ -18,7 +18,7 @@ from ._parser import DEFAULT_MAX_EVENT_SIZE
 from ._policy import StatusPolicy
 from ._request import encode_body
 from ._retry import RetryPolicy
-from ._sendable import check_headers, check_str
+from ._sendable import check_bool, check_headers, check_str
 from ._sendable_url import build_url
 from ._verdicts import Predicate
 
@@ -63,6 +63,8 @@ def build_connection(
             ``dict``, a predicate that is not callable...): refused here, not
             at the first reconnect.
     """
+    check_bool(reconnect, "reconnect")
+    check_bool(allow_insecure_redirects, "allow_insecure_redirects")
     _check_types(
         retry=retry,
         retry_policy=retry_policy,

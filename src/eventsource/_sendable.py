@@ -80,7 +80,7 @@ def header_view(
 
 
 def _wrong_type(value: object, *, secret: bool) -> str:
-    """``int (5)``: the type of a value that should have been a ``str``, and the value.
+    """``int (5)``: the type of a value of the wrong type, and the value.
 
     The value shows only if it is a number or ``None``, unless it cannot be a ``secret``.
     """
@@ -97,6 +97,17 @@ def check_str(value: object, what: str) -> str:
     """``value`` if it is a ``str``; a ``TypeError`` naming ``what`` and the type otherwise."""
     if not isinstance(value, str):
         raise TypeError(f"{what} must be a str, got {_wrong_type(value, secret=False)}")
+    return value
+
+
+def check_bool(value: object, what: str) -> bool:
+    """``value`` if it is a ``bool``; a ``TypeError`` naming ``what`` otherwise.
+
+    A flag given as ``"no"`` or ``"false"`` is truthy: taken as ``True``, it
+    did the opposite of what was asked.
+    """
+    if not isinstance(value, bool):
+        raise TypeError(f"{what} must be True or False, got {_wrong_type(value, secret=False)}")
     return value
 
 

@@ -205,7 +205,7 @@ class EventSource(StreamAttributes, BrowserListeners, Reading):
         )
         self.listeners = ListenerRegistry()  # also keeps the on<type> handlers below
         self.on_comment = on_comment  # checked: callable or None
-        self.listeners.raise_errors = raise_listener_errors
+        self.raise_listener_errors = raise_listener_errors  # checked
         self._delivery = Delivery(
             connection,
             self._driver,

@@ -32,6 +32,7 @@ from ._parser import DEFAULT_MAX_EVENT_SIZE
 from ._policy import StatusPolicy
 from ._request import redact_url
 from ._retry import RetryPolicy
+from ._sendable import check_bool
 from ._sync_delivery import SyncDelivery
 from ._sync_driver import SyncDriver, SyncPrepareRequest, SyncValidateResponse, refuse_awaitable
 from ._sync_options import checked_store, httpx_module, sync_transport
@@ -141,6 +142,9 @@ class EventSource(StreamAttributes, BrowserListeners, SyncDelivery):
                     f"the last-event-id store {store!r} loaded a "
                     f"{type(stored_id).__name__}, not a str"
                 )
+        # Before the transport is made: a refused option leaves nothing to close.
+        check_callable(on_comment, "on_comment")
+        check_bool(raise_listener_errors, "raise_listener_errors")
         connection = build_connection(
             url,
             headers=headers,
@@ -184,7 +188,7 @@ class EventSource(StreamAttributes, BrowserListeners, SyncDelivery):
         self._rejudge = False
         self.listeners = ListenerRegistry()  # also keeps the on<type> handlers
         self.on_comment = on_comment  # checked: callable or None
-        self.listeners.raise_errors = raise_listener_errors
+        self.raise_listener_errors = raise_listener_errors  # checked
 
     # -- the browser's attributes -------------------------------------------------
 
