@@ -6,7 +6,7 @@ each run verified (event count + crc32 of all data, or body crc for the raw
 readers). Prints, per workload, median events/s and MB/s (wire bytes of the
 response body), the min-max spread, ratios to the raw_aiohttp and raw_lines
 floors, and, once our client exists, our ratio to the best peer and the best
-async peer. Then a latency table (one event every 5 ms; delivery delay of
+async peer. Then a latency table (1,000 events, one every 2 ms; delivery delay of
 each event, p50/p99) and, on request, a fan-out table (1,000 concurrent
 connections from one process: events/s and peak KiB per connection of a
 burst, KiB per connection of as many open, idle streams, fds after close).
@@ -263,8 +263,8 @@ def print_workload(
 def latency(
     args: argparse.Namespace, drivers: list[Driver], info: dict[str, Any], log: dict[str, Any]
 ) -> None:
-    n = args.latency_events
-    url = f"http://127.0.0.1:{info['port']}/latency?n={n}&ms=5"
+    n, ms = args.latency_events, args.latency_ms
+    url = f"http://127.0.0.1:{info['port']}/latency?n={n}&ms={ms:g}"
     # Interleaved rounds (A B C ... A B C ...), as for throughput: the p99 of a
     # few hundred events is a handful of deliveries, and machine noise moves it.
     p50s: dict[str, list[float]] = {}
@@ -275,7 +275,7 @@ def latency(
         for d in todo:
             if d.name in errors:
                 continue
-            r = run_driver(d, url, {"events": n}, timeout=n * 0.005 + 30, latency=True)
+            r = run_driver(d, url, {"events": n}, timeout=n * ms / 1000 + 30, latency=True)
             log["runs"].append({"workload": "latency", **r})
             if "skip" in r:
                 errors[d.name] = "skip"
@@ -301,7 +301,7 @@ def latency(
             ]
         )
     print(
-        f"\n## latency: {n} events, one every 5 ms, median of {args.latency_rounds} "
+        f"\n## latency: {n} events, one every {ms:g} ms, median of {args.latency_rounds} "
         "interleaved runs"
     )
     print(table(rows, ["driver", "p50 ms", "p99 ms", "p99 spread"]))
@@ -474,6 +474,12 @@ def main() -> None:
     p.add_argument(
         "--modes", default="throughput,latency", help="any of throughput,latency,fanout"
     )
+    p.add_argument(
+        "--latency-events", type=int, default=None, help="latency: events a run (default 1000)"
+    )
+    p.add_argument(
+        "--latency-ms", type=float, default=2.0, help="latency: ms between events (default 2)"
+    )
     p.add_argument("--connections", type=int, default=0, help="fan-out (default 1000)")
     p.add_argument("--fanout-rounds", type=int, default=3, help="fan-out rounds (default 3)")
     p.add_argument(
@@ -485,7 +491,8 @@ def main() -> None:
     args.timeout = args.timeout or (20 if args.quick else 120)
     args.workloads = [w for w in args.workloads.split(",") if w]
     args.connections = args.connections or (200 if args.quick else 1000)
-    args.latency_events = 100 if args.quick else 400
+    if args.latency_events is None:
+        args.latency_events = 100 if args.quick else 1000
     args.latency_rounds = 1 if args.quick else 5
 
     known = registry()
