@@ -153,6 +153,52 @@ def test_a_listener_removed_during_a_dispatch_is_not_called_for_that_event(
     assert seen == [("l1", "a"), ("l1", "b"), ("l3", "b")]
 
 
+def _once_listeners(es: Any, seen: list[tuple[str, str]], options: dict[str, Any]) -> None:
+    def first(event: Any) -> None:
+        seen.append(("first", event.data))
+
+    def every(event: Any) -> None:
+        seen.append(("every", event.data))
+
+    def typed(event: Any) -> None:
+        seen.append(("typed", event.data))
+
+    es.addEventListener("message", first, **options)
+    es.addEventListener("message", every)
+    es.addEventListener("message", first)  # [DOM] already there (as once): nothing added
+    es.addEventListener("done", typed, once=True)
+    es.addEventListener("done", typed, once=True)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{"once": True}, {"options": {"once": True}}, {"options": {"once": True, "capture": True}}],
+)
+def test_a_listener_added_once_hears_one_event_then_is_gone(
+    client: Client, options: dict[str, Any]
+) -> None:
+    # addEventListener(type, fn, {once: true}) as in the browser, or once=True;
+    # it was a TypeError naming an internal class.
+    seen: list[tuple[str, str]] = []
+    with SSEServer() as server:
+        server.script(Event("a"), Event("b"), Event("x", event="done"), Event("y", event="done"))
+        client.run(server.url, lambda es: _once_listeners(es, seen, options), reconnect=False)
+    assert seen == [("first", "a"), ("every", "a"), ("every", "b"), ("typed", "x")]
+
+
+@pytest.mark.parametrize("cls", CLASSES, ids=["async", "sync"])
+def test_listener_options_the_dom_has_and_python_cannot_are_refused(cls: Any) -> None:
+    es = cls(URL)
+    with pytest.raises(TypeError, match=r"unsupported option\(s\) 'signal'"):
+        es.addEventListener("message", print, {"signal": object()})
+    with pytest.raises(TypeError, match="options must be a mapping"):
+        es.addEventListener("message", print, "once")
+    with pytest.raises(TypeError, match=r"options\['once'\] must be True or False"):
+        es.addEventListener("message", print, {"once": "yes"})
+    es.addEventListener("message", print, True)  # useCapture: nothing to capture
+    es.removeEventListener("message", print, {"capture": True})
+
+
 @pytest.mark.asyncio
 async def test_run_from_a_second_task_is_refused_and_the_first_reads_on() -> None:
     async with SSEServer() as server:

@@ -11,10 +11,11 @@ import logging
 import os
 import reprlib
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeAlias
 
 from ._event import Comment, MessageEvent
+from ._listener_once import Once, once_in
 from ._sendable import check_bool, check_str
 from ._verdicts import Item
 
@@ -77,11 +78,14 @@ class ListenerRegistry:
         self.on_comment: Listener | None = None
         self.raise_errors = False  # a listener's exception propagates instead of being logged
 
-    def add(self, type: str, listener: Listener) -> None:
-        """Add ``listener`` for ``type``; a listener already there is not added again."""
+    def add(self, type: str, listener: Listener, *, once: bool = False) -> None:
+        """Add ``listener`` for ``type``; a listener already there is not added again.
+
+        ``once``: removed as it is called the first time ([DOM] "once").
+        """
         listeners = self._by_type.setdefault(type, [])
         if listener not in listeners:
-            listeners.append(listener)
+            listeners.append(Once(self, type, listener) if once else listener)
 
     def remove(self, type: str, listener: Listener) -> None:
         """Remove ``listener`` for ``type``; an unknown one is ignored, as in the browser."""
@@ -152,22 +156,41 @@ class BrowserListeners:
     def raise_listener_errors(self, value: bool) -> None:
         self.listeners.raise_errors = check_bool(value, "raise_listener_errors")
 
-    def addEventListener(self, type: str, listener: Listener | None) -> None:
+    def addEventListener(
+        self,
+        type: str,
+        listener: Listener | None,
+        options: Mapping[str, object] | bool | None = None,
+        *,
+        once: bool = False,
+    ) -> None:
         """Call ``listener`` with each event of ``type``; a listener is added once.
 
-        ``None`` adds nothing, as ``null`` in the browser.
+        ``None`` adds nothing, as ``null`` in the browser. ``once=True`` (or the
+        DOM's ``{"once": True}`` as ``options``) removes the listener as it is
+        called the first time. ``options`` may also hold ``capture`` and
+        ``passive`` (or be ``useCapture``, a bool), which change nothing here.
 
         Raises:
-            TypeError: ``type`` is not a ``str``, or ``listener`` is neither
-                callable nor ``None``.
+            TypeError: ``type`` is not a ``str``, ``listener`` is neither callable
+                nor ``None``, or ``options`` holds another key (``signal``) or
+                is neither a mapping nor a bool.
         """
         check_str(type, "addEventListener: the event type")
         checked = check_callable(listener, f"addEventListener({type!r}): the listener")
+        once = once_in(options, once)
         if checked is not None:
-            self.listeners.add(type, checked)
+            self.listeners.add(type, checked, once=once)
 
-    def removeEventListener(self, type: str, listener: Listener | None) -> None:
+    def removeEventListener(
+        self,
+        type: str,
+        listener: Listener | None,
+        options: Mapping[str, object] | bool | None = None,
+    ) -> None:
         """Stop calling ``listener`` for ``type``; unknown listeners and ``None`` are ignored.
+
+        ``options`` (the DOM's ``capture``) changes nothing: there is no tree.
 
         Raises:
             TypeError: ``listener`` is neither callable nor ``None``.
