@@ -1,7 +1,7 @@
 """The EventSources of one event loop share one aiohttp session of ours.
 
 Made without a transport (or with ``AiohttpTransport()`` and no session
-arguments), they share one session, connector and cookie jar, as aiohttp
+arguments), they share one session and connector, as aiohttp
 advises: a session is ~7 KiB, a tenth of what a stream holds in a fan-out
 (bench/README.md). Sharing must not change what one stream sees: no pool
 limit holds a stream back, a closed stream leaves no socket beside the

@@ -54,8 +54,8 @@ class AiohttpTransport:
     ours (with aiohttp's 5-minute total timeout turned off), taken on first use
     and let go by :meth:`aclose`: without ``**session_kwargs``, the one that
     every such transport of the event loop shares (one connection pool with no
-    limit and a connection per stream, one cookie jar; closed when its last
-    transport lets it go), else one of its own. A hop to another origin goes out
+    limit and a connection per stream; closed when its last transport lets it
+    go; cookies are kept by each transport), else one of its own. A hop to another origin goes out
     on a bare session sharing its connector and cookie jar, without its ``auth``
     and secret default headers.
 
@@ -86,6 +86,7 @@ class AiohttpTransport:
     __slots__ = (
         "__weakref__",
         "_closing",
+        "_jar",
         "_loop",
         "_ours",
         "_owns_session",
@@ -137,6 +138,9 @@ class AiohttpTransport:
         self._closing: asyncio.Task[None] | None = None  # the close abort() started
         self._loop: asyncio.AbstractEventLoop | None = None  # the session's (first used in)
         self._ours: OurSession | None = None  # the session we made or share, in use
+        #: This stream's cookies on the shared session, whose jar keeps none (made
+        #: at the first cookie: most streams get none).
+        self._jar: aiohttp.CookieJar | None = None
 
     async def open(self, request: Request) -> AiohttpResponse:
         """Send the request without following redirects.
@@ -167,6 +171,8 @@ class AiohttpTransport:
             total=None, connect=request.connect_timeout, sock_read=request.read_timeout
         )
         base = session = self._session
+        jar = self._jar
+        cookies = None if jar is None else jar.filter_cookies(URL(request.url)) or None
         try:
             proxy: str | URL | None = self._proxy
             if request.cross_origin and not base.closed:
@@ -181,6 +187,7 @@ class AiohttpTransport:
                 timeout=timeout,
                 proxy=proxy,
                 ssl=self._ssl,
+                cookies=cookies,
                 # for HEADERS_SENT, on our sessions only (a user's traces get theirs)
                 trace_request_ctx=request.on_sent if self._owns_session else None,
             )
@@ -211,7 +218,19 @@ class AiohttpTransport:
                 # It owns nothing, not even the connector whose connection the
                 # response now holds: closing it lets it go at once.
                 await session.close()
+        if self._shares and response.cookies:
+            self._keep_cookies(response)
         return AiohttpResponse(response, request.read_timeout)
+
+    def _keep_cookies(self, response: aiohttp.ClientResponse) -> None:
+        """Keep the cookies ``response`` sets, for this transport's later requests.
+
+        The shared session's jar keeps none: one stream's cookies (a login for one
+        user, say) must not go out with the requests of another stream of the loop.
+        """
+        if self._jar is None:
+            self._jar = aiohttp.CookieJar()
+        self._jar.update_cookies(response.cookies, response.url)
 
     def _moved_to(self, loop: asyncio.AbstractEventLoop) -> None:
         """Leave the session of the loop last used (if any) for a request in ``loop``.

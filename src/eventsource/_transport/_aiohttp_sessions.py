@@ -72,8 +72,9 @@ async def our_session(session_kwargs: dict[str, Any], *, shared: bool) -> OurSes
     fan-out of 1,000 (bench/README.md). A stream holds its connection for its
     life, so the pool has no limit (aiohttp's 100 would hold the 101st stream
     back), and a connection is closed when its response is let go, not pooled:
-    nothing of a closed EventSource stays open beside the others. Its cookie
-    jar is shared, as a browser's is by its tabs.
+    nothing of a closed EventSource stays open beside the others. It keeps no
+    cookies: streams of one process may act for different users, so each
+    transport keeps its own (``AiohttpTransport._keep_cookies``).
     """
     loop = asyncio.get_running_loop()
     by_env = _SHARED.setdefault(loop, {}) if shared else {}
@@ -84,7 +85,11 @@ async def our_session(session_kwargs: dict[str, Any], *, shared: bool) -> OurSes
         return ours
     kwargs = session_kwargs
     if shared:
-        kwargs = {**session_kwargs, "connector": aiohttp.TCPConnector(limit=0, force_close=True)}
+        kwargs = {
+            **session_kwargs,
+            "connector": aiohttp.TCPConnector(limit=0, force_close=True),
+            "cookie_jar": aiohttp.DummyCookieJar(),
+        }
     ours = OurSession(aiohttp.ClientSession(timeout=NO_TOTAL_TIMEOUT, **kwargs))
     by_env[trust_env] = ours
     await ours.guard.asend(None)  # runs to its yield: the loop now ends it
