@@ -71,8 +71,14 @@ CAUSES: dict[str, dict[str, Any]] = {
 
 
 def new_transport(combo: Combo) -> AiohttpTransport | HttpxTransport:
-    """A transport of ``combo``'s kind that makes (and owns) its session or client."""
-    return AiohttpTransport() if combo.transport == "aiohttp" else HttpxTransport()
+    """A transport of ``combo``'s kind that makes (and owns) its session or client.
+
+    On aiohttp, one of its own (a session argument): ``AiohttpTransport()``
+    shares the loop's session, whose connections are not pooled.
+    """
+    if combo.transport == "aiohttp":
+        return AiohttpTransport(connector_owner=True)
+    return HttpxTransport()
 
 
 def users_client(combo: Combo) -> aiohttp.ClientSession | httpx.AsyncClient:
