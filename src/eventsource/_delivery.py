@@ -94,9 +94,10 @@ class Delivery(Receiving):
         """
         for event in self._ready:  # the next event of the run: nothing to check first
             return event
-        # Here, not in a coroutine of its own: a store's events come one at a time
-        # (it hears of each), and a second coroutine an event (and the _id_after
-        # call below) cost them a sixth of their rate (bench/README.md, stores).
+        # Here, not in a coroutine of its own: a strict store's events come one at
+        # a time, and a second coroutine an event (and the _id_after call below)
+        # cost them a sixth of their rate (measured with a file store, before
+        # other stores took runs: bench/README.md, stores).
         if self._run:
             self._settle()
         store = self.store
