@@ -55,9 +55,9 @@ class AiohttpTransport:
     and let go by :meth:`aclose`: without ``**session_kwargs``, the one that
     every such transport of the event loop shares (one connection pool with no
     limit and a connection per stream; closed when its last transport lets it
-    go; cookies are kept by each transport), else one of its own. A hop to another origin goes out
-    on a bare session sharing its connector and cookie jar, without its ``auth``
-    and secret default headers.
+    go; cookies are kept by each transport), else one of its own. A hop to
+    another origin goes out on a bare session sharing its connector and cookie
+    jar, without its ``auth`` and secret default headers.
 
     Pass it as ``EventSource(url, transport=AiohttpTransport(...))``. One made
     without a session serves one EventSource (which closes it); one on your
