@@ -3,7 +3,8 @@
 Found by a new-user trial: ``AiohttpTransport(trust_env="no")`` was truthy and
 sent every request through the environment's proxy (as the flags of the
 EventSource did before they were checked); ``verify=0`` failed at the first
-connection with a bare ``AttributeError`` (httpx) or ``TypeError`` (aiohttp); and ``verify="false"`` (a flag read from a setting) raised
+connection with a bare ``AttributeError`` (httpx) or ``TypeError`` (aiohttp);
+and ``verify="false"`` (a flag read from a setting) raised
 ``FileNotFoundError: [Errno 2] No such file or directory`` naming nothing.
 """
 
