@@ -110,8 +110,10 @@ class Delivery(Receiving):
                 await self._handle(items.pop())
             elif self._budget <= 0:  # before the event is taken: none lost if cancelled
                 await self._checkpoint()  # (close() may run meanwhile: look again)
-            elif (store is None or not store.strict) and len(items) > 1 and (
-                type(items[-2]) is MessageEvent
+            elif (
+                (store is None or not store.strict)
+                and len(items) > 1
+                and (type(items[-2]) is MessageEvent)
             ):
                 return self._take_run()  # two events or more in a row
             else:  # one at a time: a strict store saves each; a lone event needs no run
@@ -270,9 +272,7 @@ class Delivery(Receiving):
             driver.abort()
 
 
-def _told_as_handled(
-    events: Iterator[MessageEvent], store: Checkpoint
-) -> Iterator[MessageEvent]:
+def _told_as_handled(events: Iterator[MessageEvent], store: Checkpoint) -> Iterator[MessageEvent]:
     """``events``; each one the caller came back after is handled: the store is told.
 
     What the one-at-a-time path tells the store for each event, so that a run
