@@ -141,6 +141,25 @@ async def test_ids_handled_during_a_save_coalesce_into_one_next_save(
     assert workers() == []
 
 
+async def test_events_of_one_read_are_saved_as_they_are_handled_not_at_its_end(
+    combo: Combo, server: LoopbackServer
+) -> None:
+    # 200 events in one read go out as a run, with no check before each; the
+    # store must still hear of each one handled, or a consumer that stalls (or
+    # crashes) in the middle of the read would see the whole read again.
+    server.handle("/burst", lambda request: sse(request, numbered(1, 200)))
+    store = MemoryStore()
+    es = combo.source(server.url("/burst"), reconnect=False, last_event_id_store=store)
+    with anyio.fail_after(LIMIT):
+        async for event in es:
+            if event.data == "100":
+                # The caller came back for 100: 99 is handled, and saved meanwhile.
+                await eventually(lambda: store.value == "99")
+                break
+        await es.aclose()
+    assert store.value == "100"  # the one being handled counts at the close by its reader
+
+
 async def test_an_async_store_saves_while_the_stream_waits_for_the_network(
     combo: Combo, server: LoopbackServer
 ) -> None:

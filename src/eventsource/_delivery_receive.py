@@ -68,7 +68,7 @@ class Receiving:
 
     if TYPE_CHECKING:  # the delivery's
         _run: Sequence[MessageEvent]
-        _ready: Iterator[MessageEvent]
+        _left: Iterator[MessageEvent]
         _ending: bool
 
         def close(self) -> None: ...
@@ -160,7 +160,7 @@ class Receiving:
         run = self._run
         if not run:
             return self._handed
-        left = length_hint(self._ready)  # events of the run not handed out yet
+        left = length_hint(self._left)  # events of the run not handed out yet
         return self._id_after(run[left], bool(left or self.items))
 
     def _id_after(self, event: MessageEvent, more: bool) -> str:
