@@ -247,7 +247,9 @@ class Delivery(Receiving):
         for listener in listeners:
             if self._driver.closed:  # close() in a listener: as in the browser, no more
                 return
-            if registry.removals != removals and removed_meanwhile(registry, item, listener):
+            if registry.removals != removals and removed_meanwhile(
+                registry, item, listener, listeners
+            ):
                 continue
             try:
                 result = listener(argument)

@@ -234,14 +234,41 @@ def listeners_for(registry: ListenerRegistry, item: Item) -> tuple[tuple[Listene
     return ((handler, *added) if handler is not None else tuple(added)), item
 
 
-def removed_meanwhile(registry: ListenerRegistry, item: Item, listener: Listener) -> bool:
-    """Whether ``listener``, one of ``item``'s when its dispatch began, was removed since.
+def removed_meanwhile(
+    registry: ListenerRegistry, item: Item, listener: Listener, dispatched: tuple[Listener, ...]
+) -> bool:
+    """Whether ``listener``, one of ``dispatched`` (``item``'s as its dispatch began), went since.
 
     [DOM] A listener removed while an event is dispatched is not called for it
-    (its "removed" flag). Only asked once ``registry.removals`` moved.
+    (its "removed" flag). Only asked once ``registry.removals`` moved. The
+    added ones are looked for by identity, the way they were stored: a
+    function that is also the ``on<type>`` handler is in ``dispatched`` twice,
+    and once removed from the added ones it is not called a second time (an
+    equality test found the handler and called it). A plain function removed
+    and added again in the meantime is still called.
     """
-    current, _ = listeners_for(registry, item)
-    return listener not in current
+    handler: Listener | None = None
+    if type(item) is MessageEvent:
+        kind = item.type
+        if kind == "message":
+            handler = registry.onmessage
+    elif type(item) is Comment:
+        return listener is not registry.on_comment
+    else:
+        other: str | None = getattr(item, "type", None)
+        if other is None:  # End: no listeners
+            return False
+        kind = other
+        if kind == "open":
+            handler = registry.onopen
+        elif kind == "error":
+            handler = registry.onerror
+    if any(entry is listener for entry in registry._by_type.get(kind, ())):
+        return False
+    # Not among the added ones: gone, unless it is the handler at its own place,
+    # which comes first (where nothing of this dispatch can have removed a
+    # listener before it) and is not also an added one that was removed.
+    return not (listener is handler and sum(entry is listener for entry in dispatched) == 1)
 
 
 def listener_failed(listener: Listener, argument: object, *, reraise: bool) -> None:

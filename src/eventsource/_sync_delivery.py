@@ -118,7 +118,9 @@ class SyncDelivery:
         for listener in listeners:
             if self._driver.closed:  # close() in a listener: as in the browser, no more
                 return
-            if registry.removals != removals and removed_meanwhile(registry, item, listener):
+            if registry.removals != removals and removed_meanwhile(
+                registry, item, listener, listeners
+            ):
                 continue
             try:
                 refuse_awaitable(listener(argument), f"the listener {listener!r}")

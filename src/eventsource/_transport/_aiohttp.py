@@ -13,7 +13,7 @@ import aiohttp
 from yarl import URL
 
 from .._errors import ConnectError, ReadTimeout, TransportError
-from .._sendable import redact_url
+from .._sendable import check_bool, redact_url
 from .._sendable_url import check_url
 from ._aiohttp_response import AiohttpResponse, on_its_loop
 from ._aiohttp_sessions import (
@@ -79,7 +79,9 @@ class AiohttpTransport:
     Raises:
         TypeError: ``verify``, ``cert``, ``trust_env`` or session arguments with a
             session; an argument ``aiohttp.ClientSession`` does not take (``http2``:
-            use :class:`HttpxTransport`).
+            use :class:`HttpxTransport`); ``trust_env`` that is not a ``bool``,
+            ``verify`` or ``cert`` of another type than listed.
+        FileNotFoundError: a ``verify`` or ``cert`` file that is not there (named).
     """
 
     # One per EventSource unless shared: no dict (bench/README.md, fan-out).
@@ -109,6 +111,7 @@ class AiohttpTransport:
         trust_env: bool = False,
         **session_kwargs: Any,
     ) -> None:
+        check_bool(trust_env, "trust_env")  # "no" was truthy: the environment's proxy was used
         if session is not None and (
             verify is not True or cert is not None or trust_env or session_kwargs
         ):

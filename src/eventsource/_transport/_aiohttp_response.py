@@ -36,6 +36,11 @@ READ_SIZE = 256 * 1024
 TOTAL_TIMED_OUT = "reading the stream failed: the request's total timeout ran out"
 #: How long ``aclose`` waits for the socket to be really closed (a TLS shutdown).
 CLOSE_WAIT = 1.0
+#: A read after the connection was closed by this process, not by the server.
+CLOSED_HERE = (
+    "reading the stream failed: the connection was closed in this process (its "
+    "aiohttp session or connector was closed while the stream read)"
+)
 #: A read in a loop other than the response's: aiohttp's objects work in theirs only.
 OTHER_LOOP = (
     "reading the stream failed: its connection was made in another event loop"
@@ -68,6 +73,13 @@ def sock_read_of(response: aiohttp.ClientResponse) -> float | None:
     protocol = connection.protocol if connection is not None else None
     seconds = getattr(protocol, "read_timeout", None)
     return seconds if isinstance(seconds, (int, float)) else None
+
+
+def _closed_here(response: aiohttp.ClientResponse) -> bool:
+    """Whether ``response``'s connection lost its socket with no failure told to the body."""
+    connection = response.connection
+    protocol = connection.protocol if connection is not None else None
+    return protocol is not None and getattr(protocol, "connected", True) is False
 
 
 def on_its_loop(loop: asyncio.AbstractEventLoop, callback: Callable[[], object]) -> None:
@@ -126,8 +138,9 @@ class AiohttpResponse:
 
         Raises:
             ReadTimeout: no byte arrived within the request's ``read_timeout``.
-            TransportError: the connection failed while reading, or the
-                request's total timeout (``aiter_events``: your session's) ran out.
+            TransportError: the connection failed while reading (or was
+                closed by its session's closing), or the request's total
+                timeout (``aiter_events``: your session's) ran out.
         """
         if asyncio.get_running_loop() is not self._loop:
             raise TransportError(OTHER_LOOP)  # and the stream reconnects in this loop
@@ -145,6 +158,14 @@ class AiohttpResponse:
                 # which ends a stream however steadily its data comes.
                 raise TransportError(TOTAL_TIMED_OUT) from exc
             raise TransportError(described("reading the stream failed", exc)) from exc
+        except RuntimeError as exc:
+            # aiohttp's "Connection closed.": the session was closed under the
+            # stream (yours, or ours by another EventSource given this transport).
+            # A network failure like any other: the stream reconnects (a session
+            # of yours then says it is closed), as on httpx.
+            if not _closed_here(self._response):
+                raise
+            raise TransportError(CLOSED_HERE) from exc
 
     def aiter_bytes(self) -> AsyncIterator[bytes]:
         """The rest of the body, chunk by chunk (see :meth:`read`)."""

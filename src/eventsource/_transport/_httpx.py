@@ -25,6 +25,7 @@ except ImportError as exc:
     ) from exc
 
 from .._errors import ConnectError, ReadTimeout, TransportError
+from .._sendable import check_bool
 from .._sendable_url import check_url
 from ._base import Request
 from ._httpx_common import (
@@ -187,6 +188,9 @@ class HttpxTransport:
 
     Raises:
         TypeError: any other argument together with ``client``.
+        TypeError: ``http2`` or ``trust_env`` that is not a ``bool``; ``verify`` or
+            ``cert`` of another type than listed.
+        FileNotFoundError: a ``verify`` or ``cert`` file that is not there (named).
     """
 
     def __init__(
@@ -200,6 +204,9 @@ class HttpxTransport:
         trust_env: bool = True,
         **client_kwargs: Any,
     ) -> None:
+        # A flag given as "no" was truthy: HTTP/2 asked for, the environment read.
+        check_bool(http2, "http2")
+        check_bool(trust_env, "trust_env")
         if client is not None and (
             proxy is not None
             or verify is not True

@@ -17,6 +17,7 @@ import httpx
 from multidict import CIMultiDictProxy
 
 from .._errors import ConnectError, ReadTimeout, TransportError
+from .._sendable import check_bool
 from .._sendable_url import check_url
 from ._base import Request
 from ._httpx_common import (
@@ -137,6 +138,9 @@ class HttpxTransport:
     Raises:
         TypeError: any other argument together with ``client``, or a ``client``
             that is not an ``httpx.Client``.
+        TypeError: ``http2`` or ``trust_env`` that is not a ``bool``; ``verify`` or
+            ``cert`` of another type than listed.
+        FileNotFoundError: a ``verify`` or ``cert`` file that is not there (named).
     """
 
     def __init__(
@@ -150,6 +154,9 @@ class HttpxTransport:
         trust_env: bool = True,
         **client_kwargs: Any,
     ) -> None:
+        # A flag given as "no" was truthy: HTTP/2 asked for, the environment read.
+        check_bool(http2, "http2")
+        check_bool(trust_env, "trust_env")
         if client is not None:
             if not isinstance(client, httpx.Client):
                 raise TypeError(
