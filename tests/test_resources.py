@@ -155,6 +155,21 @@ async def test_close_with_no_task_reading_lets_the_connection_go_at_once() -> No
         assert our_tasks() == set()
 
 
+async def test_one_closed_with_close_alone_says_it_was_closed_but_not_released() -> None:
+    # It said "unclosed EventSource" after close() had been called.
+    async with SSEServer() as server:
+        server.script(Event("one"), Stall())
+        es = EventSource(server.url)
+        assert (await es.__anext__()).data == "one"
+        es.close()
+        holder = [es]
+        del es
+        with pytest.warns(ResourceWarning, match=r"closed with close\(\) but not released"):
+            holder.clear()
+        await server.wait_for_idle(timeout=2)
+        assert client_sockets_to(server.port) == 0
+
+
 async def test_an_unclosed_default_event_source_says_so_once_not_through_aiohttp() -> None:
     # `async for event in EventSource(url): break`, never closed: our warning
     # (hidden by default, as ResourceWarnings are), not aiohttp's "Unclosed

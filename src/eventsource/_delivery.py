@@ -23,7 +23,7 @@ import anyio
 from ._checkpoint import Checkpoint
 from ._commits import store_error_at_end
 from ._connection import Connection
-from ._delivery_receive import CHECKPOINT_AT_MOST, Receiving
+from ._delivery_receive import CHECKPOINT_AT_MOST, Receiving, events_in_front, told_as_handled
 from ._driver import Driver
 from ._errors import StoreError
 from ._event import Comment, ErrorEvent, MessageEvent
@@ -70,7 +70,7 @@ class Delivery(Receiving):
         # The run: events taken from the front of the items together, handed out
         # by __anext__ with no check between them (see _take_run), the next one
         # last like the items; _left is the iterator over those not handed out yet,
-        # and _ready hands them out (_left itself, or with a store _told_as_handled).
+        # and _ready hands them out (_left itself, or with a store told_as_handled).
         self._run: Sequence[MessageEvent] = ()
         self._left: Iterator[MessageEvent] = _NO_RUN
         self._ready: Iterator[MessageEvent] = _NO_RUN
@@ -128,7 +128,7 @@ class Delivery(Receiving):
         """Take the events at the front, within the budget, as the run; hand out the first.
 
         The rest go out from ``__anext__`` with no check before each (a store
-        is told of each by ``_told_as_handled``), and the checkpoint budget was
+        is told of each by ``told_as_handled``), and the checkpoint budget was
         spent for them all here. 1.1x ``async for`` on small events against a
         check per event (bench/README.md).
         """
@@ -139,14 +139,14 @@ class Delivery(Receiving):
             # Other items among these: look no further than the events in front.
             # A scan of every item at each run made a read of events between
             # comments cost its length squared.
-            count = _events_in_front(items, self._budget)
+            count = events_in_front(items, self._budget)
         run: list[MessageEvent] = items[-count:]  # type: ignore[assignment]
         del items[-count:]
         self._budget -= count
         self._run = run
         self._left = left = reversed(run)
         store = self.store
-        self._ready = ready = left if store is None else _told_as_handled(left, store)
+        self._ready = ready = left if store is None else told_as_handled(left, store)
         return next(ready)
 
     def _settle(self) -> None:
@@ -263,9 +263,14 @@ class Delivery(Receiving):
         # after the EventSource is gone, and this is what owns the stream then.
         driver = getattr(self, "_driver", None)
         if driver is not None and driver.unreleased:
+            # After close() (the browser's): closed, but what aclose() releases is not.
+            url = redact_url(self._connection.url)
+            if driver.closed:
+                text = f"EventSource for {url} closed with close() but not released"
+            else:
+                text = f"unclosed EventSource for {url}"
             _warn(
-                f"unclosed EventSource for {redact_url(self._connection.url)}: use "
-                "'async with' or 'await es.aclose()'",
+                f"{text}: use 'async with' or 'await es.aclose()'",
                 ResourceWarning,
                 source=self,
                 stacklevel=2,
@@ -273,31 +278,6 @@ class Delivery(Receiving):
             # Nothing can be awaited here, but an open response would stay checked
             # out of the session's pool (a session the user passed outlives us).
             driver.abort()
-
-
-def _told_as_handled(events: Iterator[MessageEvent], store: Checkpoint) -> Iterator[MessageEvent]:
-    """``events``; each one the caller came back after is handled: the store is told.
-
-    What the one-at-a-time path tells the store for each event, so that a run
-    keeps the store's promise (the events seen again after a crash are at most
-    one save's worth); the last one's ID is worked out again as the run ends
-    (an id-only block after it counts). With a file store, ``async for`` on
-    small events 1.2x one at a time (bench/README.md, stores).
-    """
-    handled = store.handled  # a strict store takes no run: nothing to await
-    for event in events:
-        yield event
-        handled(event.last_event_id)
-
-
-def _events_in_front(items: list[Item], most: int) -> int:
-    """How many items at the front (the end of ``items``) are message events, up to ``most``."""
-    count = 0
-    for item in reversed(items):  # faster than takewhile's calls for runs of any length
-        if count == most or type(item) is not MessageEvent:
-            break
-        count += 1
-    return count
 
 
 class Batches:
