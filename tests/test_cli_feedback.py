@@ -247,7 +247,8 @@ async def test_an_untrusted_certificate_is_named(
     result = await cli(url, "--no-reconnect", "--transport", transport)
     assert result.code == 1
     assert result.err == (
-        "eventsource: TLS certificate verification failed: self-signed certificate\n"
+        "eventsource: TLS certificate verification failed: self-signed certificate"
+        " (--insecure skips the check)\n"
     )
     insecure = await cli(url, "--no-reconnect", "--insecure", "--transport", transport)
     assert insecure.code == 0, insecure.err
@@ -482,7 +483,8 @@ def _tls_error() -> ssl.SSLError:
         ),
         (
             caused(ConnectError("x"), _certificate_error()),
-            "TLS certificate verification failed: certificate has expired",
+            "TLS certificate verification failed: certificate has expired"
+            " (--insecure skips the check)",
         ),
         (caused(ConnectError("x"), _tls_error()), "TLS handshake failed: wrong version number"),
         (caused(ConnectError("x"), TimeoutError()), "timed out connecting"),

@@ -65,7 +65,8 @@ def _network_reason(error: BaseException) -> str | None:
             reasons = [_ssl_words(c) for c in causes if isinstance(c, ssl.SSLError)]
             detail = next((f": {text}" for text in reasons if text), "")
             if isinstance(cause, ssl.SSLCertVerificationError):
-                return f"TLS certificate verification failed{detail}"
+                # Retried for ever (the certificate may be renewed): say the way out.
+                return f"TLS certificate verification failed{detail} (--insecure skips the check)"
             return f"TLS handshake failed{detail}"
         if isinstance(cause, socket.gaierror):
             return "name resolution failed"
