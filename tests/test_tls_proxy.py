@@ -25,7 +25,14 @@ from ._fixtures import Combo, collect
 from ._fixtures import anyio_backend as anyio_backend
 from ._fixtures import combo as combo
 from ._fixtures import server as server
-from ._servers import ForwardingProxy, LoopbackServer, running_proxy, running_server, sse
+from ._servers import (
+    ForwardingProxy,
+    LoopbackServer,
+    refused_port,
+    running_proxy,
+    running_server,
+    sse,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -251,6 +258,33 @@ async def test_environment_proxies_follow_trust_env_and_the_transports_default(
     proxied = trust_env if trust_env is not None else combo.transport == "httpx"
     assert len(proxy.requests) == (1 if proxied else 0)
     assert len(server.requests) == 1
+
+
+async def test_a_proxy_that_refuses_is_named_not_the_server(combo: Combo) -> None:
+    # It said "could not connect to http://127.0.0.1:9/stream": the server's URL,
+    # which the client never tried to reach (new-user trial).
+    with refused_port() as port:
+        es = combo.source(
+            "http://127.0.0.1:9/stream", proxy=f"http://user:pw@127.0.0.1:{port}", reconnect=False
+        )
+        with pytest.raises(ConnectError) as caught:
+            await first_event(es)
+        await es.aclose()
+    assert str(caught.value) == (
+        f"could not connect to the proxy 127.0.0.1:{port} for http://127.0.0.1:9/stream: "
+        "connection refused"
+    )
+
+
+def test_the_blocking_client_names_a_proxy_that_refuses() -> None:
+    from eventsource.sync import EventSource as SyncEventSource
+    from eventsource.sync import HttpxTransport as SyncHttpxTransport
+
+    with refused_port() as port:
+        transport = SyncHttpxTransport(proxy=f"http://127.0.0.1:{port}")
+        es = SyncEventSource("http://127.0.0.1:9/", transport=transport, reconnect=False)
+        with es, pytest.raises(ConnectError, match=f"the proxy 127.0.0.1:{port} for http"):
+            next(iter(es))
 
 
 # -- HTTP/2 ---------------------------------------------------------------------------

@@ -199,6 +199,10 @@ class AiohttpTransport:
             raise ReadTimeout(text) from exc
         except _CONNECT_FAILURES as exc:
             where = f"could not connect to {redact_url(request.url)}"
+            if isinstance(exc, aiohttp.ClientProxyConnectionError):  # given, or the env's
+                where = f"could not connect to the proxy {exc.host}:{exc.port} for " + (
+                    redact_url(request.url)
+                )
             raise ConnectError(described(where, exc, failure_reason(exc) or str(exc))) from exc
         except (aiohttp.ServerTimeoutError, asyncio.TimeoutError) as exc:
             raise TransportError("timed out waiting for the response") from exc

@@ -14,6 +14,7 @@ import functools
 import os
 import ssl
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from multidict import CIMultiDict, CIMultiDictProxy
@@ -77,9 +78,11 @@ def header_pairs(headers: httpx.Headers) -> CIMultiDictProxy[str]:
     return CIMultiDictProxy(CIMultiDict(pairs))
 
 
-def _connect_failure(url: str, exc: BaseException) -> str:
+def _connect_failure(url: str, exc: BaseException, proxy: str | None = None) -> str:
     """``could not connect to URL: connection refused`` (no query, no userinfo).
 
+    With ``proxy`` (the transport's), ``could not connect to the proxy
+    HOST:PORT for URL``: through a proxy, the client connects to it alone.
     httpx's own text is left out: that of a refused header names its value.
     """
     reason = None
@@ -87,7 +90,11 @@ def _connect_failure(url: str, exc: BaseException) -> str:
         reason = "timed out"  # as aiohttp's says
     elif isinstance(exc, httpx.PoolTimeout):
         reason = "no pooled connection was free in time"
-    return described(f"could not connect to {redact_url(url)}", exc, reason)
+    where = f"could not connect to {redact_url(url)}"
+    if proxy is not None:
+        address = urlsplit(proxy).netloc.rpartition("@")[2]  # its login left out
+        where = f"could not connect to the proxy {address} for {redact_url(url)}"
+    return described(where, exc, reason)
 
 
 @functools.lru_cache(maxsize=8)

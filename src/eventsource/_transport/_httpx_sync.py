@@ -235,7 +235,8 @@ class HttpxTransport:
             text = timed_out("no response received", request.read_timeout)
             raise ReadTimeout(text) from exc
         except _CONNECT_FAILURES as exc:
-            raise ConnectError(_connect_failure(request.url, exc)) from exc
+            proxy = self._client_kwargs.get("proxy") if self._owns_client else None
+            raise ConnectError(_connect_failure(request.url, exc, proxy)) from exc
         except _FAILURES as exc:
             raise TransportError(described("request failed", exc)) from exc
         finally:
