@@ -28,6 +28,7 @@ from ._fixtures import server as server
 from ._servers import (
     ForwardingProxy,
     LoopbackServer,
+    client_sockets_to,
     refused_port,
     running_proxy,
     running_server,
@@ -164,6 +165,19 @@ async def test_verify_may_name_a_ca_file(
 ) -> None:
     event = await first_event(combo.source(https_server.url("/"), verify=str(certs[0].cert)))
     assert event.data == "hello"
+
+
+async def test_an_https_stream_read_to_its_end_leaves_no_socket_once_closed(
+    combo: Combo, https_server: LoopbackServer
+) -> None:
+    # A one-shot stream whose body ended: on the aiohttp session of ours (whose
+    # connections are closed, not pooled) the TLS shutdown outlived aclose(),
+    # and a loop that ended then left the socket to the collector (a
+    # ResourceWarning in a later test).
+    es = combo.source(https_server.url("/"), verify=False, reconnect=False)
+    async with es:
+        assert [event.data async for event in es] == ["hello"]
+    assert client_sockets_to(https_server.port) == 0
 
 
 async def test_verify_false_skips_the_check(combo: Combo, https_server: LoopbackServer) -> None:
