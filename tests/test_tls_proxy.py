@@ -29,6 +29,7 @@ from ._servers import (
     ForwardingProxy,
     LoopbackServer,
     client_sockets_to,
+    open_stream,
     refused_port,
     running_proxy,
     running_server,
@@ -178,6 +179,32 @@ async def test_an_https_stream_read_to_its_end_leaves_no_socket_once_closed(
     async with es:
         assert [event.data async for event in es] == ["hello"]
     assert client_sockets_to(https_server.port) == 0
+
+
+async def test_an_https_stream_closed_beside_another_leaves_no_socket_once_closed(
+    combo: Combo, https_server: LoopbackServer
+) -> None:
+    # The other stream keeps the aiohttp session of ours open, so nothing but the
+    # response's own close can wait for the ended stream's TLS shutdown.
+    gate = "go"
+
+    async def held(request: web.Request) -> web.StreamResponse:
+        response = await open_stream(request)
+        await response.write(b"data: held\n\n")
+        await https_server.wait_gate(gate)
+        return response
+
+    https_server.handle("/held", held)
+    other = combo.source(https_server.url("/held"), verify=False, reconnect=False)
+    try:
+        assert (await other.__anext__()).data == "held"
+        es = combo.source(https_server.url("/"), verify=False, reconnect=False)
+        async with es:
+            assert [event.data async for event in es] == ["hello"]
+        assert client_sockets_to(https_server.port) == 1
+    finally:
+        https_server.open_gate(gate)
+        await other.aclose()
 
 
 async def test_verify_false_skips_the_check(combo: Combo, https_server: LoopbackServer) -> None:

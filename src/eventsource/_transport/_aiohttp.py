@@ -227,7 +227,9 @@ class AiohttpTransport:
                 await session.close()
         if self._shares and response.cookies:
             self._keep_cookies(response)
-        return AiohttpResponse(response, request.read_timeout)
+        connector = base.connector
+        pooled = connector is None or not connector.force_close
+        return AiohttpResponse(response, request.read_timeout, pooled=pooled)
 
     def _keep_cookies(self, response: aiohttp.ClientResponse) -> None:
         """Keep the cookies ``response`` sets, for this transport's later requests.

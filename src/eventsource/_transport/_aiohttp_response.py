@@ -98,20 +98,42 @@ def on_its_loop(loop: asyncio.AbstractEventLoop, callback: Callable[[], object])
         loop.call_soon_threadsafe(callback)
 
 
+def _gone_future(response: aiohttp.ClientResponse) -> object:
+    """The future aiohttp (>= 3.11) sets when the response's socket is gone, or ``None``."""
+    connection = response.connection
+    protocol = connection.protocol if connection is not None else None
+    return getattr(protocol, "closed", None)
+
+
 class AiohttpResponse:
     """An aiohttp response read chunk by chunk, at most ``READ_SIZE`` bytes at a time."""
 
-    __slots__ = ("_aborted", "_gone", "_loop", "_read_timeout", "_response")  # no dict (fan-out)
+    __slots__ = (  # no dict (fan-out)
+        "_aborted",
+        "_gone",
+        "_loop",
+        "_pooled",
+        "_read_timeout",
+        "_response",
+    )
 
     def __init__(
-        self, response: aiohttp.ClientResponse, read_timeout: float | None = None
+        self,
+        response: aiohttp.ClientResponse,
+        read_timeout: float | None = None,
+        *,
+        pooled: bool = True,
     ) -> None:
         self._response = response
         self._read_timeout = read_timeout  # seconds, for the error's text
         self._loop = asyncio.get_running_loop()  # made in open(), on its loop
+        #: Whether a complete body gives the connection back to a pool (not so on
+        #: a connector with force_close, as our shared session's).
+        self._pooled = pooled
         self._aborted = False
-        # aiohttp >= 3.11: a future set when the socket is gone, taken before a close.
-        self._gone: object = None
+        # aiohttp >= 3.11: a future set when the socket is gone, taken before a close
+        # (here if not pooled: aiohttp closes such a connection as the body ends).
+        self._gone: object = None if pooled else _gone_future(response)
 
     @property
     def status(self) -> int:
@@ -196,9 +218,7 @@ class AiohttpResponse:
     def _abort(self) -> None:
         if not self._aborted:
             self._aborted = True
-            connection = self._response.connection
-            protocol = connection.protocol if connection is not None else None
-            self._gone = getattr(protocol, "closed", None)
+            self._gone = self._gone or _gone_future(self._response)
         self._response.close()
 
     async def aclose(self) -> None:
@@ -210,9 +230,12 @@ class AiohttpResponse:
         if asyncio.get_running_loop() is not self._loop:
             self.abort()
             return
-        if not self._aborted and self._response.content.is_eof():
+        if not self._aborted and self._response.content.is_eof() and self._pooled:
             self._response.release()
             return
+        # Else closed, and waited for: also after a complete body on a connection
+        # that is not pooled (its close outlived aclose(), and a loop ending then
+        # left its socket to the collector).
         self._abort()
         if isinstance(self._gone, asyncio.Future):
             # An https connection ends with a TLS shutdown exchange that outlives
