@@ -6,16 +6,19 @@ Spec: https://dom.spec.whatwg.org/#dom-eventtarget-addeventlistener
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from ._sendable import check_bool
-
-if TYPE_CHECKING:
-    from ._listeners import ListenerRegistry
 
 __all__ = ["Once", "once_in"]
 
 Listener = Callable[[Any], "Awaitable[object] | object"]
+
+
+class _Registry(Protocol):
+    """What a ``Once`` needs of ``_listeners.ListenerRegistry``: to remove itself."""
+
+    def remove(self, type: str, listener: Listener) -> None: ...
 
 
 class Once:
@@ -28,7 +31,7 @@ class Once:
 
     __slots__ = ("_registry", "_type", "listener")
 
-    def __init__(self, registry: ListenerRegistry, type: str, listener: Listener) -> None:
+    def __init__(self, registry: _Registry, type: str, listener: Listener) -> None:
         self._registry = registry
         self._type = type
         self.listener = listener
