@@ -21,7 +21,8 @@ IDs handled meanwhile coalesce into the next one.
 
 A failed save is logged and the next handled ID is saved instead; only the
 save at the end, tried once more, raises (:class:`~._errors.StoreError`). A
-cancellation leaves the ID unsaved and due again.
+cancellation leaves the ID unsaved and due again; a blocking save's thread
+runs on after its wait is cancelled, and the next save waits for it.
 """
 
 from __future__ import annotations
@@ -124,6 +125,8 @@ class Checkpoint:
 
     async def save_now(self) -> None:
         """Save the last handled ID now, if it is not saved (strict)."""
+        if self.commits.in_flight is not None:  # a save whose wait was cancelled runs on
+            await self._wait_in_flight()
         with self._lock:
             due = self.commits.due()
         if due is not None:
@@ -209,15 +212,32 @@ class Checkpoint:
             await anyio.sleep(FLUSH_POLL)
 
     async def _save(self, last_event_id: str) -> None:
+        if self.sync_save:
+            # The thread tells the commits itself: an asyncio cancel (wait_for around
+            # anext) ends this wait, not the thread, and a save counted as abandoned
+            # while it ran on let a second save start beside it (the first could end
+            # last, and leave the store at the older ID after the stream's end).
+            await anyio.to_thread.run_sync(self._save_in_thread, last_event_id)
+            return
         error: Exception | None = None
         try:
-            if self.sync_save:
-                await anyio.to_thread.run_sync(self.store.save, last_event_id)
-            else:
-                await self.store.save(last_event_id)
+            await self.store.save(last_event_id)
         except Exception as exc:
             error = exc
         except BaseException:  # cancelled: unknown whether it was saved; due again
+            with self._lock:
+                self.commits.abandoned()
+            raise
+        with self._lock:
+            self.commits.done(last_event_id, error)
+
+    def _save_in_thread(self, last_event_id: str) -> None:
+        error: Exception | None = None
+        try:
+            self.store.save(last_event_id)
+        except Exception as exc:
+            error = exc
+        except BaseException:  # not saved, as far as we know: due again
             with self._lock:
                 self.commits.abandoned()
             raise

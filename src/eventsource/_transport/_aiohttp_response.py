@@ -98,11 +98,10 @@ def on_its_loop(loop: asyncio.AbstractEventLoop, callback: Callable[[], object])
         loop.call_soon_threadsafe(callback)
 
 
-def _gone_future(response: aiohttp.ClientResponse) -> object:
-    """The future aiohttp (>= 3.11) sets when the response's socket is gone, or ``None``."""
+def _protocol_of(response: aiohttp.ClientResponse) -> object:
+    """The protocol of ``response``'s connection, or ``None`` once it let go of it."""
     connection = response.connection
-    protocol = connection.protocol if connection is not None else None
-    return getattr(protocol, "closed", None)
+    return connection.protocol if connection is not None else None
 
 
 class AiohttpResponse:
@@ -113,6 +112,7 @@ class AiohttpResponse:
         "_gone",
         "_loop",
         "_pooled",
+        "_protocol",
         "_read_timeout",
         "_response",
     )
@@ -131,9 +131,12 @@ class AiohttpResponse:
         #: a connector with force_close, as our shared session's).
         self._pooled = pooled
         self._aborted = False
-        # aiohttp >= 3.11: a future set when the socket is gone, taken before a close
-        # (here if not pooled: aiohttp closes such a connection as the body ends).
-        self._gone: object = None if pooled else _gone_future(response)
+        # aiohttp >= 3.11: a future set when the socket is gone, taken before a close.
+        self._gone: object = None
+        # Not pooled: aiohttp closes the connection as the body ends, and lets go of
+        # it, so its protocol is kept from here. Not its future yet: once made, a
+        # reset sets its exception, which nothing may read (asyncio logs it then).
+        self._protocol = None if pooled else _protocol_of(response)
 
     @property
     def status(self) -> int:
@@ -218,7 +221,10 @@ class AiohttpResponse:
     def _abort(self) -> None:
         if not self._aborted:
             self._aborted = True
-            self._gone = self._gone or _gone_future(self._response)
+            protocol, self._protocol = self._protocol, None
+            if protocol is None:
+                protocol = _protocol_of(self._response)
+            self._gone = getattr(protocol, "closed", None)
         self._response.close()
 
     async def aclose(self) -> None:
