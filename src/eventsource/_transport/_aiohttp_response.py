@@ -99,9 +99,17 @@ def on_its_loop(loop: asyncio.AbstractEventLoop, callback: Callable[[], object])
 
 
 def _protocol_of(response: aiohttp.ClientResponse) -> object:
-    """The protocol of ``response``'s connection, or ``None`` once it let go of it."""
+    """The protocol of ``response``'s connection, also once the response let go of it.
+
+    A body that came whole with its headers was read, and its connection let
+    go of (closed, on a connector that does not pool), before ``request()``
+    returned: then only the response's private ``_protocol`` (aiohttp 3.x)
+    still names it; without it (a future aiohttp), ``None`` and no wait.
+    """
     connection = response.connection
-    return connection.protocol if connection is not None else None
+    if connection is not None:
+        return connection.protocol
+    return getattr(response, "_protocol", None)
 
 
 class AiohttpResponse:
