@@ -213,11 +213,7 @@ class Checkpoint:
 
     async def _save(self, last_event_id: str) -> None:
         if self.sync_save:
-            # The thread tells the commits itself: an asyncio cancel (wait_for around
-            # anext) ends this wait, not the thread, and a save counted as abandoned
-            # while it ran on let a second save start beside it (the first could end
-            # last, and leave the store at the older ID after the stream's end).
-            await anyio.to_thread.run_sync(self._save_in_thread, last_event_id)
+            await self._save_in_thread(last_event_id)
             return
         error: Exception | None = None
         try:
@@ -231,15 +227,37 @@ class Checkpoint:
         with self._lock:
             self.commits.done(last_event_id, error)
 
-    def _save_in_thread(self, last_event_id: str) -> None:
-        error: Exception | None = None
-        try:
-            self.store.save(last_event_id)
-        except Exception as exc:
-            error = exc
-        except BaseException:  # not saved, as far as we know: due again
+    async def _save_in_thread(self, last_event_id: str) -> None:
+        # An asyncio cancel (wait_for around anext) ends this wait, not a thread that
+        # began the save: that thread tells the commits itself as it ends, and the
+        # next save waits for it. Counted as abandoned while it ran on, a second save
+        # began beside it, and the first could end last (the store left at an older
+        # ID after the end). A thread that had not begun does not begin.
+        state = "queued"
+
+        def save() -> None:
+            nonlocal state
             with self._lock:
-                self.commits.abandoned()
+                if state == "skipped":
+                    return
+                state = "running"
+            error: Exception | None = None
+            try:
+                self.store.save(last_event_id)
+            except Exception as exc:
+                error = exc
+            except BaseException:  # not saved, as far as we know: due again
+                with self._lock:
+                    self.commits.abandoned()
+                raise
+            with self._lock:
+                self.commits.done(last_event_id, error)
+
+        try:
+            await anyio.to_thread.run_sync(save)
+        except BaseException:
+            with self._lock:
+                if state == "queued":
+                    state = "skipped"
+                    self.commits.abandoned()
             raise
-        with self._lock:
-            self.commits.done(last_event_id, error)
