@@ -104,11 +104,17 @@ def _protocol_of(response: aiohttp.ClientResponse) -> object:
     A body that came whole with its headers was read, and its connection let
     go of (closed, on a connector that does not pool), before ``request()``
     returned: then only the response's private ``_protocol`` (aiohttp 3.x)
-    still names it; without it (a future aiohttp), ``None`` and no wait.
+    still names it; without it (a future aiohttp), ``None`` and no wait. Only
+    on https, whose TLS shutdown outlives ``close()``: a plain socket is gone
+    at the loop's next turn, and waiting for each of 1,000 streams ending at
+    once kept their last batches in memory longer (fan-out with ``batches()``:
+    62 -> 99 KiB a stream, bench/README.md).
     """
     connection = response.connection
     if connection is not None:
         return connection.protocol
+    if response.url.scheme != "https":
+        return None
     return getattr(response, "_protocol", None)
 
 
