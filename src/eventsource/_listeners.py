@@ -247,22 +247,13 @@ def removed_meanwhile(
     equality test found the handler and called it). A plain function removed
     and added again in the meantime is still called.
     """
-    handler: Listener | None = None
-    if type(item) is MessageEvent:
-        kind = item.type
-        if kind == "message":
-            handler = registry.onmessage
-    elif type(item) is Comment:
+    if type(item) is Comment:
         return listener is not registry.on_comment
-    else:
-        other: str | None = getattr(item, "type", None)
-        if other is None:  # End: no listeners
-            return False
-        kind = other
-        if kind == "open":
-            handler = registry.onopen
-        elif kind == "error":
-            handler = registry.onerror
+    kind: str | None = getattr(item, "type", None)
+    if kind is None:  # End: no listeners
+        return False
+    # The on<type> attribute of the types that have one (see listeners_for).
+    handler = getattr(registry, f"on{kind}") if kind in ("message", "open", "error") else None
     if any(entry is listener for entry in registry._by_type.get(kind, ())):
         return False
     # Not among the added ones: gone, unless it is the handler at its own place,
