@@ -17,6 +17,9 @@ import anyio
 import pytest
 from aiohttp import web
 
+from eventsource import EventSource
+from eventsource.stores import StrictStore, SyncLastEventIdStore
+
 from ._fixtures import FAST, LIMIT, Combo
 from ._fixtures import anyio_backend as anyio_backend
 from ._fixtures import combo as combo
@@ -27,6 +30,19 @@ pytestmark = pytest.mark.anyio
 
 #: Events of the stream read under short timeouts.
 EVENTS = 300
+
+
+def asyncio_only(combo: Combo) -> None:
+    if combo.backend != "asyncio":
+        pytest.skip("asyncio's own cancellation (trio's thread waits are not cut short)")
+
+
+def two_events_saved_strictly(
+    combo: Combo, server: LoopbackServer, store: SyncLastEventIdStore
+) -> EventSource:
+    """A one-shot stream of events 1 ("a") and 2 ("b"), each saved before the next."""
+    server.handle("/", lambda request: sse(request, b"id: 1\ndata: a\n\n", b"id: 2\ndata: b\n\n"))
+    return combo.source(server.url("/"), reconnect=False, last_event_id_store=StrictStore(store))
 
 
 class FirstSaveWaits:
@@ -59,13 +75,9 @@ class FirstSaveWaits:
 async def test_a_save_cut_short_by_wait_for_is_not_overtaken_by_the_next(
     combo: Combo, server: LoopbackServer
 ) -> None:
-    if combo.backend != "asyncio":
-        pytest.skip("asyncio's own cancellation (trio's thread waits are not cut short)")
-    from eventsource.stores import StrictStore
-
-    server.handle("/", lambda request: sse(request, b"id: 1\ndata: a\n\n", b"id: 2\ndata: b\n\n"))
+    asyncio_only(combo)
     store = FirstSaveWaits()
-    es = combo.source(server.url("/"), reconnect=False, last_event_id_store=StrictStore(store))
+    es = two_events_saved_strictly(combo, server, store)
     # The first save ends a while after the timeout below cut its wait short.
     opener = threading.Timer(0.3, store.gate.set)
     opener.start()
@@ -102,9 +114,7 @@ async def test_short_timeouts_around_anext_lose_no_event_and_no_save(
 ) -> None:
     # Some timeouts fall before the worker thread took the save (it must not
     # stay in flight for ever), some during it (the next save waits for it).
-    if combo.backend != "asyncio":
-        pytest.skip("asyncio's own cancellation")
-    from eventsource.stores import StrictStore
+    asyncio_only(combo)
 
     async def resuming(request: web.Request) -> web.StreamResponse:
         # httpx breaks the body at a cancelled read: the stream resumes from there.
@@ -136,13 +146,9 @@ async def test_short_timeouts_around_anext_lose_no_event_and_no_save(
 async def test_a_save_cut_short_before_its_thread_began_is_due_again(
     combo: Combo, server: LoopbackServer
 ) -> None:
-    if combo.backend != "asyncio":
-        pytest.skip("asyncio's own cancellation")
-    from eventsource.stores import StrictStore
-
-    server.handle("/", lambda request: sse(request, b"id: 1\ndata: a\n\n", b"id: 2\ndata: b\n\n"))
+    asyncio_only(combo)
     store = Saves()
-    es = combo.source(server.url("/"), reconnect=False, last_event_id_store=StrictStore(store))
+    es = two_events_saved_strictly(combo, server, store)
     release = threading.Event()
     with anyio.fail_after(LIMIT):
         assert (await anext(es)).data == "a"  # loaded and connected: no thread needed now
