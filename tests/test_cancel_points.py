@@ -1,0 +1,246 @@
+"""A cancel or a close at each await of the read path leaves the stream consistent.
+
+Each point is held by a real server on 127.0.0.1 (or a hook) until the test
+lets it go: the wait for the response headers of a reconnection, the answer
+of a redirect and the hop after it, the body, the ``prepare_request`` and
+``validate_response`` hooks. There a caller's timeout around ``anext()``
+cuts the read, and the next ``anext()`` goes on: the events after the last
+one handed out, once each, resumed with ``Last-Event-ID``; or ``aclose()``
+comes from another task, and returns promptly, the reader ends, no request
+follows and no socket is left. Every combo (aiohttp, httpx on asyncio and trio).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from typing import Any
+
+import anyio
+import pytest
+from aiohttp import web
+
+from eventsource import ConnectAttempt, EventSource, ReadyState, ResponseInfo
+
+from ._fixtures import FAST, LIMIT, Combo, eventually
+from ._fixtures import anyio_backend as anyio_backend
+from ._fixtures import combo as combo
+from ._fixtures import server as server
+from ._servers import LoopbackServer, client_sockets_to, open_stream
+
+pytestmark = pytest.mark.anyio
+
+#: Where the second connection attempt is held (the first one hands out events
+#: 1 and 2, then ends its body, so the stream reconnects with Last-Event-ID 2).
+RECONNECT_POINTS = ["headers", "redirect", "hop", "prepare_request", "validate_response"]
+#: Seconds that prove "promptly": the old faults took the full LIMIT or more.
+PROMPT = 2.0
+
+
+class Hold:
+    """One held point: ``reached`` once something waits there, until ``go``."""
+
+    def __init__(self) -> None:
+        self.reached = threading.Event()
+        self.go = threading.Event()
+
+    async def wait_on_server(self) -> None:
+        self.reached.set()
+        for _ in range(int(LIMIT / 0.005)):  # bounded
+            if self.go.is_set():
+                return
+            await asyncio.sleep(0.005)
+
+    async def wait_in_client(self) -> None:
+        self.reached.set()
+        with anyio.move_on_after(LIMIT):
+            while not self.go.is_set():
+                await anyio.sleep(0.005)
+
+    async def until_reached(self) -> None:
+        await eventually(self.reached.is_set)
+
+
+def events(first: int, last: int) -> bytes:
+    return b"".join(b"id: %d\ndata: event %d\n\n" % (i, i) for i in range(first, last + 1))
+
+
+def scripted(server: LoopbackServer, point: str, hold: Hold) -> str:
+    """Install the stream held at ``point`` on its second attempt; its URL."""
+    calls = {"/hop": 0, "/stream": 0}
+
+    async def hop(request: web.Request) -> web.StreamResponse:
+        calls["/hop"] += 1
+        if point == "redirect" and calls["/hop"] == 2:
+            await hold.wait_on_server()
+        raise web.HTTPTemporaryRedirect("/stream")
+
+    async def stream(request: web.Request) -> web.StreamResponse:
+        calls["/stream"] += 1
+        if point in ("headers", "hop") and calls["/stream"] == 2:
+            await hold.wait_on_server()
+        after = int(request.headers.get("Last-Event-ID", "0"))
+        response = await open_stream(request)
+        with contextlib.suppress(ConnectionError):
+            await response.write(events(after + 1, after + 2))
+            if calls["/stream"] > 1:
+                await asyncio.sleep(LIMIT)  # holds the body open (bounded)
+        return response  # the first ends its body: the stream reconnects
+
+    server.handle("/hop", hop)
+    server.handle("/stream", stream)
+    return server.url("/hop" if point in ("redirect", "hop") else "/stream")
+
+
+def held_source(combo: Combo, server: LoopbackServer, point: str, hold: Hold) -> EventSource:
+    attempts = 0
+
+    async def prepare_request(attempt: ConnectAttempt) -> None:
+        nonlocal attempts
+        attempts += 1
+        if point == "prepare_request" and attempts == 2:
+            await hold.wait_in_client()
+
+    opened = 0
+
+    async def validate_response(info: ResponseInfo) -> None:
+        nonlocal opened
+        opened += 1
+        if point == "validate_response" and opened == 2:
+            await hold.wait_in_client()
+
+    return combo.source(
+        scripted(server, point, hold),
+        prepare_request=prepare_request,
+        validate_response=validate_response,
+        **FAST,
+    )
+
+
+def data(got: list[Any]) -> list[str]:
+    return [event.data for event in got]
+
+
+@pytest.mark.parametrize("way", ["anext", "batches"])
+@pytest.mark.parametrize("point", RECONNECT_POINTS)
+async def test_a_timeout_at_each_point_of_a_reconnection_resumes_after_the_last_event(
+    combo: Combo, server: LoopbackServer, point: str, way: str
+) -> None:
+    hold = Hold()
+    opens: list[ReadyState] = []
+    es = held_source(combo, server, point, hold)
+    es.onopen = lambda _: opens.append(es.readyState)
+    reader = aiter(es) if way == "anext" else aiter(es.batches())
+
+    async def take() -> list[Any]:
+        got = await anext(reader)
+        return got if isinstance(got, list) else [got]
+
+    try:
+        with anyio.fail_after(LIMIT):
+            got = await take()  # events 1 and 2 (in one read or two)
+            if len(got) == 1:
+                got += await take()
+        with anyio.move_on_after(LIMIT) as scope:
+            async with anyio.create_task_group() as group:
+
+                async def cut_once_held() -> None:
+                    await hold.until_reached()
+                    scope.cancel()
+
+                group.start_soon(cut_once_held)
+                got += await take()
+        assert scope.cancel_called
+        assert not scope.deadline < anyio.current_time()
+        assert es.readyState is ReadyState.CONNECTING
+        hold.go.set()
+        with anyio.fail_after(LIMIT):
+            while len(got) < 4:
+                got += await take()
+        assert data(got) == ["event 1", "event 2", "event 3", "event 4"]
+        assert server.requests[-1].headers.get("Last-Event-ID") == "2"
+        assert opens == [ReadyState.OPEN, ReadyState.OPEN]  # no open of the cut attempt
+    finally:
+        hold.go.set()
+        with anyio.fail_after(PROMPT):
+            await es.aclose()
+    await eventually(lambda: client_sockets_to(server.port) == 0)
+
+
+@pytest.mark.parametrize("point", [*RECONNECT_POINTS, "body"])
+async def test_aclose_from_another_task_at_each_point_ends_the_reader_promptly(
+    combo: Combo, server: LoopbackServer, point: str
+) -> None:
+    hold = Hold()
+    es = held_source(combo, server, point, hold)
+    if point == "body":  # the second connection's body waits: held by the server
+        hold.reached = threading.Event()
+    ended = anyio.Event()
+    got: list[Any] = []
+
+    async def read() -> None:
+        with pytest.raises(StopAsyncIteration):
+            while True:
+                got.append(await anext(es))
+                if point == "body" and len(got) == 4:
+                    hold.reached.set()
+        ended.set()
+
+    try:
+        async with anyio.create_task_group() as group:
+            group.start_soon(read)
+            await hold.until_reached()
+            requests = len(server.requests)
+            with anyio.fail_after(PROMPT):
+                await es.aclose()
+                await ended.wait()
+        assert es.readyState is ReadyState.CLOSED
+        hold.go.set()
+        assert len(server.requests) == requests
+        assert data(got) == [f"event {i}" for i in range(1, len(got) + 1)]
+    finally:
+        hold.go.set()
+        await es.aclose()
+    await eventually(lambda: client_sockets_to(server.port) == 0)
+
+
+async def test_a_timeout_in_an_async_listener_between_events_of_one_read_loses_none(
+    combo: Combo, server: LoopbackServer
+) -> None:
+    hold = Hold()
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        response = await open_stream(request)
+        with contextlib.suppress(ConnectionError):
+            await response.write(b"id: 1\ndata: a\n\n: note\n\nid: 2\ndata: b\n\n")
+            await asyncio.sleep(LIMIT)
+        return response
+
+    async def on_comment(text: str) -> None:
+        await hold.wait_in_client()
+
+    server.handle("/", handler)
+    async with combo.source(server.url("/"), on_comment=on_comment, **FAST) as es:
+        opened: list[object] = []
+        es.onopen = opened.append
+        with anyio.fail_after(LIMIT):
+            got = [await anext(es)]
+        with anyio.move_on_after(LIMIT) as scope:
+            async with anyio.create_task_group() as group:
+
+                async def cut_once_held() -> None:
+                    await hold.until_reached()
+                    scope.cancel()
+
+                group.start_soon(cut_once_held)
+                got.append(await anext(es))
+        assert scope.cancel_called
+        assert len(got) == 1
+        hold.go.set()
+        with anyio.fail_after(LIMIT):
+            got.append(await anext(es))
+        assert es.readyState is ReadyState.OPEN
+    assert data(got) == ["a", "b"]
+    assert len(server.requests) == 1
+    assert len(opened) == 1
