@@ -244,3 +244,52 @@ async def test_a_timeout_in_an_async_listener_between_events_of_one_read_loses_n
     assert data(got) == ["a", "b"]
     assert len(server.requests) == 1
     assert len(opened) == 1
+
+
+class LoadingStore:
+    """An async store whose load waits at ``hold`` (bounded); it holds ID "7"."""
+
+    def __init__(self, hold: Hold) -> None:
+        self.hold = hold
+        self.saved: list[str] = []
+
+    async def load(self) -> str | None:
+        await self.hold.wait_in_client()
+        return "7"
+
+    async def save(self, last_event_id: str) -> None:
+        self.saved.append(last_event_id)
+
+
+@pytest.mark.parametrize("how", ["close", "aclose"])
+async def test_a_close_from_another_task_while_the_store_loads_ends_the_reader_at_once(
+    combo: Combo, server: LoopbackServer, how: str
+) -> None:
+    # The load waits before the first connection (a store on a slow network):
+    # the reader was left waiting for it after the EventSource was closed.
+    hold = Hold()
+    store = LoadingStore(hold)
+    es = combo.source(scripted(server, "body", hold), last_event_id_store=store, **FAST)
+    ended = anyio.Event()
+
+    async def read() -> None:
+        with pytest.raises(StopAsyncIteration):
+            await anext(es)
+        ended.set()
+
+    try:
+        async with anyio.create_task_group() as group:
+            group.start_soon(read)
+            await hold.until_reached()
+            with anyio.fail_after(PROMPT):
+                if how == "close":
+                    es.close()
+                else:
+                    await es.aclose()
+                await ended.wait()
+        assert es.readyState is ReadyState.CLOSED
+    finally:
+        hold.go.set()
+        await es.aclose()
+    assert server.requests == []
+    assert store.saved == []  # nothing handled: the store keeps its "7"
