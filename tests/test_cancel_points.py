@@ -293,3 +293,53 @@ async def test_a_close_from_another_task_while_the_store_loads_ends_the_reader_a
         await es.aclose()
     assert server.requests == []
     assert store.saved == []  # nothing handled: the store keeps its "7"
+
+
+class BlockingLoadStore:
+    """A blocking store (run in a worker thread) whose load waits for ``hold``."""
+
+    def __init__(self, hold: Hold) -> None:
+        self.hold = hold
+
+    def load(self) -> str | None:
+        self.hold.reached.set()
+        self.hold.go.wait(LIMIT)
+        return "2"
+
+    def save(self, last_event_id: str) -> None:
+        pass
+
+
+async def test_a_timeout_that_passed_during_a_blocking_load_does_not_count_as_a_failure(
+    combo: Combo, server: LoopbackServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A worker thread's load cannot be cut: the caller's deadline passes while
+    # it runs, and the cancel lands at the next await, before any request is
+    # begun. It counted as a request cut before its answer: the next anext()
+    # waited the backoff delay (here up to LIMIT) before its first request.
+    hold = Hold()
+    store = BlockingLoadStore(hold)
+    url = scripted(server, "body", hold)
+    es = combo.source(url, last_event_id_store=store, retry=LIMIT)
+    try:
+        with anyio.move_on_after(0.05) as scope:
+            async with anyio.create_task_group() as group:
+
+                async def let_the_load_end_late() -> None:
+                    with anyio.CancelScope(shield=True):
+                        await hold.until_reached()
+                        await anyio.sleep_until(scope.deadline + 0.05)
+                    hold.go.set()
+
+                group.start_soon(let_the_load_end_late)
+                await anext(es)
+        assert scope.cancelled_caught
+        assert server.requests == []
+        with anyio.fail_after(PROMPT):
+            event = await anext(es)
+    finally:
+        hold.go.set()
+        await es.aclose()
+    assert event.data == "event 3"
+    assert [r.headers.get("Last-Event-ID") for r in server.requests] == ["2"]
+    assert "no answer before a cancel" not in caplog.text

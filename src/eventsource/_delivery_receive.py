@@ -158,6 +158,10 @@ class Receiving:
             return
         self._handed = loaded
         self._connection.resume_from(loaded)
+        # A worker thread's load cannot be cut: a deadline that passed meanwhile
+        # lands here, before the first request, not in it (a cut request is a
+        # failed attempt, and the next one waited the backoff delay).
+        await anyio.lowlevel.checkpoint_if_cancelled()
 
     # -- the last event ID as of what was handed out ------------------------------------
 
