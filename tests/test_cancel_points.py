@@ -21,11 +21,12 @@ import anyio
 import pytest
 from aiohttp import web
 
-from eventsource import ConnectAttempt, EventSource, ReadyState, ResponseInfo
+from eventsource import ConnectAttempt, EventSource, ReadyState, ResponseInfo, _decode
 
 from ._fixtures import FAST, LIMIT, Combo, eventually
 from ._fixtures import anyio_backend as anyio_backend
 from ._fixtures import combo as combo
+from ._fixtures import other_server as other_server
 from ._fixtures import server as server
 from ._servers import LoopbackServer, client_sockets_to, open_stream
 
@@ -33,7 +34,14 @@ pytestmark = pytest.mark.anyio
 
 #: Where the second connection attempt is held (the first one hands out events
 #: 1 and 2, then ends its body, so the stream reconnects with Last-Event-ID 2).
-RECONNECT_POINTS = ["headers", "redirect", "hop", "prepare_request", "validate_response"]
+RECONNECT_POINTS = [
+    "headers",
+    "redirect",
+    "hop",
+    "cross-origin hop",
+    "prepare_request",
+    "validate_response",
+]
 #: Seconds that prove "promptly": the old faults took the full LIMIT or more.
 PROMPT = 2.0
 
@@ -66,20 +74,33 @@ def events(first: int, last: int) -> bytes:
     return b"".join(b"id: %d\ndata: event %d\n\n" % (i, i) for i in range(first, last + 1))
 
 
-def scripted(server: LoopbackServer, point: str, hold: Hold) -> str:
-    """Install the stream held at ``point`` on its second attempt; its URL."""
+def scripted(
+    server: LoopbackServer, point: str, hold: Hold, other: LoopbackServer | None = None
+) -> str:
+    """Install the stream held at ``point`` on its second attempt; its URL.
+
+    With ``other``, the redirect goes there (another origin), and the stream is its.
+    """
     calls = {"/hop": 0, "/stream": 0}
+    streams = other or server
 
     async def hop(request: web.Request) -> web.StreamResponse:
         calls["/hop"] += 1
         if point == "redirect" and calls["/hop"] == 2:
             await hold.wait_on_server()
-        raise web.HTTPTemporaryRedirect("/stream")
+        raise web.HTTPTemporaryRedirect(streams.url("/stream"))
 
     async def stream(request: web.Request) -> web.StreamResponse:
         calls["/stream"] += 1
-        if point in ("headers", "hop") and calls["/stream"] == 2:
+        second = calls["/stream"] == 2
+        if point in ("headers", "hop", "cross-origin hop") and second:
             await hold.wait_on_server()
+        if point == "excerpt" and second:
+            response = web.StreamResponse(status=500, headers={"Content-Type": "text/plain"})
+            await response.prepare(request)
+            await response.write(b"partial")
+            await hold.wait_on_server()  # the rest of the error body never comes
+            return response
         after = int(request.headers.get("Last-Event-ID", "0"))
         response = await open_stream(request)
         with contextlib.suppress(ConnectionError):
@@ -89,11 +110,18 @@ def scripted(server: LoopbackServer, point: str, hold: Hold) -> str:
         return response  # the first ends its body: the stream reconnects
 
     server.handle("/hop", hop)
-    server.handle("/stream", stream)
-    return server.url("/hop" if point in ("redirect", "hop") else "/stream")
+    streams.handle("/stream", stream)
+    redirected = point in ("redirect", "hop", "cross-origin hop")
+    return server.url("/hop" if redirected else "/stream")
 
 
-def held_source(combo: Combo, server: LoopbackServer, point: str, hold: Hold) -> EventSource:
+def held_source(
+    combo: Combo,
+    server: LoopbackServer,
+    point: str,
+    hold: Hold,
+    other: LoopbackServer | None = None,
+) -> EventSource:
     attempts = 0
 
     async def prepare_request(attempt: ConnectAttempt) -> None:
@@ -110,11 +138,14 @@ def held_source(combo: Combo, server: LoopbackServer, point: str, hold: Hold) ->
         if point == "validate_response" and opened == 2:
             await hold.wait_in_client()
 
+    options: dict[str, Any] = dict(FAST)
+    if point == "backoff":
+        options["retry"] = 2 * LIMIT
     return combo.source(
-        scripted(server, point, hold),
+        scripted(server, point, hold, other),
         prepare_request=prepare_request,
         validate_response=validate_response,
-        **FAST,
+        **options,
     )
 
 
@@ -122,14 +153,23 @@ def data(got: list[Any]) -> list[str]:
     return [event.data for event in got]
 
 
+def other_origin(point: str, request: pytest.FixtureRequest) -> LoopbackServer | None:
+    """A second server for a cross-origin hop (``None`` for the other points)."""
+    if point != "cross-origin hop":
+        return None
+    other: LoopbackServer = request.getfixturevalue("other_server")
+    return other
+
+
 @pytest.mark.parametrize("way", ["anext", "batches"])
 @pytest.mark.parametrize("point", RECONNECT_POINTS)
 async def test_a_timeout_at_each_point_of_a_reconnection_resumes_after_the_last_event(
-    combo: Combo, server: LoopbackServer, point: str, way: str
+    combo: Combo, server: LoopbackServer, point: str, way: str, request: pytest.FixtureRequest
 ) -> None:
     hold = Hold()
     opens: list[ReadyState] = []
-    es = held_source(combo, server, point, hold)
+    other = other_origin(point, request)
+    es = held_source(combo, server, point, hold, other)
     es.onopen = lambda _: opens.append(es.readyState)
     reader = aiter(es) if way == "anext" else aiter(es.batches())
 
@@ -159,31 +199,41 @@ async def test_a_timeout_at_each_point_of_a_reconnection_resumes_after_the_last_
             while len(got) < 4:
                 got += await take()
         assert data(got) == ["event 1", "event 2", "event 3", "event 4"]
-        assert server.requests[-1].headers.get("Last-Event-ID") == "2"
+        assert (other or server).requests[-1].headers.get("Last-Event-ID") == "2"
         assert opens == [ReadyState.OPEN, ReadyState.OPEN]  # no open of the cut attempt
     finally:
         hold.go.set()
         with anyio.fail_after(PROMPT):
             await es.aclose()
-    await eventually(lambda: client_sockets_to(server.port) == 0)
+    await eventually(lambda: client_sockets_to((other or server).port) == 0)
+    assert client_sockets_to(server.port) == 0
 
 
-@pytest.mark.parametrize("point", [*RECONNECT_POINTS, "body"])
+@pytest.fixture
+def long_excerpt(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An error body's excerpt waits LIMIT, not 0.25 s: long enough to be cut there."""
+    monkeypatch.setattr(_decode, "EXCERPT_WAIT", LIMIT)
+
+
+@pytest.mark.usefixtures("long_excerpt")
+@pytest.mark.parametrize("point", [*RECONNECT_POINTS, "body", "backoff", "excerpt"])
 async def test_aclose_from_another_task_at_each_point_ends_the_reader_promptly(
-    combo: Combo, server: LoopbackServer, point: str
+    combo: Combo, server: LoopbackServer, point: str, request: pytest.FixtureRequest
 ) -> None:
     hold = Hold()
-    es = held_source(combo, server, point, hold)
-    if point == "body":  # the second connection's body waits: held by the server
-        hold.reached = threading.Event()
+    other = other_origin(point, request)
+    es = held_source(combo, server, point, hold, other)
     ended = anyio.Event()
     got: list[Any] = []
+    # The reader reaches these itself: the wait for the second body's next bytes
+    # (after its two events), and the reconnection wait (after the first body's).
+    reached_after = {"body": 4, "backoff": 2}.get(point)
 
     async def read() -> None:
         with pytest.raises(StopAsyncIteration):
             while True:
                 got.append(await anext(es))
-                if point == "body" and len(got) == 4:
+                if len(got) == reached_after:
                     hold.reached.set()
         ended.set()
 
@@ -191,18 +241,19 @@ async def test_aclose_from_another_task_at_each_point_ends_the_reader_promptly(
         async with anyio.create_task_group() as group:
             group.start_soon(read)
             await hold.until_reached()
-            requests = len(server.requests)
+            requests = len(server.requests) + len(other.requests if other else ())
             with anyio.fail_after(PROMPT):
                 await es.aclose()
                 await ended.wait()
         assert es.readyState is ReadyState.CLOSED
         hold.go.set()
-        assert len(server.requests) == requests
+        assert len(server.requests) + len(other.requests if other else ()) == requests
         assert data(got) == [f"event {i}" for i in range(1, len(got) + 1)]
     finally:
         hold.go.set()
         await es.aclose()
-    await eventually(lambda: client_sockets_to(server.port) == 0)
+    await eventually(lambda: client_sockets_to((other or server).port) == 0)
+    assert client_sockets_to(server.port) == 0
 
 
 async def test_a_timeout_in_an_async_listener_between_events_of_one_read_loses_none(
