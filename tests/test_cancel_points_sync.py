@@ -298,3 +298,36 @@ def test_an_exception_while_a_one_shot_post_reads_never_sends_it_twice(
         es.close()
     assert len(server.requests) == 1
     assert client_sockets_to(server.port) == 0
+
+
+@pytest.mark.skipif(not hasattr(signal, "pthread_kill"), reason="needs signal.pthread_kill")
+def test_an_exception_while_the_first_request_waits_for_its_answer_asks_again_later(
+    server: LoopbackServer,
+) -> None:
+    # Cut before its answer, with no reconnection wait before it: a failed
+    # attempt, as in the async client (backoff, no error event), then asked again.
+    hold = Hold()
+
+    async def slow_first(request: web.Request) -> web.StreamResponse:
+        if len(server.requests) == 1:
+            await hold.wait()
+        response = await open_stream(request)
+        await response.write(events(1, 1))
+        return response
+
+    server.handle("/slow", slow_first)
+    errors: list[ErrorEvent] = []
+    es = EventSource(server.url("/slow"), **FAST)
+    es.onerror = errors.append
+    try:
+        with interrupted(*BLOCKED["headers"], hold.reached), pytest.raises(Interrupt):
+            next(es)
+        assert es.readyState is ReadyState.CONNECTING
+        assert client_sockets_to(server.port) == 0
+        hold.go.set()
+        assert next(es).data == "event 1"
+    finally:
+        hold.go.set()
+        es.close()
+    assert len(server.requests) == 2
+    assert errors == []
