@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import anyio
@@ -394,3 +395,88 @@ async def test_a_timeout_that_passed_during_a_blocking_load_does_not_count_as_a_
     assert event.data == "event 3"
     assert [r.headers.get("Last-Event-ID") for r in server.requests] == ["2"]
     assert "no answer before a cancel" not in caplog.text
+
+
+class ClosingResponse:
+    """A response whose ``read()`` calls ``close`` before it returns, at ``on_read``."""
+
+    def __init__(self, inner: Any, close: Callable[[], None], on_read: int | None) -> None:
+        self._inner = inner
+        self._close = close
+        self._on_read = on_read
+        self._reads = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    async def read(self) -> bytes:
+        chunk: bytes = await self._inner.read()
+        self._reads += 1
+        if self._reads == self._on_read:
+            self._close()
+        return chunk
+
+
+class ClosingTransport:
+    """A real transport; ``close`` is called as a chosen open or read returns.
+
+    What happens on trio when another task calls ``close()`` after the awaited
+    open or read completed but before the reading task runs on: the reader
+    then goes on with what it awaited, in a cancelled scope.
+    """
+
+    def __init__(self, inner: Any, on_open: int | None, on_read: tuple[int, int] | None) -> None:
+        self.inner = inner
+        self.on_open = on_open
+        self.on_read = on_read  # (which open, which read of its response)
+        self.opens = 0
+        self.close: Callable[[], None] = lambda: None
+
+    async def open(self, request: Any) -> Any:
+        response = await self.inner.open(request)
+        self.opens += 1
+        if self.opens == self.on_open:
+            self.close()
+        which, read = self.on_read or (0, 0)
+        return ClosingResponse(response, self.close, read if which == self.opens else None)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+#: Where close() comes as the awaited call returns: (open, (open, read)).
+CLOSED_AS_IT_RETURNS = {
+    "the end of the first body": (None, (1, 2)),  # the read that returns b""
+    "the second response": (2, None),
+    "a read of the second body": (None, (2, 1)),  # the read with events 3 and 4
+    "a redirect": (3, None),  # the second attempt's redirect (the first: 2 opens)
+}
+
+
+@pytest.mark.parametrize("point", list(CLOSED_AS_IT_RETURNS))
+async def test_a_close_just_as_an_awaited_open_or_read_returns_stays_closed(
+    combo: Combo, server: LoopbackServer, point: str
+) -> None:
+    hold = Hold()
+    hold.go.set()  # nothing is held by the server here
+    url = scripted(server, "redirect" if point == "a redirect" else "body", hold)
+    on_open, on_read = CLOSED_AS_IT_RETURNS[point]
+    transport = ClosingTransport(combo.make_transport(verify=True), on_open, on_read)
+    es = EventSource(url, transport=transport, **FAST)
+    transport.close = es.close
+    opens: list[object] = []
+    es.onopen = opens.append
+    got: list[Any] = []
+    try:
+        with anyio.fail_after(LIMIT):
+            async for event in es:
+                got.append(event)
+        requests = len(server.requests)
+        assert es.readyState is ReadyState.CLOSED
+    finally:
+        await es.aclose()
+    assert data(got) == ["event 1", "event 2"]  # nothing handed out after close()
+    assert len(opens) == (2 if point == "a read of the second body" else 1)
+    assert requests == transport.opens  # no request after close()
+    assert es.readyState is ReadyState.CLOSED
+    await eventually(lambda: client_sockets_to(server.port) == 0)
