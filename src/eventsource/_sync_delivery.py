@@ -20,7 +20,8 @@ from ._connection import Connection
 from ._errors import StoreError
 from ._event import ErrorEvent, MessageEvent
 from ._listeners import ListenerRegistry, listener_failed, listeners_for, removed_meanwhile
-from ._sync_driver import SyncDriver, refuse_awaitable
+from ._sync_callbacks import refuse_awaitable
+from ._sync_driver import SyncDriver
 from ._verdicts import End, Item
 from .stores import SyncLastEventIdStore
 

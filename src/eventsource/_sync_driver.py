@@ -17,46 +17,27 @@ timeout) leaves what a cancel leaves in the async driver (``_abandon``).
 from __future__ import annotations
 
 import contextlib
-import inspect
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
-from typing import TypeAlias
+from collections.abc import Iterator
 
 from ._connection import Connection
 from ._decode import BODY_EXCERPT_BYTES, EXCERPT_WAIT
 from ._errors import EventSourceError, TransportError
 from ._policy import ResponseInfo
-from ._request import ConnectAttempt, redact_url
+from ._request import redact_url
+from ._sync_callbacks import SyncPrepareRequest, SyncValidateResponse, refuse_awaitable
 from ._transport._sync_base import Interrupter, SyncResponse, SyncTransport
 from ._verdicts import End, Fail, Item, Open, Reconnect, Redirect, Stop, needs_excerpt
 
-__all__ = ["SyncDriver", "SyncPrepareRequest", "SyncValidateResponse"]
+__all__ = ["SyncDriver"]
 
 logger = logging.getLogger("eventsource")
-
-SyncPrepareRequest: TypeAlias = Callable[[ConnectAttempt], "ConnectAttempt | None"]
-SyncValidateResponse: TypeAlias = Callable[[ResponseInfo], object]
 
 #: Seconds ``release()`` from another thread waits for the reading thread to
 #: let go: its blocked read was woken, so it only has its releases left.
 LET_GO_WAIT = 5.0
-
-
-def refuse_awaitable(value: object, what: str) -> None:
-    """Raise ``TypeError`` for a coroutine (or other awaitable) from a callback.
-
-    The blocking client never runs an event loop, so it cannot await one.
-    """
-    if inspect.isawaitable(value):
-        close = getattr(value, "close", None)
-        if close is not None:
-            close()  # no "never awaited" warning on top of the error
-        raise TypeError(
-            f"the blocking EventSource calls {what} without an event loop: "
-            "pass a plain function, not an async one"
-        )
 
 
 class SyncDriver:

@@ -33,8 +33,9 @@ from ._policy import StatusPolicy
 from ._request import redact_url
 from ._retry import RetryPolicy
 from ._sendable import check_bool
+from ._sync_callbacks import SyncPrepareRequest, SyncValidateResponse, refuse_awaitable
 from ._sync_delivery import SyncDelivery
-from ._sync_driver import SyncDriver, SyncPrepareRequest, SyncValidateResponse, refuse_awaitable
+from ._sync_driver import SyncDriver
 from ._sync_options import checked_store, httpx_module, sync_transport
 from ._verdicts import Item, Predicate
 from .stores import SyncLastEventIdStore
