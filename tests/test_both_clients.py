@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import sys
 from typing import Any
 
 import pytest
@@ -276,6 +277,21 @@ def test_a_refused_connection_is_retried_until_max_reconnects_then_raised(
         )
     assert isinstance(outcome.error, ConnectError)
     assert outcome.ready_state is ReadyState.CLOSED
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="exception notes are 3.11+")
+def test_the_error_that_ends_the_retries_says_they_were_spent(client: Client) -> None:
+    with refused_port() as port:
+        outcome = client.collect(
+            f"http://127.0.0.1:{port}/",
+            1,
+            retry=0.001,
+            retry_policy=RetryPolicy(backoff_factor=1.0, jitter=0.0, max_reconnects=2),
+        )
+    assert isinstance(outcome.error, ConnectError)
+    assert outcome.error.__notes__ == [
+        "eventsource: gave up after 3 failed attempts in a row (max_reconnects=2)"
+    ]
 
 
 def test_validate_response_refusing_fails_the_stream_before_any_event(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import replace
 
 import pytest
@@ -313,6 +314,50 @@ def test_max_reconnects_gives_up_with_the_last_error_or_an_end_of_stream_error()
     verdict = other.connection_lost(None)
     assert isinstance(verdict, Fail)
     assert isinstance(verdict.error, TransportError)
+
+
+NOTES = pytest.mark.skipif(sys.version_info < (3, 11), reason="exception notes are 3.11+")
+
+
+@NOTES
+def test_giving_up_notes_how_many_attempts_failed_and_which_limit() -> None:
+    conn = Connection(URL, policy=RetryPolicy(max_reconnects=2))
+    errors = [TransportError(f"refused {n}") for n in range(3)]
+    assert isinstance(conn.connection_lost(errors[0]), Reconnect)
+    assert isinstance(conn.connection_lost(errors[1]), Reconnect)
+    assert conn.connection_lost(errors[2]) == Fail(errors[2])
+    assert errors[2].__notes__ == [
+        "eventsource: gave up after 3 failed attempts in a row (max_reconnects=2)"
+    ]
+    assert not hasattr(errors[1], "__notes__")  # only the error that ends it
+
+
+@NOTES
+def test_giving_up_on_time_notes_the_time_spent_and_the_limit() -> None:
+    now = [100.0]
+    policy = RetryPolicy(backoff_factor=1.0, jitter=0.0, min_retry=0.0, max_reconnect_time=5.0)
+    conn = Connection(URL, retry=2.0, policy=policy, clock=lambda: now[0])
+    assert isinstance(conn.connection_lost(TransportError("refused")), Reconnect)
+    now[0] += 2.0
+    assert isinstance(conn.connection_lost(TransportError("refused")), Reconnect)
+    now[0] += 2.0
+    verdict = conn.connection_lost(TransportError("refused"))  # 4 s + 2 s of wait > 5 s
+    assert isinstance(verdict, Fail)
+    assert verdict.error.__notes__ == [
+        "eventsource: gave up after 3 failed attempts in a row over 4 s:"
+        " waiting for the next would pass max_reconnect_time=5.0"
+    ]
+
+
+@NOTES
+def test_giving_up_after_cuts_before_an_answer_notes_it_too() -> None:
+    conn = Connection(URL, policy=RetryPolicy(max_reconnects=0))
+    conn.begin_attempt()
+    verdict = conn.interrupted(sent=True)
+    assert isinstance(verdict, Fail)
+    assert verdict.error.__notes__ == [
+        "eventsource: gave up after 1 failed attempt (max_reconnects=0)"
+    ]
 
 
 def test_a_limit_broken_after_complete_events_is_held_for_after_them() -> None:

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
+import aiohttp
 import anyio
 import anyio.lowlevel
+import httpx
 import pytest
 from aiohttp import web
 
@@ -342,6 +344,17 @@ class Saved:
         self.saved.append(last_event_id)
 
 
+@contextlib.asynccontextmanager
+async def yours(combo: Combo) -> AsyncIterator[dict[str, Any]]:
+    """The transport setting for a session or client of the user's, closed after."""
+    if combo.transport == "aiohttp":
+        async with aiohttp.ClientSession() as session:
+            yield {"session": session}
+    else:
+        async with httpx.AsyncClient() as client:
+            yield {"client": client}
+
+
 async def test_a_timeout_during_the_drain_after_a_sentinel_still_ends_the_stream(
     combo: Combo, server: LoopbackServer
 ) -> None:
@@ -353,15 +366,16 @@ async def test_a_timeout_during_the_drain_after_a_sentinel_still_ends_the_stream
         return response
 
     server.handle("/", handler)
-    es = combo.source(server.url("/"), method="POST", body="q", stop_when=is_done)
     got: list[str] = []
-    with anyio.fail_after(LIMIT):
-        assert (await anext(es)).data == "a"
-        with anyio.move_on_after(0.02):  # cancelled during the drain (0.1 s)
-            got.append((await anext(es)).data)
-        with pytest.raises(StopAsyncIteration):  # nothing after the sentinel, no new POST
-            await anext(es)
-    await es.aclose()
+    async with yours(combo) as settings:  # a pool that outlives the stream: it drains
+        es = combo.source(server.url("/"), method="POST", body="q", stop_when=is_done, **settings)
+        with anyio.fail_after(LIMIT):
+            assert (await anext(es)).data == "a"
+            with anyio.move_on_after(0.02):  # cancelled during the drain (0.1 s)
+                got.append((await anext(es)).data)
+            with pytest.raises(StopAsyncIteration):  # nothing after the sentinel, no new POST
+                await anext(es)
+        await es.aclose()
     assert got == []
     assert len(server.requests) == 1
 

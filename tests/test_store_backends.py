@@ -161,6 +161,23 @@ async def test_a_redis_store_that_cannot_connect_fails_the_load() -> None:
         await store.aclose()
 
 
+def test_a_redis_store_under_trio_says_it_needs_asyncio(redis_url: str) -> None:
+    # redis-py's asyncio client under trio said "no running event loop", which
+    # reads like Redis being down.
+    store = RedisLastEventIdStore(redis_url, key="k")
+
+    async def main() -> None:
+        es = EventSource("http://127.0.0.1:9/", last_event_id_store=store)
+        with anyio.fail_after(10), pytest.raises(StoreError, match="failed to load") as caught:
+            await es.__anext__()
+        await es.aclose()
+        assert isinstance(caught.value.__cause__, RuntimeError)
+        assert "RedisLastEventIdStore needs asyncio" in str(caught.value)
+        assert "under trio use FileLastEventIdStore" in str(caught.value)
+
+    anyio.run(main, backend="trio")
+
+
 # -- SIGKILL mid-stream, then a restart -------------------------------------------------
 
 TOTAL = 400

@@ -5,12 +5,14 @@ connection's state; setting a predicate also judges the items already
 received and not handed out (each class says where those wait, in
 ``_judge_waiting``). ``lastEventId`` stays with each class: it follows what
 that class handed out. The ``repr`` shows the URL as log lines do (no query,
-no userinfo) and the state.
+no userinfo) and the state. The constructor's options that are not
+attributes refuse to be set afterwards (``es.reconnect = False`` would
+otherwise add an attribute that nothing reads).
 """
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, NoReturn
 
 from ._connection import Connection
 from ._event import ReadyState
@@ -18,7 +20,46 @@ from ._listeners import check_callable
 from ._sendable import redact_url
 from ._verdicts import Predicate
 
-__all__ = ["StreamAttributes"]
+__all__ = ["FIXED_OPTIONS", "StreamAttributes", "fixed_option"]
+
+#: Options of both constructors that are fixed once made (no attribute to read).
+FIXED_OPTIONS = (
+    "headers",
+    "params",
+    "method",
+    "body",
+    "json",
+    "retry",
+    "retry_policy",
+    "reconnect",
+    "read_timeout",
+    "connect_timeout",
+    "max_event_size",
+    "max_redirects",
+    "secret_headers",
+    "allow_insecure_redirects",
+    "transport",
+    "status_policy",
+    "last_event_id_store",
+)
+
+
+def fixed_option(name: str) -> property:
+    """A property for the option ``name``: reading it and setting it raise ``AttributeError``."""
+
+    def get(self: object) -> NoReturn:
+        raise AttributeError(
+            f"{type(self).__name__!r} object has no attribute {name!r}"
+            " (it is an option of the constructor)"
+        )
+
+    def refuse(self: object, value: object) -> NoReturn:
+        raise AttributeError(
+            f"{name!r} is fixed when the {type(self).__name__} is made: pass"
+            f" {name}=... to the constructor (setting it afterwards would change nothing)"
+        )
+
+    return property(get, refuse)
 
 
 class StreamAttributes:
@@ -101,3 +142,7 @@ class StreamAttributes:
 
     def _judge_waiting(self) -> None:
         raise NotImplementedError  # each class knows where its received items wait
+
+
+for _name in FIXED_OPTIONS:
+    setattr(StreamAttributes, _name, fixed_option(_name))

@@ -86,3 +86,18 @@ class Backoff:
             and now + delay - self._failing_since > policy.max_reconnect_time
         )
         return None if over_count or over_time else delay
+
+    def spent(self, now: float, policy: RetryPolicy) -> str:
+        """Why :meth:`failed` returned ``None``: a line for the last error's notes."""
+        attempts = (
+            "1 failed attempt"
+            if self.failures == 1
+            else f"{self.failures} failed attempts in a row"
+        )
+        if policy.max_reconnects is not None and self.failures > policy.max_reconnects:
+            return f"gave up after {attempts} (max_reconnects={policy.max_reconnects})"
+        since = now - (self._failing_since if self._failing_since is not None else now)
+        return (
+            f"gave up after {attempts} over {since:.3g} s: waiting for the next would"
+            f" pass max_reconnect_time={policy.max_reconnect_time}"
+        )

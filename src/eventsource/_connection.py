@@ -243,8 +243,7 @@ class Connection(Attempts, Reports, Predicates):
             return Stop(None) if error is None else Fail(error)
         delay = self.backoff.failed(now, self.policy, self.reconnection_time, min_delay=min_delay)
         if delay is None:
-            self.state = ReadyState.CLOSED
-            return Fail(error or TransportError("the server closed the stream"))
+            return self._give_up(error or TransportError("the server closed the stream"), now)
         self.state = ReadyState.CONNECTING
         return Reconnect(delay, self.failures, error)
 
@@ -282,9 +281,17 @@ class Connection(Attempts, Reports, Predicates):
         # NON-SPEC: a browser has no timeout around its reads; this is backoff's case.
         delay = self.backoff.failed(now, self.policy, self.reconnection_time)
         if delay is None:
-            self.state = ReadyState.CLOSED
-            return Fail(TransportError(CUT_BEFORE_ANSWER))
+            return self._give_up(TransportError(CUT_BEFORE_ANSWER), now)
         return Reconnect(delay, self.failures)
+
+    def _give_up(self, error: EventSourceError, now: float) -> Fail:
+        self.state = ReadyState.CLOSED
+        # The error says what failed last; the note, that it was not the first try
+        # (Python 3.11+ shows notes in tracebacks; the ErrorEvent has ``attempt``).
+        add_note = getattr(error, "add_note", None)
+        if add_note is not None:
+            add_note(f"eventsource: {self.backoff.spent(now, self.policy)}")
+        return Fail(error)
 
     def _forget_attempt(self, now: float) -> None:
         # Before the parser forgets: a cut inside an event counts as progress.

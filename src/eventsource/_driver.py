@@ -41,7 +41,7 @@ from ._decode import drain as drain_body
 from ._driver_cancel import Cancelling
 from ._driver_connect import DefaultTransport, PrepareRequest, ValidateResponse
 from ._errors import EventSourceError, TransportError
-from ._transport._base import Transport
+from ._transport._base import Response, Transport
 from ._verdicts import End, Item
 
 __all__ = ["Driver"]
@@ -160,17 +160,19 @@ class Driver(Cancelling):
     async def finish(self, *, drain: bool = True) -> None:
         """After an ``End``: drain the rest of the body briefly, then release it.
 
-        The drain lets the connection go back to the pool; ``close()`` cuts it
+        The drain lets the connection go back to a pool that outlives us (your
+        session's or client's: the response's ``reusable``); ``close()`` cuts it
         short. Called once the items before the ``End`` were handed out: a terminal
         event of ``stop_after`` is never held up by the drain.
         """
         with self._exclusive():
             try:
-                if drain and self._body is not None and not self._closed:
+                body = self._body
+                if drain and body is not None and _reusable(body) and not self._closed:
                     with anyio.CancelScope() as scope:
                         self._scope = scope
                         try:
-                            await drain_body(self._body.aiter_bytes(), (TransportError,))
+                            await drain_body(body.aiter_bytes(), (TransportError,))
                         finally:
                             self._scope = None
             finally:
@@ -237,3 +239,8 @@ class Driver(Cancelling):
         self._body = None
         if response is not None:
             await response.aclose()
+
+
+def _reusable(body: Response) -> bool:
+    # Optional in the Response protocol (a transport of yours may not say): True.
+    return getattr(body, "reusable", True) is not False

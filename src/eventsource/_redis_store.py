@@ -7,6 +7,7 @@ imports without it. Public from ``eventsource.stores``.
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -32,6 +33,7 @@ class RedisLastEventIdStore:
 
     Raises:
         ImportError: the ``redis`` extra is not installed.
+        RuntimeError: used outside asyncio (under trio), from ``load`` and ``save``.
     """
 
     def __init__(self, redis: str | Redis, *, key: str) -> None:
@@ -48,6 +50,13 @@ class RedisLastEventIdStore:
         self._factory = redis_asyncio.Redis.from_url
 
     def _redis(self) -> Redis:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:  # trio: redis-py's own error would be "no running event loop"
+            raise RuntimeError(
+                "RedisLastEventIdStore needs asyncio (redis-py's asyncio client); under"
+                " trio use FileLastEventIdStore, SQLiteLastEventIdStore or a store of your own"
+            ) from None
         if self._client is None:
             assert self._url is not None
             self._client = self._factory(self._url)

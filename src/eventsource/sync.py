@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, NoReturn
 
-from ._attributes import StreamAttributes
+from ._attributes import StreamAttributes, fixed_option
 from ._commits import Commits
 from ._errors import StoreError
 from ._listeners import BrowserListeners, Listener, ListenerRegistry, check_callable
@@ -287,3 +287,8 @@ class EventSource(StreamAttributes, BrowserListeners, SyncDelivery):
                 stacklevel=2,
             )
             driver.release()
+
+
+# Hooks the asynchronous client lets you set afterwards; this one takes them when made.
+EventSource.prepare_request = fixed_option("prepare_request")  # type: ignore[attr-defined]
+EventSource.validate_response = fixed_option("validate_response")  # type: ignore[attr-defined]

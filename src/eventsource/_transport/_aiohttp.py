@@ -229,7 +229,8 @@ class AiohttpTransport:
             self._keep_cookies(response)
         connector = base.connector
         pooled = connector is None or not connector.force_close
-        return AiohttpResponse(response, request.read_timeout, pooled=pooled)
+        reusable = not self._owns_session  # our session ends with the EventSource
+        return AiohttpResponse(response, request.read_timeout, pooled=pooled, reusable=reusable)
 
     def _keep_cookies(self, response: aiohttp.ClientResponse) -> None:
         """Keep the cookies ``response`` sets, for this transport's later requests.

@@ -129,6 +129,7 @@ class AiohttpResponse:
         "_protocol",
         "_read_timeout",
         "_response",
+        "reusable",
     )
 
     def __init__(
@@ -137,6 +138,7 @@ class AiohttpResponse:
         read_timeout: float | None = None,
         *,
         pooled: bool = True,
+        reusable: bool = True,
     ) -> None:
         self._response = response
         self._read_timeout = read_timeout  # seconds, for the error's text
@@ -144,6 +146,8 @@ class AiohttpResponse:
         #: Whether a complete body gives the connection back to a pool (not so on
         #: a connector with force_close, as our shared session's).
         self._pooled = pooled
+        #: Whether that pool outlives the EventSource (your session's): see Response.
+        self.reusable = reusable and pooled
         self._aborted = False
         # aiohttp >= 3.11: a future set when the socket is gone, taken before a close.
         self._gone: object = None

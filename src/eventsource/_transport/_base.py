@@ -48,7 +48,14 @@ class Request:
 
 
 class Response(Protocol):
-    """An open response whose body is read as chunks of bytes."""
+    """An open response whose body is read as chunks of bytes.
+
+    Optional: a ``reusable`` attribute, ``False`` when the connection cannot
+    serve a later request once the body ends (its pool ends with the
+    EventSource, or it has none). The rest of a body after a terminal event is
+    then not drained (the drain only lets the connection go back to a pool).
+    Taken as ``True`` when absent.
+    """
 
     @property
     def status(self) -> int:

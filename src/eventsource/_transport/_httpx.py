@@ -84,8 +84,10 @@ class HttpxResponse:
     #: cancelled read leaves nothing to go on with.
     cancel_safe = False
 
-    def __init__(self, response: httpx.Response) -> None:
+    def __init__(self, response: httpx.Response, *, reusable: bool = True) -> None:
         self._response = response
+        #: Whether its client's pool outlives the EventSource (yours): see Response.
+        self.reusable = reusable
         self._iterators: list[AsyncIterator[bytes]] = []
         self._chunks: HttpxChunks | None = None
         self._headers = header_pairs(response.headers)
@@ -265,7 +267,7 @@ class HttpxTransport:
                 # The response keeps its request: not the driver, through on_sent.
                 http_request.extensions.pop("trace", None)
         except RedirectHandedBack as handed_back:
-            return HttpxResponse(handed_back.response)
+            return HttpxResponse(handed_back.response, reusable=not self._owns_client)
         except httpx.ReadTimeout as exc:
             text = timed_out("no response received", request.read_timeout)
             raise ReadTimeout(text) from exc
@@ -274,7 +276,7 @@ class HttpxTransport:
             raise ConnectError(_connect_failure(request.url, exc, proxy)) from exc
         except _FAILURES as exc:
             raise TransportError(described("request failed", exc)) from exc
-        return HttpxResponse(response)
+        return HttpxResponse(response, reusable=not self._owns_client)
 
     async def _start_client(self) -> httpx.AsyncClient:
         # Made in a worker thread: the first client of a process loads the CA
