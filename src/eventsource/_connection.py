@@ -289,7 +289,7 @@ class Connection(Attempts, Reports, Predicates):
         # The error says what failed last; the note, that it was not the first try
         # (Python 3.11+ shows notes in tracebacks; the ErrorEvent has ``attempt``).
         add_note = getattr(error, "add_note", None)
-        if add_note is not None:
+        if add_note is not None:  # pragma: no branch - Python 3.10 has no notes
             add_note(f"eventsource: {self.backoff.spent(now, self.policy)}")
         return Fail(error)
 

@@ -80,6 +80,7 @@ class Delivery(Receiving):
         self._events_only = False
         self._handed = connection.last_event_id  # see handed_id
         self._ending = False  # an End was taken: its handed ID is settled (see catch_up)
+        self._loading = None  # see Receiving._load
         self.store = store
 
     def __aiter__(self) -> Delivery:
@@ -196,6 +197,8 @@ class Delivery(Receiving):
     def close(self) -> None:
         """Close the stream now (``EventSource.close``): nothing more is handed out."""
         self._driver.close()
+        if self._loading is not None:  # the store's load: no reason to wait for it now
+            self._loading.cancel()
         self._settle()
         self.items.clear()
 

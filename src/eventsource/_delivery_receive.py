@@ -59,12 +59,13 @@ CHECKPOINT_AT_MOST_READS = 16
 class Receiving:
     """A Delivery's reads: the burst's checkpoints, the store's load and saves around each."""
 
-    __slots__ = ("_budget", "_events_only", "_handed", "_reads", "_receiving")
+    __slots__ = ("_budget", "_events_only", "_handed", "_loading", "_reads", "_receiving")
     _budget: int
     _reads: int
     _receiving: bool
     _handed: str  # the last event ID as of the last event handed out (see handed_id)
     _events_only: bool  # the items are message events only (see _keep)
+    _loading: anyio.CancelScope | None  # around the store's load: close() cancels it
     _connection: Connection
     _driver: Driver
     items: list[Item]
@@ -142,14 +143,25 @@ class Receiving:
     async def _load(self, store: Checkpoint) -> None:
         # Before the first connection: a store that cannot load ends the stream
         # (starting from the beginning would deliver everything again, silently).
+        # close() from another task cuts the wait (Delivery.close): the reader
+        # ends at once, as in any other wait, and the ID is not loaded (nor saved).
         try:
-            loaded = await store.load()
+            with anyio.CancelScope() as self._loading:
+                loaded = await store.load()
         except Exception:
             self.close()
             await self._driver.aclose()
             raise
+        finally:
+            self._loading = None
+        if self._driver.closed:
+            return
         self._handed = loaded
         self._connection.resume_from(loaded)
+        # A worker thread's load cannot be cut: a deadline that passed meanwhile
+        # lands here, before the first request, not in it (a cut request is a
+        # failed attempt, and the next one waited the backoff delay).
+        await anyio.lowlevel.checkpoint_if_cancelled()
 
     # -- the last event ID as of what was handed out ------------------------------------
 

@@ -116,6 +116,7 @@ class Driver(Cancelling):
         with self._exclusive():
             while True:
                 if self._closed:
+                    self.connection.close()  # a decision made after close() may have reopened it
                     return [End()]
                 if self._decided_items:  # a decision whose excerpt read was cancelled
                     decided, self._decided_items = self._decided_items, []
@@ -153,9 +154,11 @@ class Driver(Cancelling):
                         raise
                     finally:
                         self._scope = None
-                if items:
+                if items and not self._closed:
                     return items
-                # cancelled by close() or restart(): look again
+                # Cancelled by close() or restart(): look again. Also closed as the awaited
+                # open or read returned (on trio the step goes on with its result): what it
+                # read or decided is not handed out after close().
 
     async def finish(self, *, drain: bool = True) -> None:
         """After an ``End``: drain the rest of the body briefly, then release it.

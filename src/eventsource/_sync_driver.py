@@ -9,7 +9,9 @@ connection's; this loop only connects, reads, sleeps and releases.
 No event loop and no thread of its own: :meth:`SyncDriver.close` from another
 thread sets a flag, wakes the reconnection wait (a ``threading.Event``) and
 shuts down the socket being read (an ``Interrupter``), so the blocked call
-returns at once and the reading thread releases the response itself.
+returns at once and the reading thread releases the response itself. An
+exception that cuts a blocking call in the reading thread (Ctrl-C, a signal's
+timeout) leaves what a cancel leaves in the async driver (``_abandon``).
 """
 
 from __future__ import annotations
@@ -64,14 +66,17 @@ class SyncDriver:
         "_busy",
         "_chunks",
         "_closed",
+        "_decided_items",
         "_idle",
         "_interrupter",
         "_lock",
+        "_opening",
         "_owner",
         "_released",
         "_response",
         "_resume_at",
         "_used",
+        "_waited",
         "_wake",
         "connection",
         "owns_transport",
@@ -107,6 +112,9 @@ class SyncDriver:
         self._idle.set()
         self._released = False
         self._used = False
+        self._decided_items: list[Item] = []  # a decision whose excerpt read was cut
+        self._opening = False  # in transport.open(): the request may be out (see _abandon)
+        self._waited = False  # this attempt began with the reconnection wait
 
     @property
     def closed(self) -> bool:
@@ -136,7 +144,14 @@ class SyncDriver:
                 if self._closed:
                     self.connection.close()  # a decision made meanwhile may have reopened it
                     return [End()]
-                items = self._step()
+                if self._decided_items:
+                    decided, self._decided_items = self._decided_items, []
+                    return decided
+                try:
+                    items = self._step()
+                except BaseException:
+                    self._abandon()  # Ctrl-C, a signal's timeout, a hook's exception
+                    raise
                 if items and not self._closed:
                     return items
 
@@ -202,6 +217,7 @@ class SyncDriver:
         return self.connection.receive_data(chunk)  # after an End, see finish()
 
     def _connect(self) -> list[Item]:
+        self._waited = self._resume_at is not None
         if self._resume_at is not None:
             wait = self._resume_at - time.monotonic()
             # Past TIMEOUT_MAX (math.inf: a delay that waits for ever) Event.wait
@@ -231,11 +247,16 @@ class SyncDriver:
             request = connection.build_request()
             logger.debug("connecting to %s", redact_url(request.url))
             self._used = True
+            self._opening = True
             try:
                 response = self.transport.open(request, self._interrupter)
             except TransportError as exc:
+                self._opening = False
+                if self._closed:  # woken by close(): not a failed attempt
+                    return []
                 logger.debug("connection failed: %s", exc)
                 return self._decided(connection.connection_lost(exc))
+            self._opening = False
             self._response = response  # from here on, any exit releases it
             if self._closed:
                 return []
@@ -249,7 +270,9 @@ class SyncDriver:
             items = self._decided(verdict)
             error = needs_excerpt(verdict)
             if error is not None:
+                self._decided_items = items  # decided: an exception in the read leaves it
                 error.body = self._excerpt(response)
+                self._decided_items = []
             self._release_response()
             return items
 
@@ -276,6 +299,26 @@ class SyncDriver:
         if isinstance(verdict, Reconnect):
             self._resume_at = time.monotonic() + verdict.delay
         return self.connection.report(verdict)
+
+    def _abandon(self) -> None:
+        """After a step cut by an exception: release; the connection decides the next.
+
+        As a cancel in the async driver (``_driver_cancel``): a body whose read was
+        cut cannot go on (httpx ends it), so the next call reconnects at once with
+        ``Last-Event-ID``; a request cut before its answer counts as a failed
+        attempt; a one-shot stream whose request was out fails at the next call.
+        """
+        opening, self._opening = self._opening, False
+        answered = self._response is not None
+        if (opening or answered) and not (self._decided_items or self._closed):
+            decision = self.connection.interrupted(
+                began=True, sent=True, answered=answered, waited=self._waited
+            )
+            if isinstance(decision, Fail):
+                self._decided_items = self.connection.report_failure(decision.error)
+            elif decision is not None:
+                self._resume_at = time.monotonic() + decision.delay
+        self._release_response()
 
     # -- bounded reads of a body we will not parse -------------------------------------
 
