@@ -106,7 +106,7 @@ class Connecting:
             except EventSourceError as exc:  # the hook refuses to connect: fail, send nothing
                 return connection.report_failure(exc)
             if changed is not None:
-                attempt = changed
+                attempt, changed = changed, None  # under one name, dropped below
             if self._closed:  # the hook closed the EventSource: send nothing
                 return []
         connection.begin_attempt(attempt)

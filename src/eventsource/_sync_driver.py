@@ -216,7 +216,7 @@ class SyncDriver:
                 return connection.report_failure(exc)
             refuse_awaitable(changed, "prepare_request")
             if changed is not None:
-                attempt = changed
+                attempt, changed = changed, None  # under one name, dropped below
             if self._closed:  # the hook closed the EventSource: send nothing
                 return []
         connection.begin_attempt(attempt)
