@@ -77,6 +77,7 @@ class Delivery(Receiving):
         self._budget = CHECKPOINT_AT_MOST  # events until a checkpoint must come
         self._reads = 0  # driver steps since the last checkpoint
         self._receiving = False  # a task is in _receive (see RuntimeError there)
+        self._thread = 0  # see check_thread
         self._events_only = False
         self._handed = connection.last_event_id  # see handed_id
         self._ending = False  # an End was taken: its handed ID is settled (see catch_up)

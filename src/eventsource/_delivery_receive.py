@@ -15,6 +15,7 @@ set up by ``Delivery.__init__``.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from operator import length_hint
@@ -25,7 +26,7 @@ import anyio.lowlevel
 from ._checkpoint import Checkpoint
 from ._connection import Connection
 from ._driver import Driver
-from ._driver_cancel import current_task_id
+from ._driver_cancel import current_task_id, from_another_thread
 from ._event import MessageEvent, MessageEvents
 from ._verdicts import Item
 
@@ -59,10 +60,19 @@ CHECKPOINT_AT_MOST_READS = 16
 class Receiving:
     """A Delivery's reads: the burst's checkpoints, the store's load and saves around each."""
 
-    __slots__ = ("_budget", "_events_only", "_handed", "_loading", "_reads", "_receiving")
+    __slots__ = (
+        "_budget",
+        "_events_only",
+        "_handed",
+        "_loading",
+        "_reads",
+        "_receiving",
+        "_thread",
+    )
     _budget: int
     _reads: int
     _receiving: bool
+    _thread: int  # the thread of the loop in _receive (see check_thread)
     _handed: str  # the last event ID as of the last event handed out (see handed_id)
     _events_only: bool  # the items are message events only (see _keep)
     _loading: anyio.CancelScope | None  # around the store's load: close() cancels it
@@ -94,6 +104,7 @@ class Receiving:
         if self._receiving or self._driver.busy:  # the other task's read goes on untouched
             raise RuntimeError("this EventSource is already being read by another task")
         self._receiving = True
+        self._thread = threading.get_ident()
         try:
             self._reads += 1
             driver = self._driver
@@ -127,6 +138,18 @@ class Receiving:
                 raise
         finally:
             self._receiving = False
+
+    def check_thread(self, what: str) -> None:
+        """Raise ``RuntimeError`` for a call from another thread while a read is in progress.
+
+        Also while the read waits for the store (its load, a save), before or
+        beside the driver's step: cancelling that wait from another thread
+        raised there, after the stream was marked closed (the driver's own
+        check, ``Cancelling.check_thread``, covers its steps and the drain).
+        """
+        if self._receiving and self._thread != threading.get_ident():
+            raise from_another_thread(what)
+        self._driver.check_thread(what)
 
     async def _receive_items(self) -> None:
         # Kept as soon as the read returns: a cancel while the save beside it

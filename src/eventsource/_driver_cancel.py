@@ -25,7 +25,7 @@ import anyio
 from ._driver_connect import Connecting
 from ._verdicts import Fail
 
-__all__ = ["Cancelling", "current_task_id"]
+__all__ = ["Cancelling", "current_task_id", "from_another_thread"]
 
 logger = logging.getLogger("eventsource")
 
@@ -49,6 +49,16 @@ def current_task_id() -> int:
     except RuntimeError:  # no asyncio event loop in this thread: trio
         task = None
     return id(task) if task is not None else anyio.get_current_task().id
+
+
+def from_another_thread(what: str) -> RuntimeError:
+    """The error for ``close()`` or ``restart()`` called outside the loop that reads."""
+    return RuntimeError(
+        f"{what}() of an eventsource.EventSource from another thread than the one "
+        f"whose event loop reads it: call it in that loop (asyncio: "
+        f"loop.call_soon_threadsafe(es.{what}); trio: token.run_sync_soon(es.{what})), "
+        "or use eventsource.sync.EventSource, whose close() works from any thread"
+    )
 
 
 class Cancelling(Connecting):
@@ -119,12 +129,7 @@ class Cancelling(Connecting):
         and the stream was left half closed, reading on.
         """
         if self._busy and self._thread != threading.get_ident():
-            raise RuntimeError(
-                f"{what}() of an eventsource.EventSource from another thread than the one "
-                f"whose event loop reads it: call it in that loop (asyncio: "
-                f"loop.call_soon_threadsafe(es.{what}); trio: token.run_sync_soon(es.{what})), "
-                "or use eventsource.sync.EventSource, whose close() works from any thread"
-            )
+            raise from_another_thread(what)
 
     def close(self) -> None:
         """No request and no item after this; the step in progress is cancelled.

@@ -248,7 +248,7 @@ class EventSource(StreamAttributes, BrowserListeners, Reading):
             RuntimeError: called from another thread while the event loop of a
                 thread reads the stream (``loop.call_soon_threadsafe(es.close)``).
         """
-        self._driver.check_thread("close")
+        self._delivery.check_thread("close")
         self._delivery.catch_up()
         self._delivery.close()
 
@@ -260,7 +260,7 @@ class EventSource(StreamAttributes, BrowserListeners, Reading):
         delivered first. Does nothing once closed. Raises ``RuntimeError`` as
         :meth:`close` does, from another thread.
         """
-        self._driver.check_thread("restart")
+        self._delivery.check_thread("restart")
         self._driver.restart()
 
     async def aclose(self) -> None:
