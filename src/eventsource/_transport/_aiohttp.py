@@ -97,8 +97,8 @@ class AiohttpTransport:
         "_session_kwargs",
         "_shares",
         "_ssl",
+        "_verify",
         "tells_when_sent",
-        "verify",
     )
 
     def __init__(
@@ -137,13 +137,18 @@ class AiohttpTransport:
             else check_url(proxy, what="proxy URL", schemes=("http", "https"))
         )
         self._ssl = ssl_context(verify, cert)
-        self.verify = verify  # as given: for the caller to inspect
+        self._verify = verify  # see verify
         self._closing: asyncio.Task[None] | None = None  # the close abort() started
         self._loop: asyncio.AbstractEventLoop | None = None  # the session's (first used in)
         self._ours: OurSession | None = None  # the session we made or share, in use
         #: This stream's cookies on the shared session, whose jar keeps none (made
         #: at the first cookie: most streams get none).
         self._jar: aiohttp.CookieJar | None = None
+
+    @property
+    def verify(self) -> Verify:
+        """The ``verify`` the constructor was given (read-only: the TLS context is made)."""
+        return self._verify
 
     async def open(self, request: Request) -> AiohttpResponse:
         """Send the request without following redirects.

@@ -195,6 +195,17 @@ class HttpxTransport:
         FileNotFoundError: a ``verify`` or ``cert`` file that is not there (named).
     """
 
+    # Its options are the constructor's (the client is made from them): no dict,
+    # so one set afterwards is refused rather than ignored.
+    __slots__ = (
+        "__weakref__",
+        "_client",
+        "_client_kwargs",
+        "_owns_client",
+        "_verify",
+        "tells_when_sent",
+    )
+
     def __init__(
         self,
         client: httpx.AsyncClient | None = None,
@@ -235,7 +246,12 @@ class HttpxTransport:
             )
         kwargs["trust_env"] = trust_env
         self._client_kwargs = {**kwargs, **client_kwargs}
-        self.verify = verify  # as given: for the caller to inspect
+        self._verify = verify  # see verify
+
+    @property
+    def verify(self) -> Verify:
+        """The ``verify`` the constructor was given (read-only: the TLS context is made)."""
+        return self._verify
 
     async def open(self, request: Request) -> HttpxResponse:
         """Send the request without following redirects; return once headers arrive.

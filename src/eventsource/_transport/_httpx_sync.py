@@ -143,6 +143,10 @@ class HttpxTransport:
         FileNotFoundError: a ``verify`` or ``cert`` file that is not there (named).
     """
 
+    # Its options are the constructor's (the client is made from them): no dict,
+    # so one set afterwards is refused rather than ignored.
+    __slots__ = ("__weakref__", "_client", "_client_kwargs", "_owns_client", "_verify")
+
     def __init__(
         self,
         client: httpx.Client | None = None,
@@ -183,7 +187,12 @@ class HttpxTransport:
             )
         kwargs["trust_env"] = trust_env
         self._client_kwargs = {**kwargs, **client_kwargs}
-        self.verify = verify
+        self._verify = verify  # see verify
+
+    @property
+    def verify(self) -> Verify:
+        """The ``verify`` the constructor was given (read-only: the TLS context is made)."""
+        return self._verify
 
     def open(self, request: Request, interrupter: Interrupter) -> SyncHttpxResponse:
         """Send the request without following redirects; return once headers arrive.
