@@ -195,8 +195,7 @@ class HttpxTransport:
         FileNotFoundError: a ``verify`` or ``cert`` file that is not there (named).
     """
 
-    # Its options are the constructor's (the client is made from them): no dict,
-    # so one set afterwards is refused rather than ignored.
+    # No dict: an option set afterwards is refused, not kept unread (the client is made).
     __slots__ = (
         "__weakref__",
         "_client",
