@@ -90,6 +90,7 @@ class Driver(Cancelling):
         self._restart = False
         self._busy = False
         self._owner = 0
+        self._thread = 0
         self._idle = None
         self._released = False
         self._waiting = False

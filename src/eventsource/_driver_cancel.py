@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 
 import anyio
 
@@ -61,6 +62,7 @@ class Cancelling(Connecting):
         "_released",
         "_restart",
         "_scope",
+        "_thread",
         "_waiting",
     )
     _busy: bool
@@ -72,6 +74,7 @@ class Cancelling(Connecting):
     _waited: bool  # the connect step's
     _opening: bool  # the connect step's
     _scope: anyio.CancelScope | None
+    _thread: int  # the thread of the loop that last read
     _waiting: bool  # in a cancel_safe read (see _keeps)
 
     @property
@@ -100,12 +103,28 @@ class Cancelling(Connecting):
             raise RuntimeError("this EventSource is already being read by another task")
         self._busy = True
         self._owner = current_task_id()  # see aclose()
+        self._thread = threading.get_ident()  # see check_thread()
         return _LetGo(self)
 
     def _let_go(self) -> None:
         self._busy = False
         if self._idle is not None:
             self._idle.set()
+
+    def check_thread(self, what: str) -> None:
+        """Raise ``RuntimeError`` for a call from another thread while a read is in progress.
+
+        The read's cancel scope, its loop's sockets and the items waiting belong
+        to the loop reading them: closed from another thread, anyio raised there
+        and the stream was left half closed, reading on.
+        """
+        if self._busy and self._thread != threading.get_ident():
+            raise RuntimeError(
+                f"{what}() of an eventsource.EventSource from another thread than the one "
+                f"whose event loop reads it: call it in that loop (asyncio: "
+                f"loop.call_soon_threadsafe(es.{what}); trio: token.run_sync_soon(es.{what})), "
+                "or use eventsource.sync.EventSource, whose close() works from any thread"
+            )
 
     def close(self) -> None:
         """No request and no item after this; the step in progress is cancelled.

@@ -243,7 +243,12 @@ class EventSource(StreamAttributes, BrowserListeners, Reading):
 
         Safe from any task and from inside a listener. The connection is released
         by the iteration or ``run()`` that was in progress, or by ``aclose()``.
+
+        Raises:
+            RuntimeError: called from another thread while the event loop of a
+                thread reads the stream (``loop.call_soon_threadsafe(es.close)``).
         """
+        self._driver.check_thread("close")
         self._delivery.catch_up()
         self._delivery.close()
 
@@ -252,8 +257,10 @@ class EventSource(StreamAttributes, BrowserListeners, Reading):
 
         For a caller who knows the stream went stale or its credentials changed:
         ``prepare_request`` runs again. Events already received are still
-        delivered first. Does nothing once closed.
+        delivered first. Does nothing once closed. Raises ``RuntimeError`` as
+        :meth:`close` does, from another thread.
         """
+        self._driver.check_thread("restart")
         self._driver.restart()
 
     async def aclose(self) -> None:

@@ -220,6 +220,10 @@ class SyncDriver:
             if self._closed:  # the hook closed the EventSource: send nothing
                 return []
         connection.begin_attempt(attempt)
+        # A transport error's traceback holds this frame: were the attempt in it, its
+        # last_error (and that error's traceback, and the attempt before...) would keep
+        # every error of a row of failed connects alive (12 KiB each on aiohttp).
+        del attempt
         while True:
             request = connection.build_request()
             logger.debug("connecting to %s", redact_url(request.url))

@@ -1,0 +1,74 @@
+"""close() of the async EventSource from another thread, while its loop reads (new-user trial 13).
+
+A bot's admin or shutdown thread called ``es.close()`` while ``async for``
+waited in the event loop's thread. anyio raised ``RuntimeError: no running
+event loop`` in that thread (asyncio) after the EventSource had been marked
+closed: the loop read on, a half-closed stream. Now the call is refused before
+it changes anything, with a message that says how to do it, and the stream is
+left as it was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import anyio
+import pytest
+from aiohttp import web
+
+from eventsource import ReadyState
+
+from ._fixtures import FAST, LIMIT, Combo
+from ._fixtures import anyio_backend as anyio_backend
+from ._fixtures import combo as combo
+from ._fixtures import server as server
+from ._servers import LoopbackServer, open_stream
+
+
+async def one_event_then_silence(request: web.Request) -> web.StreamResponse:
+    response = await open_stream(request)
+    await response.write(b"id: 1\ndata: a\n\n")
+    await anyio.sleep(LIMIT)
+    return response
+
+
+def refusal(call: Callable[[], None]) -> BaseException | None:
+    """What ``call()`` raised in this thread, to look at in the test's."""
+    try:
+        call()
+    except BaseException as exc:
+        return exc
+    return None
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("what", ["close", "restart"])
+async def test_close_from_another_thread_while_the_loop_reads_is_refused_and_changes_nothing(
+    combo: Combo, server: LoopbackServer, what: str
+) -> None:
+    server.handle("/", one_event_then_silence)
+    es = combo.source(server.url("/"), **FAST)
+    async with es:
+        with anyio.fail_after(LIMIT):
+            assert (await anext(es)).data == "a"
+            async with anyio.create_task_group() as tg:
+                ended = anyio.Event()
+
+                async def read_on() -> None:
+                    async for _ in es:
+                        pass
+                    ended.set()
+
+                tg.start_soon(read_on)
+                await anyio.sleep(0.1)  # read_on waits for the server's next bytes
+                got = await anyio.to_thread.run_sync(refusal, getattr(es, what))
+                assert isinstance(got, RuntimeError)
+                assert "from another thread" in str(got)
+                assert f"call_soon_threadsafe(es.{what})" in str(got)
+                await anyio.sleep(0.1)
+                assert not ended.is_set()
+                assert es.readyState == ReadyState.OPEN
+                assert len(server.requests) == 1  # not dropped, nor reconnected
+                es.close()  # in the loop's thread: ends the reading task
+                await ended.wait()
+    assert es.readyState == ReadyState.CLOSED
