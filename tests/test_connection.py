@@ -280,6 +280,32 @@ def test_a_request_cut_while_connecting_backs_off_and_a_one_shot_one_goes_on(
     assert "no answer before a cancel" in str(verdict.error)
 
 
+@pytest.mark.parametrize("reconnect", [True, False])
+def test_a_hop_cut_while_connecting_follows_a_sent_request(reconnect: bool) -> None:
+    # The request went out at the first hop, which redirected: a one-shot stream
+    # ends as when its first request is cut; one that reconnects goes back to
+    # the original URL after the backoff delay. (restart() asks for it again.)
+    policy = RetryPolicy(jitter=0.0, min_retry=0.0)
+    conn = Connection(
+        URL, method="POST", content=b"{}", retry=1.0, policy=policy, reconnect=reconnect
+    )
+    conn.begin_attempt()
+    target = "http://b.test/elsewhere"
+    assert conn.receive_response(307, {"Location": target}, URL) == Redirect(target)
+    verdict = conn.interrupted(began=True)  # the hop connects: nothing of it sent
+    if reconnect:
+        assert verdict == Reconnect(1.0, 1)
+        assert conn.build_request().url == URL
+    else:
+        assert isinstance(verdict, Fail)
+        assert "reconnect=False" in str(verdict.error)
+    conn = Connection(URL, method="POST", content=b"{}", reconnect=False)
+    conn.begin_attempt()
+    conn.receive_response(308, {"Location": target}, URL)
+    assert conn.interrupted() is None  # restart()
+    assert conn.build_request().url == URL
+
+
 @pytest.mark.parametrize("earlier", ["refused", "cut"])
 def test_cuts_of_unanswered_requests_count_toward_the_reconnect_budget(earlier: str) -> None:
     conn = Connection(URL, policy=RetryPolicy(max_reconnects=1))

@@ -132,8 +132,8 @@ class Checkpoint:
         if due is not None:
             await self._save(due)
 
-    async def beside(self, receive: Callable[[], Awaitable[T]]) -> T:
-        """``await receive()``, with a due save of an async store running meanwhile.
+    def due_beside(self) -> bool:
+        """Whether an async store's save is due beside the next read (see :meth:`beside`).
 
         Only when the last save ended ``SAVE_INTERVAL`` ago or more: a task group
         for each read costs a fast stream a fifth of its throughput. So the IDs
@@ -141,14 +141,20 @@ class Checkpoint:
         one in progress takes: a restart sees them again.
         """
         commits = self.commits
-        if (
+        return not (
             self.sync_save
             or self.strict
             or commits.in_flight is not None
             or commits.handled in (commits.saved, commits.failed)
             or anyio.current_time() < self._last_save + SAVE_INTERVAL
-        ):
-            return await receive()
+        )
+
+    async def beside(self, receive: Callable[[], Awaitable[T]]) -> T:
+        """``await receive()``, with the due save of an async store running meanwhile.
+
+        Only when :meth:`due_beside`: the read waits for the save to end.
+        """
+        commits = self.commits
         due = commits.due()
         assert due is not None  # checked above
         failure: Exception | None = None
@@ -169,6 +175,22 @@ class Checkpoint:
     async def _save_beside(self, due: str) -> None:
         await self._save(due)
         self._last_save = anyio.current_time()
+
+    @property
+    def saving(self) -> bool:
+        """Whether a save is in flight (maybe one whose wait was cut: its thread runs on)."""
+        return self.commits.in_flight is not None
+
+    def leave(self, last_event_id: str) -> None:
+        """The end of a reader after ``close()``: ``last_event_id`` is handled, not waited for.
+
+        A blocking store's worker thread saves it after the save in flight; else
+        it stays due for :meth:`flush` (``aclose()``) to save within its bound.
+        """
+        with self._lock:
+            self.commits.at_end(last_event_id)
+        if self.sync_save and not self.strict:
+            self._saver.wake()  # it saves the ID after the one in flight
 
     async def flush(self, last_event_id: str | None) -> None:
         """Wait for the save in flight; then save the last handled ID if it is not saved.
@@ -228,7 +250,8 @@ class Checkpoint:
             self.commits.done(last_event_id, error)
 
     async def _save_in_thread(self, last_event_id: str) -> None:
-        # An asyncio cancel (wait_for around anext) ends this wait, not a thread that
+        # A cancel (a timeout around anext, close() from another task: see
+        # Receiving._until_closed) ends this wait, not a thread that
         # began the save: that thread tells the commits itself as it ends, and the
         # next save waits for it. Counted as abandoned while it ran on, a second save
         # began beside it, and the first could end last (the store left at an older
@@ -254,7 +277,7 @@ class Checkpoint:
                 self.commits.done(last_event_id, error)
 
         try:
-            await anyio.to_thread.run_sync(save)
+            await anyio.to_thread.run_sync(save, abandon_on_cancel=True)
         except BaseException:
             with self._lock:
                 if state == "queued":

@@ -262,12 +262,14 @@ class Connection(Attempts, Reports, Predicates):
         server; ``answered``, an open stream. ``waited``: the attempt began with
         the reconnection wait, in the same call. A one-shot stream
         (``reconnect=False``) is not requested twice (a POST may not run
-        twice): ``Fail`` (``ONE_SHOT_CUT``). A request cut before its answer,
+        twice): ``Fail`` (``ONE_SHOT_CUT``), also at a redirect's hop (sent first).
+        A request cut before its answer,
         and not just after a wait (which left it little of the caller's
         timeout), is a failed attempt: ``Reconnect`` after the backoff delay,
         with no error event, or ``Fail`` past the budget. ``None``: at once (or
         nothing, once closed).
         """
+        sent = sent or (began and self.hops.redirected)  # a hop: the request went out before
         now = self._clock()
         self._forget_attempt(now)
         if self.state is ReadyState.CLOSED:

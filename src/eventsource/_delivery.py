@@ -81,7 +81,8 @@ class Delivery(Receiving):
         self._events_only = False
         self._handed = connection.last_event_id  # see handed_id
         self._ending = False  # an End was taken: its handed ID is settled (see catch_up)
-        self._loading = None  # see Receiving._load
+        self._store_wait = None  # see Receiving._until_closed
+        self._store_cut = False
         self.store = store
 
     def __aiter__(self) -> Delivery:
@@ -104,7 +105,7 @@ class Delivery(Receiving):
             self._settle()
         store = self.store
         if store is not None and store.handled(self._handed):  # the caller is back
-            await store.save_now()  # a StrictStore
+            await self._until_closed(store.save_now)  # a StrictStore
         items = self.items
         while True:
             if not items:
@@ -168,7 +169,7 @@ class Delivery(Receiving):
         self._settle()  # an `async for` may have begun a run
         store = self.store
         if store is not None and store.handled(self._handed):  # the caller is back
-            await store.save_now()  # a StrictStore
+            await self._until_closed(store.save_now)  # a StrictStore
         items = self.items
         while True:
             while items and type(items[-1]) is not MessageEvent:
@@ -198,8 +199,8 @@ class Delivery(Receiving):
     def close(self) -> None:
         """Close the stream now (``EventSource.close``): nothing more is handed out."""
         self._driver.close()
-        if self._loading is not None:  # the store's load: no reason to wait for it now
-            self._loading.cancel()
+        if self._store_wait is not None:  # the store's load or save: no reason to wait now
+            self._store_wait.cancel()
         self._settle()
         self.items.clear()
 
@@ -231,15 +232,19 @@ class Delivery(Receiving):
         """Drain briefly and release (see ``Driver.finish``), close, and flush the store."""
         if not item.cut:  # all read was handed out: an id-only block after it counts
             self.catch_up()
+        closed = self._driver.closed  # by close(): the end waits for no save in flight
         self._ending = True  # a close from another task during the drain changes nothing
         try:
             await self._driver.finish(drain=item.error is None)
         finally:  # a cancelled drain still ends the stream: no request after its end
             self.close()
             await self._driver.aclose()
-        if self.store is not None:  # every event before the End was handled
+        store = self.store
+        if store is not None and closed and (self._store_cut or store.saving):
+            store.leave(self.handed_id)  # for aclose() to wait for (and the thread)
+        elif store is not None:  # every event before the End was handled
             try:
-                await self.store.flush(self.handed_id)
+                await store.flush(self.handed_id)
             except StoreError as exc:
                 store_error_at_end(exc, item.error)
 

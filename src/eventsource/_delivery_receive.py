@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from operator import length_hint
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import anyio.lowlevel
 
@@ -29,6 +29,8 @@ from ._driver import Driver
 from ._driver_cancel import current_task_id, from_another_thread
 from ._event import MessageEvent, MessageEvents
 from ._verdicts import Item
+
+T = TypeVar("T")
 
 __all__ = [
     "CHECKPOINT_AT_MOST",
@@ -64,9 +66,10 @@ class Receiving:
         "_budget",
         "_events_only",
         "_handed",
-        "_loading",
         "_reads",
         "_receiving",
+        "_store_cut",
+        "_store_wait",
         "_thread",
     )
     _budget: int
@@ -75,7 +78,8 @@ class Receiving:
     _thread: int  # the thread of the loop in _receive (see check_thread)
     _handed: str  # the last event ID as of the last event handed out (see handed_id)
     _events_only: bool  # the items are message events only (see _keep)
-    _loading: anyio.CancelScope | None  # around the store's load: close() cancels it
+    _store_wait: anyio.CancelScope | None  # around a wait for the store: close() cancels it
+    _store_cut: bool  # close() cut a wait for the store (see Delivery._end)
     _connection: Connection
     _driver: Driver
     items: list[Item]
@@ -126,12 +130,12 @@ class Receiving:
                     if store.needs_load:
                         await self._load(store)
                     if store.handled(self._handed):
-                        await store.save_now()
+                        await self._until_closed(store.save_now)
             try:
-                if store is None:
+                if store is None or self._driver.closed or not store.due_beside():
                     self._keep(await self._driver.receive())
-                else:
-                    await store.beside(self._receive_items)
+                else:  # its exit waits for the save: close() cuts that
+                    await self._until_closed(lambda: store.beside(self._receive_items))
             except Exception:
                 self.close()  # a hook raised: the error is the caller's, the stream is over
                 await self._driver.aclose()
@@ -156,6 +160,25 @@ class Receiving:
         # ends (the task group's exit) would otherwise drop a read's events.
         self._keep(await self._driver.receive())
 
+    async def _until_closed(self, wait: Callable[[], Awaitable[T]]) -> T | None:
+        """``await wait()``, a wait for the store (its load, a save); ``None`` once closed.
+
+        close() from another task cancels it (``Delivery.close``): the reader
+        ends at once, as in any other wait. A blocking store's thread runs on,
+        and a cut async save's ID is due again: ``aclose()`` waits for either
+        (``Checkpoint.flush``), and the reader's end leaves it to that
+        (``Delivery._end``). Closed before: not begun (the end saves).
+        """
+        if self._driver.closed:
+            return None
+        with anyio.CancelScope() as self._store_wait:
+            try:
+                return await wait()
+            finally:
+                self._store_wait = None
+        self._store_cut = True  # only close() cancels this scope
+        return None
+
     def _keep(self, received: list[Item]) -> None:
         items = self.items
         items[:0] = reversed(received)  # the next item last, under any still here
@@ -169,15 +192,12 @@ class Receiving:
         # close() from another task cuts the wait (Delivery.close): the reader
         # ends at once, as in any other wait, and the ID is not loaded (nor saved).
         try:
-            with anyio.CancelScope() as self._loading:
-                loaded = await store.load()
+            loaded = await self._until_closed(store.load)
         except Exception:
             self.close()
             await self._driver.aclose()
             raise
-        finally:
-            self._loading = None
-        if self._driver.closed:
+        if loaded is None or self._driver.closed:
             return
         self._handed = loaded
         self._connection.resume_from(loaded)

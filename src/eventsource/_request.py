@@ -191,6 +191,11 @@ class Hops:
         self._cross_origin = False
         self._hops: list[str] = []
 
+    @property
+    def redirected(self) -> bool:
+        """Whether the attempt followed a redirect: its request went out to the URL before."""
+        return bool(self._hops)
+
     def request(self, last_event_id: str) -> Request:
         """The request to send now, with ``Last-Event-ID`` when ``last_event_id`` is not empty."""
         headers = {

@@ -237,13 +237,14 @@ class SyncDriver:
                     return []
                 logger.debug("connection failed: %s", exc)
                 return self._decided(connection.connection_lost(exc))
-            self._opening = False
             self._response = response  # from here on, any exit releases it
+            self._opening = False
             if self._closed:
                 return []
             verdict = connection.receive_response(response.status, response.headers, response.url)
             if isinstance(verdict, Redirect):
                 logger.debug("redirected (%d) to %s", response.status, redact_url(verdict.url))
+                self._opening = True  # till the hop is sent: a cut leaves the request out
                 self._release_response()
                 continue
             if isinstance(verdict, Open):
