@@ -146,12 +146,13 @@ class Receiving:
     def check_thread(self, what: str) -> None:
         """Raise ``RuntimeError`` for a call from another thread while a read is in progress.
 
-        Also while the read waits for the store (its load, a save), before or
-        beside the driver's step: cancelling that wait from another thread
-        raised there, after the stream was marked closed (the driver's own
-        check, ``Cancelling.check_thread``, covers its steps and the drain).
+        Also while the reader waits for the store (its load, a save), before,
+        beside or outside the driver's step: cancelling that wait from another
+        thread raised there, after the stream was marked closed (the driver's
+        own check, ``Cancelling.check_thread``, covers its steps and the drain).
         """
-        if self._receiving and self._thread != threading.get_ident():
+        waiting = self._receiving or self._store_wait is not None  # a StrictStore's save
+        if waiting and self._thread != threading.get_ident():
             raise from_another_thread(what)
         self._driver.check_thread(what)
 
@@ -171,6 +172,7 @@ class Receiving:
         """
         if self._driver.closed:
             return None
+        self._thread = threading.get_ident()  # see check_thread
         with anyio.CancelScope() as self._store_wait:
             try:
                 return await wait()
