@@ -146,3 +146,4 @@ class StreamAttributes:
 
 for _name in FIXED_OPTIONS:
     setattr(StreamAttributes, _name, fixed_option(_name))
+del _name

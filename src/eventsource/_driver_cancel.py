@@ -56,8 +56,12 @@ def from_another_thread(what: str) -> RuntimeError:
     return RuntimeError(
         f"{what}() of an eventsource.EventSource from another thread than the one "
         f"whose event loop reads it: call it in that loop (asyncio: "
-        f"loop.call_soon_threadsafe(es.{what}); trio: token.run_sync_soon(es.{what})), "
-        "or use eventsource.sync.EventSource, whose close() works from any thread"
+        f"loop.call_soon_threadsafe(es.{what}); trio: token.run_sync_soon(es.{what}))"
+        + (
+            ", or use eventsource.sync.EventSource, whose close() works from any thread"
+            if what == "close"
+            else ""
+        )
     )
 
 

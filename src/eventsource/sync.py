@@ -99,6 +99,10 @@ class EventSource(StreamAttributes, BrowserListeners, SyncDelivery):
 
     __slots__ = ("__dict__", "__weakref__", "_connection", "_driver", "listeners")
 
+    # Hooks the asynchronous client lets you set afterwards; this one takes them when made.
+    prepare_request = fixed_option("prepare_request")
+    validate_response = fixed_option("validate_response")
+
     def __init__(
         self,
         url: str,
@@ -288,8 +292,3 @@ class EventSource(StreamAttributes, BrowserListeners, SyncDelivery):
                 stacklevel=2,
             )
             driver.release()
-
-
-# Hooks the asynchronous client lets you set afterwards; this one takes them when made.
-EventSource.prepare_request = fixed_option("prepare_request")  # type: ignore[attr-defined]
-EventSource.validate_response = fixed_option("validate_response")  # type: ignore[attr-defined]
