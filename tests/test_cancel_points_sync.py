@@ -30,7 +30,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from eventsource import ErrorEvent, ReadyState, StatusError, TransportError, _sync_driver
+from eventsource import ErrorEvent, ReadyState, StatusError, TransportError, _sync_driver_connect
 from eventsource.sync import EventSource
 
 from ._fixtures import FAST, LIMIT
@@ -99,7 +99,7 @@ def scripted(server: LoopbackServer, point: str, hold: Hold) -> str:
 @pytest.fixture
 def long_excerpt(monkeypatch: pytest.MonkeyPatch) -> None:
     """An error body's excerpt waits LIMIT, not 0.25 s: long enough to be cut there."""
-    monkeypatch.setattr(_sync_driver, "EXCERPT_WAIT", LIMIT)
+    monkeypatch.setattr(_sync_driver_connect, "EXCERPT_WAIT", LIMIT)
 
 
 @pytest.mark.usefixtures("long_excerpt")

@@ -4,7 +4,8 @@ The counterpart of ``_driver`` for ``eventsource.sync``: it performs the I/O
 that its :class:`~._connection.Connection` decides on, over a blocking
 transport, and returns the connection's items. The decisions (what a
 response, a lost connection, a redirect or a broken limit means) are the
-connection's; this loop only connects, reads, sleeps and releases.
+connection's; this loop only connects, reads, sleeps and releases. Its
+connect step is its base, ``_sync_driver_connect.SyncConnecting``.
 
 No event loop and no thread of its own: :meth:`SyncDriver.close` from another
 thread sets a flag, wakes the reconnection wait (a ``threading.Event``) and
@@ -23,13 +24,11 @@ import time
 from collections.abc import Iterator
 
 from ._connection import Connection
-from ._decode import BODY_EXCERPT_BYTES, EXCERPT_WAIT
 from ._errors import EventSourceError, TransportError
-from ._policy import ResponseInfo
-from ._request import redact_url
-from ._sync_callbacks import SyncPrepareRequest, SyncValidateResponse, refuse_awaitable
-from ._transport._sync_base import Interrupter, SyncResponse, SyncTransport
-from ._verdicts import End, Fail, Item, Open, Reconnect, Redirect, Stop, needs_excerpt
+from ._sync_callbacks import SyncPrepareRequest, SyncValidateResponse
+from ._sync_driver_connect import SyncConnecting
+from ._transport._sync_base import Interrupter, SyncTransport
+from ._verdicts import End, Fail, Item
 
 __all__ = ["SyncDriver"]
 
@@ -40,30 +39,19 @@ logger = logging.getLogger("eventsource")
 LET_GO_WAIT = 5.0
 
 
-class SyncDriver:
+class SyncDriver(SyncConnecting):
     """Moves one blocking EventSource's bytes: one transport, one connection at a time."""
 
     __slots__ = (
         "_busy",
-        "_chunks",
         "_closed",
-        "_decided_items",
         "_idle",
         "_interrupter",
         "_lock",
-        "_opening",
         "_owner",
         "_released",
-        "_response",
-        "_resume_at",
-        "_used",
-        "_waited",
         "_wake",
-        "connection",
         "owns_transport",
-        "prepare_request",
-        "transport",
-        "validate_response",
     )
 
     def __init__(
@@ -75,14 +63,13 @@ class SyncDriver:
         prepare_request: SyncPrepareRequest | None = None,
         validate_response: SyncValidateResponse | None = None,
     ) -> None:
-        self.connection = connection
-        self.transport = transport
+        super().__init__(
+            connection,
+            transport,
+            prepare_request=prepare_request,
+            validate_response=validate_response,
+        )
         self.owns_transport = owns_transport
-        self.prepare_request = prepare_request
-        self.validate_response = validate_response
-        self._response: SyncResponse | None = None
-        self._chunks: Iterator[bytes] | None = None
-        self._resume_at: float | None = None  # time.monotonic(): when to reconnect
         self._closed = False
         self._wake = threading.Event()  # set by close(): ends the reconnection wait
         self._interrupter = Interrupter()
@@ -92,10 +79,6 @@ class SyncDriver:
         self._idle = threading.Event()
         self._idle.set()
         self._released = False
-        self._used = False
-        self._decided_items: list[Item] = []  # a decision whose excerpt read was cut
-        self._opening = False  # in transport.open(): the request may be out (see _abandon)
-        self._waited = False  # this attempt began with the reconnection wait
 
     @property
     def closed(self) -> bool:
@@ -197,90 +180,12 @@ class SyncDriver:
             return self._lost(exc)
         return self.connection.receive_data(chunk)  # after an End, see finish()
 
-    def _connect(self) -> list[Item]:
-        self._waited = self._resume_at is not None
-        if self._resume_at is not None:
-            wait = self._resume_at - time.monotonic()
-            # Past TIMEOUT_MAX (math.inf: a delay that waits for ever) Event.wait
-            # raises OverflowError: wait with no timeout, until close() wakes it.
-            timeout = wait if wait < threading.TIMEOUT_MAX else None
-            if wait > 0 and self._wake.wait(timeout):
-                return []  # closed meanwhile
-            self._resume_at = None
-        connection = self.connection
-        attempt = connection.next_attempt()
-        if self.prepare_request is not None:
-            try:
-                changed = self.prepare_request(attempt)
-            except EventSourceError as exc:  # the hook refuses to connect: fail, send nothing
-                return connection.report_failure(exc)
-            refuse_awaitable(changed, "prepare_request")
-            if changed is not None:
-                attempt, changed = changed, None  # under one name, dropped below
-            if self._closed:  # the hook closed the EventSource: send nothing
-                return []
-        connection.begin_attempt(attempt)
-        # A transport error's traceback holds this frame: were the attempt in it, its
-        # last_error (and that error's traceback, and the attempt before...) would keep
-        # every error of a row of failed connects alive (12 KiB each on aiohttp).
-        del attempt
-        while True:
-            request = connection.build_request()
-            logger.debug("connecting to %s", redact_url(request.url))
-            self._used = True
-            self._opening = True
-            try:
-                response = self.transport.open(request, self._interrupter)
-            except TransportError as exc:
-                self._opening = False
-                if self._closed:  # woken by close(): not a failed attempt
-                    return []
-                logger.debug("connection failed: %s", exc)
-                return self._decided(connection.connection_lost(exc))
-            self._response = response  # from here on, any exit releases it
-            self._opening = False
-            if self._closed:
-                return []
-            verdict = connection.receive_response(response.status, response.headers, response.url)
-            if isinstance(verdict, Redirect):
-                logger.debug("redirected (%d) to %s", response.status, redact_url(verdict.url))
-                self._opening = True  # till the hop is sent: a cut leaves the request out
-                self._release_response()
-                continue
-            if isinstance(verdict, Open):
-                return self._open(response)
-            items = self._decided(verdict)
-            error = needs_excerpt(verdict)
-            if error is not None:
-                self._decided_items = items  # decided: an exception in the read leaves it
-                error.body = self._excerpt(response)
-                self._decided_items = []
-            self._release_response()
-            return items
-
-    def _open(self, response: SyncResponse) -> list[Item]:
-        if self.validate_response is not None:
-            info = ResponseInfo(response.status, response.headers, response.url)
-            try:
-                refuse_awaitable(self.validate_response(info), "validate_response")
-            except EventSourceError as exc:
-                self._release_response()
-                return self.connection.report_failure(exc)
-        logger.debug("open: %s", redact_url(response.url))
-        self._chunks = response.iter_bytes()
-        return self._decided(Open())
-
     def _lost(self, error: EventSourceError | None) -> list[Item]:
         if self._closed:  # woken by close(): not a lost connection
             return []
         items = self._decided(self.connection.connection_lost(error))
         self._release_response()
         return items
-
-    def _decided(self, verdict: Open | Fail | Stop | Reconnect) -> list[Item]:
-        if isinstance(verdict, Reconnect):
-            self._resume_at = time.monotonic() + verdict.delay
-        return self.connection.report(verdict)
 
     def _abandon(self) -> None:
         """After a step cut by an exception: release; the connection decides the next.
@@ -301,19 +206,6 @@ class SyncDriver:
             elif decision is not None:
                 self._resume_at = time.monotonic() + decision.delay
         self._release_response()
-
-    # -- bounded reads of a body we will not parse -------------------------------------
-
-    def _excerpt(self, response: SyncResponse) -> str:
-        """Up to ``BODY_EXCERPT_BYTES`` of an error body, within about ``EXCERPT_WAIT``."""
-        data = bytearray()
-        deadline = time.monotonic() + EXCERPT_WAIT
-        with contextlib.suppress(TransportError):
-            for chunk in response.iter_bytes(read_timeout=EXCERPT_WAIT):
-                data += chunk
-                if len(data) >= BODY_EXCERPT_BYTES or time.monotonic() > deadline:
-                    break
-        return bytes(data[:BODY_EXCERPT_BYTES]).decode("utf-8", "replace")
 
     def _release_response(self) -> None:
         with self._lock:
