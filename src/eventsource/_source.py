@@ -27,6 +27,7 @@ from ._parser import DEFAULT_MAX_EVENT_SIZE
 from ._policy import StatusPolicy
 from ._reading import Reading
 from ._retry import RetryPolicy
+from ._source_hooks import Hooks
 from ._transport._select import TransportChoice, default_transport, make_transport
 from ._verdicts import Predicate
 from .stores import LastEventIdStore, SyncLastEventIdStore
@@ -39,7 +40,7 @@ _USE_ASYNC = (
 )
 
 
-class EventSource(StreamAttributes, BrowserListeners, Reading):
+class EventSource(StreamAttributes, Hooks, BrowserListeners, Reading):
     """A Server-Sent Events client with the browser's API, for asyncio and trio.
 
     Use it as ``async for event in EventSource(url)`` (message events of every
@@ -216,24 +217,6 @@ class EventSource(StreamAttributes, BrowserListeners, Reading):
         )
 
     # -- the browser's attributes -------------------------------------------------
-
-    @property
-    def prepare_request(self) -> PrepareRequest | None:
-        """Called before every connection attempt (see the constructor)."""
-        return self._driver.prepare_request
-
-    @prepare_request.setter
-    def prepare_request(self, hook: PrepareRequest | None) -> None:
-        self._driver.prepare_request = check_callable(hook, "prepare_request")
-
-    @property
-    def validate_response(self) -> ValidateResponse | None:
-        """Called with each response before it is accepted (see the constructor)."""
-        return self._driver.validate_response
-
-    @validate_response.setter
-    def validate_response(self, hook: ValidateResponse | None) -> None:
-        self._driver.validate_response = check_callable(hook, "validate_response")
 
     def _judge_waiting(self) -> None:
         self._delivery.rejudge()
