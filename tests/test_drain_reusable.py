@@ -9,6 +9,8 @@ held the end of every ``async for`` 0.1 s, for nothing.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -92,33 +94,29 @@ async def test_our_session_or_client_is_not_drained_after_the_terminal_event(
     assert transport.drains == []
 
 
+@contextlib.asynccontextmanager
+async def _yours(name: str) -> AsyncIterator[Any]:
+    """A transport over a session or client of yours (its pool outlives each stream)."""
+    if name == "aiohttp":
+        async with aiohttp.ClientSession() as session:
+            yield lambda: AiohttpTransport(session=session)
+    else:
+        async with httpx.AsyncClient() as client:
+            yield lambda: HttpxTransport(client=client)
+
+
 @pytest.mark.asyncio
-async def test_your_aiohttp_session_is_drained_and_its_connection_reused(
-    server: LoopbackServer,
+@pytest.mark.parametrize("name", ["aiohttp", "httpx"])
+async def test_your_session_or_client_is_drained_and_its_connection_reused(
+    server: LoopbackServer, name: str
 ) -> None:
     server.handle("/linger", _linger)
     PEERS.clear()
-    async with aiohttp.ClientSession() as session:
+    async with _yours(name) as make_transport:
         for _ in range(2):
-            transport = Watching(AiohttpTransport(session=session))
+            transport = Watching(make_transport())
             types = await _read_to_the_terminal_event(server.url("/linger"), transport)
             assert types == ["message_start", "message_stop"]
             assert transport.drains == [1]
     assert len(PEERS) == 2
     assert PEERS[0] == PEERS[1]  # the second stream came on the drained connection
-
-
-@pytest.mark.asyncio
-async def test_your_httpx_client_is_drained_and_its_connection_reused(
-    server: LoopbackServer,
-) -> None:
-    server.handle("/linger", _linger)
-    PEERS.clear()
-    async with httpx.AsyncClient() as client:
-        for _ in range(2):
-            transport = Watching(HttpxTransport(client=client))
-            types = await _read_to_the_terminal_event(server.url("/linger"), transport)
-            assert types == ["message_start", "message_stop"]
-            assert transport.drains == [1]
-    assert len(PEERS) == 2
-    assert PEERS[0] == PEERS[1]

@@ -63,7 +63,7 @@ def test_the_blocking_client_refusing_a_coroutine_logs_no_frame_of_ours(
     assert len(logged) == 2
     for text in logged:
         assert "without an event loop" in text
-        assert OURS not in text  # it was refuse_awaitable's frame in _sync_driver.py
+        assert OURS not in text  # it was refuse_awaitable's frame (in _sync_driver.py then)
 
 
 def test_the_blocking_client_logs_the_traceback_from_the_listener_on(

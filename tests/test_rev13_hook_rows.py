@@ -15,12 +15,11 @@ from typing import Any
 
 import pytest
 
-from eventsource import ConnectAttempt, ConnectError, ErrorEvent, RetryPolicy
+from eventsource import ConnectAttempt
 
 from ._clients import Client
 from ._clients import client as client
-from ._servers import refused_port
-from .test_trial13_failure_rows import ROW, live_connect_errors
+from .test_trial13_failure_rows import ROW, errors_alive_at_the_end_of_a_row
 
 
 def same(attempt: ConnectAttempt) -> ConnectAttempt:
@@ -37,29 +36,5 @@ def test_a_hook_that_returns_the_attempt_keeps_no_row_of_errors_alive(
     client: Client, caplog: pytest.LogCaptureFixture, hook: Any
 ) -> None:
     caplog.set_level(logging.ERROR, logger="eventsource")  # log records would hold errors
-    before = live_connect_errors()
-    alive: list[int] = []
-
-    def count_at_the_end_of_the_row(es: Any) -> None:
-        seen = 0
-
-        def on_error(event: ErrorEvent) -> None:
-            nonlocal seen
-            seen += 1
-            if seen == ROW:
-                alive.append(live_connect_errors() - before)
-
-        es.onerror = on_error
-
-    policy = RetryPolicy(backoff_factor=1.0, jitter=0.0, max_backoff=0.001, max_reconnects=ROW)
-    with refused_port() as port:
-        outcome = client.run(
-            f"http://127.0.0.1:{port}/",
-            count_at_the_end_of_the_row,
-            retry=0.001,
-            retry_policy=policy,
-            prepare_request=hook,
-        )
-    assert isinstance(outcome.error, ConnectError)
-    assert len(alive) == 1
-    assert alive[0] <= 2, f"{alive[0]} errors of a row of {ROW} still alive"
+    alive = errors_alive_at_the_end_of_a_row(client, prepare_request=hook)
+    assert alive <= 2, f"{alive} errors of a row of {ROW} still alive"

@@ -30,11 +30,11 @@ def live_connect_errors() -> int:
     return sum(isinstance(thing, ConnectError) for thing in gc.get_objects())
 
 
-def test_failed_connects_in_a_row_do_not_keep_each_others_errors_alive(
-    client: Client, caplog: pytest.LogCaptureFixture
-) -> None:
-    # The captured log records hold each reconnect's error: make none.
-    caplog.set_level(logging.ERROR, logger="eventsource")
+def errors_alive_at_the_end_of_a_row(client: Client, **options: Any) -> int:
+    """How many more ``ConnectError``s are alive at the ROW-th failed connect in a row.
+
+    The caller sets the log level: captured log records hold each reconnect's error.
+    """
     before = live_connect_errors()
     alive: list[int] = []
 
@@ -56,8 +56,17 @@ def test_failed_connects_in_a_row_do_not_keep_each_others_errors_alive(
             count_at_the_end_of_the_row,
             retry=0.001,
             retry_policy=policy,
+            **options,
         )
     assert isinstance(outcome.error, ConnectError)
-    # The error being reported, and the one the connection keeps for the next hook.
     assert len(alive) == 1
-    assert alive[0] <= 2, f"{alive[0]} errors of a row of {ROW} still alive"
+    return alive[0]
+
+
+def test_failed_connects_in_a_row_do_not_keep_each_others_errors_alive(
+    client: Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.ERROR, logger="eventsource")  # log records would hold errors
+    alive = errors_alive_at_the_end_of_a_row(client)
+    # The error being reported, and the one the connection keeps for the next hook.
+    assert alive <= 2, f"{alive} errors of a row of {ROW} still alive"
