@@ -15,8 +15,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import anyio
 import pytest
@@ -32,6 +32,8 @@ from ._fixtures import server as server
 from ._servers import LoopbackServer, client_sockets_to, open_stream
 
 pytestmark = pytest.mark.anyio
+
+T = TypeVar("T")
 
 #: Where the second connection attempt is held (the first one hands out events
 #: 1 and 2, then ends its body, so the stream reconnects with Last-Event-ID 2).
@@ -69,6 +71,25 @@ class Hold:
 
     async def until_reached(self) -> None:
         await eventually(self.reached.is_set)
+
+
+async def cut_once(
+    reached: Callable[[], Awaitable[None]], take: Callable[[], Awaitable[T]]
+) -> list[T]:
+    """``take()``, cut by a caller's timeout once ``reached()`` returns: what it gave (if any)."""
+    got: list[T] = []
+    with anyio.move_on_after(LIMIT) as scope:
+        async with anyio.create_task_group() as group:
+
+            async def cut() -> None:
+                await reached()
+                scope.cancel()
+
+            group.start_soon(cut)
+            got.append(await take())
+    assert scope.cancel_called
+    assert not scope.deadline < anyio.current_time()  # the cut, not the bound
+    return got
 
 
 def events(first: int, last: int) -> bytes:
@@ -183,17 +204,8 @@ async def test_a_timeout_at_each_point_of_a_reconnection_resumes_after_the_last_
             got = await take()  # events 1 and 2 (in one read or two)
             if len(got) == 1:
                 got += await take()
-        with anyio.move_on_after(LIMIT) as scope:
-            async with anyio.create_task_group() as group:
-
-                async def cut_once_held() -> None:
-                    await hold.until_reached()
-                    scope.cancel()
-
-                group.start_soon(cut_once_held)
-                got += await take()
-        assert scope.cancel_called
-        assert not scope.deadline < anyio.current_time()
+        for more in await cut_once(hold.until_reached, take):
+            got += more
         assert es.readyState is ReadyState.CONNECTING
         hold.go.set()
         with anyio.fail_after(LIMIT):
@@ -278,16 +290,7 @@ async def test_a_timeout_in_an_async_listener_between_events_of_one_read_loses_n
         es.onopen = opened.append
         with anyio.fail_after(LIMIT):
             got = [await anext(es)]
-        with anyio.move_on_after(LIMIT) as scope:
-            async with anyio.create_task_group() as group:
-
-                async def cut_once_held() -> None:
-                    await hold.until_reached()
-                    scope.cancel()
-
-                group.start_soon(cut_once_held)
-                got.append(await anext(es))
-        assert scope.cancel_called
+        got += await cut_once(hold.until_reached, lambda: anext(es))
         assert len(got) == 1
         hold.go.set()
         with anyio.fail_after(LIMIT):

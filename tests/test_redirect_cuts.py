@@ -27,6 +27,7 @@ from ._fixtures import anyio_backend as anyio_backend
 from ._fixtures import combo as combo
 from ._fixtures import server as server
 from ._servers import LoopbackServer, client_sockets_to, open_stream, stalled_port
+from .test_cancel_points import cut_once
 
 pytestmark = pytest.mark.anyio
 
@@ -76,18 +77,11 @@ def redirecting(server: LoopbackServer, status: int, stalled: int) -> str:
 
 
 async def cut_once_the_hop_begins(transport: SecondOpen, take: Any) -> None:
-    with anyio.move_on_after(LIMIT) as scope:
-        async with anyio.create_task_group() as group:
+    async def hop_connecting() -> None:
+        await eventually(transport.hop_begins.is_set)
+        await anyio.sleep(0.05)  # well inside its connect, which never ends
 
-            async def cut() -> None:
-                await eventually(transport.hop_begins.is_set)
-                await anyio.sleep(0.05)  # well inside its connect, which never ends
-                scope.cancel()
-
-            group.start_soon(cut)
-            await take()
-    assert scope.cancel_called
-    assert not scope.deadline < anyio.current_time()  # the cut, not the bound
+    await cut_once(hop_connecting, take)
 
 
 @pytest.mark.parametrize("status", [307, 308])
