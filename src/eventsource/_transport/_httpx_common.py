@@ -25,6 +25,7 @@ from ._reasons import described
 
 __all__ = [
     "RedirectHandedBack",
+    "ResponseFields",
     "build_request",
     "hand_back_redirect",
     "header_pairs",
@@ -39,6 +40,29 @@ _FAILURES = (httpx.RequestError, httpx.StreamError, httpx.InvalidURL)
 _CONNECT_FAILURES = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 # Marks our requests (an extension httpcore ignores) for hand_back_redirect.
 _OURS = "eventsource.ours"
+
+
+class ResponseFields:
+    """``status``, ``headers`` and ``url`` of an httpx response, for both transports' responses."""
+
+    __slots__ = ()
+    _response: httpx.Response
+    _headers: CIMultiDictProxy[str]  # header_pairs of the response's headers
+
+    @property
+    def status(self) -> int:
+        """The HTTP status code."""
+        return self._response.status_code
+
+    @property
+    def headers(self) -> CIMultiDictProxy[str]:
+        """The response headers: case-insensitive, each value of a repeated header kept."""
+        return self._headers
+
+    @property
+    def url(self) -> str:
+        """The URL that produced this response."""
+        return str(self._response.url)
 
 
 class RedirectHandedBack(Exception):

@@ -11,10 +11,9 @@ import contextlib
 from collections.abc import AsyncIterator
 
 import httpx
-from multidict import CIMultiDictProxy
 
 from .._errors import ReadTimeout, TransportError
-from ._httpx_common import _FAILURES, header_pairs, read_timeout_of
+from ._httpx_common import _FAILURES, ResponseFields, header_pairs, read_timeout_of
 from ._reasons import described, timed_out
 
 __all__ = ["HttpxChunks", "HttpxResponse"]
@@ -42,7 +41,7 @@ class HttpxChunks(AsyncIterator[bytes]):
             raise TransportError(described("reading the stream failed", exc)) from exc
 
 
-class HttpxResponse:
+class HttpxResponse(ResponseFields):
     """An httpx response read chunk by chunk with ``read()``.
 
     Chunks are decoded from any ``Content-Encoding`` the server used, as
@@ -61,21 +60,6 @@ class HttpxResponse:
         self._iterators: list[AsyncIterator[bytes]] = []
         self._chunks: HttpxChunks | None = None
         self._headers = header_pairs(response.headers)
-
-    @property
-    def status(self) -> int:
-        """The HTTP status code."""
-        return self._response.status_code
-
-    @property
-    def headers(self) -> CIMultiDictProxy[str]:
-        """The response headers: case-insensitive, each value of a repeated header kept."""
-        return self._headers
-
-    @property
-    def url(self) -> str:
-        """The URL that produced this response."""
-        return str(self._response.url)
 
     async def read(self) -> bytes:
         """The next chunk as soon as it arrives; ``b""`` at the end of the body.

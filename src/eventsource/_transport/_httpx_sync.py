@@ -14,7 +14,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import httpx
-from multidict import CIMultiDictProxy
 
 from .._errors import ConnectError, ReadTimeout, TransportError
 from .._sendable import check_bool
@@ -24,6 +23,7 @@ from ._httpx_common import (
     _CONNECT_FAILURES,
     _FAILURES,
     RedirectHandedBack,
+    ResponseFields,
     _client_kwargs,
     _connect_failure,
     build_request,
@@ -54,7 +54,7 @@ class _SyncChunks(Iterator[bytes]):
             raise TransportError(described("reading the stream failed", exc)) from exc
 
 
-class SyncHttpxResponse:
+class SyncHttpxResponse(ResponseFields):
     """A streamed ``httpx.Response`` of a blocking client, read with ``iter_bytes()``."""
 
     def __init__(
@@ -73,21 +73,6 @@ class SyncHttpxResponse:
             stream = response.extensions.get("network_stream")
             if stream is not None:
                 interrupter.watch(stream.get_extra_info("socket"))
-
-    @property
-    def status(self) -> int:
-        """The HTTP status code."""
-        return self._response.status_code
-
-    @property
-    def headers(self) -> CIMultiDictProxy[str]:
-        """The response headers: case-insensitive, each value of a repeated header kept."""
-        return self._headers
-
-    @property
-    def url(self) -> str:
-        """The URL that produced this response."""
-        return str(self._response.url)
 
     def iter_bytes(self, read_timeout: float | None = None) -> Iterator[bytes]:
         """Body chunks as they arrive (decoded from any ``Content-Encoding``).
