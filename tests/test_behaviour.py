@@ -37,6 +37,7 @@ from eventsource import (
     StatusError,
     TransportError,
 )
+from eventsource._driver import FEED_SLICE
 
 from ._fixtures import FAST, LIMIT, Combo, collect, eventually
 from ._fixtures import anyio_backend as anyio_backend
@@ -149,7 +150,8 @@ async def test_after_a_big_event_small_events_are_decoded_a_slice_at_a_time_agai
     combo: Combo, server: LoopbackServer
 ) -> None:
     # Inside a big event the slices are 64 KiB; after it, a batch (the events
-    # one slice completed) is back to 16 KiB's worth, not a whole read's.
+    # one slice completed) is back to a slice's worth (FEED_SLICE, 32 KiB), not
+    # a whole read's.
     small = [b"data: %d\n\n" % i for i in range(60_000)]
     body = b"data: " + b"x" * (2 * 1024 * 1024) + b"\n\n" + b"".join(small)
 
@@ -161,15 +163,15 @@ async def test_after_a_big_event_small_events_are_decoded_a_slice_at_a_time_agai
     # The first batch ends the big event: the rest of its slice may follow it,
     # and the next is 64 KiB's worth if the first ended just inside a small event.
     assert max(sizes[1:]) <= 64 * 1024 // len(small[0])
-    assert max(sizes[2:]) <= 16 * 1024 // len(small[0])
+    assert max(sizes[2:]) <= FEED_SLICE // len(small[0])
 
 
-async def test_small_events_after_a_big_event_that_ended_a_read_come_16_kib_at_a_time(
+async def test_small_events_after_a_big_event_that_ended_a_read_come_a_slice_at_a_time(
     combo: Combo, server: LoopbackServer
 ) -> None:
     # The big event ends exactly where a read ends; the small events come in
     # the next read. The slice size must not carry over from inside the big
-    # event (that gave a batch of 64 KiB's worth of small events).
+    # event (that gave a batch of 64 KiB's worth of small events): FEED_SLICE.
     small = b"".join(b"data: %d\n\n" % i for i in range(20_000))
 
     async def handler(request: web.Request) -> web.StreamResponse:
@@ -183,7 +185,7 @@ async def test_small_events_after_a_big_event_that_ended_a_read_come_16_kib_at_a
     server.handle("/", handler)
     sizes = await batch_sizes(combo, server.url("/"), 20_001)
     assert sizes[0] == 1
-    assert max(sizes[1:]) <= 16 * 1024 // len(b"data: 0\n\n")
+    assert max(sizes[1:]) <= FEED_SLICE // len(b"data: 0\n\n")
 
 
 async def test_onmessage_gets_message_events_and_listeners_get_their_type_via_run(

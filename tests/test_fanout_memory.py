@@ -33,6 +33,7 @@ from aiohttp import web
 
 from eventsource import EventSource
 from eventsource import _delivery_receive as delivery
+from eventsource._driver import FEED_SLICE
 from eventsource.decode import aiter_events
 from eventsource.transports import AiohttpTransport, Request
 
@@ -96,20 +97,22 @@ async def turns_during_the_rest(server: LoopbackServer, body: bytes, total: int)
 async def test_a_received_read_is_handed_out_before_other_tasks_run_unless_held_long(
     server: LoopbackServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # 6,000 events of 100 bytes, received at once: 160 in each 16 KiB the
-    # driver decodes at a time. With no time limit on holding a read, other
-    # tasks run between reads and every 1,024 events, not before every slice.
+    # 12,000 events of 100 bytes, received at once: 327 in each 32 KiB slice
+    # the driver decodes at a time (FEED_SLICE). With no time limit on holding
+    # a read, other tasks run between reads and every 1,024 events, not before
+    # every slice.
     monkeypatch.setattr(delivery, "HOLD_AT_MOST", 60.0)
-    total = 6000
+    total = 12_000
     body = b"".join(b"data: %05d %s\n\n" % (i, b"x" * 86) for i in range(total))
     assert len(body) == total * 100
     held = await turns_during_the_rest(server, body, total)
-    # Held for no time at all, a read lets them run before each 16 KiB slice
-    # once 64 events went out: 37 slices, two turns each.
+    # Held for no time at all, a read lets them run before each slice once 64
+    # events went out: 36 slices, two turns each.
     monkeypatch.setattr(delivery, "HOLD_AT_MOST", 0.0)
     every = await turns_during_the_rest(server, body, total)
+    slices = len(body) // FEED_SLICE
     assert 1 <= held <= 45
-    assert every >= 60
+    assert every >= slices * 5 // 3
 
 
 async def test_a_deadline_during_a_burst_ends_it_within_a_slice_or_two(

@@ -53,7 +53,7 @@ CHECKPOINT_EVERY = 64
 #: (110 KiB per connection at the peak, against 70; bench/README.md, fan-out).
 HOLD_AT_MOST = 0.005
 #: Never more message events than this without a checkpoint, nor more driver
-#: steps (a read of many tiny events; a big event: a step decodes 16 KiB
+#: steps (a read of many tiny events; a big event: a step decodes 32 KiB
 #: (``FEED_SLICE``) or, inside an event that spans many, up to a whole read).
 CHECKPOINT_AT_MOST = 1024
 CHECKPOINT_AT_MOST_READS = 16

@@ -49,11 +49,14 @@ __all__ = ["Driver"]
 logger = logging.getLogger("eventsource")
 
 #: Bytes of a network read decoded at once. A read of 64 KiB of small events
-#: holds ~850 events once decoded: with thousands of streams bursting together,
-#: whole reads decoded at once held ~280 KiB per connection at the peak, and
-#: the garbage collector spent half the run scanning them (bench/README.md,
-#: fan-out); 16 KiB slices bring that down to the body plus the stream's state.
-FEED_SLICE = 16 * 1024
+#: holds ~850 events once decoded: with thousands of streams bursting
+#: together, whole reads decoded at once held ~280 KiB per connection at the
+#: peak, and the garbage collector spent half the run scanning them
+#: (bench/README.md, fan-out); a slice holds the events of 32 KiB. Against
+#: 16 KiB, `async for` 1.07x on small events (in one process: 24 KiB 1.04x,
+#: 48 KiB 1.08x, 64 KiB 0.82x, its events built slower), and no more memory at
+#: 1,000 streams, whose reads are smaller (bench/README.md, "The slice").
+FEED_SLICE = 32 * 1024
 #: The slice inside big events (see _feed_slice): the parser's window, which it
 #: decodes in one piece with no copy.
 BIG_SLICE = 64 * 1024
@@ -220,10 +223,11 @@ class Driver(Cancelling):
         items = self.connection.receive_data(backlog[start:end])
         # A slice that completed at most one event and left one open is inside
         # big events: the next is BIG_SLICE. Each slice that ended such an event
-        # set it back to 16 KiB before, so 64 KiB events went by in 16 and 32 KiB
-        # slices, which decode slower (`async for` on them 1.02x-1.26x this way,
-        # eight A/B runs: bench/README.md). A slice of many events, or one that
-        # ended where an event ended, sets it back: small events go 16 KiB at a time.
+        # set it back to FEED_SLICE before (16 KiB then), so 64 KiB events went by
+        # in 16 and 32 KiB slices, which decode slower (`async for` on them
+        # 1.02x-1.26x this way, eight A/B runs: bench/README.md). A slice of many
+        # events, or one that ended where an event ended, sets it back: small
+        # events go FEED_SLICE at a time.
         if len(items) <= 1 and self.connection.mid_event:
             self._slice = BIG_SLICE
         else:
