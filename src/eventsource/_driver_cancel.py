@@ -126,13 +126,16 @@ class Cancelling(Connecting):
             self._idle.set()
 
     def check_thread(self, what: str) -> None:
-        """Raise ``RuntimeError`` for a call from another thread while a read is in progress.
+        """Raise ``RuntimeError`` for a call from another thread while the stream is in use.
 
-        The read's cancel scope, its loop's sockets and the items waiting belong
-        to the loop reading them: closed from another thread, anyio raised there
-        and the stream was left half closed, reading on.
+        In use: a read is in progress, or a connection was made and is not
+        released (between reads too: the body of ``async for`` or a listener
+        awaits). The read's cancel scope, its loop's sockets and the items
+        waiting belong to the loop reading them: closed from another thread,
+        anyio raised there and the stream was left half closed, reading on; and
+        between reads the response was let go of off its loop.
         """
-        if self._busy and self._thread != threading.get_ident():
+        if (self._busy or self.unreleased) and self._thread != threading.get_ident():
             raise from_another_thread(what)
 
     def close(self) -> None:
