@@ -128,7 +128,7 @@ async def test_events_between_comments_are_handed_out_looking_at_each_item_a_few
     # Events with a comment after each `run` of them (it has a listener: a batch
     # ends at each). A step may look ahead as far as the next comment, not at
     # the whole rest of the read each time: that work grew with the read's size
-    # squared (a 16 KiB read holds up to ~3,000 items). Counted, not timed: the
+    # squared (a 32 KiB slice holds up to ~6,000 items). Counted, not timed: the
     # items the delivery's scans look at (~1,000,000 here, for 2,000-4,000 items).
     runs = 1000
     body = (b"data: x\n\n" * run + b":\n") * runs
@@ -452,7 +452,7 @@ async def test_batches_never_save_a_batch_the_caller_did_not_handle(
     async def handler(request: web.Request) -> web.StreamResponse:
         response = await open_stream(request)
         await response.write(b"".join(b"id: %d\ndata: m%d\n\n" % (i, i) for i in (1, 2, 3)))
-        await asyncio.sleep(0.1)  # a second read
+        await asyncio.sleep(0.3)  # a second read
         await response.write(b"".join(b"id: %d\ndata: m%d\n\n" % (i, i) for i in (4, 5, 6)))
         return response
 
@@ -476,9 +476,9 @@ async def test_a_read_of_comments_alone_gives_no_empty_batch(
     async def handler(request: web.Request) -> web.StreamResponse:
         response = await open_stream(request)
         await response.write(b"data: a\n\n")
-        await asyncio.sleep(0.1)
+        await asyncio.sleep(0.3)
         await response.write(b": ping\n\n: ping\n\n")  # a read of comments alone
-        await asyncio.sleep(0.1)
+        await asyncio.sleep(0.3)
         await response.write(b"data: b\n\n")
         return response
 
@@ -503,10 +503,12 @@ async def test_close_from_another_task_while_batches_waits_on_the_network(
     server.handle("/", quiet_after(b"id: 1\ndata: first\n\n"))
     batches: list[list[str]] = []
     es = combo.source(server.url("/"))
+    first = anyio.Event()
     with anyio.fail_after(LIMIT):
         async with anyio.create_task_group() as tg:
 
             async def close_soon() -> None:
+                await first.wait()
                 await anyio.sleep(0.2)  # the reader waits for the next read by then
                 if how == "close":
                     es.close()
@@ -516,6 +518,7 @@ async def test_close_from_another_task_while_batches_waits_on_the_network(
             tg.start_soon(close_soon)
             async for batch in es.batches():
                 batches.append([event.data for event in batch])
+                first.set()
         await es.aclose()
     assert batches == [["first"]]
     assert es.readyState is ReadyState.CLOSED
