@@ -26,6 +26,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -464,6 +465,25 @@ def print_targets(summary: dict[str, Any]) -> None:
         print(table(rows, ["target", "driver", "measured", "met"], left=4))
 
 
+def open_files_for(connections: int) -> None:
+    """Raise this process's open-file limit (the server's and the drivers' too) for a fan-out.
+
+    Each connection is a socket on each side: a default limit of 1,024 stops a
+    fan-out of 10,000 at its first connections. The soft limit goes up to the
+    hard one; past that, the run is refused with what to change.
+    """
+    want = 2 * connections + 256
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < want:
+        top = want if hard == resource.RLIM_INFINITY else min(want, hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (top, hard))
+        if top < want:
+            raise SystemExit(
+                f"fan-out at {connections} connections needs {want} open files; the hard "
+                f"limit is {hard}: raise it (ulimit -Hn) or pass fewer --connections"
+            )
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--quick", action="store_true", help="small workloads, 2 rounds: < 60 s")
@@ -501,6 +521,8 @@ def main() -> None:
     if unknown:
         raise SystemExit(f"unknown drivers: {', '.join(unknown)}; known: {', '.join(known)}")
     drivers = [known[n] for n in names]
+    if "fanout" in args.modes.split(","):
+        open_files_for(args.connections)
 
     load0 = os.getloadavg()
     print(
