@@ -164,7 +164,7 @@ async def test_cancels_landing_anywhere_while_a_burst_is_handed_out_lose_nothing
     combo: Combo, server: LoopbackServer
 ) -> None:
     # Bursts of 2,000 small events (about 50 KiB a write: reads bigger than
-    # the driver's 16 KiB slice, so a backlog is held), and more than 64 per
+    # the driver's 32 KiB slice, so a backlog is held), and more than 64 per
     # read (the hand-out's checkpoints). Deadlines of 0 to 2 ms cancel
     # anext() at its awaits: the checkpoints, the read, the wait for bytes.
     # The first event comes with no deadline: one cut while connecting (a slow
