@@ -85,6 +85,22 @@ def hand_back_redirect(response: httpx.Response) -> None:
         raise RedirectHandedBack(response)
 
 
+def refused_by_a_hook(exc: httpx.HTTPStatusError) -> httpx.Response:
+    """The response of ours a hook of the client raised ``exc`` for, for ``_connection`` to judge.
+
+    A client whose response hook calls ``raise_for_status()`` (httpx's own
+    example of a hook) raised at every redirect and error status: a 307 was
+    never followed, a 503 never retried, a 401 came out as httpx's exception
+    rather than a ``StatusError``. httpx has closed the response on the way,
+    so its body is lost; the status and headers are what matter. Another
+    request's error, or one raised elsewhere, is raised again.
+    """
+    response = exc.response
+    if not response.request.extensions.get(_OURS):
+        raise exc
+    return response
+
+
 def read_timeout_of(response: httpx.Response) -> float | None:
     """The read timeout (seconds) httpx applies to ``response``'s body, if one is set."""
     timeouts = response.request.extensions.get("timeout")
