@@ -99,9 +99,11 @@ def test_the_blocking_client_gets_the_same_verdicts(sse_server: SSEServer) -> No
     sse_server.script(Redirect("/moved"))
     with httpx.Client(event_hooks={"response": [_raise_for_status_sync]}) as client:
         transport = SyncHttpxTransport(client=client)
-        with pytest.raises(StatusError) as caught:
-            with SyncEventSource(sse_server.url, transport=transport, **FAST) as es:
-                next(iter(es))
+        with (
+            pytest.raises(StatusError) as caught,
+            SyncEventSource(sse_server.url, transport=transport, **FAST) as es,
+        ):
+            next(iter(es))
         assert caught.value.status == 401
         with SyncEventSource(sse_server.url, transport=transport, **FAST) as es:
             assert next(iter(es)).data == "moved here"

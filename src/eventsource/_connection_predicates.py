@@ -63,5 +63,5 @@ class Predicates:
                     return items[: index + 1] + self._ends(None, cut=True)
             except Exception as exc:
                 self._ends(None, cut=True)  # for its reset of the parser
-                return items[:index] + [End(exc, cut=True)]
+                return [*items[:index], End(exc, cut=True)]
         return items

@@ -21,6 +21,7 @@ from multidict import CIMultiDict, CIMultiDictProxy
 
 from .._sendable import redact_url
 from ._base import Request
+from ._httpx_body import BodyBytes
 from ._reasons import described
 
 __all__ = [
@@ -195,6 +196,7 @@ def build_request(
         timeout=timeout,
         extensions={**(extensions or {}), _OURS: True},
     )
+    http_request.stream = BodyBytes(http_request.content)  # see _httpx_body
     if request.cross_origin:
         _withhold_credentials(client, http_request, request.secret_headers)
     return http_request
