@@ -22,7 +22,7 @@ from eventsource import (
 )
 from eventsource._backoff import SHORT_CONNECTION, STABLE_CONNECTION
 from eventsource._connection import Connection
-from eventsource._request import CREDENTIAL_HEADERS, encode_body, origin_of
+from eventsource._request import CREDENTIAL_HEADERS, encode_body, header, origin_of
 from eventsource._retry import ZERO_RETRY_FLOOR
 from eventsource._sendable_url import build_url
 from eventsource._verdicts import End, Fail, Open, Reconnect, Redirect, Stop
@@ -419,6 +419,10 @@ def test_helpers_build_url_encode_body_and_origin() -> None:
     with pytest.raises(TypeError):
         encode_body("x", {"a": 1})
     assert origin_of("HTTPS://user:pw@Host.test:444/p?q") == "https://host.test:444"
+    # A transport's headers as a plain dict (a transport of yours): any case.
+    assert header({"Content-Type": "text/html", "Location": "/next"}, "location") == "/next"
+    assert header({"location": "/here"}, "location") == "/here"
+    assert header({"Content-Type": "text/html"}, "location") == ""
 
 
 # -- the default status policy (issue 13, item 4) ---------------------------------------

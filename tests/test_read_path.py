@@ -444,6 +444,84 @@ async def test_batches_save_the_store_once_each_batch_was_handled(
     assert store.saved == ["2"]
 
 
+async def test_batches_never_save_a_batch_the_caller_did_not_handle(
+    combo: Combo, server: LoopbackServer
+) -> None:
+    # Two reads of three events each. A caller that fails on a batch has not
+    # handled it: its IDs must come again after a restart, so none is saved.
+    async def handler(request: web.Request) -> web.StreamResponse:
+        response = await open_stream(request)
+        await response.write(b"".join(b"id: %d\ndata: m%d\n\n" % (i, i) for i in (1, 2, 3)))
+        await asyncio.sleep(0.1)  # a second read
+        await response.write(b"".join(b"id: %d\ndata: m%d\n\n" % (i, i) for i in (4, 5, 6)))
+        return response
+
+    server.handle("/", handler)
+    for failing_batch, handled in ((1, []), (2, ["3"])):
+        store = Saved()
+        seen = 0
+        with pytest.raises(ZeroDivisionError), anyio.fail_after(LIMIT):
+            async with combo.source(server.url("/"), last_event_id_store=store) as es:
+                async for _batch in es.batches():
+                    seen += 1
+                    if seen == failing_batch:
+                        await anyio.sleep(0.1)  # time enough for a save, were it due
+                        raise ZeroDivisionError
+        assert store.saved == handled
+
+
+async def test_a_read_of_comments_alone_gives_no_empty_batch(
+    combo: Combo, server: LoopbackServer
+) -> None:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        response = await open_stream(request)
+        await response.write(b"data: a\n\n")
+        await asyncio.sleep(0.1)
+        await response.write(b": ping\n\n: ping\n\n")  # a read of comments alone
+        await asyncio.sleep(0.1)
+        await response.write(b"data: b\n\n")
+        return response
+
+    server.handle("/", handler)
+    for listening in (False, True):
+        comments: list[str] = []
+        batches: list[list[str]] = []
+        async with combo.source(server.url("/"), reconnect=False) as es:
+            if listening:
+                es.on_comment = comments.append
+            with anyio.fail_after(LIMIT):
+                async for batch in es.batches():
+                    batches.append([event.data for event in batch])
+        assert batches == [["a"], ["b"]]
+        assert comments == (["ping", "ping"] if listening else [])
+
+
+@pytest.mark.parametrize("how", ["close", "aclose"])
+async def test_close_from_another_task_while_batches_waits_on_the_network(
+    combo: Combo, server: LoopbackServer, how: str
+) -> None:
+    server.handle("/", quiet_after(b"id: 1\ndata: first\n\n"))
+    batches: list[list[str]] = []
+    es = combo.source(server.url("/"))
+    with anyio.fail_after(LIMIT):
+        async with anyio.create_task_group() as tg:
+
+            async def close_soon() -> None:
+                await anyio.sleep(0.2)  # the reader waits for the next read by then
+                if how == "close":
+                    es.close()
+                else:
+                    await es.aclose()
+
+            tg.start_soon(close_soon)
+            async for batch in es.batches():
+                batches.append([event.data for event in batch])
+        await es.aclose()
+    assert batches == [["first"]]
+    assert es.readyState is ReadyState.CLOSED
+    assert len(server.requests) == 1
+
+
 async def test_a_predicate_set_by_a_listener_hands_out_no_event_twice(
     combo: Combo, server: LoopbackServer
 ) -> None:

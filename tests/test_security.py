@@ -418,22 +418,11 @@ def tls_files(tmp_path: Path) -> tuple[Path, Path]:
     return cert, key
 
 
-async def https_redirector(cert: Path, key: Path, location: str) -> AsyncIterator[str]:
-    async def go(request: web.Request) -> web.StreamResponse:
-        raise web.HTTPTemporaryRedirect(location)
-
-    app = web.Application()
-    app.router.add_get("/go", go)
+def https_server(cert: Path, key: Path) -> SSEServer:
+    """The test server, serving https with this certificate."""
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
-    runner = web.AppRunner(app, shutdown_timeout=0.5)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=context)
-    await site.start()
-    try:
-        yield f"https://127.0.0.1:{runner.addresses[0][1]}/go"
-    finally:
-        await runner.cleanup()
+    return SSEServer(ssl_context=context)
 
 
 @pytest.mark.asyncio
@@ -443,15 +432,15 @@ async def test_an_https_to_http_redirect_is_refused_unless_allowed(
 ) -> None:
     cert, key = tls_files
     trust = ssl.create_default_context(cafile=str(cert))
-    async with SSEServer() as plain:
+    async with SSEServer() as plain, https_server(cert, key) as secure:
         plain.route("/landing", Event("downgraded"))
-        async for url in https_redirector(cert, key, plain.url_for("/landing")):
-            es = client(
-                url,
-                transport=AiohttpTransport(verify=trust),
-                allow_insecure_redirects=allowed,
-            )
-            result = await first_event_or_error(es)
+        secure.route("/go", Redirect(plain.url_for("/landing")))
+        es = client(
+            secure.url_for("/go"),
+            transport=AiohttpTransport(verify=trust),
+            allow_insecure_redirects=allowed,
+        )
+        result = await first_event_or_error(es)
         if allowed:
             assert getattr(result, "data", None) == "downgraded"
             assert {k: v for k, v in sent_secrets(plain.requests[0]).items() if v} == {

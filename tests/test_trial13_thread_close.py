@@ -72,3 +72,42 @@ async def test_close_from_another_thread_while_the_loop_reads_is_refused_and_cha
                 es.close()  # in the loop's thread: ends the reading task
                 await ended.wait()
     assert es.readyState == ReadyState.CLOSED
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("what", ["close", "restart"])
+@pytest.mark.parametrize("where", ["async for body", "async listener"])
+async def test_close_from_another_thread_while_the_caller_awaits_is_refused_too(
+    combo: Combo, server: LoopbackServer, where: str, what: str
+) -> None:
+    # Between reads (the body of ``async for``, or a listener of run(), awaits)
+    # no read is in progress, but the response is held: close() from another
+    # thread let go of it there, off its event loop. Refused as during a read.
+    server.handle("/", one_event_then_silence)
+    es = combo.source(server.url("/"), **FAST)
+    seen: list[tuple[BaseException | None, ReadyState]] = []
+
+    async def from_another_thread() -> None:
+        got = await anyio.to_thread.run_sync(refusal, getattr(es, what))
+        await anyio.sleep(0.05)  # a restart let through would be acted on here
+        seen.append((got, es.readyState))
+        es.close()  # in the loop's thread: the stream ends here
+
+    async with es:
+        with anyio.fail_after(LIMIT):
+            if where == "async for body":
+                async for _ in es:
+                    await from_another_thread()
+            else:
+
+                async def onmessage(_event: object) -> None:
+                    await from_another_thread()
+
+                es.onmessage = onmessage
+                await es.run()
+    [(got, state)] = seen
+    assert isinstance(got, RuntimeError)
+    assert "from another thread" in str(got)
+    assert state == ReadyState.OPEN  # changed nothing
+    assert es.readyState == ReadyState.CLOSED
+    assert len(server.requests) == 1  # not dropped, nor reconnected

@@ -26,7 +26,7 @@ import anyio.lowlevel
 from ._checkpoint import Checkpoint
 from ._connection import Connection
 from ._driver import Driver
-from ._driver_cancel import current_task_id, from_another_thread
+from ._driver_cancel import from_another_thread
 from ._event import MessageEvent, MessageEvents
 from ._verdicts import Item
 
@@ -237,7 +237,7 @@ class Receiving:
         """
         store = self.store
         reader = self._driver.reader
-        if store is not None and reader and reader != current_task_id():
+        if store is not None and reader and reader != anyio.get_current_task().id:
             return store.commits.handled
         return self.handed_id
 

@@ -1,4 +1,4 @@
-"""The one place that awaits (with its bases, _driver_cancel, _driver_connect): read, feed, sleep.
+"""The one place that awaits the network (with its bases, _driver_cancel, _driver_connect).
 
 A :class:`Driver` performs the I/O that its :class:`~._connection.Connection`
 decides on and returns the connection's items (events and comments in wire

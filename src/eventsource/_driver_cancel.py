@@ -15,7 +15,6 @@ transport protocol, never aiohttp or httpx.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import threading
@@ -25,7 +24,7 @@ import anyio
 from ._driver_connect import Connecting
 from ._verdicts import Fail
 
-__all__ = ["Cancelling", "current_task_id", "from_another_thread"]
+__all__ = ["Cancelling", "from_another_thread"]
 
 logger = logging.getLogger("eventsource")
 
@@ -34,21 +33,6 @@ CUT_AGAIN = (
     "no answer before a cancel, %d attempts in a row: a timeout around anext() shorter"
     " than the server takes to answer never lets the stream open; reconnecting in %.2f s"
 )
-
-
-def current_task_id() -> int:
-    """An id of the running task, as ``anyio.get_current_task().id`` gives it.
-
-    Asked at every step of the driver (who reads, see ``aclose``): anyio builds
-    a ``TaskInfo`` (the task's name, its parent) each time, which cost 3% of
-    ``async for`` on small events (bench/README.md); on asyncio the task itself
-    is asked for. Compare its ids only with each other.
-    """
-    try:
-        task = asyncio.current_task()
-    except RuntimeError:  # no asyncio event loop in this thread: trio
-        task = None
-    return id(task) if task is not None else anyio.get_current_task().id
 
 
 def from_another_thread(what: str) -> RuntimeError:
@@ -116,7 +100,7 @@ class Cancelling(Connecting):
         if self._busy:
             raise RuntimeError("this EventSource is already being read by another task")
         self._busy = True
-        self._owner = current_task_id()  # see aclose()
+        self._owner = anyio.get_current_task().id  # see aclose()
         self._thread = threading.get_ident()  # see check_thread()
         return _LetGo(self)
 
@@ -126,13 +110,16 @@ class Cancelling(Connecting):
             self._idle.set()
 
     def check_thread(self, what: str) -> None:
-        """Raise ``RuntimeError`` for a call from another thread while a read is in progress.
+        """Raise ``RuntimeError`` for a call from another thread while the stream is in use.
 
-        The read's cancel scope, its loop's sockets and the items waiting belong
-        to the loop reading them: closed from another thread, anyio raised there
-        and the stream was left half closed, reading on.
+        In use: a read is in progress, or a connection was made and is not
+        released (between reads too: the body of ``async for`` or a listener
+        awaits). The read's cancel scope, its loop's sockets and the items
+        waiting belong to the loop reading them: closed from another thread,
+        anyio raised there and the stream was left half closed, reading on; and
+        between reads the response was let go of off its loop.
         """
-        if self._busy and self._thread != threading.get_ident():
+        if (self._busy or self.unreleased) and self._thread != threading.get_ident():
             raise from_another_thread(what)
 
     def close(self) -> None:
@@ -163,7 +150,7 @@ class Cancelling(Connecting):
         with anyio.CancelScope(shield=True):
             # Another task's receive() lets go at once (its step is cancelled);
             # from inside it (a hook, a listener), waiting would wait for itself.
-            if self._busy and self._owner != current_task_id():
+            if self._busy and self._owner != anyio.get_current_task().id:
                 self._idle = anyio.Event()
                 with anyio.move_on_after(5):  # it only has shielded, bounded work left
                     await self._idle.wait()

@@ -229,7 +229,8 @@ class EventSource(StreamAttributes, Hooks, BrowserListeners, Reading):
 
         Raises:
             RuntimeError: called from another thread while the event loop of a
-                thread reads the stream (``loop.call_soon_threadsafe(es.close)``).
+                thread holds the stream: reads it, or holds a connection not
+                released yet (``loop.call_soon_threadsafe(es.close)``).
         """
         self._delivery.check_thread("close")
         self._delivery.catch_up()
