@@ -10,13 +10,16 @@ left as it was.
 
 from __future__ import annotations
 
+import gc
+import threading
+import warnings
 from collections.abc import Callable
 
 import anyio
 import pytest
 from aiohttp import web
 
-from eventsource import ReadyState
+from eventsource import EventSource, ReadyState
 
 from ._fixtures import FAST, LIMIT, Combo
 from ._fixtures import anyio_backend as anyio_backend
@@ -111,3 +114,46 @@ async def test_close_from_another_thread_while_the_caller_awaits_is_refused_too(
     assert state == ReadyState.OPEN  # changed nothing
     assert es.readyState == ReadyState.CLOSED
     assert len(server.requests) == 1  # not dropped, nor reconnected
+
+
+@pytest.mark.parametrize("what", ["close", "aclose"])
+def test_close_once_the_thread_whose_loop_read_has_ended_is_let_through(
+    combo: Combo, server: LoopbackServer, what: str
+) -> None:
+    # A worker thread ran the loop (asyncio.run, trio.run) and returned with the
+    # stream open. No loop holds it any more: close(), or aclose() in another
+    # loop, must not be refused as if one read it ("call it in that loop").
+    server.handle("/", one_event_then_silence)
+    made: list[EventSource] = []
+    failed: list[BaseException] = []
+
+    async def read_one() -> None:
+        es = combo.source(server.url("/"), **FAST)
+        made.append(es)
+        with anyio.fail_after(LIMIT):
+            assert (await anext(es)).data == "a"
+
+    def worker() -> None:
+        try:
+            anyio.run(read_one, backend=combo.backend)
+        except BaseException as exc:
+            failed.append(exc)
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    thread.join(LIMIT)
+    assert not thread.is_alive()
+    assert failed == []
+    [es] = made
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        if what == "close":
+            es.close()
+            assert es.readyState == ReadyState.CLOSED
+        anyio.run(es.aclose, backend=combo.backend)  # released: nothing left to warn of
+        assert es.readyState == ReadyState.CLOSED
+        made.clear()
+        del es
+        gc.collect()
+    assert [w.message for w in caught if issubclass(w.category, ResourceWarning)] == []
+    assert len(server.requests) == 1

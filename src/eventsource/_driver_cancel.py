@@ -49,6 +49,11 @@ def from_another_thread(what: str) -> RuntimeError:
     )
 
 
+def _alive(ident: int) -> bool:
+    """Whether a thread with this ``threading.get_ident()`` still runs (asked only to refuse)."""
+    return any(thread.ident == ident for thread in threading.enumerate())
+
+
 class Cancelling(Connecting):
     """A driver's cut steps and its closing (set up by ``Driver.__init__``)."""
 
@@ -117,9 +122,14 @@ class Cancelling(Connecting):
         awaits). The read's cancel scope, its loop's sockets and the items
         waiting belong to the loop reading them: closed from another thread,
         anyio raised there and the stream was left half closed, reading on; and
-        between reads the response was let go of off its loop.
+        between reads the response was let go of off its loop. Not once the
+        thread of that loop has ended (``asyncio.run()`` in a worker thread
+        returned with the stream open): nothing runs there any more, and the
+        transports let go of a response whose loop is closed from anywhere.
         """
-        if (self._busy or self.unreleased) and self._thread != threading.get_ident():
+        if self._thread == threading.get_ident():
+            return
+        if self._busy or (self.unreleased and _alive(self._thread)):
             raise from_another_thread(what)
 
     def close(self) -> None:

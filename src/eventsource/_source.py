@@ -230,7 +230,8 @@ class EventSource(StreamAttributes, Hooks, BrowserListeners, Reading):
         Raises:
             RuntimeError: called from another thread while the event loop of a
                 thread holds the stream: reads it, or holds a connection not
-                released yet (``loop.call_soon_threadsafe(es.close)``).
+                released yet (``loop.call_soon_threadsafe(es.close)``); not once
+                that thread has ended.
         """
         self._delivery.check_thread("close")
         self._delivery.catch_up()
