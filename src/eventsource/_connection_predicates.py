@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from ._errors import EventSourceError, ServerEventError
 from ._event import MessageEvent
-from ._verdicts import Item, Predicate, event_error_message
+from ._verdicts import End, Item, Predicate, event_error_message
 
 __all__ = ["Predicates"]
 
@@ -42,15 +42,26 @@ class Predicates:
         items[:] = judged
 
     def judge(self, items: list[Item]) -> list[Item]:
-        """Apply the predicates to ``items`` (also to items received before one was set)."""
+        """Apply the predicates to ``items`` (also to items received before one was set).
+
+        A predicate that raises ends the stream there too: its exception is
+        raised where the event it was asked about would have been handed out,
+        after the events before it (raised at once, it lost those of the same
+        read, so what a caller got depended on how the server's writes fell
+        into reads).
+        """
         for index, item in enumerate(items):
             if type(item) is not MessageEvent:
                 continue
-            if self.error_when is not None and self.error_when(item):
-                error = ServerEventError(event_error_message(item), event=item)
-                return items[:index] + self._ends(error, cut=True)
-            if self.stop_when is not None and self.stop_when(item):
-                return items[:index] + self._ends(None, cut=True)
-            if self.stop_after is not None and self.stop_after(item):
-                return items[: index + 1] + self._ends(None, cut=True)
+            try:
+                if self.error_when is not None and self.error_when(item):
+                    error = ServerEventError(event_error_message(item), event=item)
+                    return items[:index] + self._ends(error, cut=True)
+                if self.stop_when is not None and self.stop_when(item):
+                    return items[:index] + self._ends(None, cut=True)
+                if self.stop_after is not None and self.stop_after(item):
+                    return items[: index + 1] + self._ends(None, cut=True)
+            except Exception as exc:
+                self._ends(None, cut=True)  # for its reset of the parser
+                return [*items[:index], End(exc, cut=True)]
         return items

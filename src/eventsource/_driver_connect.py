@@ -191,8 +191,9 @@ class Connecting:
 def _lost(exc: TimeoutError | TransportError | None, request: Request) -> TransportError:
     """The error of a request that failed to open (logged): the transport's, or the wait's."""
     if not isinstance(exc, TransportError):
-        waited = request.connect_timeout
-        exc = TransportError(f"no response within connect_timeout ({waited:g} s)")
+        # The wait's own length: "within connect_timeout (10 s)" after 20 s misled.
+        waited = _twice(request.connect_timeout)
+        exc = TransportError(f"no response within {waited:g} s (twice connect_timeout)")
     logger.debug("connection failed: %s", exc)
     return exc
 

@@ -73,13 +73,14 @@ class Reconnect:
 class End:
     """The last item of a stream: stop after the items before it.
 
-    ``error`` is raised to the caller when set (after its ``ErrorEvent``);
-    ``None`` ends iteration normally (a 204, a sentinel, a one-shot stream's end).
-    ``cut``: a predicate ended the stream at an event, so the parser may have
-    read events (and IDs) past it that are never handed out.
+    ``error`` is raised to the caller when set (after its ``ErrorEvent``; a
+    predicate's own exception has none); ``None`` ends iteration normally (a
+    204, a sentinel, a one-shot stream's end). ``cut``: a predicate ended the
+    stream at an event, so the parser may have read events (and IDs) past it
+    that are never handed out.
     """
 
-    error: EventSourceError | None = None
+    error: Exception | None = None
     cut: bool = False
 
 

@@ -192,6 +192,10 @@ class AiohttpTransport:
                 headers=dict(request.headers),
                 data=request.content,
                 allow_redirects=False,
+                # A session made with raise_for_status=True turned a 401 into a
+                # ClientResponseError, retried as a network failure: the status is
+                # ours to judge (StatusError, status_policy), as with any session.
+                raise_for_status=False,
                 timeout=timeout,
                 proxy=proxy,
                 ssl=self._ssl,

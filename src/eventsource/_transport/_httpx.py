@@ -34,6 +34,7 @@ from ._httpx_common import (
     _connect_failure,
     build_request,
     hand_back_redirect,
+    refused_by_a_hook,
 )
 from ._httpx_response import HttpxChunks, HttpxResponse
 from ._reasons import described, timed_out
@@ -178,6 +179,8 @@ class HttpxTransport:
                 http_request.extensions.pop("trace", None)
         except RedirectHandedBack as handed_back:
             return HttpxResponse(handed_back.response, reusable=not self._owns_client)
+        except httpx.HTTPStatusError as exc:
+            return HttpxResponse(refused_by_a_hook(exc), reusable=not self._owns_client)
         except httpx.ReadTimeout as exc:
             text = timed_out("no response received", request.read_timeout)
             raise ReadTimeout(text) from exc

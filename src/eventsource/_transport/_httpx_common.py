@@ -21,6 +21,7 @@ from multidict import CIMultiDict, CIMultiDictProxy
 
 from .._sendable import redact_url
 from ._base import Request
+from ._httpx_body import BodyBytes
 from ._reasons import described
 
 __all__ = [
@@ -83,6 +84,22 @@ def hand_back_redirect(response: httpx.Response) -> None:
     """
     if response.request.extensions.get(_OURS) and response.has_redirect_location:
         raise RedirectHandedBack(response)
+
+
+def refused_by_a_hook(exc: httpx.HTTPStatusError) -> httpx.Response:
+    """The response of ours a hook of the client raised ``exc`` for, for ``_connection`` to judge.
+
+    A client whose response hook calls ``raise_for_status()`` (httpx's own
+    example of a hook) raised at every redirect and error status: a 307 was
+    never followed, a 503 never retried, a 401 came out as httpx's exception
+    rather than a ``StatusError``. httpx has closed the response on the way,
+    so its body is lost; the status and headers are what matter. Another
+    request's error, or one raised elsewhere, is raised again.
+    """
+    response = exc.response
+    if not response.request.extensions.get(_OURS):
+        raise exc
+    return response
 
 
 def read_timeout_of(response: httpx.Response) -> float | None:
@@ -179,6 +196,7 @@ def build_request(
         timeout=timeout,
         extensions={**(extensions or {}), _OURS: True},
     )
+    http_request.stream = BodyBytes(http_request.content)  # see _httpx_body
     if request.cross_origin:
         _withhold_credentials(client, http_request, request.secret_headers)
     return http_request

@@ -30,6 +30,7 @@ from ._httpx_common import (
     hand_back_redirect,
     header_pairs,
     read_timeout_of,
+    refused_by_a_hook,
 )
 from ._reasons import described, timed_out
 from ._sync_base import Interrupter
@@ -221,6 +222,8 @@ class HttpxTransport:
             )
         except RedirectHandedBack as handed_back:
             return SyncHttpxResponse(handed_back.response)
+        except httpx.HTTPStatusError as exc:
+            return SyncHttpxResponse(refused_by_a_hook(exc))
         except httpx.ReadTimeout as exc:
             if header_wait != request.read_timeout:
                 waited = f"no response within connect_timeout ({header_wait:g} s)"
