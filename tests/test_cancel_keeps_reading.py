@@ -181,7 +181,9 @@ async def test_cancels_landing_anywhere_while_a_burst_is_handed_out_lose_nothing
                 with anyio.move_on_after(rng.choice((0, 0, 0.0001, 0.0005, 0.002))) as scope:
                     seen.append((await anext(es)).last_event_id)
                 cancels += scope.cancelled_caught
-    assert cancels > 5  # at the reads, the waits and the checkpoints between reads
+    # At the reads, the waits and the checkpoints between reads: 28-61 measured,
+    # 4 on a machine running two test suites at once (fewer, longer reads).
+    assert cancels >= 2
     assert seen == [str(i) for i in range(1, total + 1)]
     if keeps_reading(combo):
         assert len(server.requests) == 1
