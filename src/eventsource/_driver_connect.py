@@ -190,10 +190,15 @@ class Connecting:
 
 def _lost(exc: TimeoutError | TransportError | None, request: Request) -> TransportError:
     """The error of a request that failed to open (logged): the transport's, or the wait's."""
-    if not isinstance(exc, TransportError):
+    if exc is None:  # the wait for the headers ran out: it has a bound, connect_timeout's
         # The wait's own length: "within connect_timeout (10 s)" after 20 s misled.
-        waited = _twice(request.connect_timeout)
+        waited = 2 * (request.connect_timeout or 0.0)
         exc = TransportError(f"no response within {waited:g} s (twice connect_timeout)")
+    elif not isinstance(exc, TransportError):  # a transport of yours timed out itself
+        text = f"connecting timed out: {exc}" if str(exc) else "connecting timed out"
+        lost = TransportError(text)
+        lost.__cause__ = exc
+        exc = lost
     logger.debug("connection failed: %s", exc)
     return exc
 

@@ -192,9 +192,8 @@ class AiohttpTransport:
                 headers=dict(request.headers),
                 data=request.content,
                 allow_redirects=False,
-                # A session made with raise_for_status=True turned a 401 into a
-                # ClientResponseError, retried as a network failure: the status is
-                # ours to judge (StatusError, status_policy), as with any session.
+                # A session's raise_for_status=True made a 401 a network failure,
+                # retried: statuses are ours to judge (StatusError, status_policy).
                 raise_for_status=False,
                 timeout=timeout,
                 proxy=proxy,
