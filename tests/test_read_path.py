@@ -444,19 +444,29 @@ async def test_batches_save_the_store_once_each_batch_was_handled(
     assert store.saved == ["2"]
 
 
+def reads_apart(*reads: bytes, gap: float = 0.3) -> Any:
+    """A handler: each of ``reads`` written ``gap`` seconds after the one before, then the end."""
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        response = await open_stream(request)
+        for index, data in enumerate(reads):
+            if index:
+                await asyncio.sleep(gap)  # a read of its own
+            await response.write(data)
+        return response
+
+    return handler
+
+
 async def test_batches_never_save_a_batch_the_caller_did_not_handle(
     combo: Combo, server: LoopbackServer
 ) -> None:
     # Two reads of three events each. A caller that fails on a batch has not
     # handled it: its IDs must come again after a restart, so none is saved.
-    async def handler(request: web.Request) -> web.StreamResponse:
-        response = await open_stream(request)
-        await response.write(b"".join(b"id: %d\ndata: m%d\n\n" % (i, i) for i in (1, 2, 3)))
-        await asyncio.sleep(0.3)  # a second read
-        await response.write(b"".join(b"id: %d\ndata: m%d\n\n" % (i, i) for i in (4, 5, 6)))
-        return response
-
-    server.handle("/", handler)
+    reads = [
+        b"".join(b"id: %d\ndata: m%d\n\n" % (i, i) for i in ids) for ids in ((1, 2, 3), (4, 5, 6))
+    ]
+    server.handle("/", reads_apart(*reads))
     for failing_batch, handled in ((1, []), (2, ["3"])):
         store = Saved()
         seen = 0
@@ -473,16 +483,8 @@ async def test_batches_never_save_a_batch_the_caller_did_not_handle(
 async def test_a_read_of_comments_alone_gives_no_empty_batch(
     combo: Combo, server: LoopbackServer
 ) -> None:
-    async def handler(request: web.Request) -> web.StreamResponse:
-        response = await open_stream(request)
-        await response.write(b"data: a\n\n")
-        await asyncio.sleep(0.3)
-        await response.write(b": ping\n\n: ping\n\n")  # a read of comments alone
-        await asyncio.sleep(0.3)
-        await response.write(b"data: b\n\n")
-        return response
-
-    server.handle("/", handler)
+    # The second read is comments alone.
+    server.handle("/", reads_apart(b"data: a\n\n", b": ping\n\n: ping\n\n", b"data: b\n\n"))
     for listening in (False, True):
         comments: list[str] = []
         batches: list[list[str]] = []
